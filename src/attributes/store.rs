@@ -1,0 +1,218 @@
+//! Queries on attribute definitions and the attribute value index.
+
+use super::model::{AttrFilter, EntityKind, FilterOp, FilterValue, IndexedValue};
+use crate::db::schema::{attribute_definitions as defs, attribute_values as vals};
+use crate::db::DbConnection;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = defs)]
+#[diesel(treat_none_as_null = true)]
+pub struct DefinitionRow {
+    pub id: String,
+    pub entity_kind: String,
+    pub scope: String,
+    pub key: String,
+    pub label: String,
+    pub data_type: String,
+    pub required: bool,
+    pub options: Option<String>,
+    pub description: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DefinitionRow>> {
+    defs::table.find(id).select(DefinitionRow::as_select()).first(conn).optional()
+}
+
+/// Definitions in id order after `after`, optionally of one kind and scope.
+pub fn list(
+    conn: &mut DbConnection,
+    kind: Option<&str>,
+    scope: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DefinitionRow>> {
+    let mut q = defs::table.select(DefinitionRow::as_select()).order(defs::id.asc()).limit(limit).into_boxed();
+    if let Some(k) = kind {
+        q = q.filter(defs::entity_kind.eq(k.to_string()));
+    }
+    if let Some(s) = scope {
+        q = q.filter(defs::scope.eq(s.to_string()));
+    }
+    if let Some(a) = after {
+        q = q.filter(defs::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// The definitions that apply to an entity of `kind` whose type is `scope_type`: the unscoped
+/// ones plus those scoped to that type.
+pub fn in_force(conn: &mut DbConnection, kind: EntityKind, scope_type: &str) -> QueryResult<Vec<DefinitionRow>> {
+    defs::table
+        .filter(defs::entity_kind.eq(kind.as_str()))
+        .filter(defs::scope.eq("").or(defs::scope.eq(scope_type)))
+        .select(DefinitionRow::as_select())
+        .load(conn)
+}
+
+/// Every definition of `key` for `kind`, whatever its scope.
+pub fn by_key(conn: &mut DbConnection, kind: EntityKind, key: &str) -> QueryResult<Vec<DefinitionRow>> {
+    defs::table
+        .filter(defs::entity_kind.eq(kind.as_str()))
+        .filter(defs::key.eq(key))
+        .select(DefinitionRow::as_select())
+        .load(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &DefinitionRow) -> QueryResult<()> {
+    diesel::insert_into(defs::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes `row` if the stored version is still `expected_version`; false when it was not.
+pub fn update(conn: &mut DbConnection, row: &DefinitionRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(defs::table.filter(defs::id.eq(&row.id)).filter(defs::version.eq(expected_version)))
+        .set(row)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(defs::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// Replaces the indexed values of one entity.
+pub fn replace_values(conn: &mut DbConnection, kind: EntityKind, entity_id: &str, values: &[IndexedValue]) -> QueryResult<()> {
+    delete_values(conn, kind, entity_id)?;
+    if values.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = values
+        .iter()
+        .map(|v| {
+            (
+                vals::entity_kind.eq(kind.as_str()),
+                vals::entity_id.eq(entity_id),
+                vals::key.eq(&v.key),
+                vals::value_text.eq(v.text.as_deref()),
+                vals::value_num.eq(v.num),
+            )
+        })
+        .collect();
+    crate::on_backend!(conn, |c| diesel::insert_into(vals::table).values(&rows).execute(c)).map(|_| ())
+}
+
+pub fn delete_values(conn: &mut DbConnection, kind: EntityKind, entity_id: &str) -> QueryResult<()> {
+    diesel::delete(vals::table.filter(vals::entity_kind.eq(kind.as_str())).filter(vals::entity_id.eq(entity_id)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Adds `id IN (entities whose attribute matches)` for each filter to a boxed query, where
+/// `$id` is the entity table's id column. Every comparison is a range on the value index
+/// (equality is the range [v, v]), so each filter is one index range scan.
+#[macro_export]
+macro_rules! filter_by_attributes {
+    ($query:expr, $id:expr, $kind:expr, $filters:expr) => {{
+        use $crate::attributes::model::FilterValue;
+        use $crate::db::schema::attribute_values as av;
+        let mut q = $query;
+        for f in $filters {
+            let base = av::table
+                .select(av::entity_id)
+                .filter(av::entity_kind.eq($kind.as_str()))
+                .filter(av::key.eq(f.key.clone()));
+            q = match $crate::attributes::store::bounds(f) {
+                (FilterValue::Num(lo), FilterValue::Num(hi)) => {
+                    q.filter($id.eq_any(base.filter(av::value_num.between(lo, hi))))
+                }
+                (FilterValue::Text(lo), FilterValue::Text(hi)) => {
+                    q.filter($id.eq_any(base.filter(av::value_text.between(lo, hi))))
+                }
+                _ => q,
+            };
+        }
+        q
+    }};
+}
+
+/// The inclusive range a filter compares with.
+pub fn bounds(filter: &AttrFilter) -> (FilterValue, FilterValue) {
+    match (&filter.value, filter.op) {
+        (FilterValue::Num(n), FilterOp::Eq) => (FilterValue::Num(*n), FilterValue::Num(*n)),
+        (FilterValue::Num(n), FilterOp::Gte) => (FilterValue::Num(*n), FilterValue::Num(f64::MAX)),
+        (FilterValue::Num(n), FilterOp::Lte) => (FilterValue::Num(f64::MIN), FilterValue::Num(*n)),
+        (FilterValue::Text(t), FilterOp::Eq) => (FilterValue::Text(t.clone()), FilterValue::Text(t.clone())),
+        (FilterValue::Text(t), FilterOp::Gte) => (FilterValue::Text(t.clone()), FilterValue::Text("\u{10FFFF}".into())),
+        (FilterValue::Text(t), FilterOp::Lte) => (FilterValue::Text(String::new()), FilterValue::Text(t.clone())),
+    }
+}
+
+/// The table and type column of each entity kind, for the checks a definition change needs.
+/// `None` while the kind's feature has no table yet.
+fn entity_table(kind: EntityKind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        EntityKind::Contract => Some(("contracts", "contract_type")),
+        EntityKind::Installation | EntityKind::Dossier => None,
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct TextValue {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    v: String,
+}
+
+/// How many entities under the definition's scope hold a value for its key.
+pub fn values_in_use(conn: &mut DbConnection, kind: EntityKind, scope: &str, key: &str) -> QueryResult<i64> {
+    let Some((table, type_col)) = entity_table(kind) else { return Ok(0) };
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM attribute_values v JOIN {table} e ON e.id = v.entity_id \
+         WHERE v.entity_kind = $1 AND v.key = $2 AND ($3 = '' OR e.{type_col} = $3)"
+    );
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(kind.as_str())
+        .bind::<diesel::sql_types::Text, _>(key)
+        .bind::<diesel::sql_types::Text, _>(scope)
+        .get_result::<Count>(conn)
+        .map(|c| c.n)
+}
+
+/// The distinct stored values of the key under the definition's scope (for enum option removal).
+pub fn distinct_values(conn: &mut DbConnection, kind: EntityKind, scope: &str, key: &str) -> QueryResult<Vec<String>> {
+    let Some((table, type_col)) = entity_table(kind) else { return Ok(Vec::new()) };
+    let sql = format!(
+        "SELECT DISTINCT v.value_text AS v FROM attribute_values v JOIN {table} e ON e.id = v.entity_id \
+         WHERE v.entity_kind = $1 AND v.key = $2 AND ($3 = '' OR e.{type_col} = $3) AND v.value_text IS NOT NULL"
+    );
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(kind.as_str())
+        .bind::<diesel::sql_types::Text, _>(key)
+        .bind::<diesel::sql_types::Text, _>(scope)
+        .load::<TextValue>(conn)
+        .map(|rows| rows.into_iter().map(|r| r.v).collect())
+}
+
+/// How many entities under the definition's scope have no value for its key.
+pub fn entities_missing(conn: &mut DbConnection, kind: EntityKind, scope: &str, key: &str) -> QueryResult<i64> {
+    let Some((table, type_col)) = entity_table(kind) else { return Ok(0) };
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} e WHERE ($3 = '' OR e.{type_col} = $3) \
+         AND NOT EXISTS (SELECT 1 FROM attribute_values v WHERE v.entity_kind = $1 AND v.key = $2 AND v.entity_id = e.id)"
+    );
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(kind.as_str())
+        .bind::<diesel::sql_types::Text, _>(key)
+        .bind::<diesel::sql_types::Text, _>(scope)
+        .get_result::<Count>(conn)
+        .map(|c| c.n)
+}

@@ -1,0 +1,220 @@
+//! Verifying and minting JWTs: HS256 with a shared secret, or RS256/ES256 with the public key
+//! of a company identity provider.
+
+use crate::config::Settings;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The claims Pactum reads from a token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: String,
+    /// Permission roles and team/department names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// Where the verification key came from, for the startup log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    ConfiguredSecret,
+    GeneratedSecret(std::path::PathBuf),
+    PublicKey(std::path::PathBuf),
+}
+
+/// The keys and rules for tokens.
+pub struct JwtKeys {
+    decoding: DecodingKey,
+    encoding: Option<EncodingKey>,
+    algorithm: Algorithm,
+    issuer: Option<String>,
+    audience: Option<String>,
+    pub source: KeySource,
+}
+
+const DEV_SECRET_FILE: &str = "jwt-secret";
+
+impl JwtKeys {
+    /// Builds the keys from the settings; with nothing configured, reads or creates the
+    /// development secret in the data folder.
+    pub fn from_settings(settings: &Settings) -> Result<JwtKeys, String> {
+        if let Some(path) = &settings.jwt_public_key_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
+            let (decoding, algorithm) = if let Ok(k) = DecodingKey::from_rsa_pem(&pem) {
+                (k, Algorithm::RS256)
+            } else if let Ok(k) = DecodingKey::from_ec_pem(&pem) {
+                (k, Algorithm::ES256)
+            } else {
+                return Err(format!(
+                    "JWT_PUBLIC_KEY_FILE {} holds neither an RSA nor an EC public key in PEM form",
+                    path.display()
+                ));
+            };
+            return Ok(JwtKeys {
+                decoding,
+                encoding: None,
+                algorithm,
+                issuer: settings.jwt_issuer.clone(),
+                audience: settings.jwt_audience.clone(),
+                source: KeySource::PublicKey(path.clone()),
+            });
+        }
+        let (secret, source) = match &settings.jwt_secret {
+            Some(s) => (s.clone(), KeySource::ConfiguredSecret),
+            None => {
+                let path = settings.data_dir.join(DEV_SECRET_FILE);
+                (dev_secret(&path)?, KeySource::GeneratedSecret(path))
+            }
+        };
+        Ok(JwtKeys::hs256(&secret, settings.jwt_issuer.clone(), settings.jwt_audience.clone(), source))
+    }
+
+    pub fn hs256(secret: &str, issuer: Option<String>, audience: Option<String>, source: KeySource) -> JwtKeys {
+        JwtKeys {
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            encoding: Some(EncodingKey::from_secret(secret.as_bytes())),
+            algorithm: Algorithm::HS256,
+            issuer,
+            audience,
+            source,
+        }
+    }
+
+    /// Checks signature, algorithm, expiry, not-before, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        let mut validation = Validation::new(self.algorithm);
+        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| describe(&e))
+    }
+
+    /// Mints a token (only with a shared secret: an identity provider's keys stay with it).
+    pub fn mint(&self, sub: &str, roles: &[String], ttl: std::time::Duration, now: DateTime<Utc>) -> Result<String, String> {
+        let key = self
+            .encoding
+            .as_ref()
+            .ok_or("tokens are issued by the identity provider (JWT_PUBLIC_KEY_FILE is set); cannot mint")?;
+        let claims = Claims {
+            sub: sub.to_string(),
+            roles: roles.to_vec(),
+            exp: now.timestamp() + ttl.as_secs() as i64,
+            nbf: None,
+            iat: Some(now.timestamp()),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, key).map_err(|e| e.to_string())
+    }
+}
+
+fn describe(e: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::ExpiredSignature => "the token has expired".into(),
+        K::ImmatureSignature => "the token is not valid yet".into(),
+        K::InvalidSignature => "the token signature is invalid".into(),
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => "the token uses an algorithm this service does not accept".into(),
+        K::InvalidIssuer => "the token has the wrong issuer".into(),
+        K::InvalidAudience => "the token has the wrong audience".into(),
+        K::MissingRequiredClaim(c) => format!("the token lacks the `{c}` claim"),
+        _ => "the token is malformed".into(),
+    }
+}
+
+/// Reads the development secret, creating it (random, owner-only) when missing.
+fn dev_secret(path: &Path) -> Result<String, String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let s = existing.trim().to_string();
+        if !s.is_empty() {
+            return Ok(s);
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let bytes: [u8; 32] = rand::random();
+    let secret = hex::encode(bytes);
+    write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::hs256("s3cret", None, None, KeySource::ConfiguredSecret)
+    }
+
+    #[test]
+    fn minted_token_verifies() {
+        let k = keys();
+        let t = k.mint("alice", &["admin".into()], std::time::Duration::from_secs(60), Utc::now()).unwrap();
+        let c = k.verify(&t).unwrap();
+        assert_eq!(c.sub, "alice");
+        assert_eq!(c.roles, vec!["admin".to_string()]);
+    }
+
+    #[test]
+    fn expired_and_foreign_tokens_fail() {
+        let k = keys();
+        let old = Utc::now() - chrono::Duration::hours(2);
+        let t = k.mint("alice", &[], std::time::Duration::from_secs(60), old).unwrap();
+        assert_eq!(k.verify(&t).unwrap_err(), "the token has expired");
+        let other = JwtKeys::hs256("other", None, None, KeySource::ConfiguredSecret);
+        let t = other.mint("bob", &[], std::time::Duration::from_secs(60), Utc::now()).unwrap();
+        assert_eq!(k.verify(&t).unwrap_err(), "the token signature is invalid");
+    }
+
+    #[test]
+    fn issuer_and_audience_are_enforced() {
+        let strict = JwtKeys::hs256("s", Some("idp".into()), Some("pactum".into()), KeySource::ConfiguredSecret);
+        let loose = JwtKeys::hs256("s", None, None, KeySource::ConfiguredSecret);
+        let t = loose.mint("a", &[], std::time::Duration::from_secs(60), Utc::now()).unwrap();
+        assert!(strict.verify(&t).is_err());
+        let t = strict.mint("a", &[], std::time::Duration::from_secs(60), Utc::now()).unwrap();
+        assert!(strict.verify(&t).is_ok());
+    }
+}

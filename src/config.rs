@@ -1,0 +1,84 @@
+//! Settings read from the environment (a `.env` file is loaded first when present).
+//! Every variable is documented, with its default, in `.env.example`.
+
+use std::path::PathBuf;
+
+/// Everything the service needs to know about its surroundings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub bind_addr: String,
+    /// `postgres://…` for PostgreSQL; anything else is a SQLite file path. `None` means the
+    /// embedded default `<data_dir>/pactum.db`.
+    pub database_url: Option<String>,
+    /// Folder for the SQLite file and the generated development secret.
+    pub data_dir: PathBuf,
+    /// Largest number of pooled database connections.
+    pub db_pool_size: u32,
+    /// HS256 secret. When neither this nor a public key is set, a development secret is
+    /// generated in the data folder.
+    pub jwt_secret: Option<String>,
+    /// PEM public key (RSA or EC) for tokens issued by an identity provider.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `iss` that tokens must carry, when set.
+    pub jwt_issuer: Option<String>,
+    /// `aud` that tokens must carry, when set.
+    pub jwt_audience: Option<String>,
+    /// Largest accepted request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Pattern for generated contract numbers: `{YYYY}` is the year, `{SEQ}` or `{SEQ:n}`
+    /// a counter zero-padded to n digits.
+    pub contract_number_pattern: String,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// Seconds between background scheduler passes; 0 disables the scheduler.
+    pub scheduler_interval_secs: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Settings, String> {
+        let _ = dotenvy::dotenv();
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        Ok(Settings {
+            bind_addr: var("BIND_ADDR").unwrap_or_else(|| "0.0.0.0:8080".into()),
+            database_url: var("DATABASE_URL"),
+            data_dir,
+            db_pool_size: parse("DB_POOL_SIZE", 10)?,
+            jwt_secret: var("JWT_SECRET"),
+            jwt_public_key_file: var("JWT_PUBLIC_KEY_FILE").map(PathBuf::from),
+            jwt_issuer: var("JWT_ISSUER"),
+            jwt_audience: var("JWT_AUDIENCE"),
+            body_limit_bytes: parse("BODY_LIMIT_BYTES", 1024 * 1024)?,
+            contract_number_pattern: var("CONTRACT_NUMBER_PATTERN")
+                .unwrap_or_else(|| "C-{YYYY}-{SEQ:6}".into()),
+            log_format: var("LOG_FORMAT").unwrap_or_else(|| "text".into()),
+            scheduler_interval_secs: parse("SCHEDULER_INTERVAL_SECS", 60)?,
+            shutdown_timeout_secs: parse("SHUTDOWN_TIMEOUT_SECS", 30)?,
+        })
+    }
+
+    /// The database URL actually used: the configured one or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("pactum.db").to_string_lossy().into_owned(),
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={raw:?} is not a valid value")),
+    }
+}

@@ -1,0 +1,642 @@
+//! Handlers and request/response types for `/api/v1/contracts`.
+
+use super::model::Status;
+use super::service::{self, Ctx, Verb};
+use super::store::{self, ContractRow, ListFilter};
+use crate::attributes::model::EntityKind;
+use crate::attributes::service as attributes;
+use crate::auth::{Principal, Role};
+use crate::clock::{as_utc, Clock};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::http::etag::resource_response;
+use crate::http::pagination::PageRequest;
+use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// Roles that may change contracts.
+const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
+
+/// Renewal terms of a new contract.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalTerms {
+    /// Renew by itself when the end date passes without termination (tacit renewal).
+    #[serde(default)]
+    pub auto_renew: bool,
+    /// Months added by each renewal; absent: the initial term.
+    #[schema(minimum = 1, maximum = 1200, example = 12)]
+    pub term_months: Option<i32>,
+    /// Notice period before the end date, ISO 8601 (`P3M`, `P30D`, `P1Y`).
+    #[schema(example = "P3M")]
+    pub notice_period: Option<String>,
+}
+
+/// A new contract.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractIn {
+    /// Unique contract number; absent: generated from CONTRACT_NUMBER_PATTERN.
+    #[schema(example = "C-2026-000001")]
+    pub number: Option<String>,
+    #[schema(example = "Lift maintenance Amsterdam office")]
+    pub title: String,
+    /// Free contract type, e.g. `maintenance`, `lease`, `framework`; scopes attribute definitions.
+    #[schema(example = "maintenance")]
+    pub contract_type: String,
+    /// The customer's reference in the CRM.
+    #[schema(example = "CUST-1001")]
+    pub customer_ref: String,
+    pub customer_name: Option<String>,
+    /// Initial status (default `draft`).
+    pub status: Option<Status>,
+    /// First day in force.
+    #[schema(example = "2026-01-01")]
+    pub start_date: NaiveDate,
+    /// Initial term in months; absent: open-ended.
+    #[schema(minimum = 1, maximum = 1200, example = 12)]
+    pub term_months: Option<i32>,
+    pub renewal: Option<RenewalTerms>,
+    /// When the contract was signed.
+    pub signed_at: Option<DateTime<Utc>>,
+    /// Unique reference of the contract in the pushing system.
+    pub external_ref: Option<String>,
+    /// Parent contract (framework agreement, master contract).
+    pub parent_id: Option<String>,
+    /// Values of the attribute definitions for contracts of this type.
+    #[schema(value_type = Option<Object>, example = json!({"region": "north"}))]
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// Merge patch of the renewal terms.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalPatch {
+    pub auto_renew: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1200)]
+    pub term_months: Patch<i32>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub notice_period: Patch<String>,
+}
+
+/// A merge patch of a contract: absent fields stay, `null` clears. The status changes only
+/// through the lifecycle endpoints; attributes merge key by key (`null` removes a key).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractPatch {
+    pub number: Option<String>,
+    pub title: Option<String>,
+    pub contract_type: Option<String>,
+    pub customer_ref: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub customer_name: Patch<String>,
+    pub start_date: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1200)]
+    pub term_months: Patch<i32>,
+    pub renewal: Option<RenewalPatch>,
+    #[serde(default)]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub signed_at: Patch<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_ref: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Patch<String>,
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// Renewal terms of a contract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenewalOut {
+    pub auto_renew: bool,
+    pub term_months: Option<i32>,
+    pub notice_period: Option<String>,
+}
+
+/// A contract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContractOut {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub contract_type: String,
+    pub customer_ref: String,
+    pub customer_name: Option<String>,
+    pub status: Status,
+    pub start_date: NaiveDate,
+    /// Initial term in months; `null` = open-ended.
+    pub term_months: Option<i32>,
+    /// Last day in force: the end of the term (renewals included) or the termination date.
+    pub end_date: Option<NaiveDate>,
+    pub renewal: RenewalOut,
+    /// Last day to give notice before `end_date`.
+    pub notice_deadline: Option<NaiveDate>,
+    pub signed_at: Option<DateTime<Utc>>,
+    /// Effective termination date, once terminated.
+    pub terminated_on: Option<NaiveDate>,
+    pub termination_reason: Option<String>,
+    pub external_ref: Option<String>,
+    pub parent_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+    /// Increases with every change; the ETag is this number in quotes.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ContractRow> for ContractOut {
+    fn from(r: ContractRow) -> ContractOut {
+        ContractOut {
+            id: r.id,
+            number: r.number,
+            title: r.title,
+            contract_type: r.contract_type,
+            customer_ref: r.customer_ref,
+            customer_name: r.customer_name,
+            status: Status::parse(&r.status).unwrap_or(Status::Draft),
+            start_date: r.start_date,
+            term_months: r.term_months,
+            end_date: r.end_date,
+            renewal: RenewalOut {
+                auto_renew: r.auto_renew,
+                term_months: r.renewal_term_months,
+                notice_period: r.notice_period,
+            },
+            notice_deadline: r.notice_deadline,
+            signed_at: r.signed_at.map(as_utc),
+            terminated_on: r.terminated_on,
+            termination_reason: r.termination_reason,
+            external_ref: r.external_ref,
+            parent_id: r.parent_id,
+            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+            version: r.version,
+            created_at: as_utc(r.created_at),
+            updated_at: as_utc(r.updated_at),
+        }
+    }
+}
+
+/// Termination details.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminateIn {
+    /// Last day in force (default today); between the start and the current end date.
+    pub effective_date: Option<NaiveDate>,
+    pub reason: Option<String>,
+}
+
+/// Renewal details.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewIn {
+    /// Months to extend by; default: the renewal term, else the initial term.
+    #[schema(minimum = 1, maximum = 1200)]
+    pub term_months: Option<i32>,
+}
+
+/// A contract and its descendants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreeNode {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub contract_type: String,
+    pub status: Status,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    /// Child contracts, oldest first; empty at the depth limit.
+    #[schema(no_recursion)]
+    pub children: Vec<TreeNode>,
+}
+
+fn ok(row: ContractRow) -> HttpResponse {
+    let version = row.version;
+    resource_response(StatusCode::OK, &ContractOut::from(row), version, None)
+}
+
+fn ctx<'a>(who: &'a Principal, clock: &Clock) -> Ctx<'a> {
+    Ctx { actor: &who.sub, now: clock.now() }
+}
+
+/// Create a contract (contract_manager, integration).
+#[utoipa::path(
+    post, path = "/api/v1/contracts", tag = "contracts",
+    request_body = ContractIn,
+    responses(
+        (status = 201, description = "Created", body = ContractOut,
+         headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the contract"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Number or external_ref taken; hierarchy cycle", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
+    body: ApiJson<ContractIn>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_any(WRITERS)?;
+    let input = body.into_inner();
+    let pattern = settings.contract_number_pattern.clone();
+    let now = clock.now();
+    let row = db
+        .write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input, &pattern))
+        .await?;
+    let location = format!("/api/v1/contracts/{}", row.id);
+    let version = row.version;
+    Ok(resource_response(StatusCode::CREATED, &ContractOut::from(row), version, Some(location)))
+}
+
+/// List contracts.
+///
+/// Besides the parameters below, attribute filters are `attr.<key>=<value>`, compared by the
+/// attribute's type; dates and numbers also take `attr.<key>.gte=` and `attr.<key>.lte=`.
+#[utoipa::path(
+    get, path = "/api/v1/contracts", tag = "contracts",
+    params(
+        ("status" = Option<Status>, Query, description = "Only contracts in this status"),
+        ("contract_type" = Option<String>, Query, description = "Only contracts of this type"),
+        ("customer_ref" = Option<String>, Query, description = "Only contracts of this customer"),
+        ("external_ref" = Option<String>, Query, description = "The contract with this external reference"),
+        ("number" = Option<String>, Query, description = "The contract with this number (case-insensitive)"),
+        ("q" = Option<String>, Query, description = "Case-insensitive search in number and title"),
+        ("parent_id" = Option<String>, Query, description = "Only children of this contract"),
+        ("root" = Option<bool>, Query, description = "`true`: only contracts without a parent; `false`: only those with one"),
+        ("expiring_before" = Option<NaiveDate>, Query, description = "Only contracts whose end date is before this date"),
+        ("notice_before" = Option<NaiveDate>, Query, description = "Only contracts whose last day to give notice is before this date"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of contracts, oldest first", body = Page<ContractOut>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let status = match q.take("status") {
+        None => None,
+        Some(s) => Some(
+            Status::parse(&s)
+                .ok_or_else(|| ApiError::bad_request("invalid_query", format!("status {s:?} is not one of draft, active, suspended, terminated, expired")))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    let mut filter = ListFilter {
+        status,
+        contract_type: q.take("contract_type"),
+        customer_ref: q.take("customer_ref"),
+        external_ref: q.take("external_ref"),
+        number: q.take("number"),
+        q: q.take("q"),
+        parent_id: q.take("parent_id"),
+        root: q.take_bool("root")?,
+        expiring_before: q.take_date("expiring_before")?,
+        notice_before: q.take_date("notice_before")?,
+        attrs: Vec::new(),
+    };
+    let raw_attrs = q.take_prefixed("attr.");
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let p = page.clone();
+    let rows = db
+        .read(move |c| {
+            filter.attrs = attributes::resolve_filters(c, EntityKind::Contract, &raw_attrs)?;
+            store::list(c, &filter, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), ContractOut::from)))
+}
+
+/// Get one contract.
+#[utoipa::path(
+    get, path = "/api/v1/contracts/{id}", tag = "contracts",
+    params(("id" = String, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The contract", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(ok(db.read(move |c| service::load(c, &id)).await?))
+}
+
+/// Change a contract (merge patch; contract_manager, integration).
+#[utoipa::path(
+    patch, path = "/api/v1/contracts/{id}", tag = "contracts",
+    params(
+        ("id" = String, Path, description = "Contract id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
+    ),
+    request_body(content = ContractPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Number or external_ref taken; hierarchy cycle; concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<ContractPatch>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_any(WRITERS)?;
+    let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
+    Ok(ok(db
+        .write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match))
+        .await?))
+}
+
+/// Delete a contract (contract_manager, integration); 409 while it has child contracts.
+#[utoipa::path(
+    delete, path = "/api/v1/contracts/{id}", tag = "contracts",
+    params(
+        ("id" = String, Path, description = "Contract id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on; a stale one gives 412"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contract has child contracts", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+    who.require_any(WRITERS)?;
+    let (id, now) = (id.into_inner(), clock.now());
+    db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn act(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: String, verb: Verb, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+    who.require_any(WRITERS)?;
+    let now = ctx(&who, &clock).now;
+    Ok(ok(db
+        .write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match))
+        .await?))
+}
+
+/// Activate a draft or suspended contract.
+#[utoipa::path(
+    post, path = "/api/v1/contracts/{id}/activate", tag = "contracts",
+    params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    responses(
+        (status = 200, description = "Now active", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn activate(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+    act(who, db, clock, id.into_inner(), Verb::Activate, if_match).await
+}
+
+/// Suspend an active contract.
+#[utoipa::path(
+    post, path = "/api/v1/contracts/{id}/suspend", tag = "contracts",
+    params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    responses(
+        (status = 200, description = "Now suspended", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn suspend(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+    act(who, db, clock, id.into_inner(), Verb::Suspend, if_match).await
+}
+
+/// Terminate a contract with effect from a date (default today).
+#[utoipa::path(
+    post, path = "/api/v1/contracts/{id}/terminate", tag = "contracts",
+    params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = Option<TerminateIn>, description = "Optional; defaults to today without a reason"),
+    responses(
+        (status = 200, description = "Terminated", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Effective date outside the contract's period", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn terminate(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<Option<TerminateIn>>,
+) -> Result<HttpResponse, ApiError> {
+    let verb = Verb::Terminate(body.into_inner().unwrap_or_default());
+    act(who, db, clock, id.into_inner(), verb, if_match).await
+}
+
+/// Renew a contract: extend its end date by the renewal term or the given months.
+#[utoipa::path(
+    post, path = "/api/v1/contracts/{id}/renew", tag = "contracts",
+    params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = Option<RenewIn>, description = "Optional; defaults to the renewal term"),
+    responses(
+        (status = 200, description = "Renewed", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not renewable in its status, or open-ended", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid term", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn renew(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<Option<RenewIn>>,
+) -> Result<HttpResponse, ApiError> {
+    let verb = Verb::Renew(body.into_inner().unwrap_or_default());
+    act(who, db, clock, id.into_inner(), verb, if_match).await
+}
+
+/// The direct children of a contract, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/contracts/{id}/children", tag = "contracts",
+    params(
+        ("id" = String, Path, description = "Contract id"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of child contracts", body = Page<ContractOut>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn children(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let (id, p) = (id.into_inner(), page.clone());
+    let rows = db
+        .read(move |c| {
+            service::load(c, &id)?;
+            let filter = ListFilter { parent_id: Some(id), ..Default::default() };
+            store::list(c, &filter, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), ContractOut::from)))
+}
+
+/// The ancestors of a contract, root first (the contract itself not included).
+#[utoipa::path(
+    get, path = "/api/v1/contracts/{id}/ancestors", tag = "contracts",
+    params(("id" = String, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "All ancestors, root first; `next_cursor` is always null", body = Page<ContractOut>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ancestors(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let rows = db
+        .read(move |c| {
+            let links = store::ancestor_ids(c, &id)?;
+            if links.is_empty() {
+                return Err(ApiError::not_found(format!("contract {id} does not exist")));
+            }
+            let ids: Vec<String> = links.iter().filter(|l| l.depth > 0).map(|l| l.id.clone()).collect();
+            let mut by_id: HashMap<String, ContractRow> = store::get_many(c, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+            Ok(ids.iter().rev().filter_map(|i| by_id.remove(i)).collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(ContractOut::from).collect(), next_cursor: None }))
+}
+
+/// A contract with its descendants, nested, down to `depth` levels.
+#[utoipa::path(
+    get, path = "/api/v1/contracts/{id}/tree", tag = "contracts",
+    params(
+        ("id" = String, Path, description = "Contract id"),
+        ("depth" = Option<i32>, Query, description = "Levels below the contract to include, 1–20 (default 5)", minimum = 1, maximum = 20),
+    ),
+    responses(
+        (status = 200, description = "The contract tree", body = TreeNode),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tree(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let depth = q.take_parsed::<i32>("depth", "an integer from 1 to 20")?.unwrap_or(5);
+    q.finish()?;
+    if !(1..=20).contains(&depth) {
+        return Err(ApiError::bad_request("invalid_query", "query parameter `depth` must be from 1 to 20"));
+    }
+    let id = id.into_inner();
+    let (root, rows) = db
+        .read(move |c| {
+            let root = service::load(c, &id)?;
+            let ids: Vec<String> = store::descendant_ids(c, &id, depth)?.into_iter().map(|l| l.id).collect();
+            Ok::<_, ApiError>((root, store::get_many(c, &ids)?))
+        })
+        .await?;
+    let mut by_parent: HashMap<String, Vec<ContractRow>> = HashMap::new();
+    for r in rows {
+        by_parent.entry(r.parent_id.clone().unwrap_or_default()).or_default().push(r);
+    }
+    Ok(HttpResponse::Ok().json(build_tree(root, &mut by_parent)))
+}
+
+fn build_tree(row: ContractRow, by_parent: &mut HashMap<String, Vec<ContractRow>>) -> TreeNode {
+    let mut kids = by_parent.remove(&row.id).unwrap_or_default();
+    kids.sort_by(|a, b| a.id.cmp(&b.id));
+    TreeNode {
+        status: Status::parse(&row.status).unwrap_or(Status::Draft),
+        children: kids.into_iter().map(|k| build_tree(k, by_parent)).collect(),
+        id: row.id,
+        number: row.number,
+        title: row.title,
+        contract_type: row.contract_type,
+        start_date: row.start_date,
+        end_date: row.end_date,
+    }
+}
+
+/// Every change of a contract, oldest first (kept after deletion).
+#[utoipa::path(
+    get, path = "/api/v1/contracts/{id}/history", tag = "contracts",
+    params(
+        ("id" = String, Path, description = "Contract id"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn history(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    crate::events::api::history(&db, &req, service::ENTITY, id.into_inner(), |c, id| crate::events::store::has_history(c, "contract", id).and_then(|h| if h { Ok(true) } else { store::exists(c, id) })).await
+}

@@ -1,0 +1,355 @@
+//! Contract rules without I/O: statuses and their transitions, term and notice arithmetic,
+//! renewal, and generated contract numbers.
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where a contract is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Being prepared; not in force.
+    Draft,
+    /// In force.
+    Active,
+    /// Temporarily not in force.
+    Suspended,
+    /// Ended early (or by notice) on `terminated_on`.
+    Terminated,
+    /// Ran to its end date without renewal.
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+            Status::Terminated => "terminated",
+            Status::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "draft" => Status::Draft,
+            "active" => Status::Active,
+            "suspended" => Status::Suspended,
+            "terminated" => Status::Terminated,
+            "expired" => Status::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// A lifecycle verb.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Activate,
+    Suspend,
+    Terminate,
+    Renew,
+    Expire,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Activate => "activate",
+            Action::Suspend => "suspend",
+            Action::Terminate => "terminate",
+            Action::Renew => "renew",
+            Action::Expire => "expire",
+        }
+    }
+
+    /// The event action name recorded for it.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Activate => "activated",
+            Action::Suspend => "suspended",
+            Action::Terminate => "terminated",
+            Action::Renew => "renewed",
+            Action::Expire => "expired",
+        }
+    }
+}
+
+/// The status after `action`, or `None` when the transition is not allowed.
+pub fn transition(from: Status, action: Action) -> Option<Status> {
+    use Action as A;
+    use Status as S;
+    match (from, action) {
+        (S::Draft | S::Suspended, A::Activate) => Some(S::Active),
+        (S::Active, A::Suspend) => Some(S::Suspended),
+        (S::Draft | S::Active | S::Suspended, A::Terminate) => Some(S::Terminated),
+        (S::Active | S::Expired, A::Renew) => Some(S::Active),
+        (S::Active | S::Suspended, A::Expire) => Some(S::Expired),
+        _ => None,
+    }
+}
+
+/// A calendar period in ISO 8601 form, date part only: `P3M`, `P1Y6M`, `P30D`, `P2W`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Period {
+    pub years: u32,
+    pub months: u32,
+    pub days: u32,
+}
+
+impl Period {
+    /// Parses `P[nY][nM][nW][nD]` (at least one part; weeks count as 7 days).
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let err = || format!("{s:?} is not an ISO 8601 period such as P3M, P1Y, P30D or P2W");
+        let body = s.strip_prefix('P').ok_or_else(err)?;
+        if body.is_empty() {
+            return Err(err());
+        }
+        let mut p = Period::default();
+        let mut num = String::new();
+        let mut last_rank = 0;
+        for ch in body.chars() {
+            if ch.is_ascii_digit() {
+                num.push(ch);
+                continue;
+            }
+            let n: u32 = num.parse().map_err(|_| err())?;
+            num.clear();
+            let rank = match ch {
+                'Y' => 1,
+                'M' => 2,
+                'W' => 3,
+                'D' => 4,
+                _ => return Err(err()),
+            };
+            if rank <= last_rank {
+                return Err(err());
+            }
+            last_rank = rank;
+            match ch {
+                'Y' => p.years = n,
+                'M' => p.months = n,
+                'W' => p.days = p.days.checked_add(n.checked_mul(7).ok_or_else(err)?).ok_or_else(err)?,
+                _ => p.days = p.days.checked_add(n).ok_or_else(err)?,
+            }
+        }
+        if !num.is_empty() || p.years > 1000 || p.months > 12_000 || p.days > 366_000 {
+            return Err(err());
+        }
+        Ok(p)
+    }
+
+    fn total_months(&self) -> u32 {
+        self.years * 12 + self.months
+    }
+
+    /// `date` moved back by this period; month steps clamp to the month's last day.
+    pub fn before(&self, date: NaiveDate) -> Option<NaiveDate> {
+        date.checked_sub_months(Months::new(self.total_months()))?
+            .checked_sub_days(chrono::Days::new(self.days as u64))
+    }
+
+    /// `date` moved forward by this period; month steps clamp to the month's last day.
+    pub fn after(&self, date: NaiveDate) -> Option<NaiveDate> {
+        date.checked_add_months(Months::new(self.total_months()))?
+            .checked_add_days(chrono::Days::new(self.days as u64))
+    }
+}
+
+/// The last day of a term of `months` months that starts on `start`.
+///
+/// A term runs up to the day before the day with the same number `months` later; when that
+/// month has no such day (31 January + 1 month, 29 February + 12 months) the term ends on that
+/// month's last day. So 12 months from 1 January end on 31 December, and 12 months from
+/// 29 February 2024 end on 28 February 2025.
+pub fn term_end(start: NaiveDate, months: u32) -> Option<NaiveDate> {
+    let target = start.checked_add_months(Months::new(months))?;
+    if target.day() == start.day() {
+        target.pred_opt()
+    } else {
+        // The day does not exist in the target month: the term takes the whole month.
+        Some(target)
+    }
+}
+
+/// The last day on which notice can still be given so that the contract ends on `end`:
+/// the notice period must fit between the day after notice and `end`, both included.
+pub fn notice_deadline(end: NaiveDate, notice: &Period) -> Option<NaiveDate> {
+    notice.before(end.succ_opt()?)?.pred_opt()
+}
+
+/// The renewal facts of a contract, enough to compute its end and notice dates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    pub start: NaiveDate,
+    /// Months from `start` to the current end, renewals included; `None` = open-ended.
+    pub total_months: Option<u32>,
+    /// The day the contract was terminated with effect, if it was.
+    pub terminated_on: Option<NaiveDate>,
+    pub notice: Option<Period>,
+}
+
+impl Term {
+    /// Current end date: the end of the term, or an earlier termination date.
+    pub fn end_date(&self) -> Option<NaiveDate> {
+        let natural = self.total_months.and_then(|m| term_end(self.start, m));
+        match (natural, self.terminated_on) {
+            (Some(n), Some(t)) => Some(n.min(t)),
+            (None, t) => t,
+            (n, None) => n,
+        }
+    }
+
+    /// Last day to give notice before the current end (none for open-ended or terminated ones).
+    pub fn notice_deadline(&self) -> Option<NaiveDate> {
+        if self.terminated_on.is_some() {
+            return None;
+        }
+        let end = self.total_months.and_then(|m| term_end(self.start, m))?;
+        notice_deadline(end, self.notice.as_ref()?)
+    }
+}
+
+/// How many renewals of `renewal_months` an auto-renewing contract needs so that its term
+/// covers `today` again (0 when it still runs). Ends are always computed from the original
+/// start, so month-end starts do not drift (31 Jan, 28 Feb, 28 Mar, …).
+pub fn renewals_due(start: NaiveDate, total_months: u32, renewal_months: u32, today: NaiveDate) -> u32 {
+    if renewal_months == 0 {
+        return 0;
+    }
+    let mut n = 0;
+    let mut months = total_months;
+    while term_end(start, months).is_some_and(|end| end < today) && n < 10_000 {
+        months += renewal_months;
+        n += 1;
+    }
+    n
+}
+
+/// Fills a contract-number pattern: `{YYYY}` is the year, `{SEQ}` the counter, `{SEQ:n}` the
+/// counter zero-padded to n digits.
+pub fn format_number(pattern: &str, year: i32, seq: i64) -> String {
+    let mut out = pattern.replace("{YYYY}", &format!("{year:04}"));
+    while let Some(start) = out.find("{SEQ") {
+        let Some(len) = out[start..].find('}') else { break };
+        let spec = &out[start + 4..start + len];
+        let width = spec.strip_prefix(':').and_then(|w| w.parse::<usize>().ok()).unwrap_or(0);
+        out.replace_range(start..start + len + 1, &format!("{seq:0width$}"));
+    }
+    out
+}
+
+/// Checks a number pattern at startup: it must contain `{SEQ}` or `{SEQ:n}`.
+pub fn check_number_pattern(pattern: &str) -> Result<(), String> {
+    let a = format_number(pattern, 2026, 1);
+    let b = format_number(pattern, 2026, 2);
+    if a == b || a.contains('{') {
+        return Err(format!("CONTRACT_NUMBER_PATTERN {pattern:?} must contain {{SEQ}} or {{SEQ:n}} and no other placeholders"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn twelve_months_from_first_of_january_end_on_31_december() {
+        assert_eq!(term_end(d("2026-01-01"), 12), Some(d("2026-12-31")));
+        assert_eq!(term_end(d("2026-03-15"), 1), Some(d("2026-04-14")));
+    }
+
+    #[test]
+    fn month_end_starts_take_the_whole_last_month() {
+        assert_eq!(term_end(d("2026-01-31"), 1), Some(d("2026-02-28")));
+        assert_eq!(term_end(d("2028-01-31"), 1), Some(d("2028-02-29")));
+        assert_eq!(term_end(d("2026-01-30"), 1), Some(d("2026-02-28")));
+        assert_eq!(term_end(d("2026-01-28"), 1), Some(d("2026-02-27")));
+        assert_eq!(term_end(d("2026-08-31"), 1), Some(d("2026-09-30")));
+    }
+
+    #[test]
+    fn leap_day_starts() {
+        assert_eq!(term_end(d("2024-02-29"), 12), Some(d("2025-02-28")));
+        assert_eq!(term_end(d("2024-02-29"), 48), Some(d("2028-02-28")));
+    }
+
+    #[test]
+    fn notice_deadline_counts_back_from_the_end() {
+        let three_months = Period::parse("P3M").unwrap();
+        assert_eq!(notice_deadline(d("2026-12-31"), &three_months), Some(d("2026-09-30")));
+        assert_eq!(notice_deadline(d("2026-05-31"), &three_months), Some(d("2026-02-28")));
+        let thirty_days = Period::parse("P30D").unwrap();
+        assert_eq!(notice_deadline(d("2026-12-31"), &thirty_days), Some(d("2026-12-01")));
+        let one_year = Period::parse("P1Y").unwrap();
+        assert_eq!(notice_deadline(d("2028-02-28"), &one_year), Some(d("2027-02-28")));
+    }
+
+    #[test]
+    fn periods_parse_strictly() {
+        assert_eq!(Period::parse("P1Y6M").unwrap(), Period { years: 1, months: 6, days: 0 });
+        assert_eq!(Period::parse("P2W").unwrap().days, 14);
+        for bad in ["", "P", "3M", "P3", "PM", "P3X", "P6M1Y", "P1.5M", "PT3H", "P99999999999D"] {
+            assert!(Period::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn term_end_and_notice_follow_termination() {
+        let mut t = Term {
+            start: d("2026-01-01"),
+            total_months: Some(24),
+            terminated_on: None,
+            notice: Some(Period::parse("P3M").unwrap()),
+        };
+        assert_eq!(t.end_date(), Some(d("2027-12-31")));
+        assert_eq!(t.notice_deadline(), Some(d("2027-09-30")));
+        t.terminated_on = Some(d("2026-06-30"));
+        assert_eq!(t.end_date(), Some(d("2026-06-30")));
+        assert_eq!(t.notice_deadline(), None);
+        t.total_months = None;
+        assert_eq!(t.end_date(), Some(d("2026-06-30")));
+    }
+
+    #[test]
+    fn renewals_catch_up_without_drift() {
+        assert_eq!(renewals_due(d("2026-01-31"), 1, 1, d("2026-02-28")), 0);
+        assert_eq!(renewals_due(d("2026-01-31"), 1, 1, d("2026-03-01")), 1);
+        assert_eq!(term_end(d("2026-01-31"), 2), Some(d("2026-03-30")));
+        assert_eq!(renewals_due(d("2026-01-01"), 12, 12, d("2029-06-01")), 3);
+        assert_eq!(renewals_due(d("2026-01-01"), 12, 0, d("2029-06-01")), 0);
+    }
+
+    #[test]
+    fn transitions() {
+        use Action::*;
+        use Status::*;
+        assert_eq!(transition(Draft, Activate), Some(Active));
+        assert_eq!(transition(Suspended, Activate), Some(Active));
+        assert_eq!(transition(Active, Activate), None);
+        assert_eq!(transition(Active, Suspend), Some(Suspended));
+        assert_eq!(transition(Draft, Suspend), None);
+        assert_eq!(transition(Active, Terminate), Some(Terminated));
+        assert_eq!(transition(Terminated, Terminate), None);
+        assert_eq!(transition(Expired, Renew), Some(Active));
+        assert_eq!(transition(Terminated, Renew), None);
+        assert_eq!(transition(Draft, Renew), None);
+        assert_eq!(transition(Active, Expire), Some(Expired));
+        assert_eq!(transition(Suspended, Expire), Some(Expired));
+        assert_eq!(transition(Draft, Expire), None);
+    }
+
+    #[test]
+    fn numbers_follow_the_pattern() {
+        assert_eq!(format_number("C-{YYYY}-{SEQ:6}", 2026, 42), "C-2026-000042");
+        assert_eq!(format_number("K{SEQ}", 2026, 7), "K7");
+        assert!(check_number_pattern("C-{YYYY}").is_err());
+        assert!(check_number_pattern("C-{SEQ:4}").is_ok());
+    }
+}

@@ -1,0 +1,399 @@
+//! Contract use cases. Each runs inside the caller's transaction and appends its event there.
+
+use super::api::{ContractIn, ContractPatch, RenewIn, TerminateIn};
+use super::model::{self, Action, Period, Status, Term};
+use super::store::{self, ContractRow};
+use crate::attributes::model::{merge, EntityKind};
+use crate::attributes::{service as attributes, store as attribute_store};
+use crate::db::DbConnection;
+use crate::events::{model::diff, store as events};
+use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde_json::{Map, Value};
+
+pub const ENTITY: &str = "contract";
+
+/// Who acts and when: the inputs every use case shares.
+pub struct Ctx<'a> {
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+}
+
+/// The JSON form of a contract used for history diffs.
+pub fn snapshot(row: &ContractRow) -> Value {
+    let attributes: Value = serde_json::from_str(&row.attributes).unwrap_or(Value::Object(Map::new()));
+    serde_json::json!({
+        "number": row.number, "title": row.title, "contract_type": row.contract_type,
+        "customer_ref": row.customer_ref, "customer_name": row.customer_name, "status": row.status,
+        "start_date": row.start_date, "term_months": row.term_months, "end_date": row.end_date,
+        "auto_renew": row.auto_renew, "renewal_term_months": row.renewal_term_months,
+        "notice_period": row.notice_period, "notice_deadline": row.notice_deadline,
+        "signed_at": row.signed_at.map(crate::clock::as_utc), "terminated_on": row.terminated_on,
+        "termination_reason": row.termination_reason, "external_ref": row.external_ref,
+        "parent_id": row.parent_id, "attributes": attributes,
+    })
+}
+
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<ContractRow, ApiError> {
+    store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("contract {id} does not exist")))
+}
+
+fn record(conn: &mut DbConnection, ctx: &Ctx, id: &str, action: &str, old: Option<&ContractRow>, new: Option<&ContractRow>) -> Result<(), ApiError> {
+    let changes = diff(&old.map(snapshot).unwrap_or(Value::Null), &new.map(snapshot).unwrap_or(Value::Null));
+    events::append(conn, events::NewEvent {
+        entity_type: ENTITY, entity_id: id, action, actor: ctx.actor, at: ctx.now.naive_utc(), changes: &changes,
+    })?;
+    Ok(())
+}
+
+/// Recomputes the derived dates (end, notice deadline) from the stored facts.
+fn derive_dates(row: &mut ContractRow) {
+    let term = Term {
+        start: row.start_date,
+        total_months: row.total_term_months.map(|m| m as u32),
+        terminated_on: row.terminated_on,
+        notice: row.notice_period.as_deref().and_then(|p| Period::parse(p).ok()),
+    };
+    row.end_date = term.end_date();
+    row.notice_deadline = term.notice_deadline();
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, "required", "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
+    }
+}
+
+fn check_months(errors: &mut Vec<FieldError>, field: &str, value: Option<i32>) {
+    if let Some(m) = value {
+        if !(1..=1200).contains(&m) {
+            errors.push(FieldError::new(field, "out_of_range", "must be from 1 to 1200 months"));
+        }
+    }
+}
+
+fn check_notice(errors: &mut Vec<FieldError>, value: Option<&str>) {
+    if let Some(p) = value {
+        if let Err(m) = Period::parse(p) {
+            errors.push(FieldError::new("renewal.notice_period", "invalid_period", m));
+        }
+    }
+}
+
+/// Field checks shared by create and update.
+fn check_row(row: &ContractRow) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "number", &row.number, 64);
+    check_text(&mut errors, "title", &row.title, 500);
+    check_text(&mut errors, "contract_type", &row.contract_type, 100);
+    check_text(&mut errors, "customer_ref", &row.customer_ref, 200);
+    if let Some(n) = &row.customer_name {
+        check_text(&mut errors, "customer_name", n, 500);
+    }
+    if let Some(r) = &row.external_ref {
+        check_text(&mut errors, "external_ref", r, 200);
+    }
+    check_months(&mut errors, "term_months", row.term_months);
+    check_months(&mut errors, "renewal.term_months", row.renewal_term_months);
+    check_notice(&mut errors, row.notice_period.as_deref());
+    if row.start_date.year() < 1900 || row.start_date.year() > 2999 {
+        errors.push(FieldError::new("start_date", "out_of_range", "must be between the years 1900 and 2999"));
+    }
+    if row.auto_renew && row.term_months.is_none() {
+        errors.push(FieldError::new("renewal.auto_renew", "not_allowed", "an open-ended contract (no term_months) cannot renew"));
+    }
+    errors
+}
+
+/// Checks the unique human keys up front for a clear 409 (the unique indexes stay the backstop).
+fn check_unique(conn: &mut DbConnection, row: &ContractRow) -> Result<(), ApiError> {
+    let by_number = store::list(conn, &store::ListFilter { number: Some(row.number.clone()), ..Default::default() }, None, 1)?;
+    if let Some(other) = by_number.into_iter().find(|o| o.id != row.id) {
+        return Err(ApiError::conflict("duplicate_number", format!("contract number {} is already used by contract {}", row.number, other.id)));
+    }
+    if let Some(ext) = &row.external_ref {
+        let by_ref = store::list(conn, &store::ListFilter { external_ref: Some(ext.clone()), ..Default::default() }, None, 1)?;
+        if let Some(other) = by_ref.into_iter().find(|o| o.id != row.id) {
+            return Err(ApiError::conflict("duplicate_external_ref", format!("external_ref {ext} is already used by contract {}", other.id)));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the parent exists and that linking to it makes no cycle.
+fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> Result<(), ApiError> {
+    let Some(parent) = parent_id else { return Ok(()) };
+    if parent == id {
+        return Err(ApiError::conflict("hierarchy_cycle", "a contract cannot be its own parent"));
+    }
+    let chain = store::ancestor_ids(conn, parent)?;
+    if chain.is_empty() {
+        return Err(ApiError::invalid("parent_id", "not_found", format!("contract {parent} does not exist")));
+    }
+    if chain.iter().any(|l| l.id == id) {
+        return Err(ApiError::conflict("hierarchy_cycle", format!("contract {parent} is below this contract; linking would create a cycle")));
+    }
+    Ok(())
+}
+
+/// Validates the attributes against the definitions for the contract's type and stores the
+/// canonical set and its index rows.
+fn apply_attributes(conn: &mut DbConnection, row: &mut ContractRow, attrs: &Map<String, Value>) -> Result<(), ApiError> {
+    let (canonical, indexed) = attributes::validate(conn, EntityKind::Contract, &row.contract_type, attrs)?;
+    row.attributes = Value::Object(canonical).to_string();
+    attribute_store::replace_values(conn, EntityKind::Contract, &row.id, &indexed)?;
+    Ok(())
+}
+
+fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<String, ApiError> {
+    for _ in 0..20 {
+        let seq = store::next_counter(conn, "contract_number")?;
+        let number = model::format_number(pattern, year, seq);
+        let taken = store::list(conn, &store::ListFilter { number: Some(number.clone()), ..Default::default() }, None, 1)?;
+        if taken.is_empty() {
+            return Ok(number);
+        }
+    }
+    Err(ApiError::conflict("number_exhausted", "no free contract number found; give the number explicitly"))
+}
+
+pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: ContractIn, number_pattern: &str) -> Result<ContractRow, ApiError> {
+    let renewal = input.renewal.unwrap_or_default();
+    let now = ctx.now.naive_utc();
+    let number = match input.number {
+        Some(n) => n,
+        None => generate_number(conn, number_pattern, ctx.today().year())?,
+    };
+    let mut row = ContractRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        number,
+        title: input.title,
+        contract_type: input.contract_type,
+        customer_ref: input.customer_ref,
+        customer_name: input.customer_name,
+        status: input.status.unwrap_or(Status::Draft).as_str().into(),
+        start_date: input.start_date,
+        term_months: input.term_months,
+        total_term_months: input.term_months,
+        end_date: None,
+        auto_renew: renewal.auto_renew,
+        renewal_term_months: renewal.term_months,
+        notice_period: renewal.notice_period,
+        notice_deadline: None,
+        signed_at: input.signed_at.map(|t| t.naive_utc()),
+        terminated_on: None,
+        termination_reason: None,
+        external_ref: input.external_ref,
+        parent_id: input.parent_id,
+        attributes: "{}".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let errors = check_row(&row);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    derive_dates(&mut row);
+    check_parent(conn, &row.id, row.parent_id.as_deref())?;
+    check_unique(conn, &row)?;
+    apply_attributes(conn, &mut row, &input.attributes.unwrap_or_default())?;
+    store::insert(conn, &row)?;
+    record(conn, ctx, &row.id, "created", None, Some(&row))?;
+    Ok(row)
+}
+
+pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: &str, patch: ContractPatch, if_match: &IfMatch) -> Result<ContractRow, ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    let mut row = old.clone();
+    if let Some(v) = patch.number {
+        row.number = v;
+    }
+    if let Some(v) = patch.title {
+        row.title = v;
+    }
+    if let Some(v) = patch.contract_type {
+        row.contract_type = v;
+    }
+    if let Some(v) = patch.customer_ref {
+        row.customer_ref = v;
+    }
+    row.customer_name = patch.customer_name.apply_to(row.customer_name);
+    if let Some(v) = patch.start_date {
+        row.start_date = v;
+    }
+    if !patch.term_months.is_absent() {
+        let renewed = old.total_term_months.unwrap_or(0) - old.term_months.unwrap_or(0);
+        row.term_months = patch.term_months.apply_to(row.term_months);
+        row.total_term_months = row.term_months.map(|t| t + renewed.max(0));
+    }
+    if let Some(r) = patch.renewal {
+        if let Some(a) = r.auto_renew {
+            row.auto_renew = a;
+        }
+        row.renewal_term_months = r.term_months.apply_to(row.renewal_term_months);
+        row.notice_period = r.notice_period.apply_to(row.notice_period);
+    }
+    row.signed_at = match patch.signed_at {
+        Patch::Absent => row.signed_at,
+        Patch::Null => None,
+        Patch::Value(t) => Some(t.naive_utc()),
+    };
+    row.external_ref = patch.external_ref.apply_to(row.external_ref);
+    let parent_changed = !patch.parent_id.is_absent();
+    row.parent_id = patch.parent_id.apply_to(row.parent_id);
+    let errors = check_row(&row);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if parent_changed {
+        check_parent(conn, &row.id, row.parent_id.as_deref())?;
+    }
+    check_unique(conn, &row)?;
+    derive_dates(&mut row);
+    let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+    let attrs = match &patch.attributes {
+        Some(p) => merge(&current, p),
+        None => current,
+    };
+    if patch.attributes.is_some() || row.contract_type != old.contract_type {
+        apply_attributes(conn, &mut row, &attrs)?;
+    }
+    if row == old {
+        return Ok(old);
+    }
+    row.version = old.version + 1;
+    row.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &row, old.version)? {
+        return Err(ApiError::conflict("concurrent_update", "the contract changed meanwhile; fetch it again and retry"));
+    }
+    record(conn, ctx, id, "updated", Some(&old), Some(&row))?;
+    Ok(row)
+}
+
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    if store::has_children(conn, id)? {
+        return Err(ApiError::conflict("has_children", "the contract has child contracts; delete or move them first"));
+    }
+    attribute_store::delete_values(conn, EntityKind::Contract, id)?;
+    store::delete(conn, id)?;
+    record(conn, ctx, id, "deleted", Some(&old), None)
+}
+
+/// The arguments a lifecycle verb may carry.
+pub enum Verb {
+    Activate,
+    Suspend,
+    Terminate(TerminateIn),
+    Renew(RenewIn),
+}
+
+pub fn act(conn: &mut DbConnection, ctx: &Ctx, id: &str, verb: Verb, if_match: &IfMatch) -> Result<ContractRow, ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    let action = match &verb {
+        Verb::Activate => Action::Activate,
+        Verb::Suspend => Action::Suspend,
+        Verb::Terminate(_) => Action::Terminate,
+        Verb::Renew(_) => Action::Renew,
+    };
+    let from = Status::parse(&old.status).unwrap_or(Status::Draft);
+    let to = model::transition(from, action).ok_or_else(|| {
+        ApiError::conflict("invalid_transition", format!("a {} contract cannot {}", from.as_str(), action.as_str()))
+    })?;
+    let mut row = old.clone();
+    row.status = to.as_str().into();
+    match verb {
+        Verb::Activate | Verb::Suspend => {}
+        Verb::Terminate(t) => {
+            let effective = t.effective_date.unwrap_or_else(|| ctx.today());
+            if effective < row.start_date {
+                return Err(ApiError::invalid("effective_date", "before_start", format!("the contract starts on {}", row.start_date)));
+            }
+            if let Some(end) = row.end_date {
+                if effective > end {
+                    return Err(ApiError::invalid("effective_date", "after_end", format!("the contract already ends on {end}")));
+                }
+            }
+            if let Some(r) = &t.reason {
+                if r.chars().count() > 2000 {
+                    return Err(ApiError::invalid("reason", "too_long", "at most 2000 characters"));
+                }
+            }
+            row.terminated_on = Some(effective);
+            row.termination_reason = t.reason;
+            row.auto_renew = false;
+        }
+        Verb::Renew(r) => {
+            let mut errors = Vec::new();
+            check_months(&mut errors, "term_months", r.term_months);
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors));
+            }
+            let months = r.term_months.or(row.renewal_term_months).or(row.term_months);
+            match (row.total_term_months, months) {
+                (Some(total), Some(m)) => row.total_term_months = Some(total + m),
+                _ => return Err(ApiError::conflict("not_renewable", "an open-ended contract has no term to renew")),
+            }
+        }
+    }
+    derive_dates(&mut row);
+    row.version = old.version + 1;
+    row.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &row, old.version)? {
+        return Err(ApiError::conflict("concurrent_update", "the contract changed meanwhile; fetch it again and retry"));
+    }
+    record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
+    Ok(row)
+}
+
+/// What a renewal pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RenewalPass {
+    pub renewed: usize,
+    pub expired: usize,
+}
+
+/// Renews auto-renewing contracts whose end date has passed and expires the others.
+///
+/// Safe to run on several instances at once: each change is a conditional update on the
+/// version that was read, so a contract another instance already handled is skipped.
+pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, row: &ContractRow) -> Result<Option<Action>, ApiError> {
+    let today = ctx.today();
+    let mut new = row.clone();
+    let action = if row.status == "active" && row.auto_renew && row.terminated_on.is_none() {
+        let months = row.renewal_term_months.or(row.term_months).unwrap_or(0).max(0) as u32;
+        let total = row.total_term_months.unwrap_or(0).max(0) as u32;
+        let n = model::renewals_due(row.start_date, total, months, today);
+        if n == 0 {
+            return Ok(None);
+        }
+        new.total_term_months = Some((total + n * months) as i32);
+        Action::Renew
+    } else {
+        let Some(to) = model::transition(Status::parse(&row.status).unwrap_or(Status::Draft), Action::Expire) else {
+            return Ok(None);
+        };
+        new.status = to.as_str().into();
+        Action::Expire
+    };
+    derive_dates(&mut new);
+    new.version = row.version + 1;
+    new.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &new, row.version)? {
+        return Ok(None);
+    }
+    record(conn, ctx, &row.id, action.past_tense(), Some(row), Some(&new))?;
+    Ok(Some(action))
+}

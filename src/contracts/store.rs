@@ -1,0 +1,219 @@
+//! Queries on contracts, their hierarchy and the number counter.
+
+use crate::attributes::model::{AttrFilter, EntityKind};
+use crate::db::schema::{contracts, counters};
+use crate::db::DbConnection;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+diesel::define_sql_function! { fn lower(x: Text) -> Text; }
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contracts)]
+#[diesel(treat_none_as_null = true)]
+pub struct ContractRow {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub contract_type: String,
+    pub customer_ref: String,
+    pub customer_name: Option<String>,
+    pub status: String,
+    pub start_date: NaiveDate,
+    pub term_months: Option<i32>,
+    pub total_term_months: Option<i32>,
+    pub end_date: Option<NaiveDate>,
+    pub auto_renew: bool,
+    pub renewal_term_months: Option<i32>,
+    pub notice_period: Option<String>,
+    pub notice_deadline: Option<NaiveDate>,
+    pub signed_at: Option<NaiveDateTime>,
+    pub terminated_on: Option<NaiveDate>,
+    pub termination_reason: Option<String>,
+    pub external_ref: Option<String>,
+    pub parent_id: Option<String>,
+    pub attributes: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The filters of the contract list; all optional, combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub contract_type: Option<String>,
+    pub customer_ref: Option<String>,
+    pub external_ref: Option<String>,
+    pub number: Option<String>,
+    pub q: Option<String>,
+    pub parent_id: Option<String>,
+    pub root: Option<bool>,
+    pub expiring_before: Option<NaiveDate>,
+    pub notice_before: Option<NaiveDate>,
+    pub attrs: Vec<AttrFilter>,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ContractRow>> {
+    contracts::table.find(id).select(ContractRow::as_select()).first(conn).optional()
+}
+
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(contracts::table.find(id))).get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ContractRow) -> QueryResult<()> {
+    diesel::insert_into(contracts::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes `row` if the stored version is still `expected_version`; false when it was not.
+pub fn update(conn: &mut DbConnection, row: &ContractRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(contracts::table.filter(contracts::id.eq(&row.id)).filter(contracts::version.eq(expected_version)))
+        .set(row)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(contracts::table.find(id)).execute(conn).map(|_| ())
+}
+
+pub fn has_children(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(contracts::table.filter(contracts::parent_id.eq(id)))).get_result(conn)
+}
+
+/// Escapes LIKE wildcards in user text.
+fn like_pattern(q: &str) -> String {
+    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// One page of contracts in id (creation) order after `after`.
+pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit: i64) -> QueryResult<Vec<ContractRow>> {
+    let mut q = contracts::table.select(ContractRow::as_select()).order(contracts::id.asc()).limit(limit).into_boxed();
+    if let Some(v) = &f.status {
+        q = q.filter(contracts::status.eq(v.clone()));
+    }
+    if let Some(v) = &f.contract_type {
+        q = q.filter(contracts::contract_type.eq(v.clone()));
+    }
+    if let Some(v) = &f.customer_ref {
+        q = q.filter(contracts::customer_ref.eq(v.clone()));
+    }
+    if let Some(v) = &f.external_ref {
+        q = q.filter(contracts::external_ref.eq(v.clone()));
+    }
+    if let Some(v) = &f.number {
+        q = q.filter(lower(contracts::number).eq(v.to_lowercase()));
+    }
+    if let Some(v) = &f.q {
+        let p = like_pattern(v);
+        q = q.filter(
+            lower(contracts::number)
+                .like(p.clone())
+                .escape('\\')
+                .or(lower(contracts::title).like(p).escape('\\')),
+        );
+    }
+    if let Some(v) = &f.parent_id {
+        q = q.filter(contracts::parent_id.eq(v.clone()));
+    }
+    match f.root {
+        Some(true) => q = q.filter(contracts::parent_id.is_null()),
+        Some(false) => q = q.filter(contracts::parent_id.is_not_null()),
+        None => {}
+    }
+    if let Some(d) = f.expiring_before {
+        q = q.filter(contracts::end_date.lt(d));
+    }
+    if let Some(d) = f.notice_before {
+        q = q.filter(contracts::notice_deadline.lt(d));
+    }
+    q = crate::filter_by_attributes!(q, contracts::id, EntityKind::Contract, &f.attrs);
+    if let Some(a) = after {
+        q = q.filter(contracts::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// Loads many contracts at once (one query), in no particular order.
+pub fn get_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ContractRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            contracts::table
+                .filter(contracts::id.eq_any(chunk))
+                .select(ContractRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName, Debug)]
+pub struct HierarchyLink {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Integer)]
+    pub depth: i32,
+}
+
+/// The ids of `id` and its ancestors with their distance from `id` (0 = itself), in one query.
+pub fn ancestor_ids(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<HierarchyLink>> {
+    diesel::sql_query(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 0 FROM contracts WHERE id = $1 \
+             UNION ALL \
+             SELECT c.id, c.parent_id, up.depth + 1 FROM contracts c JOIN up ON c.id = up.parent_id \
+             WHERE up.depth < 10000 \
+         ) SELECT id, CAST(depth AS INTEGER) AS depth FROM up ORDER BY depth",
+    )
+    .bind::<Text, _>(id)
+    .load(conn)
+}
+
+/// The ids of the descendants of `id` down to `max_depth` levels (1 = children), in one query.
+pub fn descendant_ids(conn: &mut DbConnection, id: &str, max_depth: i32) -> QueryResult<Vec<HierarchyLink>> {
+    diesel::sql_query(
+        "WITH RECURSIVE down(id, depth) AS ( \
+             SELECT id, 1 FROM contracts WHERE parent_id = $1 \
+             UNION ALL \
+             SELECT c.id, down.depth + 1 FROM contracts c JOIN down ON c.parent_id = down.id \
+             WHERE down.depth < $2 \
+         ) SELECT id, CAST(depth AS INTEGER) AS depth FROM down",
+    )
+    .bind::<Text, _>(id)
+    .bind::<Integer, _>(max_depth)
+    .load(conn)
+}
+
+/// Contracts whose end date has passed while they are still in force: auto-renewing ones to
+/// renew, the others to expire. Oldest end first.
+pub fn past_end(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryResult<Vec<ContractRow>> {
+    contracts::table
+        .filter(contracts::status.eq_any(["active", "suspended"]))
+        .filter(contracts::end_date.lt(today))
+        .order((contracts::end_date.asc(), contracts::id.asc()))
+        .limit(limit)
+        .select(ContractRow::as_select())
+        .load(conn)
+}
+
+/// Takes the next value of a named counter (inside the caller's transaction).
+pub fn next_counter(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
+    let bumped: Option<i64> = diesel::update(counters::table.find(name))
+        .set(counters::value.eq(counters::value + 1))
+        .returning(counters::value)
+        .get_result(conn)
+        .optional()?;
+    match bumped {
+        Some(v) => Ok(v),
+        None => {
+            diesel::insert_into(counters::table)
+                .values((counters::name.eq(name), counters::value.eq(1i64)))
+                .execute(conn)?;
+            Ok(1)
+        }
+    }
+}

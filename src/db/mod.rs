@@ -1,0 +1,217 @@
+//! Database access: the two-backend connection, its pool, and running work on the blocking
+//! pool so that no async worker ever waits on Diesel.
+
+pub mod migrations;
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One connection to either backend. Queries written once against this type run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs `$body` with `$c` bound to the inner connection of either backend. For the few
+/// statements the multi-backend type cannot express (batch inserts): each arm type-checks
+/// on its own backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Which engine a URL points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme; everything that is not PostgreSQL is a SQLite path.
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// True when the connection talks to PostgreSQL.
+pub fn is_postgres(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Postgres(_))
+}
+
+/// Why a connection could not be made; the message is meant for one clear log line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(pub String);
+
+/// Folds a multi-line driver message into one log line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Opens connections of the backend the URL names, with the per-connection settings SQLite needs.
+#[derive(Clone, Debug)]
+pub struct DbManager {
+    url: String,
+    backend: Backend,
+}
+
+impl DbManager {
+    pub fn new(url: &str) -> DbManager {
+        DbManager {
+            url: url.to_string(),
+            backend: Backend::from_url(url),
+        }
+    }
+
+    /// Opens one connection.
+    pub fn establish(&self) -> Result<DbConnection, ConnectError> {
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url)
+                .map(DbConnection::Postgres)
+                .map_err(|e| ConnectError(format!("cannot connect to PostgreSQL: {}", one_line(&e.to_string())))),
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            ConnectError(format!("cannot create folder {}: {e}", parent.display()))
+                        })?;
+                    }
+                }
+                let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| {
+                    ConnectError(format!("cannot open SQLite database {path}: {}", one_line(&e.to_string())))
+                })?;
+                // WAL lets readers run beside the single writer; foreign keys are off by default.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| ConnectError(format!("cannot configure SQLite database {path}: {e}")))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectError> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool could not hand out a connection: the database is unreachable.
+#[derive(Debug, thiserror::Error)]
+#[error("database unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// Handle to the database shared by every request: the pool plus, on SQLite, the lock that
+/// keeps writers of this process in line (SQLite allows one writer at a time).
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<DbManager>,
+    backend: Backend,
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Builds the pool without connecting; connections are made on demand.
+    pub fn new(url: &str, pool_size: u32) -> Db {
+        let manager = DbManager::new(url);
+        let backend = manager.backend;
+        let pool = Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(3))
+            .test_on_check_out(true)
+            .build_unchecked(manager);
+        Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks out a connection (blocking; call from the blocking pool).
+    pub fn conn(&self) -> Result<PooledConnection<DbManager>, Unavailable> {
+        self.pool.get().map_err(|e| Unavailable(e.to_string()))
+    }
+
+    /// Runs read-only work on the blocking pool.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Unavailable> + From<actix_web::error::BlockingError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` in one transaction on the blocking pool: everything it writes, events
+    /// included, commits together or not at all.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Unavailable>
+            + From<actix_web::error::BlockingError>
+            + From<diesel::result::Error>
+            + Send
+            + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f)).await?
+    }
+
+    /// The blocking core of [`Db::write`], for background jobs already off the async workers.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<Unavailable> + From<diesel::result::Error>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        let mut conn = self.conn()?;
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
+            Backend::Postgres => None,
+        };
+        conn.transaction(|c| f(c))
+    }
+}
+
+/// Helper for `r2d2` users elsewhere (tests, CLI) that need the raw pool type.
+pub type DbPool = Pool<DbManager>;
+pub use r2d2::PooledConnection as Pooled;

@@ -1,0 +1,84 @@
+//! Diesel table definitions, shared by both backends (see the migrations trees).
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        entity_type -> Text,
+        entity_id -> Text,
+        action -> Text,
+        actor -> Text,
+        occurred_at -> Timestamp,
+        changes -> Text,
+    }
+}
+
+diesel::table! {
+    attribute_definitions (id) {
+        id -> Text,
+        entity_kind -> Text,
+        scope -> Text,
+        key -> Text,
+        label -> Text,
+        data_type -> Text,
+        required -> Bool,
+        options -> Nullable<Text>,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attribute_values (entity_kind, entity_id, key) {
+        entity_kind -> Text,
+        entity_id -> Text,
+        key -> Text,
+        value_text -> Nullable<Text>,
+        value_num -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        number -> Text,
+        title -> Text,
+        contract_type -> Text,
+        customer_ref -> Text,
+        customer_name -> Nullable<Text>,
+        status -> Text,
+        start_date -> Date,
+        term_months -> Nullable<Integer>,
+        total_term_months -> Nullable<Integer>,
+        end_date -> Nullable<Date>,
+        auto_renew -> Bool,
+        renewal_term_months -> Nullable<Integer>,
+        notice_period -> Nullable<Text>,
+        notice_deadline -> Nullable<Date>,
+        signed_at -> Nullable<Timestamp>,
+        terminated_on -> Nullable<Date>,
+        termination_reason -> Nullable<Text>,
+        external_ref -> Nullable<Text>,
+        parent_id -> Nullable<Text>,
+        attributes -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    counters,
+    events,
+    attribute_definitions,
+    attribute_values,
+    contracts,
+);

@@ -1,0 +1,127 @@
+//! The change feed endpoint and the history response every resource shares.
+
+use super::model::Changes;
+use super::store::{self, EventRow};
+use crate::auth::Principal;
+use crate::clock::as_utc;
+use crate::db::Db;
+use crate::http::pagination::PageRequest;
+use crate::http::{ApiError, Cursor, Page, Problem, QueryPairs};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One recorded change of a resource.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// Position of the event in the log; increases with commit order.
+    pub sequence: i64,
+    /// Kind of resource, e.g. `contract`, `attribute_definition`.
+    pub entity_type: String,
+    /// Id of the resource.
+    pub entity_id: String,
+    /// What happened: `created`, `updated`, `deleted`, `activated`, `renewed`, …
+    pub action: String,
+    /// The `sub` of the user (or `system` for background jobs) who did it.
+    pub actor: String,
+    /// When it happened (UTC).
+    pub occurred_at: DateTime<Utc>,
+    /// Changed fields with their old and new values.
+    #[schema(value_type = std::collections::BTreeMap<String, super::model::Change>)]
+    pub changes: Changes,
+}
+
+impl From<EventRow> for EventOut {
+    fn from(row: EventRow) -> EventOut {
+        EventOut {
+            sequence: row.id,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            action: row.action,
+            actor: row.actor,
+            occurred_at: as_utc(row.occurred_at),
+            changes: serde_json::from_str(&row.changes).unwrap_or_default(),
+        }
+    }
+}
+
+fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(0),
+        Some(c) => Cursor::decode(&c)?
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out")),
+    }
+}
+
+/// The change feed for integrations.
+///
+/// Events in the order they were committed. Poll with the `next_cursor` of the previous answer
+/// as `after`: no event is ever missed or repeated. `next_cursor` is never `null` here; on an
+/// empty page it is the position you asked from, so keep polling with it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    params(
+        ("after" = Option<String>, Query, description = "Position to continue after: the `next_cursor` of the previous page. Absent: from the beginning."),
+        ("entity_type" = Option<String>, Query, description = "Only events of this resource kind, e.g. `contract`."),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50).", minimum = 1, maximum = 500),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = Page<EventOut>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn feed(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let after = decode_position(q.take("after"))?;
+    let entity_type = q.take("entity_type");
+    let page = PageRequest::take(&mut q)?;
+    if page.after.is_some() {
+        return Err(ApiError::bad_request("unknown_parameter", "the feed takes `after`, not `cursor`"));
+    }
+    q.finish()?;
+    let rows = db
+        .read(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from))
+        .await?;
+    let last = rows.last().map(|r| r.id).unwrap_or(after);
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.into_iter().map(EventOut::from).collect(),
+        next_cursor: Some(Cursor::encode(&last.to_string())),
+    }))
+}
+
+/// The history page of one resource, oldest first. `exists` tells whether the resource is
+/// there now; a resource that never existed is a 404, a deleted one keeps its history.
+pub async fn history(
+    db: &Db,
+    req: &HttpRequest,
+    entity_type: &'static str,
+    entity_id: String,
+    exists: fn(&mut crate::db::DbConnection, &str) -> diesel::QueryResult<bool>,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(req)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let after = match &page.after {
+        None => 0,
+        Some(p) => p
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out"))?,
+    };
+    let limit = page.limit;
+    let rows = db
+        .read(move |c| {
+            let rows = store::history(c, entity_type, &entity_id, after, limit + 1)?;
+            if rows.is_empty() && after == 0 && !exists(c, &entity_id)? {
+                return Err(ApiError::not_found(format!("{entity_type} {entity_id} does not exist")));
+            }
+            Ok(rows)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.to_string(), EventOut::from)))
+}

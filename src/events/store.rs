@@ -1,0 +1,91 @@
+//! Queries on the event log.
+
+use super::model::Changes;
+use crate::db::schema::events;
+use crate::db::{is_postgres, DbConnection};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i64,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub action: String,
+    pub actor: String,
+    pub occurred_at: NaiveDateTime,
+    pub changes: String,
+}
+
+/// An event to append.
+pub struct NewEvent<'a> {
+    pub entity_type: &'a str,
+    pub entity_id: &'a str,
+    pub action: &'a str,
+    pub actor: &'a str,
+    pub at: NaiveDateTime,
+    pub changes: &'a Changes,
+}
+
+/// Key of the advisory lock that orders event ids by commit on PostgreSQL.
+const FEED_LOCK: i64 = 0x5041_4354_0001;
+
+/// Appends an event inside the caller's transaction.
+///
+/// On PostgreSQL the transaction first takes a transaction-scoped advisory lock, so event ids
+/// are handed out in commit order: a feed reader that remembers the last id it saw can never
+/// skip an event that commits later with a smaller id. (SQLite has one writer at a time.)
+pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
+    if is_postgres(conn) {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FEED_LOCK})")).execute(conn)?;
+    }
+    let changes = serde_json::to_string(e.changes).unwrap_or_else(|_| "{}".into());
+    diesel::insert_into(events::table)
+        .values((
+            events::entity_type.eq(e.entity_type),
+            events::entity_id.eq(e.entity_id),
+            events::action.eq(e.action),
+            events::actor.eq(e.actor),
+            events::occurred_at.eq(e.at),
+            events::changes.eq(changes),
+        ))
+        .returning(events::id)
+        .get_result(conn)
+}
+
+/// Events of one resource, oldest first, after the event id `after`.
+pub fn history(conn: &mut DbConnection, entity_type: &str, entity_id: &str, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::entity_type.eq(entity_type))
+        .filter(events::entity_id.eq(entity_id))
+        .filter(events::id.gt(after))
+        .order(events::id.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+/// Whether any event exists for a resource (its history outlives its deletion).
+pub fn has_history(conn: &mut DbConnection, entity_type: &str, entity_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        events::table
+            .filter(events::entity_type.eq(entity_type))
+            .filter(events::entity_id.eq(entity_id)),
+    ))
+    .get_result(conn)
+}
+
+/// The change feed: every event after `after`, optionally of one entity type, in id order.
+pub fn feed(conn: &mut DbConnection, after: i64, entity_type: Option<&str>, limit: i64) -> QueryResult<Vec<EventRow>> {
+    let mut q = events::table
+        .filter(events::id.gt(after))
+        .order(events::id.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .into_boxed();
+    if let Some(t) = entity_type {
+        q = q.filter(events::entity_type.eq(t.to_string()));
+    }
+    q.load(conn)
+}

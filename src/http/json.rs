@@ -1,0 +1,147 @@
+//! The JSON body extractor: checks the content type (415), the size (413), the syntax (400)
+//! and the shape (422 naming the field), before a handler sees the body.
+
+use super::errors::{ApiError, FieldError};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+/// Largest request body accepted, in bytes; registered as app data.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON request body. Use `ApiJson<Option<T>>` for endpoints whose body may be left out.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<ApiJson<T>, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(1024 * 1024);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.to_ascii_lowercase());
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_len.is_some_and(|n| n > limit) {
+                return Err(too_large(limit));
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+                b"null"
+            } else {
+                match content_type.as_deref() {
+                    Some(ct) if is_json(ct) => &body,
+                    Some(ct) => {
+                        return Err(ApiError::new(
+                            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                            "unsupported_media_type",
+                            format!("the body must be application/json, not {ct}"),
+                        ))
+                    }
+                    None => {
+                        return Err(ApiError::new(
+                            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                            "unsupported_media_type",
+                            "the body must be sent with Content-Type: application/json",
+                        ))
+                    }
+                }
+            };
+            parse(text).map(ApiJson)
+        })
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body is larger than the limit of {limit} bytes"),
+    )
+}
+
+/// Parses a JSON document; syntax errors are 400, shape errors 422 with the field path.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+                Err(ApiError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON: {inner}"),
+                ))
+            } else {
+                let field = if path == "." { String::new() } else { path };
+                let message = clean_serde_message(&inner.to_string());
+                let code = if message.starts_with("missing field") {
+                    "required"
+                } else if message.starts_with("unknown field") {
+                    "unknown_field"
+                } else {
+                    "invalid_value"
+                };
+                let field = match (code, field.is_empty()) {
+                    ("required" | "unknown_field", _) => {
+                        let name = message.split('`').nth(1).unwrap_or("");
+                        if field.is_empty() {
+                            name.to_string()
+                        } else {
+                            format!("{field}.{name}")
+                        }
+                    }
+                    _ => field,
+                };
+                Err(ApiError::validation(vec![FieldError::new(field, code, message)]))
+            }
+        }
+    }
+}
+
+/// Drops serde's " at line X column Y" suffix, which means nothing to an API client.
+fn clean_serde_message(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

@@ -1,0 +1,18 @@
+//! HTTP plumbing shared by every feature: problem+json errors, the JSON body and query
+//! extractors, cursor pagination, ETags, request ids and 405 handling.
+
+pub mod errors;
+pub mod etag;
+pub mod json;
+pub mod pagination;
+pub mod patch;
+pub mod query;
+pub mod request_id;
+pub mod routing;
+
+pub use errors::{ApiError, FieldError, Problem};
+pub use etag::IfMatch;
+pub use json::ApiJson;
+pub use pagination::{Cursor, Page};
+pub use patch::Patch;
+pub use query::QueryPairs;

@@ -1,0 +1,13 @@
+//! Pactum: a contract-management backend. See README.md and ../shared/DESIGN.md.
+
+pub mod attributes;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod contracts;
+pub mod db;
+pub mod events;
+pub mod health;
+pub mod http;
+pub mod scheduler;
+pub mod startup;

@@ -1,0 +1,147 @@
+//! Builds the application: shared state, middleware, every feature's routes and the OpenAPI
+//! document; and runs the server.
+
+use crate::auth::JwtKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{migrations, Db, DbManager};
+use crate::http::json::BodyLimit;
+use crate::http::routing::{resource, AllowedMethods};
+use crate::http::{errors::not_found_fallback, request_id, FieldError, Problem};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    pub jwt: Arc<JwtKeys>,
+    pub settings: Settings,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pactum",
+        description = "Contract management: contracts with user-defined attributes and hierarchy, \
+            installations, obligations, service calls and dossiers.\n\n\
+            Every `/api/v1` endpoint needs `Authorization: Bearer <JWT>`. Errors are RFC 9457 \
+            `application/problem+json` documents with a stable `code`. Lists are cursor-paginated: \
+            pass `next_cursor` back as `cursor`. Writes return an `ETag`; send it as `If-Match` to \
+            avoid overwriting someone else's change (412 when stale).",
+    ),
+    paths(crate::health::live, crate::health::ready),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "contracts", description = "Signed agreements, their lifecycle and hierarchy"),
+        (name = "attribute-definitions", description = "User-defined characteristics of contracts, installations and dossiers"),
+        (name = "events", description = "The change feed"),
+        (name = "health", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A JWT with `sub` and `roles`; `pactum token` mints one for development."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The complete OpenAPI document of the service.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::attributes::AttributesDoc::openapi());
+    doc.merge(crate::contracts::ContractsDoc::openapi());
+    doc.merge(crate::events::EventsDoc::openapi());
+    doc
+}
+
+/// The application with all routes and middleware.
+pub fn app(
+    state: &AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let doc = openapi();
+    let allowed = AllowedMethods::from_openapi(&doc);
+    App::new()
+        .app_data(web::Data::new(state.db.clone()))
+        .app_data(web::Data::new(state.clock.clone()))
+        .app_data(web::Data::from(state.jwt.clone()))
+        .app_data(web::Data::new(state.settings.clone()))
+        .app_data(web::Data::new(allowed))
+        .app_data(BodyLimit(state.settings.body_limit_bytes))
+        .wrap(middleware::from_fn(request_id::middleware))
+        .configure(crate::health::routes)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .service(resource("/docs").route(web::get().to(|| async {
+            HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+        })))
+        .service(
+            web::scope("/api/v1")
+                .configure(crate::attributes::routes)
+                .configure(crate::contracts::routes)
+                .configure(crate::events::routes),
+        )
+        .default_service(web::to(not_found_fallback))
+}
+
+/// Connects, migrates, and serves until SIGTERM/SIGINT (in-flight requests finish).
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    let jwt = JwtKeys::from_settings(&settings)?;
+    if let crate::auth::jwt::KeySource::GeneratedSecret(path) = &jwt.source {
+        tracing::warn!(
+            path = %path.display(),
+            "JWT_SECRET is not set: using a development secret from the data folder; set JWT_SECRET or JWT_PUBLIC_KEY_FILE in production"
+        );
+    }
+    crate::contracts::model::check_number_pattern(&settings.contract_number_pattern)?;
+    let url = settings.effective_database_url();
+    let db = prepare_database(&url, settings.db_pool_size)?;
+    let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone() };
+    crate::scheduler::spawn(state.db.clone(), state.clock.clone(), settings.scheduler_interval_secs);
+    tracing::info!(addr = %settings.bind_addr, backend = ?state.db.backend(), "Pactum listening");
+    let server_state = state.clone();
+    HttpServer::new(move || app(&server_state))
+        .bind(&settings.bind_addr)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .run()
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+/// Opens the database named by `url`, applies pending migrations and returns the pool.
+pub fn prepare_database(url: &str, pool_size: u32) -> Result<Db, String> {
+    let mut conn = DbManager::new(url).establish().map_err(|e| e.0)?;
+    let applied = migrations::run(&mut conn).map_err(|e| e.0)?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(Db::new(url, pool_size))
+}
