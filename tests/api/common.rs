@@ -1,0 +1,349 @@
+#![allow(dead_code)] // each test module uses a different part of the harness
+//! Test harness: every test gets the real service on a real port, on a fresh database of its
+//! own (a new SQLite file, or with TEST_DATABASE_URL a new PostgreSQL database cloned from a
+//! migrated template), with a clock the test controls.
+
+use actix_web::HttpServer;
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use pactum::auth::jwt::KeySource;
+use pactum::auth::JwtKeys;
+use pactum::clock::Clock;
+use pactum::config::Settings;
+use pactum::startup::{self, AppState};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub const SECRET: &str = "test-secret";
+
+/// The instant every test starts at, unless it moves the clock.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).unwrap()
+}
+
+/// Where a test's database lives; removed when the test ends.
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDb::Postgres { admin_url, name } => {
+                if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let (prefix, _) = base.rsplit_once('/').expect("TEST_DATABASE_URL needs a database path");
+    format!("{prefix}/{name}{query}")
+}
+
+/// Creates (once per test process) a migrated template database and returns its name.
+fn postgres_template(admin_url: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            // The name carries a hash of the migrations, so a changed schema gets a new template.
+            let mut files: Vec<PathBuf> = walk(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres"));
+            files.sort();
+            let mut hash: u64 = 0xcbf29ce484222325;
+            for f in files {
+                for b in std::fs::read(&f).unwrap().iter().chain(f.to_string_lossy().as_bytes()) {
+                    hash = (hash ^ *b as u64).wrapping_mul(0x100000001b3);
+                }
+            }
+            let name = format!("pactum_tpl_{hash:016x}");
+            let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
+            #[derive(diesel::QueryableByName)]
+            struct Found {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            use diesel::RunQueryDsl;
+            let found: Found = diesel::sql_query("SELECT COUNT(*) AS n FROM pg_database WHERE datname = $1")
+                .bind::<diesel::sql_types::Text, _>(&name)
+                .get_result(&mut admin)
+                .unwrap();
+            if found.n == 0 {
+                let building = format!("{name}_build_{}", std::process::id());
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building}")).unwrap();
+                admin.batch_execute(&format!("CREATE DATABASE {building}")).unwrap();
+                {
+                    let url = with_database(admin_url, &building);
+                    let mut conn = pactum::db::DbManager::new(&url).establish().unwrap();
+                    pactum::db::migrations::run(&mut conn).unwrap();
+                }
+                // A rename makes the finished template appear atomically to other test processes.
+                if admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).is_err() {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building}"));
+                }
+            }
+            name
+        })
+        .clone()
+}
+
+fn walk(dir: PathBuf) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn fresh_database() -> (String, TestDb) {
+    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Some(admin_url) => {
+            let template = postgres_template(&admin_url);
+            let name = format!("pactum_t_{}", uuid::Uuid::now_v7().simple());
+            let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
+            let mut attempt = 0;
+            // Two clones of one template at the same instant can collide; try again briefly.
+            while let Err(e) = admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")) {
+                attempt += 1;
+                assert!(attempt < 50, "cannot create test database: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (with_database(&admin_url, &name), TestDb::Postgres { admin_url, name })
+        }
+        None => {
+            let dir = std::env::temp_dir().join(format!("pactum-test-{}", uuid::Uuid::now_v7().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            (dir.join("pactum.db").to_string_lossy().into_owned(), TestDb::Sqlite(dir))
+        }
+    }
+}
+
+pub fn settings() -> Settings {
+    Settings {
+        bind_addr: "127.0.0.1:0".into(),
+        database_url: None,
+        data_dir: std::env::temp_dir(),
+        db_pool_size: 4,
+        jwt_secret: Some(SECRET.into()),
+        jwt_public_key_file: None,
+        jwt_issuer: None,
+        jwt_audience: None,
+        body_limit_bytes: 1024 * 1024,
+        contract_number_pattern: "C-{YYYY}-{SEQ:6}".into(),
+        log_format: "text".into(),
+        scheduler_interval_secs: 0,
+        shutdown_timeout_secs: 1,
+    }
+}
+
+/// A running service for one test.
+pub struct TestApp {
+    pub base: String,
+    pub clock: Clock,
+    pub state: AppState,
+    client: awc::Client,
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Starts the service with adjusted settings (JWT options, body limit, number pattern).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let (url, db) = fresh_database();
+        let mut settings = settings();
+        settings.database_url = Some(url.clone());
+        adjust(&mut settings);
+        let jwt = JwtKeys::from_settings(&settings).expect("jwt keys");
+        let pool = startup::prepare_database(&url, settings.db_pool_size).expect("database");
+        let clock = Clock::fixed(start_time());
+        let state = AppState { db: pool, clock: clock.clone(), jwt: Arc::new(jwt), settings };
+        let server_state = state.clone();
+        let server = HttpServer::new(move || startup::app(&server_state))
+            .workers(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .unwrap();
+        let addr = server.addrs()[0];
+        actix_web::rt::spawn(server.run());
+        let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+        TestApp { base: format!("http://{addr}"), clock, state, client, _db: db }
+    }
+
+    /// A token signed with the test secret.
+    pub fn token(&self, sub: &str, roles: &[&str]) -> String {
+        let keys = JwtKeys::hs256(SECRET, None, None, KeySource::ConfiguredSecret);
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        keys.mint(sub, &roles, Duration::from_secs(3600), Utc::now()).unwrap()
+    }
+
+    pub fn admin(&self) -> String {
+        self.token("admin-user", &["admin"])
+    }
+
+    pub fn manager(&self) -> String {
+        self.token("maria", &["contract_manager"])
+    }
+
+    pub fn viewer(&self) -> String {
+        self.token("victor", &["viewer"])
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> Req {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        Req { inner: self.client.request(method, format!("{}{path}", self.base)) }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.request("GET", path).bearer(token).send().await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Res {
+        self.request("POST", path).bearer(token).json(body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
+        self.request("PATCH", path).bearer(token).json(body).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Res {
+        self.request("DELETE", path).bearer(token).send().await
+    }
+
+    /// Runs the background jobs once, at the test clock's time.
+    pub async fn run_scheduler(&self) -> pactum::scheduler::PassReport {
+        let (db, clock) = (self.state.db.clone(), self.clock.clone());
+        actix_web::web::block(move || pactum::scheduler::run_once(&db, &clock)).await.unwrap().unwrap()
+    }
+
+    /// Creates a contract with sensible defaults overridden by `fields`; returns its body.
+    pub async fn create_contract(&self, fields: Value) -> Value {
+        let mut body = serde_json::json!({
+            "title": "Maintenance of lifts",
+            "contract_type": "maintenance",
+            "customer_ref": "CUST-1",
+            "start_date": "2026-01-01",
+            "term_months": 12,
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = self.post("/api/v1/contracts", &self.admin(), body).await;
+        assert_eq!(res.status, 201, "create contract: {}", res.body);
+        res.body
+    }
+
+    /// Defines an attribute as admin; returns its body.
+    pub async fn define_attribute(&self, fields: Value) -> Value {
+        let res = self.post("/api/v1/attribute-definitions", &self.admin(), fields).await;
+        assert_eq!(res.status, 201, "define attribute: {}", res.body);
+        res.body
+    }
+}
+
+/// A request being built.
+pub struct Req {
+    inner: awc::ClientRequest,
+}
+
+impl Req {
+    pub fn bearer(mut self, token: &str) -> Req {
+        self.inner = self.inner.insert_header(("Authorization", format!("Bearer {token}")));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Req {
+        self.inner = self.inner.insert_header((name, value));
+        self
+    }
+
+    pub async fn send(self) -> Res {
+        Res::read(self.inner.send().await.expect("request failed")).await
+    }
+
+    pub async fn json(self, body: Value) -> Res {
+        Res::read(self.inner.send_json(&body).await.expect("request failed")).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn body(self, content_type: &str, bytes: impl Into<Vec<u8>>) -> Res {
+        let bytes: Vec<u8> = bytes.into();
+        Res::read(
+            self.inner
+                .insert_header(("Content-Type", content_type))
+                .send_body(bytes)
+                .await
+                .expect("request failed"),
+        )
+        .await
+    }
+}
+
+/// A response read whole: status, headers and the body (JSON when it parses, else a string).
+pub struct Res {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    async fn read<S>(mut r: awc::ClientResponse<S>) -> Res
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+    {
+        let bytes = r.body().limit(64 * 1024 * 1024).await.expect("read body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Res {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::String(text.clone())),
+            text,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "expected {status} {code}, got: {}", self.text);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "problem content type for {}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "problem code in {}", self.text);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string() && self.body["type"].is_string());
+    }
+
+    /// The `field` of each entry of a 422's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests through the real HTTP API and the real database. `cargo test` runs them on
+//! SQLite; with TEST_DATABASE_URL=postgres://… the same tests run on PostgreSQL.
+
+mod common;
+
+mod contracts;
