@@ -48,15 +48,21 @@ pub struct DefinitionIn {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefinitionPatch {
-    pub label: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub label: Patch<String>,
     /// `null` clears the description.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     /// Making an attribute required fails with 409 while resources in scope lack a value.
-    pub required: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub required: Patch<bool>,
     /// Changing the type fails with 409 while values are stored.
-    pub data_type: Option<DataType>,
+    #[serde(default)]
+    #[schema(value_type = Option<DataType>)]
+    pub data_type: Patch<DataType>,
     /// New options of an `enum`; removing an option still in use fails with 409.
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -312,12 +318,18 @@ pub async fn update(
             let old_rule = rule_of(&old);
             let mut new = old.clone();
             let mut errors = Vec::new();
-            if let Some(label) = patch.label {
-                check_text(&mut errors, "label", &label, 200);
-                new.label = label;
+            match patch.label.require("label", new.label.clone()) {
+                Ok(label) => {
+                    check_text(&mut errors, "label", &label, 200);
+                    new.label = label;
+                }
+                Err(e) => errors.push(e),
             }
             new.description = patch.description.apply_to(new.description);
-            let data_type = patch.data_type.unwrap_or(old_rule.data_type);
+            let data_type = patch.data_type.require("data_type", old_rule.data_type).unwrap_or_else(|e| {
+                errors.push(e);
+                old_rule.data_type
+            });
             new.data_type = data_type.as_str().into();
             let options = match patch.options {
                 Patch::Absent if data_type == DataType::Enum => Some(old_rule.options.clone()),
@@ -326,8 +338,9 @@ pub async fn update(
             };
             check_options(&mut errors, data_type, options.as_ref());
             new.options = options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
-            if let Some(r) = patch.required {
-                new.required = r;
+            match patch.required.require("required", old.required) {
+                Ok(r) => new.required = r,
+                Err(e) => errors.push(e),
             }
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));

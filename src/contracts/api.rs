@@ -92,14 +92,24 @@ pub struct RenewalPatch {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractPatch {
-    pub number: Option<String>,
-    pub title: Option<String>,
-    pub contract_type: Option<String>,
-    pub customer_ref: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub number: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub title: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub contract_type: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub customer_ref: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub customer_name: Patch<String>,
-    pub start_date: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub start_date: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Option<i32>, minimum = 1, maximum = 1200)]
     pub term_months: Patch<i32>,

@@ -215,22 +215,25 @@ pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: &str, patch: ContractPatch
     let old = load(conn, id)?;
     if_match.check(old.version)?;
     let mut row = old.clone();
-    if let Some(v) = patch.number {
-        row.number = v;
-    }
-    if let Some(v) = patch.title {
-        row.title = v;
-    }
-    if let Some(v) = patch.contract_type {
-        row.contract_type = v;
-    }
-    if let Some(v) = patch.customer_ref {
-        row.customer_ref = v;
+    let mut cleared = Vec::new();
+    let mut required = |field: &str, p: Patch<String>, current: String| {
+        p.require(field, current.clone()).unwrap_or_else(|e| {
+            cleared.push(e);
+            current
+        })
+    };
+    row.number = required("number", patch.number, row.number);
+    row.title = required("title", patch.title, row.title);
+    row.contract_type = required("contract_type", patch.contract_type, row.contract_type);
+    row.customer_ref = required("customer_ref", patch.customer_ref, row.customer_ref);
+    row.start_date = patch.start_date.require("start_date", row.start_date).unwrap_or_else(|e| {
+        cleared.push(e);
+        old.start_date
+    });
+    if !cleared.is_empty() {
+        return Err(ApiError::validation(cleared));
     }
     row.customer_name = patch.customer_name.apply_to(row.customer_name);
-    if let Some(v) = patch.start_date {
-        row.start_date = v;
-    }
     if !patch.term_months.is_absent() {
         let renewed = old.total_term_months.unwrap_or(0) - old.term_months.unwrap_or(0);
         row.term_months = patch.term_months.apply_to(row.term_months);

@@ -122,6 +122,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                     "invalid_value"
                 };
                 let field = match (code, field.is_empty()) {
+                    ("unknown_field", false) => field,
                     ("required" | "unknown_field", _) => {
                         let name = message.split('`').nth(1).unwrap_or("");
                         if field.is_empty() {

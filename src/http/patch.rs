@@ -28,6 +28,15 @@ impl<T> Patch<T> {
         matches!(self, Patch::Absent)
     }
 
+    /// Applies the patch to a field that cannot be empty: `null` is refused with a field error.
+    pub fn require(self, field: &str, current: T) -> Result<T, crate::http::FieldError> {
+        match self {
+            Patch::Absent => Ok(current),
+            Patch::Null => Err(crate::http::FieldError::new(field, "required", "cannot be cleared")),
+            Patch::Value(v) => Ok(v),
+        }
+    }
+
     /// Applies the patch to an optional stored value.
     pub fn apply_to(self, current: Option<T>) -> Option<T> {
         match self {

@@ -30,3 +30,165 @@ async fn create_returns_201_with_location_etag_and_derived_dates() {
     assert_eq!(got.header("etag").as_deref(), Some("\"1\""));
     assert_eq!(got.body, res.body);
 }
+
+#[actix_web::test]
+async fn numbers_are_generated_from_the_pattern_or_taken_as_given_and_unique() {
+    let t = TestApp::spawn_with(|s| s.contract_number_pattern = "MC/{YYYY}/{SEQ:4}".into()).await;
+    let a = t.create_contract(json!({})).await;
+    let b = t.create_contract(json!({})).await;
+    assert_eq!(a["number"], "MC/2026/0001");
+    assert_eq!(b["number"], "MC/2026/0002");
+    let given = t.create_contract(json!({"number": "K-77", "external_ref": "crm-77"})).await;
+    assert_eq!(given["number"], "K-77");
+
+    // Numbers are unique regardless of case; so are external references.
+    let dup = t.post("/api/v1/contracts", &t.admin(), json!({"number": "k-77", "title": "x", "contract_type": "t",
+        "customer_ref": "c", "start_date": "2026-01-01"})).await;
+    dup.assert_problem(409, "duplicate_number");
+    let dup = t.post("/api/v1/contracts", &t.admin(), json!({"external_ref": "crm-77", "title": "x", "contract_type": "t",
+        "customer_ref": "c", "start_date": "2026-01-01"})).await;
+    dup.assert_problem(409, "duplicate_external_ref");
+
+    // Human keys are findable.
+    let found = t.get("/api/v1/contracts?number=K-77", &t.viewer()).await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 1);
+    let found = t.get("/api/v1/contracts?external_ref=crm-77", &t.viewer()).await;
+    assert_eq!(found.body["items"][0]["id"], given["id"]);
+}
+
+#[actix_web::test]
+async fn invalid_fields_are_422_with_their_paths_and_change_nothing() {
+    let t = TestApp::spawn().await;
+    let res = t
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01",
+                   "term_months": 0, "renewal": {"notice_period": "3 months", "auto_renew": false}}),
+        )
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["title", "term_months", "renewal.notice_period"]);
+    let res = t
+        .post("/api/v1/contracts", &t.manager(), json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+            "start_date": "2026-02-30"}))
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["start_date"]);
+    let res = t
+        .post("/api/v1/contracts", &t.manager(), json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+            "start_date": "2026-01-01", "renewal": {"auto_renew": true}}))
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["renewal.auto_renew"]);
+    let list = t.get("/api/v1/contracts", &t.viewer()).await;
+    assert_eq!(list.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn patch_is_a_merge_patch() {
+    let t = TestApp::spawn().await;
+    let c = t
+        .create_contract(json!({"customer_name": "ACME", "renewal": {"auto_renew": true, "term_months": 6, "notice_period": "P1M"}}))
+        .await;
+    let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
+
+    // Absent fields stay, null clears, nested renewal merges.
+    let res = t
+        .patch(&url, &t.manager(), json!({"title": "Renamed", "customer_name": null, "renewal": {"notice_period": "P2M"}}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("etag").as_deref(), Some("\"2\""));
+    assert_eq!(res.body["title"], "Renamed");
+    assert_eq!(res.body["customer_name"], serde_json::Value::Null);
+    assert_eq!(res.body["customer_ref"], "CUST-1");
+    assert_eq!(res.body["renewal"], json!({"auto_renew": true, "term_months": 6, "notice_period": "P2M"}));
+    assert_eq!(res.body["notice_deadline"], "2026-10-31");
+
+    // Changing the term recomputes the end date; clearing it makes the contract open-ended.
+    let res = t.patch(&url, &t.manager(), json!({"term_months": 24, "start_date": "2026-03-01"})).await;
+    assert_eq!(res.body["end_date"], "2028-02-29");
+    let res = t.patch(&url, &t.manager(), json!({"term_months": null, "renewal": {"auto_renew": false}})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["end_date"], serde_json::Value::Null);
+    assert_eq!(res.body["notice_deadline"], serde_json::Value::Null);
+
+    // An empty patch changes nothing and keeps the version.
+    let res = t.patch(&url, &t.manager(), json!({})).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["version"], 4);
+
+    // The status only changes through the lifecycle verbs; required fields cannot be cleared.
+    let res = t.patch(&url, &t.manager(), json!({"status": "active"})).await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["status"]);
+    let res = t.patch(&url, &t.manager(), json!({"title": null})).await;
+    res.assert_problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn delete_removes_the_contract() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({})).await;
+    let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
+    t.delete(&url, &t.viewer()).await.assert_problem(403, "forbidden");
+    let res = t.request("DELETE", &url).bearer(&t.manager()).header("If-Match", "\"9\"").send().await;
+    res.assert_problem(412, "precondition_failed");
+    let res = t.delete(&url, &t.manager()).await;
+    assert_eq!(res.status, 204);
+    assert_eq!(res.text, "");
+    t.get(&url, &t.viewer()).await.assert_problem(404, "not_found");
+    t.delete(&url, &t.manager()).await.assert_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn list_filters_combine() {
+    let t = TestApp::spawn().await;
+    t.create_contract(json!({"title": "Boiler service North", "customer_ref": "A", "contract_type": "maintenance"})).await;
+    t.create_contract(json!({"title": "Lease of cars", "customer_ref": "A", "contract_type": "lease"})).await;
+    t.create_contract(json!({"title": "BOILER rental", "customer_ref": "B", "contract_type": "lease", "status": "active"})).await;
+    let count = |q: &'static str| {
+        let t = &t;
+        async move {
+            let res = t.get(&format!("/api/v1/contracts?{q}"), &t.viewer()).await;
+            assert_eq!(res.status, 200, "{q}: {}", res.text);
+            res.body["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("customer_ref=A").await, 2);
+    assert_eq!(count("contract_type=lease").await, 2);
+    assert_eq!(count("contract_type=lease&customer_ref=A").await, 1);
+    assert_eq!(count("status=active").await, 1);
+    assert_eq!(count("q=boiler").await, 2);
+    assert_eq!(count("q=BoIlEr&status=draft").await, 1);
+    assert_eq!(count("q=C-2026-00000").await, 3);
+    assert_eq!(count("q=%25").await, 0);
+    assert_eq!(count("q=nothing").await, 0);
+}
+
+#[actix_web::test]
+async fn concurrent_patches_with_if_match_lose_no_update() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({})).await;
+    let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
+    let token = t.manager();
+    let attempts = (0..20).map(|i| {
+        let (t, url, token) = (&t, url.clone(), token.clone());
+        async move {
+            t.request("PATCH", &url)
+                .bearer(&token)
+                .header("If-Match", "\"1\"")
+                .json(json!({"title": format!("writer {i}")}))
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let winners: Vec<_> = results.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "exactly one writer based on version 1 wins");
+    for r in results.iter().filter(|r| r.status != 200) {
+        assert!(r.status == 412 || r.status == 409, "loser got {}", r.text);
+    }
+    let now = t.get(&url, &t.viewer()).await;
+    assert_eq!(now.body["version"], 2);
+    assert_eq!(now.body["title"], winners[0].body["title"]);
+}
