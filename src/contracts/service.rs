@@ -52,6 +52,11 @@ fn record(conn: &mut DbConnection, ctx: &Ctx, id: &str, action: &str, old: Optio
     Ok(())
 }
 
+/// The lowercased text `q` searches in; lowercased here so both backends fold Unicode alike.
+pub fn search_text(number: &str, title: &str) -> String {
+    format!("{}\n{}", number.to_lowercase(), title.to_lowercase())
+}
+
 /// Recomputes the derived dates (end, notice deadline) from the stored facts.
 fn derive_dates(row: &mut ContractRow) {
     let term = Term {
@@ -175,6 +180,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: ContractIn, number_patt
     let mut row = ContractRow {
         id: uuid::Uuid::now_v7().to_string(),
         number,
+        search_text: String::new(),
         title: input.title,
         contract_type: input.contract_type,
         customer_ref: input.customer_ref,
@@ -203,6 +209,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: ContractIn, number_patt
         return Err(ApiError::validation(errors));
     }
     derive_dates(&mut row);
+    row.search_text = search_text(&row.number, &row.title);
     check_parent(conn, &row.id, row.parent_id.as_deref())?;
     check_unique(conn, &row)?;
     apply_attributes(conn, &mut row, &input.attributes.unwrap_or_default())?;
@@ -263,6 +270,7 @@ pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: &str, patch: ContractPatch
     }
     check_unique(conn, &row)?;
     derive_dates(&mut row);
+    row.search_text = search_text(&row.number, &row.title);
     let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
     let attrs = match &patch.attributes {
         Some(p) => merge(&current, p),

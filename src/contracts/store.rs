@@ -16,6 +16,7 @@ pub struct ContractRow {
     pub id: String,
     pub number: String,
     pub title: String,
+    pub search_text: String,
     pub contract_type: String,
     pub customer_ref: String,
     pub customer_name: Option<String>,
@@ -109,12 +110,7 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
     }
     if let Some(v) = &f.q {
         let p = like_pattern(v);
-        q = q.filter(
-            lower(contracts::number)
-                .like(p.clone())
-                .escape('\\')
-                .or(lower(contracts::title).like(p).escape('\\')),
-        );
+        q = q.filter(contracts::search_text.like(p).escape('\\'));
     }
     if let Some(v) = &f.parent_id {
         q = q.filter(contracts::parent_id.eq(v.clone()));

@@ -51,6 +51,7 @@ diesel::table! {
         id -> Text,
         number -> Text,
         title -> Text,
+        search_text -> Text,
         contract_type -> Text,
         customer_ref -> Text,
         customer_name -> Nullable<Text>,

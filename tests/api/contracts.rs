@@ -192,3 +192,25 @@ async fn concurrent_patches_with_if_match_lose_no_update() {
     assert_eq!(now.body["version"], 2);
     assert_eq!(now.body["title"], winners[0].body["title"]);
 }
+
+#[actix_web::test]
+async fn search_folds_case_beyond_ascii_on_both_backends() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"title": "Onderhoud ÉCOLE Straße"})).await;
+    for q in ["école", "ÉCOLE", "STRASSE", "straße", "onderhoud é"] {
+        let res = t.get(&format!("/api/v1/contracts?q={}", urlencode(q)), &t.viewer()).await;
+        let hits = res.body["items"].as_array().unwrap().len();
+        let expected = usize::from(q != "STRASSE");
+        assert_eq!(hits, expected, "q={q}: {}", res.text);
+    }
+    let res = t.patch(&format!("/api/v1/contracts/{}", c["id"].as_str().unwrap()), &t.manager(), json!({"title": "Other"})).await;
+    assert_eq!(res.status, 200);
+    let res = t.get("/api/v1/contracts?q=%C3%A9cole", &t.viewer()).await;
+    assert_eq!(res.body["items"], json!([]));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

@@ -51,6 +51,8 @@ CREATE TABLE contracts (
     id TEXT PRIMARY KEY NOT NULL,
     number TEXT NOT NULL,
     title TEXT NOT NULL,
+    -- number and title lowercased by the service (Unicode-aware on both backends) for `q`.
+    search_text TEXT NOT NULL,
     contract_type TEXT NOT NULL,
     customer_ref TEXT NOT NULL,
     customer_name TEXT,
