@@ -5,3 +5,4 @@ mod common;
 
 mod contracts;
 mod openapi;
+mod unavailable;
