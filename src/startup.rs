@@ -96,6 +96,10 @@ pub fn app(
         .app_data(web::Data::new(state.settings.clone()))
         .app_data(web::Data::new(allowed))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            crate::http::ApiError::not_found(format!("no resource at this path: {e}")).into()
+        }))
+        .wrap(middleware::from_fn(crate::http::sanitize::reject_nul_in_url))
         .wrap(middleware::from_fn(request_id::middleware))
         .configure(crate::health::routes)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))

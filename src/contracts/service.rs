@@ -112,6 +112,9 @@ fn check_row(row: &ContractRow) -> Vec<FieldError> {
     if row.start_date.year() < 1900 || row.start_date.year() > 2999 {
         errors.push(FieldError::new("start_date", "out_of_range", "must be between the years 1900 and 2999"));
     }
+    if row.signed_at.is_some_and(|t| t.year() < 1900 || t.year() > 2999) {
+        errors.push(FieldError::new("signed_at", "out_of_range", "must be between the years 1900 and 2999"));
+    }
     if row.auto_renew && row.term_months.is_none() {
         errors.push(FieldError::new("renewal.auto_renew", "not_allowed", "an open-ended contract (no term_months) cannot renew"));
     }

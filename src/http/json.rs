@@ -97,21 +97,21 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Parses a JSON document; syntax errors are 400, shape errors 422 with the field path.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => {
-            de.end().map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
-            Ok(value)
-        }
+    let document: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    if let Some(field) = super::sanitize::find_nul(&document, "") {
+        return Err(ApiError::validation(vec![FieldError::new(
+            field,
+            "invalid_character",
+            "text must not contain NUL characters",
+        )]));
+    }
+    match serde_path_to_error::deserialize::<_, T>(document) {
+        Ok(value) => Ok(value),
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
-            if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-                Err(ApiError::bad_request(
-                    "malformed_json",
-                    format!("the body is not valid JSON: {inner}"),
-                ))
-            } else {
+            {
                 let field = if path == "." { String::new() } else { path };
                 let message = clean_serde_message(&inner.to_string());
                 let code = if message.starts_with("missing field") {

@@ -9,6 +9,7 @@ pub mod patch;
 pub mod query;
 pub mod request_id;
 pub mod routing;
+pub mod sanitize;
 
 pub use errors::{ApiError, FieldError, Problem};
 pub use etag::IfMatch;

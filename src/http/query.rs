@@ -17,6 +17,9 @@ impl QueryPairs {
             .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
         let mut pairs = BTreeMap::new();
         for (k, v) in list {
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ApiError::bad_request("invalid_character", "the query must not contain NUL characters"));
+            }
             if pairs.insert(k.clone(), v).is_some() {
                 return Err(ApiError::bad_request(
                     "invalid_query",
@@ -51,7 +54,11 @@ impl QueryPairs {
     pub fn take_date(&mut self, name: &str) -> Result<Option<NaiveDate>, ApiError> {
         match self.take(name) {
             None => Ok(None),
-            Some(raw) => NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map(Some).map_err(|_| {
+            Some(raw) => NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
+                .map(Some)
+                .ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid_query",
                     format!("query parameter `{name}` must be a date YYYY-MM-DD, got {raw:?}"),

@@ -214,3 +214,22 @@ fn urlencode(s: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+#[actix_web::test]
+async fn nul_characters_are_client_errors_on_every_backend() {
+    let t = TestApp::spawn().await;
+    let res = t
+        .post("/api/v1/contracts", &t.manager(), json!({"title": "a\u{0}b", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}))
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["title"]);
+    t.get("/api/v1/contracts?customer_ref=%00", &t.viewer()).await.assert_problem(400, "invalid_character");
+    t.get("/api/v1/contracts/abc%00def", &t.viewer()).await.assert_problem(400, "invalid_character");
+    t.get("/api/v1/contracts?expiring_before=99999-01-01", &t.viewer()).await.assert_problem(400, "invalid_query");
+    let res = t
+        .post("/api/v1/contracts", &t.manager(), json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+            "start_date": "2026-01-01", "signed_at": "9999-01-01T00:00:00Z"}))
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(t.get("/api/v1/contracts", &t.viewer()).await.body["items"], json!([]));
+}
