@@ -18,9 +18,7 @@ impl Clock {
 
     /// A clock that stands still at `at` until [`Clock::set`] moves it.
     pub fn fixed(at: DateTime<Utc>) -> Clock {
-        Clock {
-            fixed: Some(Arc::new(RwLock::new(at))),
-        }
+        Clock { fixed: Some(Arc::new(RwLock::new(at))) }
     }
 
     /// Moves a fixed clock; has no effect on the system clock.

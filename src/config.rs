@@ -52,8 +52,7 @@ impl Settings {
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
             body_limit_bytes: parse("BODY_LIMIT_BYTES", 1024 * 1024)?,
-            contract_number_pattern: var("CONTRACT_NUMBER_PATTERN")
-                .unwrap_or_else(|| "C-{YYYY}-{SEQ:6}".into()),
+            contract_number_pattern: var("CONTRACT_NUMBER_PATTERN").unwrap_or_else(|| "C-{YYYY}-{SEQ:6}".into()),
             log_format: var("LOG_FORMAT").unwrap_or_else(|| "text".into()),
             scheduler_interval_secs: parse("SCHEDULER_INTERVAL_SECS", 60)?,
             shutdown_timeout_secs: parse("SHUTDOWN_TIMEOUT_SECS", 30)?,
@@ -76,9 +75,6 @@ fn var(name: &str) -> Option<String> {
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={raw:?} is not a valid value")),
+        Some(raw) => raw.trim().parse().map_err(|_| format!("{name}={raw:?} is not a valid value")),
     }
 }

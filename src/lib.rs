@@ -9,5 +9,6 @@ pub mod db;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod installations;
 pub mod scheduler;
 pub mod startup;

@@ -42,6 +42,8 @@ pub struct AppState {
     tags(
         (name = "contracts", description = "Signed agreements, their lifecycle and hierarchy"),
         (name = "attribute-definitions", description = "User-defined characteristics of contracts, installations and dossiers"),
+        (name = "installations", description = "Delivered goods (machines, lifts, boilers) and their components"),
+        (name = "coverage", description = "Which contracts cover which installations, seen from both sides"),
         (name = "events", description = "The change feed"),
         (name = "health", description = "Probes"),
     )
@@ -72,6 +74,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::attributes::AttributesDoc::openapi());
     doc.merge(crate::contracts::ContractsDoc::openapi());
     doc.merge(crate::events::EventsDoc::openapi());
+    doc.merge(crate::installations::InstallationsDoc::openapi());
     doc
 }
 
@@ -96,21 +99,27 @@ pub fn app(
         .app_data(web::Data::new(state.settings.clone()))
         .app_data(web::Data::new(allowed))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
-        .app_data(web::PathConfig::default().error_handler(|e, _| {
-            crate::http::ApiError::not_found(format!("no resource at this path: {e}")).into()
-        }))
+        .app_data(
+            web::PathConfig::default().error_handler(|e, _| {
+                crate::http::ApiError::not_found(format!("no resource at this path: {e}")).into()
+            }),
+        )
         .wrap(middleware::from_fn(crate::http::sanitize::reject_nul_in_url))
         .wrap(middleware::from_fn(request_id::middleware))
         .configure(crate::health::routes)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
-        .service(resource("/docs").route(web::get().to(|| async {
-            HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
-        })))
+        .service(
+            resource("/docs").route(
+                web::get()
+                    .to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }),
+            ),
+        )
         .service(
             web::scope("/api/v1")
                 .configure(crate::attributes::routes)
                 .configure(crate::contracts::routes)
-                .configure(crate::events::routes),
+                .configure(crate::events::routes)
+                .configure(crate::installations::routes),
         )
         .default_service(web::to(not_found_fallback))
 }

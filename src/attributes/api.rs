@@ -130,9 +130,17 @@ fn check_options(errors: &mut Vec<FieldError>, data_type: DataType, options: Opt
             let mut seen = std::collections::HashSet::new();
             for (i, o) in opts.iter().enumerate() {
                 if o.is_empty() || o.chars().count() > 200 {
-                    errors.push(FieldError::new(format!("options[{i}]"), "invalid_value", "options are 1 to 200 characters"));
+                    errors.push(FieldError::new(
+                        format!("options[{i}]"),
+                        "invalid_value",
+                        "options are 1 to 200 characters",
+                    ));
                 } else if !seen.insert(o) {
-                    errors.push(FieldError::new(format!("options[{i}]"), "duplicate", format!("{o:?} is listed twice")));
+                    errors.push(FieldError::new(
+                        format!("options[{i}]"),
+                        "duplicate",
+                        format!("{o:?} is listed twice"),
+                    ));
                 }
             }
         }
@@ -161,12 +169,21 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<DefinitionRow, ApiError> {
     ),
     security(("bearer" = []))
 )]
-pub async fn create(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, body: ApiJson<DefinitionIn>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    body: ApiJson<DefinitionIn>,
+) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let input = body.into_inner();
     let mut errors = Vec::new();
     if !model::valid_key(&input.key) {
-        errors.push(FieldError::new("key", "invalid_key", "use snake_case: a lowercase letter, then letters, digits or _ (at most 63)"));
+        errors.push(FieldError::new(
+            "key",
+            "invalid_key",
+            "use snake_case: a lowercase letter, then letters, digits or _ (at most 63)",
+        ));
     }
     check_text(&mut errors, "label", &input.label, 200);
     if let Some(s) = &input.scope {
@@ -251,7 +268,10 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     q.finish()?;
     let p = page.clone();
     let rows = db
-        .read(move |c| store::list(c, kind.map(|k| k.as_str()), scope.as_deref(), p.after.as_deref(), p.limit + 1).map_err(ApiError::from))
+        .read(move |c| {
+            store::list(c, kind.map(|k| k.as_str()), scope.as_deref(), p.after.as_deref(), p.limit + 1)
+                .map_err(ApiError::from)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), DefinitionOut::from)))
 }
@@ -385,9 +405,17 @@ pub async fn update(
             if !store::update(c, &new, old.version)? {
                 return Err(ApiError::conflict("concurrent_update", "the definition changed meanwhile; retry"));
             }
-            events::append(c, events::NewEvent {
-                entity_type: ENTITY, entity_id: &new.id, action: "updated", actor: &who.sub, at: now, changes: &changes,
-            })?;
+            events::append(
+                c,
+                events::NewEvent {
+                    entity_type: ENTITY,
+                    entity_id: &new.id,
+                    action: "updated",
+                    actor: &who.sub,
+                    at: now,
+                    changes: &changes,
+                },
+            )?;
             Ok(new)
         })
         .await?;
@@ -412,7 +440,13 @@ pub async fn update(
     ),
     security(("bearer" = []))
 )]
-pub async fn delete(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let id = id.into_inner();
     let now = clock.now().naive_utc();
@@ -428,10 +462,17 @@ pub async fn delete(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, 
             ));
         }
         store::delete(c, &id)?;
-        events::append(c, events::NewEvent {
-            entity_type: ENTITY, entity_id: &id, action: "deleted", actor: &who.sub, at: now,
-            changes: &diff(&snapshot(&old), &serde_json::Value::Null),
-        })?;
+        events::append(
+            c,
+            events::NewEvent {
+                entity_type: ENTITY,
+                entity_id: &id,
+                action: "deleted",
+                actor: &who.sub,
+                at: now,
+                changes: &diff(&snapshot(&old), &serde_json::Value::Null),
+            },
+        )?;
         Ok(())
     })
     .await?;

@@ -12,20 +12,22 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     paths(api::create, api::list, api::get, api::update, api::delete),
-    components(schemas(api::DefinitionIn, api::DefinitionPatch, api::DefinitionOut, model::EntityKind, model::DataType))
+    components(schemas(
+        api::DefinitionIn,
+        api::DefinitionPatch,
+        api::DefinitionOut,
+        model::EntityKind,
+        model::DataType
+    ))
 )]
 pub struct AttributesDoc;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/attribute-definitions")
-            .route(web::get().to(api::list))
-            .route(web::post().to(api::create)),
-    )
-    .service(
-        resource("/attribute-definitions/{id}")
-            .route(web::get().to(api::get))
-            .route(web::patch().to(api::update))
-            .route(web::delete().to(api::delete)),
-    );
+    cfg.service(resource("/attribute-definitions").route(web::get().to(api::list)).route(web::post().to(api::create)))
+        .service(
+            resource("/attribute-definitions/{id}")
+                .route(web::get().to(api::get))
+                .route(web::patch().to(api::update))
+                .route(web::delete().to(api::delete)),
+        );
 }

@@ -127,24 +127,21 @@ pub fn check_value(rule: &Rule, value: &Value) -> Result<(Value, IndexedValue), 
         },
         DataType::Enum => match value {
             Value::String(s) if rule.options.contains(s) => Ok((value.clone(), text(s.clone()))),
-            Value::String(s) => Err((
-                "invalid_option",
-                format!("{s:?} is not one of the options: {}", rule.options.join(", ")),
-            )),
+            Value::String(s) => {
+                Err(("invalid_option", format!("{s:?} is not one of the options: {}", rule.options.join(", "))))
+            }
             _ => Err(("invalid_type", "must be a string, one of the options".into())),
         },
         DataType::Integer => match value.as_i64() {
-            Some(n) if value.is_number() => Ok((
-                value.clone(),
-                IndexedValue { key: key.clone(), text: Some(n.to_string()), num: Some(n as f64) },
-            )),
+            Some(n) if value.is_number() => {
+                Ok((value.clone(), IndexedValue { key: key.clone(), text: Some(n.to_string()), num: Some(n as f64) }))
+            }
             _ => Err(("invalid_type", "must be a whole number".into())),
         },
         DataType::Decimal => match value.as_f64() {
-            Some(n) if n.is_finite() => Ok((
-                value.clone(),
-                IndexedValue { key: key.clone(), text: Some(value.to_string()), num: Some(n) },
-            )),
+            Some(n) if n.is_finite() => {
+                Ok((value.clone(), IndexedValue { key: key.clone(), text: Some(value.to_string()), num: Some(n) }))
+            }
             _ => Err(("invalid_type", "must be a number".into())),
         },
         DataType::Boolean => match value {
@@ -168,10 +165,13 @@ pub fn check_value(rule: &Rule, value: &Value) -> Result<(Value, IndexedValue), 
     }
 }
 
+/// A validated attribute set: the canonical values and their index rows.
+pub type Validated = (Map<String, Value>, Vec<IndexedValue>);
+
 /// Validates a complete attribute set against the rules in force for the entity. Returns the
 /// canonical attributes and their indexed values, or every problem found (field paths
 /// `attributes.<key>`). `null` values are treated as absent.
-pub fn validate(attrs: &Map<String, Value>, rules: &[Rule]) -> Result<(Map<String, Value>, Vec<IndexedValue>), Vec<FieldError>> {
+pub fn validate(attrs: &Map<String, Value>, rules: &[Rule]) -> Result<Validated, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut canonical = Map::new();
     let mut indexed = Vec::new();
@@ -181,7 +181,11 @@ pub fn validate(attrs: &Map<String, Value>, rules: &[Rule]) -> Result<(Map<Strin
         }
         let field = format!("attributes.{key}");
         match rules.iter().find(|r| &r.key == key) {
-            None => errors.push(FieldError::new(field, "unknown_attribute", format!("no attribute `{key}` is defined here"))),
+            None => errors.push(FieldError::new(
+                field,
+                "unknown_attribute",
+                format!("no attribute `{key}` is defined here"),
+            )),
             Some(rule) => match check_value(rule, value) {
                 Ok((canon, ix)) => {
                     canonical.insert(key.clone(), canon);
@@ -192,7 +196,8 @@ pub fn validate(attrs: &Map<String, Value>, rules: &[Rule]) -> Result<(Map<Strin
         }
     }
     for rule in rules.iter().filter(|r| r.required) {
-        if !canonical.contains_key(&rule.key) {
+        // An invalid value is reported as invalid above, not also as missing.
+        if attrs.get(&rule.key).is_none_or(Value::is_null) {
             errors.push(FieldError::new(format!("attributes.{}", rule.key), "required", "a value is required"));
         }
     }
@@ -268,8 +273,7 @@ pub fn parse_filter(rule: &Rule, op: FilterOp, raw: &str) -> Result<AttrFilter, 
     if op != FilterOp::Eq || rule.data_type == DataType::Enum {
         lenient.options.push(raw.to_string());
     }
-    let (_, ix) = check_value(&lenient, &json)
-        .map_err(|(_, m)| format!("filter value for `{}` {m}", rule.key))?;
+    let (_, ix) = check_value(&lenient, &json).map_err(|(_, m)| format!("filter value for `{}` {m}", rule.key))?;
     let value = match ix.num {
         Some(n) => FilterValue::Num(n),
         None => FilterValue::Text(ix.text.unwrap_or_default()),
@@ -319,11 +323,9 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_its_field() {
-        let errs = validate(
-            &attrs(json!({"size": 1.5, "colour": "red", "since": "31-01-2026", "vip": "yes"})),
-            &rules(),
-        )
-        .unwrap_err();
+        let errs =
+            validate(&attrs(json!({"size": 1.5, "colour": "red", "since": "31-01-2026", "vip": "yes"})), &rules())
+                .unwrap_err();
         let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
         assert_eq!(
             got,
@@ -341,6 +343,7 @@ mod tests {
     fn enum_value_outside_options_is_rejected() {
         let errs = validate(&attrs(json!({"region": "east"})), &rules()).unwrap_err();
         assert_eq!(errs[0].code, "invalid_option");
+        assert_eq!(errs.len(), 1, "an invalid value of a required attribute is not also reported as missing");
     }
 
     #[test]

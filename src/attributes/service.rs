@@ -1,7 +1,7 @@
 //! Attribute use cases other features call inside their transactions: validating an entity's
 //! attributes and resolving `attr.*` list filters.
 
-use super::model::{self, AttrFilter, DataType, EntityKind, IndexedValue, Rule};
+use super::model::{self, AttrFilter, DataType, EntityKind, Rule};
 use super::store::{self, DefinitionRow};
 use crate::db::DbConnection;
 use crate::http::ApiError;
@@ -12,11 +12,7 @@ pub fn rule_of(row: &DefinitionRow) -> Rule {
         key: row.key.clone(),
         data_type: DataType::parse(&row.data_type).unwrap_or(DataType::Text),
         required: row.required,
-        options: row
-            .options
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok())
-            .unwrap_or_default(),
+        options: row.options.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default(),
     }
 }
 
@@ -27,22 +23,24 @@ pub fn validate(
     kind: EntityKind,
     scope_type: &str,
     attrs: &Map<String, Value>,
-) -> Result<(Map<String, Value>, Vec<IndexedValue>), ApiError> {
+) -> Result<model::Validated, ApiError> {
     let rules: Vec<Rule> = store::in_force(conn, kind, scope_type)?.iter().map(rule_of).collect();
     model::validate(attrs, &rules).map_err(ApiError::validation)
 }
 
 /// Turns `attr.<key>[.gte|.lte]=value` query parameters into typed filters (400 when the key is
 /// not defined for `kind` or the value does not fit its type).
-pub fn resolve_filters(conn: &mut DbConnection, kind: EntityKind, raw: &[(String, String)]) -> Result<Vec<AttrFilter>, ApiError> {
+pub fn resolve_filters(
+    conn: &mut DbConnection,
+    kind: EntityKind,
+    raw: &[(String, String)],
+) -> Result<Vec<AttrFilter>, ApiError> {
     let mut filters = Vec::with_capacity(raw.len());
     for (name, value) in raw {
         let bad = |m: String| ApiError::bad_request("invalid_attribute_filter", format!("attr.{name}: {m}"));
         let (key, op) = model::split_filter_name(name).map_err(bad)?;
         let defs = store::by_key(conn, kind, key)?;
-        let def = defs
-            .first()
-            .ok_or_else(|| bad(format!("no attribute `{key}` is defined for {}s", kind.as_str())))?;
+        let def = defs.first().ok_or_else(|| bad(format!("no attribute `{key}` is defined for {}s", kind.as_str())))?;
         filters.push(model::parse_filter(&rule_of(def), op, value).map_err(bad)?);
     }
     Ok(filters)

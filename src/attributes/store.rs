@@ -85,7 +85,12 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
 }
 
 /// Replaces the indexed values of one entity.
-pub fn replace_values(conn: &mut DbConnection, kind: EntityKind, entity_id: &str, values: &[IndexedValue]) -> QueryResult<()> {
+pub fn replace_values(
+    conn: &mut DbConnection,
+    kind: EntityKind,
+    entity_id: &str,
+    values: &[IndexedValue],
+) -> QueryResult<()> {
     delete_values(conn, kind, entity_id)?;
     if values.is_empty() {
         return Ok(());
@@ -156,7 +161,8 @@ pub fn bounds(filter: &AttrFilter) -> (FilterValue, FilterValue) {
 fn entity_table(kind: EntityKind) -> Option<(&'static str, &'static str)> {
     match kind {
         EntityKind::Contract => Some(("contracts", "contract_type")),
-        EntityKind::Installation | EntityKind::Dossier => None,
+        EntityKind::Installation => Some(("installations", "installation_type")),
+        EntityKind::Dossier => None,
     }
 }
 
@@ -205,9 +211,11 @@ pub fn distinct_values(conn: &mut DbConnection, kind: EntityKind, scope: &str, k
 /// How many entities under the definition's scope have no value for its key.
 pub fn entities_missing(conn: &mut DbConnection, kind: EntityKind, scope: &str, key: &str) -> QueryResult<i64> {
     let Some((table, type_col)) = entity_table(kind) else { return Ok(0) };
+    // SQLite numbers `$n` parameters in order of first appearance: keep them in order $1, $2, $3.
     let sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} e WHERE ($3 = '' OR e.{type_col} = $3) \
-         AND NOT EXISTS (SELECT 1 FROM attribute_values v WHERE v.entity_kind = $1 AND v.key = $2 AND v.entity_id = e.id)"
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} e \
+         WHERE NOT EXISTS (SELECT 1 FROM attribute_values v WHERE v.entity_kind = $1 AND v.key = $2 AND v.entity_id = e.id) \
+         AND ($3 = '' OR e.{type_col} = $3)"
     );
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::Text, _>(kind.as_str())

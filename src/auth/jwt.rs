@@ -51,8 +51,8 @@ impl JwtKeys {
     /// development secret in the data folder.
     pub fn from_settings(settings: &Settings) -> Result<JwtKeys, String> {
         if let Some(path) = &settings.jwt_public_key_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
             let (decoding, algorithm) = if let Ok(k) = DecodingKey::from_rsa_pem(&pem) {
                 (k, Algorithm::RS256)
             } else if let Ok(k) = DecodingKey::from_ec_pem(&pem) {
@@ -98,7 +98,15 @@ impl JwtKeys {
         let mut validation = Validation::new(self.algorithm);
         validation.leeway = 30;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer or audience must be present in the token, not only match when present.
+        let mut required = vec!["exp", "sub"];
+        if self.issuer.is_some() {
+            required.push("iss");
+        }
+        if self.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &self.issuer {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,
@@ -113,7 +121,13 @@ impl JwtKeys {
     }
 
     /// Mints a token (only with a shared secret: an identity provider's keys stay with it).
-    pub fn mint(&self, sub: &str, roles: &[String], ttl: std::time::Duration, now: DateTime<Utc>) -> Result<String, String> {
+    pub fn mint(
+        &self,
+        sub: &str,
+        roles: &[String],
+        ttl: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
         let key = self
             .encoding
             .as_ref()
@@ -137,7 +151,9 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
         K::ExpiredSignature => "the token has expired".into(),
         K::ImmatureSignature => "the token is not valid yet".into(),
         K::InvalidSignature => "the token signature is invalid".into(),
-        K::InvalidAlgorithm | K::InvalidAlgorithmName => "the token uses an algorithm this service does not accept".into(),
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => {
+            "the token uses an algorithm this service does not accept".into()
+        }
         K::InvalidIssuer => "the token has the wrong issuer".into(),
         K::InvalidAudience => "the token has the wrong audience".into(),
         K::MissingRequiredClaim(c) => format!("the token lacks the `{c}` claim"),
@@ -166,12 +182,7 @@ fn dev_secret(path: &Path) -> Result<String, String> {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     f.write_all(content.as_bytes())
 }
 

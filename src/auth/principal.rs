@@ -57,10 +57,7 @@ impl Principal {
         }
         let mut names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         names.insert(0, Role::Admin.as_str());
-        Err(ApiError::forbidden(format!(
-            "this action needs one of the roles: {}",
-            names.join(", ")
-        )))
+        Err(ApiError::forbidden(format!("this action needs one of the roles: {}", names.join(", "))))
     }
 }
 
@@ -81,9 +78,7 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer <token> header is required"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("the Authorization header is malformed"))?;
+    let value = value.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is malformed"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
@@ -94,8 +89,5 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     if claims.sub.trim().is_empty() {
         return Err(ApiError::unauthorized("the token has an empty subject"));
     }
-    Ok(Principal {
-        sub: claims.sub,
-        roles: claims.roles,
-    })
+    Ok(Principal { sub: claims.sub, roles: claims.roles })
 }

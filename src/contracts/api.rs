@@ -8,6 +8,7 @@ use crate::attributes::service as attributes;
 use crate::auth::{Principal, Role};
 use crate::clock::{as_utc, Clock};
 use crate::config::Settings;
+use crate::db::hierarchy::{self, Tree};
 use crate::db::Db;
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
@@ -269,9 +270,7 @@ pub async fn create(
     let input = body.into_inner();
     let pattern = settings.contract_number_pattern.clone();
     let now = clock.now();
-    let row = db
-        .write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input, &pattern))
-        .await?;
+    let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input, &pattern)).await?;
     let location = format!("/api/v1/contracts/{}", row.id);
     let version = row.version;
     Ok(resource_response(StatusCode::CREATED, &ContractOut::from(row), version, Some(location)))
@@ -310,7 +309,12 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         None => None,
         Some(s) => Some(
             Status::parse(&s)
-                .ok_or_else(|| ApiError::bad_request("invalid_query", format!("status {s:?} is not one of draft, active, suspended, terminated, expired")))?
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("status {s:?} is not one of draft, active, suspended, terminated, expired"),
+                    )
+                })?
                 .as_str()
                 .to_string(),
         ),
@@ -388,9 +392,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     who.require_any(WRITERS)?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
-    Ok(ok(db
-        .write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match))
-        .await?))
+    Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
 }
 
 /// Delete a contract (contract_manager, integration); 409 while it has child contracts.
@@ -410,19 +412,30 @@ pub async fn update(
     ),
     security(("bearer" = []))
 )]
-pub async fn delete(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     who.require_any(WRITERS)?;
     let (id, now) = (id.into_inner(), clock.now());
     db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn act(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: String, verb: Verb, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+async fn act(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: String,
+    verb: Verb,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     who.require_any(WRITERS)?;
     let now = ctx(&who, &clock).now;
-    Ok(ok(db
-        .write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match))
-        .await?))
+    Ok(ok(db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match)).await?))
 }
 
 /// Activate a draft or suspended contract.
@@ -439,7 +452,13 @@ async fn act(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: Str
     ),
     security(("bearer" = []))
 )]
-pub async fn activate(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+pub async fn activate(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     act(who, db, clock, id.into_inner(), Verb::Activate, if_match).await
 }
 
@@ -457,7 +476,13 @@ pub async fn activate(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>
     ),
     security(("bearer" = []))
 )]
-pub async fn suspend(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+pub async fn suspend(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     act(who, db, clock, id.into_inner(), Verb::Suspend, if_match).await
 }
 
@@ -537,7 +562,12 @@ pub async fn renew(
     ),
     security(("bearer" = []))
 )]
-pub async fn children(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn children(
+    _who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
     let page = PageRequest::take(&mut q)?;
     q.finish()?;
@@ -567,12 +597,13 @@ pub async fn ancestors(_who: Principal, db: web::Data<Db>, id: web::Path<String>
     let id = id.into_inner();
     let rows = db
         .read(move |c| {
-            let links = store::ancestor_ids(c, &id)?;
+            let links = hierarchy::ancestor_ids(c, Tree::Contracts, &id)?;
             if links.is_empty() {
                 return Err(ApiError::not_found(format!("contract {id} does not exist")));
             }
             let ids: Vec<String> = links.iter().filter(|l| l.depth > 0).map(|l| l.id.clone()).collect();
-            let mut by_id: HashMap<String, ContractRow> = store::get_many(c, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+            let mut by_id: HashMap<String, ContractRow> =
+                store::get_many(c, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
             Ok(ids.iter().rev().filter_map(|i| by_id.remove(i)).collect::<Vec<_>>())
         })
         .await?;
@@ -594,7 +625,12 @@ pub async fn ancestors(_who: Principal, db: web::Data<Db>, id: web::Path<String>
     ),
     security(("bearer" = []))
 )]
-pub async fn tree(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn tree(
+    _who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
     let depth = q.take_parsed::<i32>("depth", "an integer from 1 to 20")?.unwrap_or(5);
     q.finish()?;
@@ -605,7 +641,8 @@ pub async fn tree(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req
     let (root, rows) = db
         .read(move |c| {
             let root = service::load(c, &id)?;
-            let ids: Vec<String> = store::descendant_ids(c, &id, depth)?.into_iter().map(|l| l.id).collect();
+            let ids: Vec<String> =
+                hierarchy::descendant_ids(c, Tree::Contracts, &id, depth)?.into_iter().map(|l| l.id).collect();
             Ok::<_, ApiError>((root, store::get_many(c, &ids)?))
         })
         .await?;
@@ -647,6 +684,15 @@ fn build_tree(row: ContractRow, by_parent: &mut HashMap<String, Vec<ContractRow>
     ),
     security(("bearer" = []))
 )]
-pub async fn history(_who: Principal, db: web::Data<Db>, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    crate::events::api::history(&db, &req, service::ENTITY, id.into_inner(), |c, id| crate::events::store::has_history(c, "contract", id).and_then(|h| if h { Ok(true) } else { store::exists(c, id) })).await
+pub async fn history(
+    _who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    crate::events::api::history(&db, &req, service::ENTITY, id.into_inner(), |c, id| {
+        crate::events::store::has_history(c, "contract", id)
+            .and_then(|h| if h { Ok(true) } else { store::exists(c, id) })
+    })
+    .await
 }

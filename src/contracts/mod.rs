@@ -12,13 +12,31 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        api::create, api::list, api::get, api::update, api::delete,
-        api::activate, api::suspend, api::terminate, api::renew,
-        api::children, api::ancestors, api::tree, api::history
+        api::create,
+        api::list,
+        api::get,
+        api::update,
+        api::delete,
+        api::activate,
+        api::suspend,
+        api::terminate,
+        api::renew,
+        api::children,
+        api::ancestors,
+        api::tree,
+        api::history
     ),
     components(schemas(
-        api::ContractIn, api::ContractPatch, api::ContractOut, api::RenewalTerms, api::RenewalPatch,
-        api::RenewalOut, api::TerminateIn, api::RenewIn, api::TreeNode, model::Status
+        api::ContractIn,
+        api::ContractPatch,
+        api::ContractOut,
+        api::RenewalTerms,
+        api::RenewalPatch,
+        api::RenewalOut,
+        api::TerminateIn,
+        api::RenewIn,
+        api::TreeNode,
+        model::Status
     ))
 )]
 pub struct ContractsDoc;

@@ -147,14 +147,12 @@ impl Period {
 
     /// `date` moved back by this period; month steps clamp to the month's last day.
     pub fn before(&self, date: NaiveDate) -> Option<NaiveDate> {
-        date.checked_sub_months(Months::new(self.total_months()))?
-            .checked_sub_days(chrono::Days::new(self.days as u64))
+        date.checked_sub_months(Months::new(self.total_months()))?.checked_sub_days(chrono::Days::new(self.days as u64))
     }
 
     /// `date` moved forward by this period; month steps clamp to the month's last day.
     pub fn after(&self, date: NaiveDate) -> Option<NaiveDate> {
-        date.checked_add_months(Months::new(self.total_months()))?
-            .checked_add_days(chrono::Days::new(self.days as u64))
+        date.checked_add_months(Months::new(self.total_months()))?.checked_add_days(chrono::Days::new(self.days as u64))
     }
 }
 
@@ -246,7 +244,9 @@ pub fn check_number_pattern(pattern: &str) -> Result<(), String> {
     let a = format_number(pattern, 2026, 1);
     let b = format_number(pattern, 2026, 2);
     if a == b || a.contains('{') {
-        return Err(format!("CONTRACT_NUMBER_PATTERN {pattern:?} must contain {{SEQ}} or {{SEQ:n}} and no other placeholders"));
+        return Err(format!(
+            "CONTRACT_NUMBER_PATTERN {pattern:?} must contain {{SEQ}} or {{SEQ:n}} and no other placeholders"
+        ));
     }
     Ok(())
 }
@@ -288,7 +288,10 @@ mod tests {
         let thirty_days = Period::parse("P30D").unwrap();
         assert_eq!(notice_deadline(d("2026-12-31"), &thirty_days), Some(d("2026-12-01")));
         let one_year = Period::parse("P1Y").unwrap();
-        assert_eq!(notice_deadline(d("2028-02-28"), &one_year), Some(d("2027-02-28")));
+        // Ending the day before a leap day: a year counted from 1 March 2027 would run to 29 February
+        // 2028, one day too long, so the last notice day is 27 February 2027.
+        assert_eq!(notice_deadline(d("2028-02-28"), &one_year), Some(d("2027-02-27")));
+        assert_eq!(notice_deadline(d("2027-02-28"), &one_year), Some(d("2026-02-28")));
     }
 
     #[test]

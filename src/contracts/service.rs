@@ -5,6 +5,7 @@ use super::model::{self, Action, Period, Status, Term};
 use super::store::{self, ContractRow};
 use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::{service as attributes, store as attribute_store};
+use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::events::{model::diff, store as events};
 use crate::http::{ApiError, FieldError, IfMatch, Patch};
@@ -44,11 +45,26 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<ContractRow, ApiError> 
     store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("contract {id} does not exist")))
 }
 
-fn record(conn: &mut DbConnection, ctx: &Ctx, id: &str, action: &str, old: Option<&ContractRow>, new: Option<&ContractRow>) -> Result<(), ApiError> {
+fn record(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    action: &str,
+    old: Option<&ContractRow>,
+    new: Option<&ContractRow>,
+) -> Result<(), ApiError> {
     let changes = diff(&old.map(snapshot).unwrap_or(Value::Null), &new.map(snapshot).unwrap_or(Value::Null));
-    events::append(conn, events::NewEvent {
-        entity_type: ENTITY, entity_id: id, action, actor: ctx.actor, at: ctx.now.naive_utc(), changes: &changes,
-    })?;
+    events::append(
+        conn,
+        events::NewEvent {
+            entity_type: ENTITY,
+            entity_id: id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes: &changes,
+        },
+    )?;
     Ok(())
 }
 
@@ -116,21 +132,33 @@ fn check_row(row: &ContractRow) -> Vec<FieldError> {
         errors.push(FieldError::new("signed_at", "out_of_range", "must be between the years 1900 and 2999"));
     }
     if row.auto_renew && row.term_months.is_none() {
-        errors.push(FieldError::new("renewal.auto_renew", "not_allowed", "an open-ended contract (no term_months) cannot renew"));
+        errors.push(FieldError::new(
+            "renewal.auto_renew",
+            "not_allowed",
+            "an open-ended contract (no term_months) cannot renew",
+        ));
     }
     errors
 }
 
 /// Checks the unique human keys up front for a clear 409 (the unique indexes stay the backstop).
 fn check_unique(conn: &mut DbConnection, row: &ContractRow) -> Result<(), ApiError> {
-    let by_number = store::list(conn, &store::ListFilter { number: Some(row.number.clone()), ..Default::default() }, None, 1)?;
+    let by_number =
+        store::list(conn, &store::ListFilter { number: Some(row.number.clone()), ..Default::default() }, None, 1)?;
     if let Some(other) = by_number.into_iter().find(|o| o.id != row.id) {
-        return Err(ApiError::conflict("duplicate_number", format!("contract number {} is already used by contract {}", row.number, other.id)));
+        return Err(ApiError::conflict(
+            "duplicate_number",
+            format!("contract number {} is already used by contract {}", row.number, other.id),
+        ));
     }
     if let Some(ext) = &row.external_ref {
-        let by_ref = store::list(conn, &store::ListFilter { external_ref: Some(ext.clone()), ..Default::default() }, None, 1)?;
+        let by_ref =
+            store::list(conn, &store::ListFilter { external_ref: Some(ext.clone()), ..Default::default() }, None, 1)?;
         if let Some(other) = by_ref.into_iter().find(|o| o.id != row.id) {
-            return Err(ApiError::conflict("duplicate_external_ref", format!("external_ref {ext} is already used by contract {}", other.id)));
+            return Err(ApiError::conflict(
+                "duplicate_external_ref",
+                format!("external_ref {ext} is already used by contract {}", other.id),
+            ));
         }
     }
     Ok(())
@@ -139,22 +167,25 @@ fn check_unique(conn: &mut DbConnection, row: &ContractRow) -> Result<(), ApiErr
 /// Checks the parent exists and that linking to it makes no cycle.
 fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> Result<(), ApiError> {
     let Some(parent) = parent_id else { return Ok(()) };
-    if parent == id {
-        return Err(ApiError::conflict("hierarchy_cycle", "a contract cannot be its own parent"));
+    match hierarchy::check_parent(conn, Tree::Contracts, id, parent)? {
+        Ok(()) => Ok(()),
+        Err(ParentProblem::Missing) => {
+            Err(ApiError::invalid("parent_id", "not_found", format!("contract {parent} does not exist")))
+        }
+        Err(ParentProblem::Cycle) => Err(ApiError::conflict(
+            "hierarchy_cycle",
+            format!("contract {parent} is this contract or below it; linking would create a cycle"),
+        )),
     }
-    let chain = store::ancestor_ids(conn, parent)?;
-    if chain.is_empty() {
-        return Err(ApiError::invalid("parent_id", "not_found", format!("contract {parent} does not exist")));
-    }
-    if chain.iter().any(|l| l.id == id) {
-        return Err(ApiError::conflict("hierarchy_cycle", format!("contract {parent} is below this contract; linking would create a cycle")));
-    }
-    Ok(())
 }
 
 /// Validates the attributes against the definitions for the contract's type and stores the
 /// canonical set and its index rows.
-fn apply_attributes(conn: &mut DbConnection, row: &mut ContractRow, attrs: &Map<String, Value>) -> Result<(), ApiError> {
+fn apply_attributes(
+    conn: &mut DbConnection,
+    row: &mut ContractRow,
+    attrs: &Map<String, Value>,
+) -> Result<(), ApiError> {
     let (canonical, indexed) = attributes::validate(conn, EntityKind::Contract, &row.contract_type, attrs)?;
     row.attributes = Value::Object(canonical).to_string();
     attribute_store::replace_values(conn, EntityKind::Contract, &row.id, &indexed)?;
@@ -165,7 +196,8 @@ fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<
     for _ in 0..20 {
         let seq = store::next_counter(conn, "contract_number")?;
         let number = model::format_number(pattern, year, seq);
-        let taken = store::list(conn, &store::ListFilter { number: Some(number.clone()), ..Default::default() }, None, 1)?;
+        let taken =
+            store::list(conn, &store::ListFilter { number: Some(number.clone()), ..Default::default() }, None, 1)?;
         if taken.is_empty() {
             return Ok(number);
         }
@@ -173,7 +205,12 @@ fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<
     Err(ApiError::conflict("number_exhausted", "no free contract number found; give the number explicitly"))
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: ContractIn, number_pattern: &str) -> Result<ContractRow, ApiError> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    input: ContractIn,
+    number_pattern: &str,
+) -> Result<ContractRow, ApiError> {
     let renewal = input.renewal.unwrap_or_default();
     let now = ctx.now.naive_utc();
     let number = match input.number {
@@ -221,7 +258,13 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: ContractIn, number_patt
     Ok(row)
 }
 
-pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: &str, patch: ContractPatch, if_match: &IfMatch) -> Result<ContractRow, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    patch: ContractPatch,
+    if_match: &IfMatch,
+) -> Result<ContractRow, ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
     let mut row = old.clone();
@@ -288,7 +331,10 @@ pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: &str, patch: ContractPatch
     row.version = old.version + 1;
     row.updated_at = ctx.now.naive_utc();
     if !store::update(conn, &row, old.version)? {
-        return Err(ApiError::conflict("concurrent_update", "the contract changed meanwhile; fetch it again and retry"));
+        return Err(ApiError::conflict(
+            "concurrent_update",
+            "the contract changed meanwhile; fetch it again and retry",
+        ));
     }
     record(conn, ctx, id, "updated", Some(&old), Some(&row))?;
     Ok(row)
@@ -299,6 +345,9 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
     if_match.check(old.version)?;
     if store::has_children(conn, id)? {
         return Err(ApiError::conflict("has_children", "the contract has child contracts; delete or move them first"));
+    }
+    if crate::installations::store::contract_has_coverage(conn, id)? {
+        return Err(ApiError::conflict("has_coverage", "the contract covers installations; remove the coverage first"));
     }
     attribute_store::delete_values(conn, EntityKind::Contract, id)?;
     store::delete(conn, id)?;
@@ -313,7 +362,13 @@ pub enum Verb {
     Renew(RenewIn),
 }
 
-pub fn act(conn: &mut DbConnection, ctx: &Ctx, id: &str, verb: Verb, if_match: &IfMatch) -> Result<ContractRow, ApiError> {
+pub fn act(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    verb: Verb,
+    if_match: &IfMatch,
+) -> Result<ContractRow, ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
     let action = match &verb {
@@ -333,11 +388,19 @@ pub fn act(conn: &mut DbConnection, ctx: &Ctx, id: &str, verb: Verb, if_match: &
         Verb::Terminate(t) => {
             let effective = t.effective_date.unwrap_or_else(|| ctx.today());
             if effective < row.start_date {
-                return Err(ApiError::invalid("effective_date", "before_start", format!("the contract starts on {}", row.start_date)));
+                return Err(ApiError::invalid(
+                    "effective_date",
+                    "before_start",
+                    format!("the contract starts on {}", row.start_date),
+                ));
             }
             if let Some(end) = row.end_date {
                 if effective > end {
-                    return Err(ApiError::invalid("effective_date", "after_end", format!("the contract already ends on {end}")));
+                    return Err(ApiError::invalid(
+                        "effective_date",
+                        "after_end",
+                        format!("the contract already ends on {end}"),
+                    ));
                 }
             }
             if let Some(r) = &t.reason {
@@ -366,9 +429,13 @@ pub fn act(conn: &mut DbConnection, ctx: &Ctx, id: &str, verb: Verb, if_match: &
     row.version = old.version + 1;
     row.updated_at = ctx.now.naive_utc();
     if !store::update(conn, &row, old.version)? {
-        return Err(ApiError::conflict("concurrent_update", "the contract changed meanwhile; fetch it again and retry"));
+        return Err(ApiError::conflict(
+            "concurrent_update",
+            "the contract changed meanwhile; fetch it again and retry",
+        ));
     }
     record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
+    crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     Ok(row)
 }
 
@@ -409,5 +476,6 @@ pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, row: &ContractRow) -> Res
         return Ok(None);
     }
     record(conn, ctx, &row.id, action.past_tense(), Some(row), Some(&new))?;
+    crate::installations::service::follow_contract(conn, ctx, row, &new)?;
     Ok(Some(action))
 }

@@ -1,11 +1,11 @@
 //! Queries on contracts, their hierarchy and the number counter.
 
 use crate::attributes::model::{AttrFilter, EntityKind};
-use crate::db::schema::{contracts, counters};
+use crate::db::schema::contracts;
 use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::Text;
 
 diesel::define_sql_function! { fn lower(x: Text) -> Text; }
 
@@ -85,7 +85,7 @@ pub fn has_children(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 }
 
 /// Escapes LIKE wildcards in user text.
-fn like_pattern(q: &str) -> String {
+pub fn like_pattern(q: &str) -> String {
     let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
@@ -137,51 +137,9 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
 pub fn get_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ContractRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        out.extend(
-            contracts::table
-                .filter(contracts::id.eq_any(chunk))
-                .select(ContractRow::as_select())
-                .load(conn)?,
-        );
+        out.extend(contracts::table.filter(contracts::id.eq_any(chunk)).select(ContractRow::as_select()).load(conn)?);
     }
     Ok(out)
-}
-
-#[derive(QueryableByName, Debug)]
-pub struct HierarchyLink {
-    #[diesel(sql_type = Text)]
-    pub id: String,
-    #[diesel(sql_type = Integer)]
-    pub depth: i32,
-}
-
-/// The ids of `id` and its ancestors with their distance from `id` (0 = itself), in one query.
-pub fn ancestor_ids(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<HierarchyLink>> {
-    diesel::sql_query(
-        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
-             SELECT id, parent_id, 0 FROM contracts WHERE id = $1 \
-             UNION ALL \
-             SELECT c.id, c.parent_id, up.depth + 1 FROM contracts c JOIN up ON c.id = up.parent_id \
-             WHERE up.depth < 10000 \
-         ) SELECT id, CAST(depth AS INTEGER) AS depth FROM up ORDER BY depth",
-    )
-    .bind::<Text, _>(id)
-    .load(conn)
-}
-
-/// The ids of the descendants of `id` down to `max_depth` levels (1 = children), in one query.
-pub fn descendant_ids(conn: &mut DbConnection, id: &str, max_depth: i32) -> QueryResult<Vec<HierarchyLink>> {
-    diesel::sql_query(
-        "WITH RECURSIVE down(id, depth) AS ( \
-             SELECT id, 1 FROM contracts WHERE parent_id = $1 \
-             UNION ALL \
-             SELECT c.id, down.depth + 1 FROM contracts c JOIN down ON c.parent_id = down.id \
-             WHERE down.depth < $2 \
-         ) SELECT id, CAST(depth AS INTEGER) AS depth FROM down",
-    )
-    .bind::<Text, _>(id)
-    .bind::<Integer, _>(max_depth)
-    .load(conn)
 }
 
 /// Contracts whose end date has passed while they are still in force: auto-renewing ones to
@@ -197,19 +155,21 @@ pub fn past_end(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryR
 }
 
 /// Takes the next value of a named counter (inside the caller's transaction).
+///
+/// One upsert statement, so two transactions taking the first value of a new counter at the
+/// same time do not both try to insert it (the second waits and then increments).
 pub fn next_counter(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
-    let bumped: Option<i64> = diesel::update(counters::table.find(name))
-        .set(counters::value.eq(counters::value + 1))
-        .returning(counters::value)
-        .get_result(conn)
-        .optional()?;
-    match bumped {
-        Some(v) => Ok(v),
-        None => {
-            diesel::insert_into(counters::table)
-                .values((counters::name.eq(name), counters::value.eq(1i64)))
-                .execute(conn)?;
-            Ok(1)
-        }
+    #[derive(QueryableByName)]
+    struct Counter {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        value: i64,
     }
+    let row: Counter = diesel::sql_query(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 \
+         RETURNING value",
+    )
+    .bind::<Text, _>(name)
+    .get_result(conn)?;
+    Ok(row.value)
 }

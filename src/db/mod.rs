@@ -1,6 +1,7 @@
 //! Database access: the two-backend connection, its pool, and running work on the blocking
 //! pool so that no async worker ever waits on Diesel.
 
+pub mod hierarchy;
 pub mod migrations;
 pub mod schema;
 
@@ -72,10 +73,7 @@ pub struct DbManager {
 
 impl DbManager {
     pub fn new(url: &str) -> DbManager {
-        DbManager {
-            url: url.to_string(),
-            backend: Backend::from_url(url),
-        }
+        DbManager { url: url.to_string(), backend: Backend::from_url(url) }
     }
 
     /// Opens one connection.
@@ -88,9 +86,8 @@ impl DbManager {
                 let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
                 if let Some(parent) = std::path::Path::new(path).parent() {
                     if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            ConnectError(format!("cannot create folder {}: {e}", parent.display()))
-                        })?;
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| ConnectError(format!("cannot create folder {}: {e}", parent.display())))?;
                     }
                 }
                 let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| {
@@ -150,11 +147,7 @@ impl Db {
             .connection_timeout(Duration::from_secs(3))
             .test_on_check_out(true)
             .build_unchecked(manager);
-        Db {
-            pool,
-            backend,
-            sqlite_writer: Arc::new(Mutex::new(())),
-        }
+        Db { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) }
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,11 +179,7 @@ impl Db {
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable>
-            + From<actix_web::error::BlockingError>
-            + From<diesel::result::Error>
-            + Send
-            + 'static,
+        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();

@@ -76,10 +76,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    installations (id) {
+        id -> Text,
+        serial_number -> Text,
+        name -> Text,
+        search_text -> Text,
+        installation_type -> Text,
+        customer_ref -> Text,
+        location -> Text,
+        installed_at -> Nullable<Date>,
+        status -> Text,
+        parent_id -> Nullable<Text>,
+        external_ref -> Nullable<Text>,
+        attributes -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coverages (id) {
+        id -> Text,
+        contract_id -> Text,
+        installation_id -> Text,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(coverages -> contracts (contract_id));
+diesel::joinable!(coverages -> installations (installation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     counters,
     events,
     attribute_definitions,
     attribute_values,
     contracts,
+    installations,
+    coverages,
 );

@@ -85,9 +85,8 @@ pub async fn feed(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         return Err(ApiError::bad_request("unknown_parameter", "the feed takes `after`, not `cursor`"));
     }
     q.finish()?;
-    let rows = db
-        .read(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from))
-        .await?;
+    let rows =
+        db.read(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from)).await?;
     let last = rows.last().map(|r| r.id).unwrap_or(after);
     Ok(HttpResponse::Ok().json(Page {
         items: rows.into_iter().map(EventOut::from).collect(),

@@ -41,13 +41,7 @@ pub fn diff(old: &Value, new: &Value) -> Changes {
                 changes.insert(format!("{key}.{sub}"), change);
             }
         } else {
-            changes.insert(
-                key.clone(),
-                Change {
-                    old: o.clone(),
-                    new: n.clone(),
-                },
-            );
+            changes.insert(key.clone(), Change { old: o.clone(), new: n.clone() });
         }
     }
     changes

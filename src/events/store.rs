@@ -55,7 +55,13 @@ pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
 }
 
 /// Events of one resource, oldest first, after the event id `after`.
-pub fn history(conn: &mut DbConnection, entity_type: &str, entity_id: &str, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn history(
+    conn: &mut DbConnection,
+    entity_type: &str,
+    entity_id: &str,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::entity_type.eq(entity_type))
         .filter(events::entity_id.eq(entity_id))
@@ -69,9 +75,7 @@ pub fn history(conn: &mut DbConnection, entity_type: &str, entity_id: &str, afte
 /// Whether any event exists for a resource (its history outlives its deletion).
 pub fn has_history(conn: &mut DbConnection, entity_type: &str, entity_id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        events::table
-            .filter(events::entity_type.eq(entity_type))
-            .filter(events::entity_id.eq(entity_id)),
+        events::table.filter(events::entity_type.eq(entity_type)).filter(events::entity_id.eq(entity_id)),
     ))
     .get_result(conn)
 }

@@ -19,11 +19,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            code: code.to_string(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), code: code.to_string(), message: message.into() }
     }
 }
 
@@ -64,13 +60,7 @@ impl std::fmt::Display for ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code: code.to_string(),
-            detail: detail.into(),
-            errors: Vec::new(),
-            headers: Vec::new(),
-        }
+        ApiError { status, code: code.to_string(), detail: detail.into(), errors: Vec::new(), headers: Vec::new() }
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> ApiError {
@@ -88,8 +78,7 @@ impl ApiError {
             "Bearer realm=\"pactum\", error=\"invalid_token\", error_description=\"{}\"",
             detail.replace('"', "'")
         );
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-            .with_header(header::WWW_AUTHENTICATE, challenge)
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail).with_header(header::WWW_AUTHENTICATE, challenge)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
@@ -146,11 +135,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         Problem {
             type_: format!("/problems/{}", self.code.replace('_', "-")),
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.clone(),
@@ -199,14 +184,12 @@ impl From<diesel::result::Error> for ApiError {
                     info.constraint_name().unwrap_or(info.message())
                 ),
             ),
-            E::DatabaseError(K::ForeignKeyViolation, _) => ApiError::conflict(
-                "referenced",
-                "the change conflicts with records that refer to this one",
-            ),
-            E::DatabaseError(K::SerializationFailure, _) => ApiError::conflict(
-                "concurrent_update",
-                "a concurrent change got in the way; retry the request",
-            ),
+            E::DatabaseError(K::ForeignKeyViolation, _) => {
+                ApiError::conflict("referenced", "the change conflicts with records that refer to this one")
+            }
+            E::DatabaseError(K::SerializationFailure, _) => {
+                ApiError::conflict("concurrent_update", "a concurrent change got in the way; retry the request")
+            }
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => {
                 tracing::warn!(error = %e, "database connection lost");
                 ApiError::unavailable()

@@ -32,6 +32,9 @@ impl Cursor {
             .decode(raw.as_bytes())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
+            // Positions are ids and numbers; control characters (NUL, which PostgreSQL cannot
+            // compare with text) mean the cursor was not handed out by this service.
+            .filter(|p| !p.chars().any(char::is_control))
             .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out"))
     }
 }
@@ -45,9 +48,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn take(q: &mut QueryPairs) -> Result<PageRequest, ApiError> {
-        let limit = q
-            .take_parsed::<i64>("limit", "an integer from 1 to 500")?
-            .unwrap_or(DEFAULT_LIMIT);
+        let limit = q.take_parsed::<i64>("limit", "an integer from 1 to 500")?.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad_request(
                 "invalid_query",
@@ -63,9 +64,6 @@ impl PageRequest {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if more { rows.last().map(|r| Cursor::encode(&key(r))) } else { None };
-        Page {
-            items: rows.into_iter().map(map).collect(),
-            next_cursor,
-        }
+        Page { items: rows.into_iter().map(map).collect(), next_cursor }
     }
 }

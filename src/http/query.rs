@@ -43,10 +43,7 @@ impl QueryPairs {
         match self.take(name) {
             None => Ok(None),
             Some(raw) => raw.parse().map(Some).map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("query parameter `{name}` must be {what}, got {raw:?}"),
-                )
+                ApiError::bad_request("invalid_query", format!("query parameter `{name}` must be {what}, got {raw:?}"))
             }),
         }
     }
@@ -59,11 +56,11 @@ impl QueryPairs {
                 .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
                 .map(Some)
                 .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("query parameter `{name}` must be a date YYYY-MM-DD, got {raw:?}"),
-                )
-            }),
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("query parameter `{name}` must be a date YYYY-MM-DD, got {raw:?}"),
+                    )
+                }),
         }
     }
 
@@ -86,10 +83,9 @@ impl QueryPairs {
     pub fn finish(self) -> Result<(), ApiError> {
         match self.pairs.keys().next() {
             None => Ok(()),
-            Some(k) => Err(ApiError::bad_request(
-                "unknown_parameter",
-                format!("query parameter `{k}` is not supported here"),
-            )),
+            Some(k) => {
+                Err(ApiError::bad_request("unknown_parameter", format!("query parameter `{k}` is not supported here")))
+            }
         }
     }
 }

@@ -40,10 +40,8 @@ pub fn resource(path: &str) -> Resource {
 
 async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
     let pattern = req.match_pattern().unwrap_or_else(|| req.path().to_string());
-    let allowed = req
-        .app_data::<web::Data<AllowedMethods>>()
-        .and_then(|a| a.0.get(&pattern).cloned())
-        .unwrap_or_default();
+    let allowed =
+        req.app_data::<web::Data<AllowedMethods>>().and_then(|a| a.0.get(&pattern).cloned()).unwrap_or_default();
     let allow = allowed.join(", ");
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -29,13 +29,9 @@ pub fn find_nul(value: &Value, path: &str) -> Option<String> {
     match value {
         Value::String(s) if s.contains('\0') => Some(path.to_string()),
         Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| find_nul(v, &format!("{path}[{i}]"))),
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if k.contains('\0') {
-                Some(join(k))
-            } else {
-                find_nul(v, &join(k))
-            }
-        }),
+        Value::Object(map) => {
+            map.iter().find_map(|(k, v)| if k.contains('\0') { Some(join(k)) } else { find_nul(v, &join(k)) })
+        }
         _ => None,
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE coverages;
+DROP TABLE installations;

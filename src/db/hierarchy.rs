@@ -1,0 +1,91 @@
+//! Walking `parent_id` trees (contracts, installations) in one recursive query each.
+
+use super::DbConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+/// A table whose rows link to a parent row through `parent_id`.
+#[derive(Clone, Copy, Debug)]
+pub enum Tree {
+    Contracts,
+    Installations,
+}
+
+impl Tree {
+    fn table(self) -> &'static str {
+        match self {
+            Tree::Contracts => "contracts",
+            Tree::Installations => "installations",
+        }
+    }
+}
+
+/// A row of a tree and its distance from the starting row.
+#[derive(QueryableByName, Debug)]
+pub struct Link {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Integer)]
+    pub depth: i32,
+}
+
+/// The ids of `id` and its ancestors with their distance from `id` (0 = itself), nearest first.
+/// Empty when `id` does not exist.
+pub fn ancestor_ids(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<Vec<Link>> {
+    let table = tree.table();
+    diesel::sql_query(format!(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 0 FROM {table} WHERE id = $1 \
+             UNION ALL \
+             SELECT t.id, t.parent_id, up.depth + 1 FROM {table} t JOIN up ON t.id = up.parent_id \
+             WHERE up.depth < 10000 \
+         ) SELECT id, CAST(depth AS INTEGER) AS depth FROM up ORDER BY depth"
+    ))
+    .bind::<Text, _>(id)
+    .load(conn)
+}
+
+/// The ids of the descendants of `id` down to `max_depth` levels (1 = children).
+pub fn descendant_ids(conn: &mut DbConnection, tree: Tree, id: &str, max_depth: i32) -> QueryResult<Vec<Link>> {
+    let table = tree.table();
+    diesel::sql_query(format!(
+        "WITH RECURSIVE down(id, depth) AS ( \
+             SELECT id, 1 FROM {table} WHERE parent_id = $1 \
+             UNION ALL \
+             SELECT t.id, down.depth + 1 FROM {table} t JOIN down ON t.parent_id = down.id \
+             WHERE down.depth < $2 \
+         ) SELECT id, CAST(depth AS INTEGER) AS depth FROM down"
+    ))
+    .bind::<Text, _>(id)
+    .bind::<Integer, _>(max_depth)
+    .load(conn)
+}
+
+/// Why a new parent link is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParentProblem {
+    /// The parent does not exist.
+    Missing,
+    /// The parent is the row itself or one of its descendants.
+    Cycle,
+}
+
+/// Checks that `id` may hang below `parent`.
+pub fn check_parent(
+    conn: &mut DbConnection,
+    tree: Tree,
+    id: &str,
+    parent: &str,
+) -> QueryResult<Result<(), ParentProblem>> {
+    if parent == id {
+        return Ok(Err(ParentProblem::Cycle));
+    }
+    let chain = ancestor_ids(conn, tree, parent)?;
+    Ok(if chain.is_empty() {
+        Err(ParentProblem::Missing)
+    } else if chain.iter().any(|l| l.id == id) {
+        Err(ParentProblem::Cycle)
+    } else {
+        Ok(())
+    })
+}

@@ -1,0 +1,484 @@
+//! Installation and coverage use cases. Each runs inside the caller's transaction and appends
+//! its events there.
+
+use super::api::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
+use super::model::{end_at_termination, Location, Period, Status};
+use super::store::{self, CoverageRow, InstallationRow};
+use crate::attributes::model::{merge, EntityKind};
+use crate::attributes::{service as attributes, store as attribute_store};
+use crate::contracts::service::{load as load_contract, Ctx};
+use crate::contracts::store::ContractRow;
+use crate::db::hierarchy::{self, ParentProblem, Tree};
+use crate::db::DbConnection;
+use crate::events::{model::diff, store as events};
+use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use serde_json::{Map, Value};
+
+pub const ENTITY: &str = "installation";
+pub const COVERAGE: &str = "coverage";
+
+/// The JSON form of an installation used for history diffs.
+pub fn snapshot(row: &InstallationRow) -> Value {
+    let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Object(Map::new()));
+    serde_json::json!({
+        "serial_number": row.serial_number, "name": row.name, "installation_type": row.installation_type,
+        "customer_ref": row.customer_ref, "location": parse(&row.location), "installed_at": row.installed_at,
+        "status": row.status, "parent_id": row.parent_id, "external_ref": row.external_ref,
+        "attributes": parse(&row.attributes),
+    })
+}
+
+fn coverage_snapshot(row: &CoverageRow) -> Value {
+    serde_json::json!({
+        "contract_id": row.contract_id, "installation_id": row.installation_id,
+        "valid_from": row.valid_from, "valid_to": row.valid_to,
+    })
+}
+
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<InstallationRow, ApiError> {
+    store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("installation {id} does not exist")))
+}
+
+fn record(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    entity: &str,
+    id: &str,
+    action: &str,
+    old: Value,
+    new: Value,
+) -> Result<(), ApiError> {
+    events::append(
+        conn,
+        events::NewEvent {
+            entity_type: entity,
+            entity_id: id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes: &diff(&old, &new),
+        },
+    )?;
+    Ok(())
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, "required", "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
+    }
+}
+
+fn check_row(row: &InstallationRow, location: &Location) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "serial_number", &row.serial_number, 100);
+    check_text(&mut errors, "name", &row.name, 500);
+    check_text(&mut errors, "installation_type", &row.installation_type, 100);
+    check_text(&mut errors, "customer_ref", &row.customer_ref, 200);
+    if let Some(r) = &row.external_ref {
+        check_text(&mut errors, "external_ref", r, 200);
+    }
+    for (name, value) in location.fields() {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
+            errors.push(FieldError::new(format!("location.{name}"), "too_long", "at most 200 characters"));
+        }
+    }
+    if row.installed_at.is_some_and(|d| !(1900..=2999).contains(&chrono::Datelike::year(&d))) {
+        errors.push(FieldError::new("installed_at", "out_of_range", "must be between the years 1900 and 2999"));
+    }
+    errors
+}
+
+fn check_unique(conn: &mut DbConnection, row: &InstallationRow) -> Result<(), ApiError> {
+    if let Some(other) = store::by_serial_number(conn, &row.serial_number)?.filter(|o| o.id != row.id) {
+        return Err(ApiError::conflict(
+            "duplicate_serial_number",
+            format!("serial number {} is already used by installation {}", row.serial_number, other.id),
+        ));
+    }
+    if let Some(ext) = &row.external_ref {
+        if let Some(other) = store::by_external_ref(conn, ext)?.filter(|o| o.id != row.id) {
+            return Err(ApiError::conflict(
+                "duplicate_external_ref",
+                format!("external_ref {ext} is already used by installation {}", other.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> Result<(), ApiError> {
+    let Some(parent) = parent_id else { return Ok(()) };
+    match hierarchy::check_parent(conn, Tree::Installations, id, parent)? {
+        Ok(()) => Ok(()),
+        Err(ParentProblem::Missing) => {
+            Err(ApiError::invalid("parent_id", "not_found", format!("installation {parent} does not exist")))
+        }
+        Err(ParentProblem::Cycle) => Err(ApiError::conflict(
+            "hierarchy_cycle",
+            format!(
+                "installation {parent} is this installation or one of its components; linking would create a cycle"
+            ),
+        )),
+    }
+}
+
+fn apply_attributes(
+    conn: &mut DbConnection,
+    row: &mut InstallationRow,
+    attrs: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    let (canonical, indexed) = attributes::validate(conn, EntityKind::Installation, &row.installation_type, attrs)?;
+    row.attributes = Value::Object(canonical).to_string();
+    attribute_store::replace_values(conn, EntityKind::Installation, &row.id, &indexed)?;
+    Ok(())
+}
+
+fn search_text(row: &InstallationRow) -> String {
+    format!("{}\n{}", row.serial_number.to_lowercase(), row.name.to_lowercase())
+}
+
+pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: InstallationIn) -> Result<InstallationRow, ApiError> {
+    let now = ctx.now.naive_utc();
+    let location = input.location.unwrap_or_default();
+    let mut row = InstallationRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        serial_number: input.serial_number,
+        name: input.name,
+        search_text: String::new(),
+        installation_type: input.installation_type,
+        customer_ref: input.customer_ref,
+        location: serde_json::to_string(&location).unwrap_or_else(|_| "{}".into()),
+        installed_at: input.installed_at,
+        status: input.status.unwrap_or(Status::Active).as_str().into(),
+        parent_id: input.parent_id,
+        external_ref: input.external_ref,
+        attributes: "{}".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let errors = check_row(&row, &location);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    row.search_text = search_text(&row);
+    check_parent(conn, &row.id, row.parent_id.as_deref())?;
+    check_unique(conn, &row)?;
+    apply_attributes(conn, &mut row, &input.attributes.unwrap_or_default())?;
+    store::insert(conn, &row)?;
+    record(conn, ctx, ENTITY, &row.id, "created", Value::Null, snapshot(&row))?;
+    Ok(row)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    patch: InstallationPatch,
+    if_match: &IfMatch,
+) -> Result<InstallationRow, ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    let mut row = old.clone();
+    let mut errors = Vec::new();
+    let mut required = |field: &str, p: Patch<String>, current: String| {
+        p.require(field, current.clone()).unwrap_or_else(|e| {
+            errors.push(e);
+            current
+        })
+    };
+    row.serial_number = required("serial_number", patch.serial_number, row.serial_number);
+    row.name = required("name", patch.name, row.name);
+    row.installation_type = required("installation_type", patch.installation_type, row.installation_type);
+    row.customer_ref = required("customer_ref", patch.customer_ref, row.customer_ref);
+    match patch.status.require("status", Status::parse(&old.status).unwrap_or(Status::Active)) {
+        Ok(s) => row.status = s.as_str().into(),
+        Err(e) => errors.push(e),
+    }
+    row.installed_at = patch.installed_at.apply_to(row.installed_at);
+    row.external_ref = patch.external_ref.apply_to(row.external_ref);
+    let parent_changed = !patch.parent_id.is_absent();
+    row.parent_id = patch.parent_id.apply_to(row.parent_id);
+    let current_location: Map<String, Value> = serde_json::from_str(&old.location).unwrap_or_default();
+    let location_json = match &patch.location {
+        Patch::Absent => current_location,
+        Patch::Null => Map::new(),
+        Patch::Value(p) => merge(&current_location, p),
+    };
+    let location: Location = match serde_json::from_value(Value::Object(location_json)) {
+        Ok(l) => l,
+        Err(e) => {
+            errors.push(FieldError::new("location", "invalid_value", e.to_string()));
+            Location::default()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    row.location = serde_json::to_string(&location).unwrap_or_else(|_| "{}".into());
+    let errors = check_row(&row, &location);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if parent_changed {
+        check_parent(conn, &row.id, row.parent_id.as_deref())?;
+    }
+    check_unique(conn, &row)?;
+    row.search_text = search_text(&row);
+    let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+    if patch.attributes.is_some() || row.installation_type != old.installation_type {
+        let attrs = match &patch.attributes {
+            Some(p) => merge(&current, p),
+            None => current,
+        };
+        apply_attributes(conn, &mut row, &attrs)?;
+    }
+    if row == old {
+        return Ok(old);
+    }
+    row.version = old.version + 1;
+    row.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &row, old.version)? {
+        return Err(ApiError::conflict(
+            "concurrent_update",
+            "the installation changed meanwhile; fetch it again and retry",
+        ));
+    }
+    record(conn, ctx, ENTITY, id, "updated", snapshot(&old), snapshot(&row))?;
+    Ok(row)
+}
+
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    if store::has_components(conn, id)? {
+        return Err(ApiError::conflict("has_components", "the installation has components; delete or move them first"));
+    }
+    if store::installation_has_coverage(conn, id)? {
+        return Err(ApiError::conflict("has_coverage", "contracts cover this installation; remove the coverage first"));
+    }
+    attribute_store::delete_values(conn, EntityKind::Installation, id)?;
+    store::delete(conn, id)?;
+    record(conn, ctx, ENTITY, id, "deleted", snapshot(&old), Value::Null)
+}
+
+fn contract_period(c: &ContractRow) -> Period {
+    Period { from: c.start_date, to: c.end_date }
+}
+
+/// Refuses a link that would let two contracts of one type cover the installation on one day.
+fn check_overlap(
+    conn: &mut DbConnection,
+    contract: &ContractRow,
+    installation_id: &str,
+    period: &Period,
+) -> Result<(), ApiError> {
+    let others = store::coverage_of_installations(conn, &[installation_id.to_string()], None, None, 10_000)?;
+    for (cov, other) in others {
+        if other.id == contract.id || other.contract_type != contract.contract_type {
+            continue;
+        }
+        let theirs = Period { from: cov.valid_from, to: cov.valid_to };
+        if theirs.overlaps(period) {
+            return Err(ApiError::conflict(
+                "coverage_overlap",
+                format!(
+                    "installation {installation_id} is already covered by {} contract {} ({}) from {} to {}",
+                    other.contract_type,
+                    other.number,
+                    other.id,
+                    cov.valid_from,
+                    cov.valid_to.map_or("open end".to_string(), |d| d.to_string())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_period(contract: &ContractRow, period: &Period, field: &str) -> Result<(), ApiError> {
+    if period.to.is_some_and(|to| to < period.from) {
+        return Err(ApiError::invalid(
+            &format!("{field}valid_to"),
+            "before_valid_from",
+            "must not be before valid_from",
+        ));
+    }
+    if !period.within(&contract_period(contract)) {
+        let until = contract.end_date.map_or("open end".to_string(), |d| d.to_string());
+        return Err(ApiError::invalid(
+            &format!("{field}valid_from"),
+            "outside_contract_period",
+            format!("the coverage must lie within the contract's period {} to {until}", contract.start_date),
+        ));
+    }
+    Ok(())
+}
+
+/// Links installations to a contract; the default period is the contract's own.
+pub fn add_coverage(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    contract_id: &str,
+    items: Vec<CoverageItem>,
+) -> Result<Vec<(CoverageRow, InstallationRow)>, ApiError> {
+    let contract = load_contract(conn, contract_id)?;
+    if items.is_empty() || items.len() > 500 {
+        return Err(ApiError::invalid("installations", "invalid_length", "give from 1 to 500 installations"));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let field = format!("installations[{i}].");
+        let installation = match (&item.installation_id, &item.serial_number) {
+            (Some(id), None) => store::get(conn, id)?,
+            (None, Some(serial)) => store::by_serial_number(conn, serial)?,
+            _ => {
+                return Err(ApiError::invalid(
+                    &format!("{field}installation_id"),
+                    "required",
+                    "give either installation_id or serial_number",
+                ));
+            }
+        }
+        .ok_or_else(|| ApiError::invalid(&format!("{field}installation_id"), "not_found", "no such installation"))?;
+        if !seen.insert(installation.id.clone()) {
+            return Err(ApiError::invalid(
+                &format!("{field}installation_id"),
+                "duplicate",
+                "the installation is listed twice",
+            ));
+        }
+        let period =
+            Period { from: item.valid_from.unwrap_or(contract.start_date), to: item.valid_to.or(contract.end_date) };
+        check_period(&contract, &period, &field)?;
+        if store::get_coverage(conn, &contract.id, &installation.id)?.is_some() {
+            return Err(ApiError::conflict(
+                "already_covered",
+                format!(
+                    "contract {} already covers installation {}; change that coverage instead",
+                    contract.number, installation.serial_number
+                ),
+            ));
+        }
+        check_overlap(conn, &contract, &installation.id, &period)?;
+        let now = ctx.now.naive_utc();
+        let row = CoverageRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            contract_id: contract.id.clone(),
+            installation_id: installation.id.clone(),
+            valid_from: period.from,
+            valid_to: period.to,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_coverage(conn, &row)?;
+        record(conn, ctx, COVERAGE, &row.id, "created", Value::Null, coverage_snapshot(&row))?;
+        out.push((row, installation));
+    }
+    Ok(out)
+}
+
+pub fn load_coverage(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    installation_id: &str,
+) -> Result<CoverageRow, ApiError> {
+    store::get_coverage(conn, contract_id, installation_id)?.ok_or_else(|| {
+        ApiError::not_found(format!("contract {contract_id} does not cover installation {installation_id}"))
+    })
+}
+
+pub fn update_coverage(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    contract_id: &str,
+    installation_id: &str,
+    patch: CoveragePatch,
+    if_match: &IfMatch,
+) -> Result<(CoverageRow, InstallationRow), ApiError> {
+    let old = load_coverage(conn, contract_id, installation_id)?;
+    if_match.check(old.version)?;
+    let contract = load_contract(conn, contract_id)?;
+    let mut row = old.clone();
+    row.valid_from =
+        patch.valid_from.require("valid_from", old.valid_from).map_err(|e| ApiError::validation(vec![e]))?;
+    row.valid_to = patch.valid_to.apply_to(old.valid_to);
+    let period = Period { from: row.valid_from, to: row.valid_to };
+    check_period(&contract, &period, "")?;
+    check_overlap(conn, &contract, installation_id, &period)?;
+    let installation = load(conn, installation_id)?;
+    if row == old {
+        return Ok((old, installation));
+    }
+    row.version = old.version + 1;
+    row.updated_at = ctx.now.naive_utc();
+    if !store::update_coverage(conn, &row, old.version)? {
+        return Err(ApiError::conflict("concurrent_update", "the coverage changed meanwhile; retry"));
+    }
+    record(conn, ctx, COVERAGE, &row.id, "updated", coverage_snapshot(&old), coverage_snapshot(&row))?;
+    Ok((row, installation))
+}
+
+pub fn delete_coverage(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    contract_id: &str,
+    installation_id: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    let old = load_coverage(conn, contract_id, installation_id)?;
+    if_match.check(old.version)?;
+    store::delete_coverage(conn, &old.id)?;
+    record(conn, ctx, COVERAGE, &old.id, "deleted", coverage_snapshot(&old), Value::Null)
+}
+
+/// Keeps a contract's coverage in step with its period after a lifecycle change: a termination
+/// ends the coverage on the termination date (links that would only start later are removed);
+/// a renewal extends the links that ran to the old end date.
+pub fn follow_contract(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    old: &ContractRow,
+    new: &ContractRow,
+) -> Result<(), ApiError> {
+    let terminated = new.terminated_on.filter(|_| old.terminated_on.is_none());
+    let extended = match (old.end_date, new.end_date) {
+        (Some(before), Some(after)) if after > before => Some((before, after)),
+        _ => None,
+    };
+    if terminated.is_none() && extended.is_none() {
+        return Ok(());
+    }
+    for cov in store::all_coverage_of_contract(conn, &new.id)? {
+        let mut changed = cov.clone();
+        let action = if let Some(day) = terminated {
+            if cov.valid_from > day {
+                store::delete_coverage(conn, &cov.id)?;
+                record(conn, ctx, COVERAGE, &cov.id, "deleted", coverage_snapshot(&cov), Value::Null)?;
+                continue;
+            }
+            changed.valid_to = end_at_termination(cov.valid_to, day);
+            "ended"
+        } else if let Some((before, after)) = extended {
+            if cov.valid_to != Some(before) {
+                continue;
+            }
+            changed.valid_to = Some(after);
+            "extended"
+        } else {
+            continue;
+        };
+        if changed == cov {
+            continue;
+        }
+        changed.version = cov.version + 1;
+        changed.updated_at = ctx.now.naive_utc();
+        store::update_coverage(conn, &changed, cov.version)?;
+        record(conn, ctx, COVERAGE, &cov.id, action, coverage_snapshot(&cov), coverage_snapshot(&changed))?;
+    }
+    Ok(())
+}
