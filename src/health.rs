@@ -15,14 +15,14 @@ pub struct HealthOut {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/health/live", tag = "health",
+#[utoipa::path(get, operation_id = "get_liveness", path = "/health/live", tag = "health",
     responses((status = 200, description = "The process runs", body = HealthOut)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthOut { status: "live".into() })
 }
 
 /// The database is reachable.
-#[utoipa::path(get, path = "/health/ready", tag = "health",
+#[utoipa::path(get, operation_id = "get_readiness", path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = HealthOut),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),

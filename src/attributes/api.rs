@@ -155,7 +155,7 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<DefinitionRow, ApiError> {
 
 /// Define an attribute (admin).
 #[utoipa::path(
-    post, path = "/api/v1/attribute-definitions", tag = "attribute-definitions",
+    post, operation_id = "create_attribute_definition", path = "/api/v1/attribute-definitions", tag = "attribute-definitions",
     request_body = DefinitionIn,
     responses(
         (status = 201, description = "Defined", body = DefinitionOut,
@@ -241,7 +241,7 @@ pub async fn create(
 
 /// List attribute definitions.
 #[utoipa::path(
-    get, path = "/api/v1/attribute-definitions", tag = "attribute-definitions",
+    get, operation_id = "list_attribute_definitions", path = "/api/v1/attribute-definitions", tag = "attribute-definitions",
     params(
         ("entity_kind" = Option<EntityKind>, Query, description = "Only definitions for this kind of resource"),
         ("scope" = Option<String>, Query, description = "Only definitions limited to this type"),
@@ -278,7 +278,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
 
 /// Get one attribute definition.
 #[utoipa::path(
-    get, path = "/api/v1/attribute-definitions/{id}", tag = "attribute-definitions",
+    get, operation_id = "get_attribute_definition", path = "/api/v1/attribute-definitions/{id}", tag = "attribute-definitions",
     params(("id" = String, Path, description = "Definition id")),
     responses(
         (status = 200, description = "The definition", body = DefinitionOut, headers(("ETag" = String, description = "Version tag"))),
@@ -299,7 +299,7 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
 /// Changes that would make stored values invalid are refused with 409: changing the type while
 /// values exist, removing an enum option in use, making it required while resources lack it.
 #[utoipa::path(
-    patch, path = "/api/v1/attribute-definitions/{id}", tag = "attribute-definitions",
+    patch, operation_id = "update_attribute_definition", path = "/api/v1/attribute-definitions/{id}", tag = "attribute-definitions",
     params(
         ("id" = String, Path, description = "Definition id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
@@ -425,7 +425,7 @@ pub async fn update(
 
 /// Delete an attribute definition (admin); 409 while values are stored.
 #[utoipa::path(
-    delete, path = "/api/v1/attribute-definitions/{id}", tag = "attribute-definitions",
+    delete, operation_id = "delete_attribute_definition", path = "/api/v1/attribute-definitions/{id}", tag = "attribute-definitions",
     params(
         ("id" = String, Path, description = "Definition id"),
         ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on; a stale one gives 412"),

@@ -22,8 +22,9 @@ pub struct Claims {
     pub iat: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// One audience or a list of them (RFC 7519 §4.1.3); the library checks it against ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<serde_json::Value>,
 }
 
 /// Where the verification key came from, for the startup log.
@@ -139,7 +140,7 @@ impl JwtKeys {
             nbf: None,
             iat: Some(now.timestamp()),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: self.audience.clone().map(serde_json::Value::String),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, key).map_err(|e| e.to_string())
     }
@@ -227,5 +228,15 @@ mod tests {
         assert!(strict.verify(&t).is_err());
         let t = strict.mint("a", &[], std::time::Duration::from_secs(60), Utc::now()).unwrap();
         assert!(strict.verify(&t).is_ok());
+    }
+
+    #[test]
+    fn a_configured_issuer_or_audience_must_be_present() {
+        let issuer_only = JwtKeys::hs256("s", Some("idp".into()), None, KeySource::ConfiguredSecret);
+        let audience_only = JwtKeys::hs256("s", None, Some("pactum".into()), KeySource::ConfiguredSecret);
+        let loose = JwtKeys::hs256("s", None, None, KeySource::ConfiguredSecret);
+        let t = loose.mint("a", &[], std::time::Duration::from_secs(60), Utc::now()).unwrap();
+        assert_eq!(issuer_only.verify(&t).unwrap_err(), "the token lacks the `iss` claim");
+        assert_eq!(audience_only.verify(&t).unwrap_err(), "the token lacks the `aud` claim");
     }
 }

@@ -244,7 +244,7 @@ fn ctx<'a>(who: &'a Principal, clock: &Clock) -> Ctx<'a> {
 
 /// Create a contract (contract_manager, integration).
 #[utoipa::path(
-    post, path = "/api/v1/contracts", tag = "contracts",
+    post, operation_id = "create_contract", path = "/api/v1/contracts", tag = "contracts",
     request_body = ContractIn,
     responses(
         (status = 201, description = "Created", body = ContractOut,
@@ -281,7 +281,7 @@ pub async fn create(
 /// Besides the parameters below, attribute filters are `attr.<key>=<value>`, compared by the
 /// attribute's type; dates and numbers also take `attr.<key>.gte=` and `attr.<key>.lte=`.
 #[utoipa::path(
-    get, path = "/api/v1/contracts", tag = "contracts",
+    get, operation_id = "list_contracts", path = "/api/v1/contracts", tag = "contracts",
     params(
         ("status" = Option<Status>, Query, description = "Only contracts in this status"),
         ("contract_type" = Option<String>, Query, description = "Only contracts of this type"),
@@ -347,7 +347,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
 
 /// Get one contract.
 #[utoipa::path(
-    get, path = "/api/v1/contracts/{id}", tag = "contracts",
+    get, operation_id = "get_contract", path = "/api/v1/contracts/{id}", tag = "contracts",
     params(("id" = String, Path, description = "Contract id")),
     responses(
         (status = 200, description = "The contract", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
@@ -363,7 +363,7 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
 
 /// Change a contract (merge patch; contract_manager, integration).
 #[utoipa::path(
-    patch, path = "/api/v1/contracts/{id}", tag = "contracts",
+    patch, operation_id = "update_contract", path = "/api/v1/contracts/{id}", tag = "contracts",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
@@ -397,7 +397,7 @@ pub async fn update(
 
 /// Delete a contract (contract_manager, integration); 409 while it has child contracts.
 #[utoipa::path(
-    delete, path = "/api/v1/contracts/{id}", tag = "contracts",
+    delete, operation_id = "delete_contract", path = "/api/v1/contracts/{id}", tag = "contracts",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on; a stale one gives 412"),
@@ -440,7 +440,7 @@ async fn act(
 
 /// Activate a draft or suspended contract.
 #[utoipa::path(
-    post, path = "/api/v1/contracts/{id}/activate", tag = "contracts",
+    post, operation_id = "activate_contract", path = "/api/v1/contracts/{id}/activate", tag = "contracts",
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Now active", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
@@ -464,7 +464,7 @@ pub async fn activate(
 
 /// Suspend an active contract.
 #[utoipa::path(
-    post, path = "/api/v1/contracts/{id}/suspend", tag = "contracts",
+    post, operation_id = "suspend_contract", path = "/api/v1/contracts/{id}/suspend", tag = "contracts",
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Now suspended", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
@@ -488,7 +488,7 @@ pub async fn suspend(
 
 /// Terminate a contract with effect from a date (default today).
 #[utoipa::path(
-    post, path = "/api/v1/contracts/{id}/terminate", tag = "contracts",
+    post, operation_id = "terminate_contract", path = "/api/v1/contracts/{id}/terminate", tag = "contracts",
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Option<TerminateIn>, description = "Optional; defaults to today without a reason"),
     responses(
@@ -518,7 +518,7 @@ pub async fn terminate(
 
 /// Renew a contract: extend its end date by the renewal term or the given months.
 #[utoipa::path(
-    post, path = "/api/v1/contracts/{id}/renew", tag = "contracts",
+    post, operation_id = "renew_contract", path = "/api/v1/contracts/{id}/renew", tag = "contracts",
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Option<RenewIn>, description = "Optional; defaults to the renewal term"),
     responses(
@@ -548,7 +548,7 @@ pub async fn renew(
 
 /// The direct children of a contract, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/contracts/{id}/children", tag = "contracts",
+    get, operation_id = "list_contract_children", path = "/api/v1/contracts/{id}/children", tag = "contracts",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
@@ -584,7 +584,7 @@ pub async fn children(
 
 /// The ancestors of a contract, root first (the contract itself not included).
 #[utoipa::path(
-    get, path = "/api/v1/contracts/{id}/ancestors", tag = "contracts",
+    get, operation_id = "list_contract_ancestors", path = "/api/v1/contracts/{id}/ancestors", tag = "contracts",
     params(("id" = String, Path, description = "Contract id")),
     responses(
         (status = 200, description = "All ancestors, root first; `next_cursor` is always null", body = Page<ContractOut>),
@@ -612,7 +612,7 @@ pub async fn ancestors(_who: Principal, db: web::Data<Db>, id: web::Path<String>
 
 /// A contract with its descendants, nested, down to `depth` levels.
 #[utoipa::path(
-    get, path = "/api/v1/contracts/{id}/tree", tag = "contracts",
+    get, operation_id = "get_contract_tree", path = "/api/v1/contracts/{id}/tree", tag = "contracts",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("depth" = Option<i32>, Query, description = "Levels below the contract to include, 1–20 (default 5)", minimum = 1, maximum = 20),
@@ -670,7 +670,7 @@ fn build_tree(row: ContractRow, by_parent: &mut HashMap<String, Vec<ContractRow>
 
 /// Every change of a contract, oldest first (kept after deletion).
 #[utoipa::path(
-    get, path = "/api/v1/contracts/{id}/history", tag = "contracts",
+    get, operation_id = "get_contract_history", path = "/api/v1/contracts/{id}/history", tag = "contracts",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),

@@ -61,7 +61,7 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
 /// as `after`: no event is ever missed or repeated. `next_cursor` is never `null` here; on an
 /// empty page it is the position you asked from, so keep polling with it.
 #[utoipa::path(
-    get,
+    get, operation_id = "list_events",
     path = "/api/v1/events",
     tag = "events",
     params(

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 /// Old and new value of one changed field (`null` where there was or is no value).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Change {
-    #[schema(value_type = Object)]
+    /// The value before (any JSON value; `null` when there was none).
     pub old: Value,
-    #[schema(value_type = Object)]
+    /// The value after (any JSON value; `null` when there is none).
     pub new: Value,
 }
 

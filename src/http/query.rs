@@ -34,9 +34,9 @@ impl QueryPairs {
         QueryPairs::parse(req.query_string())
     }
 
-    /// Removes and returns a parameter; empty values count as absent.
+    /// Removes and returns a parameter. An empty value is a value: typed parameters refuse it.
     pub fn take(&mut self, name: &str) -> Option<String> {
-        self.pairs.remove(name).filter(|v| !v.is_empty())
+        self.pairs.remove(name)
     }
 
     pub fn take_parsed<T: std::str::FromStr>(&mut self, name: &str, what: &str) -> Result<Option<T>, ApiError> {

@@ -286,7 +286,7 @@ fn ok(row: InstallationRow) -> HttpResponse {
 
 /// Register an installation (contract_manager, integration).
 #[utoipa::path(
-    post, path = "/api/v1/installations", tag = "installations",
+    post, operation_id = "create_installation", path = "/api/v1/installations", tag = "installations",
     request_body = InstallationIn,
     responses(
         (status = 201, description = "Registered", body = InstallationOut,
@@ -319,7 +319,7 @@ pub async fn create(
 ///
 /// Attribute filters are `attr.<key>=<value>`, and `attr.<key>.gte=` / `.lte=` for numbers and dates.
 #[utoipa::path(
-    get, path = "/api/v1/installations", tag = "installations",
+    get, operation_id = "list_installations", path = "/api/v1/installations", tag = "installations",
     params(
         ("customer_ref" = Option<String>, Query, description = "Only installations of this customer"),
         ("installation_type" = Option<String>, Query, description = "Only installations of this type"),
@@ -379,7 +379,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
 
 /// Get one installation.
 #[utoipa::path(
-    get, path = "/api/v1/installations/{id}", tag = "installations",
+    get, operation_id = "get_installation", path = "/api/v1/installations/{id}", tag = "installations",
     params(("id" = String, Path, description = "Installation id")),
     responses(
         (status = 200, description = "The installation", body = InstallationOut, headers(("ETag" = String, description = "Version tag"))),
@@ -395,7 +395,7 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
 
 /// Change an installation (merge patch; contract_manager, integration).
 #[utoipa::path(
-    patch, path = "/api/v1/installations/{id}", tag = "installations",
+    patch, operation_id = "update_installation", path = "/api/v1/installations/{id}", tag = "installations",
     params(
         ("id" = String, Path, description = "Installation id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
@@ -429,7 +429,7 @@ pub async fn update(
 
 /// Delete an installation; 409 while it has components or coverage.
 #[utoipa::path(
-    delete, path = "/api/v1/installations/{id}", tag = "installations",
+    delete, operation_id = "delete_installation", path = "/api/v1/installations/{id}", tag = "installations",
     params(
         ("id" = String, Path, description = "Installation id"),
         ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on; a stale one gives 412"),
@@ -459,7 +459,7 @@ pub async fn delete(
 
 /// The components of an installation (its direct children), oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/installations/{id}/components", tag = "installations",
+    get, operation_id = "list_installation_components", path = "/api/v1/installations/{id}/components", tag = "installations",
     params(
         ("id" = String, Path, description = "Installation id"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
@@ -495,7 +495,7 @@ pub async fn components(
 
 /// Every change of an installation, oldest first (kept after deletion).
 #[utoipa::path(
-    get, path = "/api/v1/installations/{id}/history", tag = "installations",
+    get, operation_id = "get_installation_history", path = "/api/v1/installations/{id}/history", tag = "installations",
     params(
         ("id" = String, Path, description = "Installation id"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
@@ -520,7 +520,7 @@ pub async fn history(
 
 /// The contracts linked to an installation (both sides show the same links).
 #[utoipa::path(
-    get, path = "/api/v1/installations/{id}/contracts", tag = "coverage",
+    get, operation_id = "list_installation_contracts", path = "/api/v1/installations/{id}/contracts", tag = "coverage",
     params(
         ("id" = String, Path, description = "Installation id"),
         ("at" = Option<NaiveDate>, Query, description = "Only the agreements in force for the installation that day"),
@@ -562,7 +562,7 @@ pub async fn contracts_of(
 /// Is this installation covered on a day, and by which contracts — directly or through the
 /// installation it is a component of.
 #[utoipa::path(
-    get, path = "/api/v1/installations/{id}/coverage", tag = "coverage",
+    get, operation_id = "get_installation_coverage", path = "/api/v1/installations/{id}/coverage", tag = "coverage",
     params(
         ("id" = String, Path, description = "Installation id"),
         ("at" = Option<NaiveDate>, Query, description = "The day to ask about (default today, UTC)"),
@@ -615,7 +615,7 @@ pub async fn coverage(
 
 /// Put installations under a contract (contract_manager, integration); all or nothing.
 #[utoipa::path(
-    post, path = "/api/v1/contracts/{id}/installations", tag = "coverage",
+    post, operation_id = "add_contract_installations", path = "/api/v1/contracts/{id}/installations", tag = "coverage",
     params(("id" = String, Path, description = "Contract id")),
     request_body = CoverageIn,
     responses(
@@ -648,7 +648,7 @@ pub async fn add_coverage(
 
 /// The installations a contract covers.
 #[utoipa::path(
-    get, path = "/api/v1/contracts/{id}/installations", tag = "coverage",
+    get, operation_id = "list_contract_installations", path = "/api/v1/contracts/{id}/installations", tag = "coverage",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
@@ -687,7 +687,7 @@ pub async fn list_coverage(
 
 /// Change the period a contract covers an installation.
 #[utoipa::path(
-    patch, path = "/api/v1/contracts/{id}/installations/{installation_id}", tag = "coverage",
+    patch, operation_id = "update_contract_installation", path = "/api/v1/contracts/{id}/installations/{installation_id}", tag = "coverage",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("installation_id" = String, Path, description = "Installation id"),
@@ -728,7 +728,7 @@ pub async fn update_coverage(
 
 /// Remove an installation from a contract's coverage.
 #[utoipa::path(
-    delete, path = "/api/v1/contracts/{id}/installations/{installation_id}", tag = "coverage",
+    delete, operation_id = "delete_contract_installation", path = "/api/v1/contracts/{id}/installations/{installation_id}", tag = "coverage",
     params(
         ("id" = String, Path, description = "Contract id"),
         ("installation_id" = String, Path, description = "Installation id"),

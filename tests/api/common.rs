@@ -288,11 +288,7 @@ impl Req {
     pub async fn body(self, content_type: &str, bytes: impl Into<Vec<u8>>) -> Res {
         let bytes: Vec<u8> = bytes.into();
         Res::read(
-            self.inner
-                .insert_header(("Content-Type", content_type))
-                .send_body(bytes)
-                .await
-                .expect("request failed"),
+            self.inner.insert_header(("Content-Type", content_type)).send_body(bytes).await.expect("request failed"),
         )
         .await
     }
@@ -345,5 +341,39 @@ impl Res {
             .as_array()
             .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
             .unwrap_or_default()
+    }
+}
+
+/// Installation and coverage helpers.
+impl TestApp {
+    /// Registers an installation with sensible defaults overridden by `fields`, as a
+    /// contract manager; returns its body.
+    pub async fn create_installation(&self, serial_number: &str, fields: Value) -> Value {
+        let mut body = serde_json::json!({
+            "serial_number": serial_number,
+            "name": format!("Installation {serial_number}"),
+            "installation_type": "lift",
+            "customer_ref": "CUST-1",
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = self.post("/api/v1/installations", &self.manager(), body).await;
+        assert_eq!(res.status, 201, "create installation: {}", res.text);
+        res.body
+    }
+
+    /// POSTs coverage items for a contract as a contract manager.
+    pub async fn cover(&self, contract: &Value, items: Value) -> Res {
+        let url = format!("/api/v1/contracts/{}/installations", contract["id"].as_str().unwrap());
+        self.post(&url, &self.manager(), serde_json::json!({ "installations": items })).await
+    }
+
+    /// Asks whether an installation is covered on a day; asserts 200 and returns the answer.
+    pub async fn coverage_at(&self, installation: &Value, day: &str) -> Value {
+        let url = format!("/api/v1/installations/{}/coverage?at={day}", installation["id"].as_str().unwrap());
+        let res = self.get(&url, &self.viewer()).await;
+        assert_eq!(res.status, 200, "coverage at {day}: {}", res.text);
+        res.body
     }
 }

@@ -42,11 +42,23 @@ async fn numbers_are_generated_from_the_pattern_or_taken_as_given_and_unique() {
     assert_eq!(given["number"], "K-77");
 
     // Numbers are unique regardless of case; so are external references.
-    let dup = t.post("/api/v1/contracts", &t.admin(), json!({"number": "k-77", "title": "x", "contract_type": "t",
-        "customer_ref": "c", "start_date": "2026-01-01"})).await;
+    let dup = t
+        .post(
+            "/api/v1/contracts",
+            &t.admin(),
+            json!({"number": "k-77", "title": "x", "contract_type": "t",
+        "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
+        .await;
     dup.assert_problem(409, "duplicate_number");
-    let dup = t.post("/api/v1/contracts", &t.admin(), json!({"external_ref": "crm-77", "title": "x", "contract_type": "t",
-        "customer_ref": "c", "start_date": "2026-01-01"})).await;
+    let dup = t
+        .post(
+            "/api/v1/contracts",
+            &t.admin(),
+            json!({"external_ref": "crm-77", "title": "x", "contract_type": "t",
+        "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
+        .await;
     dup.assert_problem(409, "duplicate_external_ref");
 
     // Human keys are findable.
@@ -70,14 +82,22 @@ async fn invalid_fields_are_422_with_their_paths_and_change_nothing() {
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.error_fields(), vec!["title", "term_months", "renewal.notice_period"]);
     let res = t
-        .post("/api/v1/contracts", &t.manager(), json!({"title": "x", "contract_type": "m", "customer_ref": "c",
-            "start_date": "2026-02-30"}))
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+            "start_date": "2026-02-30"}),
+        )
         .await;
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.error_fields(), vec!["start_date"]);
     let res = t
-        .post("/api/v1/contracts", &t.manager(), json!({"title": "x", "contract_type": "m", "customer_ref": "c",
-            "start_date": "2026-01-01", "renewal": {"auto_renew": true}}))
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+            "start_date": "2026-01-01", "renewal": {"auto_renew": true}}),
+        )
         .await;
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.error_fields(), vec!["renewal.auto_renew"]);
@@ -89,13 +109,19 @@ async fn invalid_fields_are_422_with_their_paths_and_change_nothing() {
 async fn patch_is_a_merge_patch() {
     let t = TestApp::spawn().await;
     let c = t
-        .create_contract(json!({"customer_name": "ACME", "renewal": {"auto_renew": true, "term_months": 6, "notice_period": "P1M"}}))
+        .create_contract(
+            json!({"customer_name": "ACME", "renewal": {"auto_renew": true, "term_months": 6, "notice_period": "P1M"}}),
+        )
         .await;
     let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
 
     // Absent fields stay, null clears, nested renewal merges.
     let res = t
-        .patch(&url, &t.manager(), json!({"title": "Renamed", "customer_name": null, "renewal": {"notice_period": "P2M"}}))
+        .patch(
+            &url,
+            &t.manager(),
+            json!({"title": "Renamed", "customer_name": null, "renewal": {"notice_period": "P2M"}}),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.header("etag").as_deref(), Some("\"2\""));
@@ -144,9 +170,13 @@ async fn delete_removes_the_contract() {
 #[actix_web::test]
 async fn list_filters_combine() {
     let t = TestApp::spawn().await;
-    t.create_contract(json!({"title": "Boiler service North", "customer_ref": "A", "contract_type": "maintenance"})).await;
+    t.create_contract(json!({"title": "Boiler service North", "customer_ref": "A", "contract_type": "maintenance"}))
+        .await;
     t.create_contract(json!({"title": "Lease of cars", "customer_ref": "A", "contract_type": "lease"})).await;
-    t.create_contract(json!({"title": "BOILER rental", "customer_ref": "B", "contract_type": "lease", "status": "active"})).await;
+    t.create_contract(
+        json!({"title": "BOILER rental", "customer_ref": "B", "contract_type": "lease", "status": "active"}),
+    )
+    .await;
     let count = |q: &'static str| {
         let t = &t;
         async move {
@@ -203,23 +233,27 @@ async fn search_folds_case_beyond_ascii_on_both_backends() {
         let expected = usize::from(q != "STRASSE");
         assert_eq!(hits, expected, "q={q}: {}", res.text);
     }
-    let res = t.patch(&format!("/api/v1/contracts/{}", c["id"].as_str().unwrap()), &t.manager(), json!({"title": "Other"})).await;
+    let res = t
+        .patch(&format!("/api/v1/contracts/{}", c["id"].as_str().unwrap()), &t.manager(), json!({"title": "Other"}))
+        .await;
     assert_eq!(res.status, 200);
     let res = t.get("/api/v1/contracts?q=%C3%A9cole", &t.viewer()).await;
     assert_eq!(res.body["items"], json!([]));
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[actix_web::test]
 async fn nul_characters_are_client_errors_on_every_backend() {
     let t = TestApp::spawn().await;
     let res = t
-        .post("/api/v1/contracts", &t.manager(), json!({"title": "a\u{0}b", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}))
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "a\u{0}b", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
         .await;
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.error_fields(), vec!["title"]);
@@ -227,8 +261,12 @@ async fn nul_characters_are_client_errors_on_every_backend() {
     t.get("/api/v1/contracts/abc%00def", &t.viewer()).await.assert_problem(400, "invalid_character");
     t.get("/api/v1/contracts?expiring_before=99999-01-01", &t.viewer()).await.assert_problem(400, "invalid_query");
     let res = t
-        .post("/api/v1/contracts", &t.manager(), json!({"title": "x", "contract_type": "m", "customer_ref": "c",
-            "start_date": "2026-01-01", "signed_at": "9999-01-01T00:00:00Z"}))
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+            "start_date": "2026-01-01", "signed_at": "9999-01-01T00:00:00Z"}),
+        )
         .await;
     res.assert_problem(422, "validation_failed");
     assert_eq!(t.get("/api/v1/contracts", &t.viewer()).await.body["items"], json!([]));

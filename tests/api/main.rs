@@ -3,6 +3,12 @@
 
 mod common;
 
+mod attributes;
+mod auth;
 mod contracts;
+mod conventions;
+mod events;
+mod hierarchy;
+mod lifecycle;
 mod openapi;
 mod unavailable;

@@ -16,7 +16,8 @@ async fn an_unreachable_database_gives_503_problems() {
     let keys = JwtKeys::hs256(SECRET, None, None, KeySource::ConfiguredSecret);
     let token = keys.mint("alice", &["admin".into()], std::time::Duration::from_secs(60), chrono::Utc::now()).unwrap();
     let state = AppState { db, clock: Clock::system(), jwt: Arc::new(keys), settings: settings() };
-    let server = HttpServer::new(move || startup::app(&state)).workers(1).disable_signals().bind(("127.0.0.1", 0)).unwrap();
+    let server =
+        HttpServer::new(move || startup::app(&state)).workers(1).disable_signals().bind(("127.0.0.1", 0)).unwrap();
     let base = format!("http://{}", server.addrs()[0]);
     actix_web::rt::spawn(server.run());
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish();

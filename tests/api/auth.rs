@@ -1,0 +1,309 @@
+//! Authentication (JWT bearer tokens: HS256, RS256, ES256) and the permission roles.
+
+use crate::common::{Res, TestApp, SECRET};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+const CONTRACTS: &str = "/api/v1/contracts";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// Claims a valid token for `sub` would carry, valid for an hour.
+fn claims(sub: &str, roles: &[&str]) -> Value {
+    json!({"sub": sub, "roles": roles, "iat": now(), "exp": now() + 3600})
+}
+
+/// Signs `claims` with HS256 and `secret`.
+fn hs256(secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+fn rs256(claims: &Value) -> String {
+    let pem = std::fs::read(fixture("rsa-private.pem")).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
+}
+
+fn es256(claims: &Value) -> String {
+    let pem = std::fs::read(fixture("ec-private.pem")).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::ES256), claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
+}
+
+/// Asserts a 401 problem with a Bearer challenge.
+fn assert_unauthorized(res: &Res, why: &str) {
+    assert_eq!(res.status, 401, "{why}: {}", res.text);
+    res.assert_problem(401, "unauthorized");
+    let challenge = res.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Bearer"), "{why}: WWW-Authenticate is {challenge:?}");
+}
+
+async fn list_with(t: &TestApp, token: &str) -> Res {
+    t.get(CONTRACTS, token).await
+}
+
+#[actix_web::test]
+async fn a_valid_token_is_accepted() {
+    let t = TestApp::spawn().await;
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &claims("alice", &["viewer"]))).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body, json!({"items": [], "next_cursor": null}));
+    assert!(res.header("www-authenticate").is_none());
+}
+
+#[actix_web::test]
+async fn requests_without_a_usable_authorization_header_are_401() {
+    let t = TestApp::spawn().await;
+    assert_unauthorized(&t.request("GET", CONTRACTS).send().await, "no header");
+    let token = t.viewer();
+    for value in [
+        format!("Basic {}", URL_SAFE_NO_PAD.encode("victor:secret")),
+        format!("Token {token}"),
+        token.clone(),
+        "Bearer".to_string(),
+        "Bearer    ".to_string(),
+    ] {
+        let res = t.request("GET", CONTRACTS).header("Authorization", &value).send().await;
+        assert_unauthorized(&res, &format!("Authorization: {value}"));
+    }
+    // A write without a token is refused too, and creates nothing.
+    let res = t
+        .request("POST", CONTRACTS)
+        .json(json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}))
+        .await;
+    assert_unauthorized(&res, "POST without token");
+    let list = t.get(CONTRACTS, &t.viewer()).await;
+    assert_eq!(list.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn malformed_and_tampered_tokens_are_401() {
+    let t = TestApp::spawn().await;
+    let good = t.viewer();
+    let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+    // Swap in a payload that claims admin, keeping the original signature.
+    parts[1] = URL_SAFE_NO_PAD.encode(claims("mallory", &["admin"]).to_string());
+    let tampered = parts.join(".");
+    for (why, token) in [
+        ("garbage", "not-a-token".to_string()),
+        ("three garbage parts", "abc.def.ghi".to_string()),
+        ("truncated", good[..good.len() - 5].to_string()),
+        ("tampered payload", tampered),
+    ] {
+        assert_unauthorized(&list_with(&t, &token).await, why);
+    }
+}
+
+#[actix_web::test]
+async fn expired_and_not_yet_valid_tokens_are_401() {
+    let t = TestApp::spawn().await;
+    let mut expired = claims("alice", &["viewer"]);
+    expired["exp"] = json!(now() - 120);
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &expired)).await;
+    assert_unauthorized(&res, "expired");
+    assert!(res.body["detail"].as_str().unwrap().contains("expired"), "{}", res.text);
+
+    let mut early = claims("alice", &["viewer"]);
+    early["nbf"] = json!(now() + 300);
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &early)).await;
+    assert_unauthorized(&res, "nbf in the future");
+
+    // Within the 30 s leeway a small clock skew is tolerated.
+    let mut skewed = claims("alice", &["viewer"]);
+    skewed["nbf"] = json!(now() + 5);
+    assert_eq!(list_with(&t, &hs256(SECRET.as_bytes(), &skewed)).await.status, 200);
+
+    // A token without exp or without sub is refused; so is an empty subject.
+    let no_exp = json!({"sub": "alice", "roles": ["viewer"]});
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &no_exp)).await, "no exp");
+    let no_sub = json!({"roles": ["viewer"], "exp": now() + 3600});
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &no_sub)).await, "no sub");
+    let empty_sub = claims(" ", &["viewer"]);
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &empty_sub)).await, "empty sub");
+}
+
+#[actix_web::test]
+async fn a_token_signed_with_another_secret_is_401() {
+    let t = TestApp::spawn().await;
+    let res = list_with(&t, &hs256(b"some-other-secret", &claims("alice", &["admin"]))).await;
+    assert_unauthorized(&res, "other secret");
+    assert!(res.body["detail"].as_str().unwrap().contains("signature"), "{}", res.text);
+}
+
+#[actix_web::test]
+async fn an_unsigned_alg_none_token_is_401() {
+    let t = TestApp::spawn().await;
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims("mallory", &["admin"]).to_string());
+    let unsigned = format!("{header}.{payload}.");
+    assert_unauthorized(&list_with(&t, &unsigned).await, "alg none");
+    // Same with the algorithm name in other spellings, and with the signature dropped entirely.
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "None", "typ": "JWT"}).to_string());
+    assert_unauthorized(&list_with(&t, &format!("{header}.{payload}.")).await, "alg None");
+    assert_unauthorized(&list_with(&t, &format!("{header}.{payload}")).await, "two parts");
+    let res = t
+        .post(
+            CONTRACTS,
+            &unsigned,
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
+        .await;
+    assert_unauthorized(&res, "alg none write");
+}
+
+#[actix_web::test]
+async fn issuer_and_audience_are_enforced_when_configured() {
+    let t = TestApp::spawn_with(|s| {
+        s.jwt_issuer = Some("https://idp.example.com".into());
+        s.jwt_audience = Some("pactum".into());
+    })
+    .await;
+    let with = |iss: Option<&str>, aud: Option<&str>| {
+        let mut c = claims("alice", &["viewer"]);
+        if let Some(i) = iss {
+            c["iss"] = json!(i);
+        }
+        if let Some(a) = aud {
+            c["aud"] = json!(a);
+        }
+        hs256(SECRET.as_bytes(), &c)
+    };
+    let ok = list_with(&t, &with(Some("https://idp.example.com"), Some("pactum"))).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // `aud` may also be a list (RFC 7519 §4.1.3); it passes when it names this service.
+    let mut listed = claims("alice", &["viewer"]);
+    listed["iss"] = json!("https://idp.example.com");
+    listed["aud"] = json!(["account", "pactum"]);
+    let ok = list_with(&t, &hs256(SECRET.as_bytes(), &listed)).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    listed["aud"] = json!(["account", "billing"]);
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &listed)).await, "audience list without us");
+
+    let cases = [
+        ("wrong issuer", with(Some("https://evil.example.com"), Some("pactum"))),
+        ("wrong audience", with(Some("https://idp.example.com"), Some("other-service"))),
+        ("no issuer", with(None, Some("pactum"))),
+        ("no audience", with(Some("https://idp.example.com"), None)),
+    ];
+    for (why, token) in cases {
+        assert_unauthorized(&list_with(&t, &token).await, why);
+    }
+}
+
+#[actix_web::test]
+async fn rs256_tokens_from_an_identity_provider_are_accepted() {
+    let t = TestApp::spawn_with(|s| s.jwt_public_key_file = Some(fixture("rsa-public.pem"))).await;
+    let res = list_with(&t, &rs256(&claims("idp-user", &["viewer"]))).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+
+    // A writer role from the identity provider's token works, and the actor is its subject.
+    let token = rs256(&claims("idp-manager", &["contract_manager"]));
+    let created = t
+        .post(
+            CONTRACTS,
+            &token,
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let history = t.get(&format!("{CONTRACTS}/{}/history", created.body["id"].as_str().unwrap()), &token).await;
+    assert_eq!(history.body["items"][0]["actor"], "idp-manager");
+
+    // HS256 with the configured secret, or with the public key as the HMAC secret (the classic
+    // algorithm-confusion attack), is refused.
+    assert_unauthorized(&list_with(&t, &t.viewer()).await, "HS256 with the shared secret");
+    let public = std::fs::read(fixture("rsa-public.pem")).unwrap();
+    assert_unauthorized(
+        &list_with(&t, &hs256(&public, &claims("mallory", &["admin"]))).await,
+        "HS256 with the public key",
+    );
+    // ES256 is not RS256.
+    assert_unauthorized(&list_with(&t, &es256(&claims("alice", &["viewer"]))).await, "ES256 against RS256");
+    // An expired RS256 token is still refused.
+    let mut expired = claims("alice", &["viewer"]);
+    expired["exp"] = json!(now() - 120);
+    assert_unauthorized(&list_with(&t, &rs256(&expired)).await, "expired RS256");
+}
+
+#[actix_web::test]
+async fn es256_tokens_from_an_identity_provider_are_accepted() {
+    let t = TestApp::spawn_with(|s| s.jwt_public_key_file = Some(fixture("ec-public.pem"))).await;
+    let res = list_with(&t, &es256(&claims("idp-user", &["viewer"]))).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_unauthorized(&list_with(&t, &t.viewer()).await, "HS256 against ES256");
+    let public = std::fs::read(fixture("ec-public.pem")).unwrap();
+    assert_unauthorized(
+        &list_with(&t, &hs256(&public, &claims("mallory", &["admin"]))).await,
+        "HS256 with the public key",
+    );
+    assert_unauthorized(&list_with(&t, &rs256(&claims("alice", &["viewer"]))).await, "RS256 against ES256");
+}
+
+#[actix_web::test]
+async fn roles_decide_what_a_caller_may_change() {
+    let t = TestApp::spawn().await;
+    let contract = json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"});
+
+    // A viewer reads but does not write.
+    let res = t.post(CONTRACTS, &t.viewer(), contract.clone()).await;
+    res.assert_problem(403, "forbidden");
+    assert!(res.header("www-authenticate").is_none());
+    assert_eq!(t.get(CONTRACTS, &t.viewer()).await.body["items"], json!([]));
+
+    // Team names alone grant nothing; unknown roles neither.
+    let team = t.token("tina", &["pension-desk", "superuser"]);
+    t.post(CONTRACTS, &team, contract.clone()).await.assert_problem(403, "forbidden");
+
+    // Machine pushes (integration) and contract managers create contracts.
+    let res = t.post(CONTRACTS, &t.token("crm", &["integration"]), contract.clone()).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let res = t.post(CONTRACTS, &t.manager(), contract.clone()).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let id = res.body["id"].as_str().unwrap().to_string();
+
+    // The viewer cannot change or delete it either.
+    let url = format!("{CONTRACTS}/{id}");
+    t.patch(&url, &t.viewer(), json!({"title": "y"})).await.assert_problem(403, "forbidden");
+    t.delete(&url, &t.viewer()).await.assert_problem(403, "forbidden");
+    let res = t.request("POST", &format!("{url}/activate")).bearer(&t.viewer()).send().await;
+    res.assert_problem(403, "forbidden");
+    let now = t.get(&url, &t.viewer()).await;
+    assert_eq!(now.body["title"], "x");
+    assert_eq!(now.body["version"], 1);
+
+    // Modelling is for admins only: a contract manager cannot define attributes.
+    let definition = json!({"entity_kind": "contract", "key": "region", "label": "Region", "data_type": "text"});
+    let res = t.post("/api/v1/attribute-definitions", &t.manager(), definition.clone()).await;
+    res.assert_problem(403, "forbidden");
+    let res = t.post("/api/v1/attribute-definitions", &t.token("crm", &["integration"]), definition.clone()).await;
+    res.assert_problem(403, "forbidden");
+    let defs = t.get("/api/v1/attribute-definitions", &t.manager()).await;
+    assert_eq!(defs.status, 200);
+    assert_eq!(defs.body["items"], json!([]));
+    let res = t.post("/api/v1/attribute-definitions", &t.admin(), definition).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+}
+
+#[actix_web::test]
+async fn health_probes_need_no_token() {
+    let t = TestApp::spawn().await;
+    let live = t.request("GET", "/health/live").send().await;
+    assert_eq!(live.status, 200, "{}", live.text);
+    assert!(live.header("content-type").unwrap().starts_with("application/json"));
+    assert_eq!(live.body, json!({"status": "live"}));
+    let ready = t.request("GET", "/health/ready").send().await;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    assert!(ready.header("content-type").unwrap().starts_with("application/json"));
+    assert_eq!(ready.body, json!({"status": "ready"}));
+    // A bad token does not get in the way of a probe.
+    let live = t.request("GET", "/health/live").header("Authorization", "Bearer garbage").send().await;
+    assert_eq!(live.status, 200);
+}

@@ -1,0 +1,356 @@
+//! The event log: every write appends an event (history per resource, and the change feed).
+
+use crate::common::{start_time, TestApp};
+use serde_json::{json, Value};
+
+const FEED: &str = "/api/v1/events";
+
+fn history_url(id: &str) -> String {
+    format!("/api/v1/contracts/{id}/history")
+}
+
+/// All items of a history or feed answer.
+fn items(body: &Value) -> Vec<Value> {
+    body["items"].as_array().unwrap_or_else(|| panic!("no items in {body}")).clone()
+}
+
+/// Every event in the feed, from the beginning.
+async fn all_events(t: &TestApp) -> Vec<Value> {
+    let res = t.get(&format!("{FEED}?limit=500"), &t.viewer()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    items(&res.body)
+}
+
+#[actix_web::test]
+async fn every_contract_write_appears_in_its_history_oldest_first() {
+    let t = TestApp::spawn().await;
+    t.define_attribute(json!({"entity_kind": "contract", "key": "region", "label": "Region", "data_type": "text"}))
+        .await;
+    let manager = t.token("maria", &["contract_manager"]);
+    let res = t
+        .post(
+            "/api/v1/contracts",
+            &manager,
+            json!({"title": "Lifts", "contract_type": "maintenance", "customer_ref": "CUST-1",
+                   "start_date": "2026-01-01", "term_months": 12, "attributes": {"region": "north"}}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let url = format!("/api/v1/contracts/{id}");
+
+    // Later writes by other people, at later times.
+    t.clock.set(start_time() + chrono::Duration::hours(1));
+    let res = t.patch(&url, &t.token("paul", &["contract_manager"]), json!({"title": "Lifts and escalators"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = t.patch(&url, &manager, json!({"attributes": {"region": "south"}})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = t.request("POST", &format!("{url}/activate")).bearer(&t.token("crm", &["integration"])).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+
+    let history = t.get(&history_url(&id), &t.viewer()).await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    assert_eq!(history.body["next_cursor"], Value::Null);
+    let events = items(&history.body);
+    let summary: Vec<(&str, &str)> =
+        events.iter().map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap())).collect();
+    assert_eq!(summary, vec![("created", "maria"), ("updated", "paul"), ("updated", "maria"), ("activated", "crm")]);
+    for e in &events {
+        assert_eq!(e["entity_type"], "contract");
+        assert_eq!(e["entity_id"], id.as_str());
+    }
+    let sequences: Vec<i64> = events.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+
+    // Times come from the service clock, RFC 3339 in UTC.
+    assert_eq!(events[0]["occurred_at"], "2026-06-15T10:00:00Z");
+    assert_eq!(events[1]["occurred_at"], "2026-06-15T11:00:00Z");
+
+    // Creation: every set field from nothing.
+    let created = &events[0]["changes"];
+    assert_eq!(created["title"], json!({"old": null, "new": "Lifts"}));
+    assert_eq!(created["status"], json!({"old": null, "new": "draft"}));
+    assert_eq!(created["attributes.region"], json!({"old": null, "new": "north"}));
+    // Bookkeeping fields are no changes.
+    assert!(created.get("version").is_none() && created.get("updated_at").is_none(), "{created}");
+
+    // An update lists exactly what changed.
+    assert_eq!(events[1]["changes"], json!({"title": {"old": "Lifts", "new": "Lifts and escalators"}}));
+    assert_eq!(events[2]["changes"], json!({"attributes.region": {"old": "north", "new": "south"}}));
+    assert_eq!(events[3]["changes"]["status"], json!({"old": "draft", "new": "active"}));
+
+    // A patch that changes nothing records nothing.
+    let res = t.patch(&url, &manager, json!({"title": "Lifts and escalators"})).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(items(&t.get(&history_url(&id), &t.viewer()).await.body).len(), 4);
+}
+
+#[actix_web::test]
+async fn history_outlives_the_contract_and_pages() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"title": "Short-lived"})).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let url = format!("/api/v1/contracts/{id}");
+    for i in 0..3 {
+        let res = t.patch(&url, &t.manager(), json!({"title": format!("Rename {i}")})).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+    }
+    assert_eq!(t.delete(&url, &t.manager()).await.status, 204);
+    t.get(&url, &t.viewer()).await.assert_problem(404, "not_found");
+
+    let history = t.get(&history_url(&id), &t.viewer()).await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    let events = items(&history.body);
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["created", "updated", "updated", "updated", "deleted"]);
+    let deleted = &events[4];
+    assert_eq!(deleted["actor"], "maria");
+    assert_eq!(deleted["changes"]["title"], json!({"old": "Rename 2", "new": null}));
+
+    // History pages like any list.
+    let first = t.get(&format!("{}?limit=2", history_url(&id)), &t.viewer()).await;
+    assert_eq!(items(&first.body).len(), 2);
+    let mut seen: Vec<Value> = items(&first.body);
+    let mut cursor = first.body["next_cursor"].as_str().unwrap().to_string();
+    loop {
+        let page = t.get(&format!("{}?limit=2&cursor={cursor}", history_url(&id)), &t.viewer()).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        seen.extend(items(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, events);
+
+    // A contract that never existed has no history; bad queries are refused.
+    let never = uuid::Uuid::now_v7().to_string();
+    t.get(&history_url(&never), &t.viewer()).await.assert_problem(404, "not_found");
+    t.get(&format!("{}?limit=0", history_url(&id)), &t.viewer()).await.assert_problem(400, "invalid_query");
+    t.get(&format!("{}?cursor=***", history_url(&id)), &t.viewer()).await.assert_problem(400, "invalid_cursor");
+    t.get(&format!("{}?since=1", history_url(&id)), &t.viewer()).await.assert_problem(400, "unknown_parameter");
+    // History needs a token like everything else.
+    let res = t.request("GET", &history_url(&id)).send().await;
+    res.assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn the_feed_hands_out_each_event_once() {
+    let t = TestApp::spawn().await;
+    let empty = t.get(FEED, &t.viewer()).await;
+    assert_eq!(empty.status, 200, "{}", empty.text);
+    assert_eq!(empty.body["items"], json!([]));
+    let start = empty.body["next_cursor"].as_str().expect("next_cursor is never null on the feed").to_string();
+
+    let a = t.create_contract(json!({"title": "A"})).await;
+    let def = t
+        .define_attribute(json!({"entity_kind": "contract", "key": "region", "label": "Region", "data_type": "text"}))
+        .await;
+
+    let first = t.get(&format!("{FEED}?after={start}"), &t.viewer()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let events = items(&first.body);
+    let kinds: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| (e["entity_type"].as_str().unwrap(), e["entity_id"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("contract", a["id"].as_str().unwrap(), "created"),
+            ("attribute_definition", def["id"].as_str().unwrap(), "created"),
+        ]
+    );
+    assert_eq!(events[0]["actor"], "admin-user");
+    assert_eq!(events[1]["changes"]["key"], json!({"old": null, "new": "region"}));
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_string();
+
+    // Nothing new: an empty page and the same position to poll from.
+    let again = t.get(&format!("{FEED}?after={cursor}"), &t.viewer()).await;
+    assert_eq!(again.body["items"], json!([]));
+    assert_eq!(again.body["next_cursor"], cursor.as_str());
+
+    // New writes: only they come, once.
+    let url = format!("/api/v1/contracts/{}", a["id"].as_str().unwrap());
+    assert_eq!(t.patch(&url, &t.manager(), json!({"title": "A2"})).await.status, 200);
+    let b = t.create_contract(json!({"title": "B"})).await;
+    let next = t.get(&format!("{FEED}?after={cursor}"), &t.viewer()).await;
+    let events = items(&next.body);
+    assert_eq!(events.len(), 2, "{}", next.text);
+    assert_eq!((&events[0]["entity_id"], &events[0]["action"]), (&a["id"], &json!("updated")));
+    assert_eq!(events[0]["actor"], "maria");
+    assert_eq!((&events[1]["entity_id"], &events[1]["action"]), (&b["id"], &json!("created")));
+    let cursor2 = next.body["next_cursor"].as_str().unwrap().to_string();
+    assert_ne!(cursor2, cursor);
+    let after = t.get(&format!("{FEED}?after={cursor2}"), &t.viewer()).await;
+    assert_eq!(after.body["items"], json!([]));
+    assert_eq!(after.body["next_cursor"], cursor2.as_str());
+
+    // From the beginning: all four, in order, sequences increasing.
+    let everything = all_events(&t).await;
+    assert_eq!(everything.len(), 4);
+    let seqs: Vec<i64> = everything.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // The feed is what the histories hold.
+    let history = items(&t.get(&history_url(a["id"].as_str().unwrap()), &t.viewer()).await.body);
+    assert_eq!(history, vec![everything[0].clone(), everything[2].clone()]);
+}
+
+#[actix_web::test]
+async fn the_feed_filters_by_entity_type_and_pages_with_limit() {
+    let t = TestApp::spawn().await;
+    let mut contracts = Vec::new();
+    for i in 0..3 {
+        contracts.push(t.create_contract(json!({"title": format!("C{i}")})).await["id"].clone());
+        t.define_attribute(
+            json!({"entity_kind": "contract", "key": format!("k{i}"), "label": "K", "data_type": "text"}),
+        )
+        .await;
+    }
+    let only = t.get(&format!("{FEED}?entity_type=contract"), &t.viewer()).await;
+    assert_eq!(only.status, 200, "{}", only.text);
+    let events = items(&only.body);
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e["entity_type"] == "contract"));
+    assert_eq!(events.iter().map(|e| e["entity_id"].clone()).collect::<Vec<_>>(), contracts);
+    let defs = t.get(&format!("{FEED}?entity_type=attribute_definition"), &t.viewer()).await;
+    assert_eq!(items(&defs.body).len(), 3);
+    assert!(items(&defs.body).iter().all(|e| e["entity_type"] == "attribute_definition"));
+    let none = t.get(&format!("{FEED}?entity_type=dossier"), &t.viewer()).await;
+    assert_eq!(none.body["items"], json!([]));
+
+    // Paging with limit=2 through all six: 2 + 2 + 2, then an empty page.
+    let everything = all_events(&t).await;
+    assert_eq!(everything.len(), 6);
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut path = format!("{FEED}?limit=2");
+    loop {
+        let page = t.get(&path, &t.viewer()).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let got = items(&page.body);
+        sizes.push(got.len());
+        if got.is_empty() {
+            break;
+        }
+        seen.extend(got);
+        path = format!("{FEED}?limit=2&after={}", page.body["next_cursor"].as_str().unwrap());
+        assert!(sizes.len() < 10, "the feed does not end");
+    }
+    assert_eq!(sizes, vec![2, 2, 2, 0]);
+    assert_eq!(seen, everything);
+
+    // Filter and limit together, continuing after the filtered position.
+    let page = t.get(&format!("{FEED}?entity_type=contract&limit=2"), &t.viewer()).await;
+    assert_eq!(items(&page.body).len(), 2);
+    let c = page.body["next_cursor"].as_str().unwrap();
+    let rest = t.get(&format!("{FEED}?entity_type=contract&limit=2&after={c}"), &t.viewer()).await;
+    let rest = items(&rest.body);
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["entity_id"], contracts[2]);
+
+    // The feed takes `after`, not `cursor`.
+    t.get(&format!("{FEED}?cursor={c}"), &t.viewer()).await.assert_problem(400, "unknown_parameter");
+    // And it needs a token.
+    t.request("GET", FEED).send().await.assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn failed_writes_append_no_event() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"number": "K-1"})).await;
+    let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
+    let before = all_events(&t).await;
+    assert_eq!(before.len(), 1);
+
+    let base = json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"});
+    let mut invalid = base.clone();
+    invalid["term_months"] = json!(0);
+    t.post("/api/v1/contracts", &t.manager(), invalid).await.assert_problem(422, "validation_failed");
+    let mut unknown_attr = base.clone();
+    unknown_attr["attributes"] = json!({"nope": 1});
+    t.post("/api/v1/contracts", &t.manager(), unknown_attr).await.assert_problem(422, "validation_failed");
+    let mut dup = base.clone();
+    dup["number"] = json!("K-1");
+    t.post("/api/v1/contracts", &t.manager(), dup).await.assert_problem(409, "duplicate_number");
+    t.post("/api/v1/contracts", &t.viewer(), base.clone()).await.assert_problem(403, "forbidden");
+    t.patch(&url, &t.manager(), json!({"title": null})).await.assert_problem(422, "validation_failed");
+    let res =
+        t.request("PATCH", &url).bearer(&t.manager()).header("If-Match", "\"7\"").json(json!({"title": "y"})).await;
+    res.assert_problem(412, "precondition_failed");
+    let res = t.request("POST", &format!("{url}/suspend")).bearer(&t.manager()).send().await;
+    res.assert_problem(409, "invalid_transition");
+    t.post(
+        "/api/v1/attribute-definitions",
+        &t.admin(),
+        json!({"entity_kind": "contract", "key": "Bad Key", "label": "x", "data_type": "text"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+
+    assert_eq!(all_events(&t).await, before);
+    assert_eq!(items(&t.get(&history_url(c["id"].as_str().unwrap()), &t.viewer()).await.body).len(), 1);
+    let contract = t.get(&url, &t.viewer()).await;
+    assert_eq!(contract.body["version"], 1);
+    assert_eq!(contract.body["title"], c["title"]);
+}
+
+#[actix_web::test]
+async fn a_poller_racing_concurrent_writers_misses_nothing_and_sees_nothing_twice() {
+    let t = TestApp::spawn().await;
+    let mut existing = Vec::new();
+    for i in 0..12 {
+        existing.push(t.create_contract(json!({"title": format!("E{i}")})).await["id"].as_str().unwrap().to_string());
+    }
+    let start =
+        t.get(&format!("{FEED}?limit=500"), &t.viewer()).await.body["next_cursor"].as_str().unwrap().to_string();
+    let done = std::cell::Cell::new(false);
+    let writers = async {
+        // Creates and patches of different contracts, all at once: only the event log orders them.
+        let creates = (0..12).map(|i| {
+            let t = &t;
+            async move {
+                let body = json!({"title": format!("W{i}"), "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"});
+                let res = t.post("/api/v1/contracts", &t.manager(), body).await;
+                assert_eq!(res.status, 201, "{}", res.text);
+            }
+        });
+        let patches = existing.iter().map(|id| {
+            let t = &t;
+            async move {
+                let res = t.patch(&format!("/api/v1/contracts/{id}"), &t.manager(), json!({"title": "patched"})).await;
+                assert_eq!(res.status, 200, "{}", res.text);
+            }
+        });
+        futures_util::future::join(futures_util::future::join_all(creates), futures_util::future::join_all(patches))
+            .await;
+        done.set(true);
+    };
+    let poller = async {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut after = start.clone();
+        loop {
+            let finished = done.get();
+            let page = t.get(&format!("{FEED}?limit=5&after={after}"), &t.viewer()).await;
+            assert_eq!(page.status, 200, "{}", page.text);
+            let got = items(&page.body);
+            let empty = got.is_empty();
+            seen.extend(got);
+            after = page.body["next_cursor"].as_str().unwrap().to_string();
+            // Stop only on an empty page asked for after every writer had finished.
+            if finished && empty {
+                return seen;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    };
+    let ((), seen) = futures_util::future::join(writers, poller).await;
+    let everything = t.get(&format!("{FEED}?limit=500&after={start}"), &t.viewer()).await;
+    let everything = items(&everything.body);
+    assert_eq!(everything.len(), 24);
+    let seqs: Vec<i64> = seen.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    let all: Vec<i64> = everything.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, all, "the poller saw a different sequence of events than the log holds");
+    let updated = everything.iter().filter(|e| e["action"] == "updated").count();
+    assert_eq!(updated, 12);
+}
