@@ -96,6 +96,16 @@ pub fn end_at_termination(valid_to: Option<NaiveDate>, terminated_on: NaiveDate)
     Some(valid_to.map_or(terminated_on, |to| to.min(terminated_on)))
 }
 
+/// The end of a coverage that ran to `old_end` after its contract was extended to `new_end`:
+/// the new end, but never reaching `next_start`, the first day another contract of the same
+/// type covers the installation after `old_end`.
+pub fn extended_end(old_end: NaiveDate, new_end: NaiveDate, next_start: Option<NaiveDate>) -> NaiveDate {
+    match next_start.and_then(|d| d.pred_opt()) {
+        Some(day_before) if day_before < new_end => day_before.max(old_end),
+        _ => new_end,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +146,16 @@ mod tests {
         assert!(!p("2025-12-31", Some("2026-04-01")).within(&contract));
         assert!(!p("2026-03-01", None).within(&contract));
         assert!(p("2026-03-01", None).within(&p("2026-01-01", None)));
+    }
+
+    #[test]
+    fn extension_stops_before_the_next_contract_of_the_type() {
+        let (old, new) = (d("2026-12-31"), d("2027-12-31"));
+        assert_eq!(extended_end(old, new, None), new);
+        assert_eq!(extended_end(old, new, Some(d("2027-03-01"))), d("2027-02-28"));
+        assert_eq!(extended_end(old, new, Some(d("2027-01-01"))), old);
+        assert_eq!(extended_end(old, new, Some(d("2028-01-01"))), new);
+        assert_eq!(extended_end(old, new, Some(d("2027-12-31"))), d("2027-12-30"));
     }
 
     #[test]

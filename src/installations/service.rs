@@ -2,7 +2,7 @@
 //! its events there.
 
 use super::api::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
-use super::model::{end_at_termination, Location, Period, Status};
+use super::model::{end_at_termination, extended_end, Location, Period, Status};
 use super::store::{self, CoverageRow, InstallationRow};
 use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::{service as attributes, store as attribute_store};
@@ -308,8 +308,10 @@ fn check_period(contract: &ContractRow, period: &Period, field: &str) -> Result<
     }
     if !period.within(&contract_period(contract)) {
         let until = contract.end_date.map_or("open end".to_string(), |d| d.to_string());
+        // Name the end that lies outside: a start before the contract's, else the end after it.
+        let outside = if period.from < contract.start_date { "valid_from" } else { "valid_to" };
         return Err(ApiError::invalid(
-            &format!("{field}valid_from"),
+            &format!("{field}{outside}"),
             "outside_contract_period",
             format!("the coverage must lie within the contract's period {} to {until}", contract.start_date),
         ));
@@ -436,9 +438,27 @@ pub fn delete_coverage(
     record(conn, ctx, COVERAGE, &old.id, "deleted", coverage_snapshot(&old), Value::Null)
 }
 
+/// The first day after `after` on which another contract of `contract`'s type covers the
+/// installation of `cov` (an extension must stop short of it).
+fn next_same_type_start(
+    conn: &mut DbConnection,
+    contract: &ContractRow,
+    cov: &CoverageRow,
+    after: chrono::NaiveDate,
+) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    let others =
+        store::coverage_of_installations(conn, std::slice::from_ref(&cov.installation_id), None, None, 10_000)?;
+    Ok(others
+        .into_iter()
+        .filter(|(o, c)| c.id != contract.id && c.contract_type == contract.contract_type && o.valid_from > after)
+        .map(|(o, _)| o.valid_from)
+        .min())
+}
+
 /// Keeps a contract's coverage in step with its period after a lifecycle change: a termination
 /// ends the coverage on the termination date (links that would only start later are removed);
-/// a renewal extends the links that ran to the old end date.
+/// a renewal extends the links that ran to the old end date, up to the day before another
+/// contract of the same type takes the installation over.
 pub fn follow_contract(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -467,7 +487,7 @@ pub fn follow_contract(
             if cov.valid_to != Some(before) {
                 continue;
             }
-            changed.valid_to = Some(after);
+            changed.valid_to = Some(extended_end(before, after, next_same_type_start(conn, new, &cov, before)?));
             "extended"
         } else {
             continue;

@@ -12,3 +12,5 @@ mod hierarchy;
 mod lifecycle;
 mod openapi;
 mod unavailable;
+mod installations;
+mod coverage;
