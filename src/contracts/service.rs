@@ -337,6 +337,7 @@ pub fn update(
         ));
     }
     record(conn, ctx, id, "updated", Some(&old), Some(&row))?;
+    crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     Ok(row)
 }
 

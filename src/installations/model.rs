@@ -91,11 +91,6 @@ impl Period {
     }
 }
 
-/// A coverage end moved by a termination: it cannot outlast the contract.
-pub fn end_at_termination(valid_to: Option<NaiveDate>, terminated_on: NaiveDate) -> Option<NaiveDate> {
-    Some(valid_to.map_or(terminated_on, |to| to.min(terminated_on)))
-}
-
 /// The end of a coverage that ran to `old_end` after its contract was extended to `new_end`:
 /// the new end, but never reaching `next_start`, the first day another contract of the same
 /// type covers the installation after `old_end`.
@@ -156,12 +151,5 @@ mod tests {
         assert_eq!(extended_end(old, new, Some(d("2027-01-01"))), old);
         assert_eq!(extended_end(old, new, Some(d("2028-01-01"))), new);
         assert_eq!(extended_end(old, new, Some(d("2027-12-31"))), d("2027-12-30"));
-    }
-
-    #[test]
-    fn termination_cuts_coverage() {
-        assert_eq!(end_at_termination(None, d("2026-06-30")), Some(d("2026-06-30")));
-        assert_eq!(end_at_termination(Some(d("2026-12-31")), d("2026-06-30")), Some(d("2026-06-30")));
-        assert_eq!(end_at_termination(Some(d("2026-03-31")), d("2026-06-30")), Some(d("2026-03-31")));
     }
 }

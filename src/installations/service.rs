@@ -2,7 +2,7 @@
 //! its events there.
 
 use super::api::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
-use super::model::{end_at_termination, extended_end, Location, Period, Status};
+use super::model::{extended_end, Location, Period, Status};
 use super::store::{self, CoverageRow, InstallationRow};
 use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::{service as attributes, store as attribute_store};
@@ -455,48 +455,59 @@ fn next_same_type_start(
         .min())
 }
 
-/// Keeps a contract's coverage in step with its period after a lifecycle change: a termination
-/// ends the coverage on the termination date (links that would only start later are removed);
-/// a renewal extends the links that ran to the old end date, up to the day before another
-/// contract of the same type takes the installation over.
+/// Keeps a contract's coverage in step with the contract after any change to it:
+/// - a renewal (the end moves later) extends the links that ran to the old end date, up to the
+///   day before another contract of the same type takes the installation over;
+/// - every link is then kept inside the contract's period: a termination or a shorter term
+///   ends it on the new end date, a later start moves its start, and a link left with no day
+///   inside the period is removed;
+/// - after a change of contract type, a link that would overlap a contract of the new type
+///   refuses the change (409).
 pub fn follow_contract(
     conn: &mut DbConnection,
     ctx: &Ctx,
     old: &ContractRow,
     new: &ContractRow,
 ) -> Result<(), ApiError> {
-    let terminated = new.terminated_on.filter(|_| old.terminated_on.is_none());
+    let type_changed = old.contract_type != new.contract_type;
+    if !type_changed && old.start_date == new.start_date && old.end_date == new.end_date {
+        return Ok(());
+    }
     let extended = match (old.end_date, new.end_date) {
         (Some(before), Some(after)) if after > before => Some((before, after)),
         _ => None,
     };
-    if terminated.is_none() && extended.is_none() {
-        return Ok(());
-    }
     for cov in store::all_coverage_of_contract(conn, &new.id)? {
-        let mut changed = cov.clone();
-        let action = if let Some(day) = terminated {
-            if cov.valid_from > day {
-                store::delete_coverage(conn, &cov.id)?;
-                record(conn, ctx, COVERAGE, &cov.id, "deleted", coverage_snapshot(&cov), Value::Null)?;
-                continue;
+        let (mut from, mut to) = (cov.valid_from, cov.valid_to);
+        let mut action = if new.terminated_on.is_some() && old.terminated_on.is_none() { "ended" } else { "adjusted" };
+        if let Some((before, after)) = extended {
+            if to == Some(before) {
+                to = Some(extended_end(before, after, next_same_type_start(conn, new, &cov, before)?));
+                action = "extended";
             }
-            changed.valid_to = end_at_termination(cov.valid_to, day);
-            "ended"
-        } else if let Some((before, after)) = extended {
-            if cov.valid_to != Some(before) {
-                continue;
-            }
-            changed.valid_to = Some(extended_end(before, after, next_same_type_start(conn, new, &cov, before)?));
-            "extended"
-        } else {
-            continue;
-        };
-        if changed == cov {
+        }
+        from = from.max(new.start_date);
+        if let Some(end) = new.end_date {
+            to = Some(to.map_or(end, |t| t.min(end)));
+        }
+        if to.is_some_and(|t| t < from) {
+            store::delete_coverage(conn, &cov.id)?;
+            record(conn, ctx, COVERAGE, &cov.id, "deleted", coverage_snapshot(&cov), Value::Null)?;
             continue;
         }
-        changed.version = cov.version + 1;
-        changed.updated_at = ctx.now.naive_utc();
+        if type_changed {
+            check_overlap(conn, new, &cov.installation_id, &Period { from, to })?;
+        }
+        let changed = CoverageRow {
+            valid_from: from,
+            valid_to: to,
+            version: cov.version + 1,
+            updated_at: ctx.now.naive_utc(),
+            ..cov.clone()
+        };
+        if (changed.valid_from, changed.valid_to) == (cov.valid_from, cov.valid_to) {
+            continue;
+        }
         store::update_coverage(conn, &changed, cov.version)?;
         record(conn, ctx, COVERAGE, &cov.id, action, coverage_snapshot(&cov), coverage_snapshot(&changed))?;
     }

@@ -839,3 +839,56 @@ async fn a_renewal_extends_coverage_only_up_to_the_next_contract_of_its_type() {
     assert_eq!(covering(&t, &y, "2027-01-01").await, pairs(&[("M-3", "direct")]));
     assert_eq!(covering(&t, &z, "2027-12-31").await, pairs(&[("M-1", "direct")]));
 }
+
+#[actix_web::test]
+async fn changing_a_contract_keeps_its_coverage_inside_its_period() {
+    let t = TestApp::spawn().await;
+    let contract = t.create_contract(json!({"start_date": "2026-01-01", "term_months": 24, "status": "active"})).await;
+    let machine = t.create_installation("SN-PATCH-1", json!({})).await;
+    let late = t.create_installation("SN-PATCH-2", json!({})).await;
+    let res = t
+        .cover(
+            &contract,
+            json!([{"installation_id": machine["id"]}, {"installation_id": late["id"], "valid_from": "2027-06-01"}]),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let url = format!("/api/v1/contracts/{}", contract["id"].as_str().unwrap());
+    let links = format!("{url}/installations");
+
+    // A shorter term ends the links on the new end date; a link that would start after it goes.
+    let res = t.patch(&url, &t.manager(), json!({"term_months": 12})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let list = t.get(&links, &t.viewer()).await;
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", list.text);
+    assert_eq!(items[0]["installation_id"], machine["id"]);
+    assert_eq!(items[0]["valid_to"], "2026-12-31");
+
+    // A later start moves the link's start with it.
+    let res = t.patch(&url, &t.manager(), json!({"start_date": "2026-03-01"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let list = t.get(&links, &t.viewer()).await;
+    assert_eq!(list.body["items"][0]["valid_from"], "2026-03-01");
+    assert_eq!(list.body["items"][0]["valid_to"], "2027-02-28");
+    assert_eq!(t.coverage_at(&machine, "2026-02-28").await["covered"], false);
+    assert_eq!(t.coverage_at(&machine, "2027-02-28").await["covered"], true);
+}
+
+#[actix_web::test]
+async fn a_type_change_that_would_double_cover_an_installation_is_refused() {
+    let t = TestApp::spawn().await;
+    let maintenance = t.create_contract(json!({"contract_type": "maintenance", "status": "active"})).await;
+    let lease = t.create_contract(json!({"contract_type": "lease", "status": "active"})).await;
+    let machine = t.create_installation("SN-TYPE-1", json!({})).await;
+    assert_eq!(t.cover(&maintenance, json!([{"installation_id": machine["id"]}])).await.status, 201);
+    assert_eq!(t.cover(&lease, json!([{"installation_id": machine["id"]}])).await.status, 201);
+
+    let url = format!("/api/v1/contracts/{}", lease["id"].as_str().unwrap());
+    let res = t.patch(&url, &t.manager(), json!({"contract_type": "maintenance"})).await;
+    res.assert_problem(409, "coverage_overlap");
+    assert!(res.body["detail"].as_str().unwrap().contains(maintenance["number"].as_str().unwrap()));
+    let still = t.get(&url, &t.viewer()).await;
+    assert_eq!(still.body["contract_type"], "lease");
+    assert_eq!(still.body["version"], lease["version"]);
+}
