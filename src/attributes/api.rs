@@ -9,7 +9,7 @@ use crate::db::{Db, DbConnection};
 use crate::events::{model::diff, store as events};
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, ApiJson, FieldError, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::http::{check_text, ApiError, ApiJson, FieldError, IfMatch, Page, Patch, Problem, QueryPairs};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -110,14 +110,6 @@ impl From<DefinitionRow> for DefinitionOut {
 
 fn snapshot(r: &DefinitionRow) -> serde_json::Value {
     serde_json::to_value(DefinitionOut::from(r.clone())).unwrap_or_default()
-}
-
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        errors.push(FieldError::new(field, "required", "must not be empty"));
-    } else if value.chars().count() > max {
-        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
-    }
 }
 
 fn check_options(errors: &mut Vec<FieldError>, data_type: DataType, options: Option<&Vec<String>>) {

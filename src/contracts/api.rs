@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::hierarchy::{self, Tree};
 use crate::db::Db;
 use crate::http::etag::resource_response;
+use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
 use actix_web::http::StatusCode;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use utoipa::ToSchema;
+use validator::Validate;
 
 /// Roles that may change contracts.
 const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
@@ -201,19 +203,22 @@ impl From<ContractRow> for ContractOut {
 }
 
 /// Termination details.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct TerminateIn {
     /// Last day in force (default today); between the start and the current end date.
     pub effective_date: Option<NaiveDate>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
 /// Renewal details.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RenewIn {
     /// Months to extend by; default: the renewal term, else the initial term.
+    #[validate(range(min = 1, max = 1200))]
     #[schema(minimum = 1, maximum = 1200)]
     pub term_months: Option<i32>,
 }
@@ -512,7 +517,9 @@ pub async fn terminate(
     if_match: IfMatch,
     body: ApiJson<Option<TerminateIn>>,
 ) -> Result<HttpResponse, ApiError> {
-    let verb = Verb::Terminate(body.into_inner().unwrap_or_default());
+    let input = body.into_inner().unwrap_or_default();
+    validate(&input)?;
+    let verb = Verb::Terminate(input);
     act(who, db, clock, id.into_inner(), verb, if_match).await
 }
 
@@ -542,7 +549,9 @@ pub async fn renew(
     if_match: IfMatch,
     body: ApiJson<Option<RenewIn>>,
 ) -> Result<HttpResponse, ApiError> {
-    let verb = Verb::Renew(body.into_inner().unwrap_or_default());
+    let input = body.into_inner().unwrap_or_default();
+    validate(&input)?;
+    let verb = Verb::Renew(input);
     act(who, db, clock, id.into_inner(), verb, if_match).await
 }
 

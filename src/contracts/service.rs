@@ -8,7 +8,7 @@ use crate::attributes::{service as attributes, store as attribute_store};
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::events::{model::diff, store as events};
-use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
@@ -85,14 +85,6 @@ fn derive_dates(row: &mut ContractRow) {
     row.notice_deadline = term.notice_deadline();
 }
 
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        errors.push(FieldError::new(field, "required", "must not be empty"));
-    } else if value.chars().count() > max {
-        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
-    }
-}
-
 fn check_months(errors: &mut Vec<FieldError>, field: &str, value: Option<i32>) {
     if let Some(m) = value {
         if !(1..=1200).contains(&m) {
@@ -125,11 +117,9 @@ fn check_row(row: &ContractRow) -> Vec<FieldError> {
     check_months(&mut errors, "term_months", row.term_months);
     check_months(&mut errors, "renewal.term_months", row.renewal_term_months);
     check_notice(&mut errors, row.notice_period.as_deref());
-    if row.start_date.year() < 1900 || row.start_date.year() > 2999 {
-        errors.push(FieldError::new("start_date", "out_of_range", "must be between the years 1900 and 2999"));
-    }
-    if row.signed_at.is_some_and(|t| t.year() < 1900 || t.year() > 2999) {
-        errors.push(FieldError::new("signed_at", "out_of_range", "must be between the years 1900 and 2999"));
+    check_year(&mut errors, "start_date", row.start_date.year());
+    if let Some(t) = row.signed_at {
+        check_year(&mut errors, "signed_at", t.year());
     }
     if row.auto_renew && row.term_months.is_none() {
         errors.push(FieldError::new(
@@ -404,21 +394,11 @@ pub fn act(
                     ));
                 }
             }
-            if let Some(r) = &t.reason {
-                if r.chars().count() > 2000 {
-                    return Err(ApiError::invalid("reason", "too_long", "at most 2000 characters"));
-                }
-            }
             row.terminated_on = Some(effective);
             row.termination_reason = t.reason;
             row.auto_renew = false;
         }
         Verb::Renew(r) => {
-            let mut errors = Vec::new();
-            check_months(&mut errors, "term_months", r.term_months);
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
             let months = r.term_months.or(row.renewal_term_months).or(row.term_months);
             match (row.total_term_months, months) {
                 (Some(total), Some(m)) => row.total_term_months = Some(total + m),

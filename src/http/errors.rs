@@ -23,6 +23,22 @@ impl FieldError {
     }
 }
 
+/// Adds an error when a required text is blank or longer than `max` characters.
+pub fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, "required", "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
+    }
+}
+
+/// Adds an error when a date lies outside the years a contract system can mean (1900–2999).
+pub fn check_year(errors: &mut Vec<FieldError>, field: &str, year: i32) {
+    if !(1900..=2999).contains(&year) {
+        errors.push(FieldError::new(field, "out_of_range", "must be between the years 1900 and 2999"));
+    }
+}
+
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {

@@ -140,3 +140,50 @@ fn clean_serde_message(message: &str) -> String {
         None => message.to_string(),
     }
 }
+
+/// Checks the declarative constraints of a request body (`#[validate(...)]` on its fields);
+/// every violation becomes a 422 field error with the field's path.
+pub fn validate<T: validator::Validate>(body: &T) -> Result<(), ApiError> {
+    body.validate().map_err(|e| {
+        let mut errors = Vec::new();
+        collect(&e, "", &mut errors);
+        errors.sort_by(|a, b| a.field.cmp(&b.field));
+        ApiError::validation(errors)
+    })
+}
+
+fn collect(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    use validator::ValidationErrorsKind as Kind;
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        match kind {
+            Kind::Field(list) => out.extend(list.iter().map(|e| {
+                let message = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| describe(e));
+                // The codes this API uses elsewhere for the same faults.
+                let code = match e.code.as_ref() {
+                    "length" => "invalid_length",
+                    "range" => "out_of_range",
+                    other => other,
+                };
+                FieldError::new(path.clone(), code, message)
+            })),
+            Kind::Struct(inner) => collect(inner, &path, out),
+            Kind::List(items) => {
+                for (i, inner) in items {
+                    collect(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+    }
+}
+
+/// A readable message from a validator error's parameters (`min`, `max`).
+fn describe(e: &validator::ValidationError) -> String {
+    let param = |name: &str| e.params.get(name).map(|v| v.to_string());
+    match (e.code.as_ref(), param("min"), param("max")) {
+        ("length", Some(min), Some(max)) => format!("length must be from {min} to {max}"),
+        ("length", None, Some(max)) => format!("length must be at most {max}"),
+        ("range", Some(min), Some(max)) => format!("must be from {min} to {max}"),
+        _ => format!("is invalid ({})", e.code),
+    }
+}

@@ -11,7 +11,7 @@ pub mod request_id;
 pub mod routing;
 pub mod sanitize;
 
-pub use errors::{ApiError, FieldError, Problem};
+pub use errors::{check_text, check_year, ApiError, FieldError, Problem};
 pub use etag::IfMatch;
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};

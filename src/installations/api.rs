@@ -13,6 +13,7 @@ use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, Tree};
 use crate::db::Db;
 use crate::http::etag::resource_response;
+use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
 use actix_web::http::StatusCode;
@@ -21,6 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use validator::Validate;
 
 /// Roles that may change installations and coverage.
 const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
@@ -132,7 +134,7 @@ impl From<InstallationRow> for InstallationOut {
 
 /// One installation to cover: by id or by serial number, for a period (default: the
 /// contract's own period).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageItem {
     pub installation_id: Option<String>,
@@ -144,9 +146,11 @@ pub struct CoverageItem {
 }
 
 /// Installations to put under a contract, all at once (1–500); all or nothing.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageIn {
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_items = 1, max_items = 500)]
     pub installations: Vec<CoverageItem>,
 }
 
@@ -638,7 +642,9 @@ pub async fn add_coverage(
     body: ApiJson<CoverageIn>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_any(WRITERS)?;
-    let (id, items, now) = (id.into_inner(), body.into_inner().installations, clock.now());
+    let input = body.into_inner();
+    validate(&input)?;
+    let (id, items, now) = (id.into_inner(), input.installations, clock.now());
     let rows = db.write(move |c| service::add_coverage(c, &Ctx { actor: &who.sub, now }, &id, items)).await?;
     Ok(HttpResponse::Created().json(Page {
         items: rows.into_iter().map(|(cov, inst)| CoverageOut::new(cov, None, Some(inst))).collect(),

@@ -11,7 +11,7 @@ use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::events::{model::diff, store as events};
-use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use serde_json::{Map, Value};
 
 pub const ENTITY: &str = "installation";
@@ -62,14 +62,6 @@ fn record(
     Ok(())
 }
 
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        errors.push(FieldError::new(field, "required", "must not be empty"));
-    } else if value.chars().count() > max {
-        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
-    }
-}
-
 fn check_row(row: &InstallationRow, location: &Location) -> Vec<FieldError> {
     let mut errors = Vec::new();
     check_text(&mut errors, "serial_number", &row.serial_number, 100);
@@ -84,8 +76,8 @@ fn check_row(row: &InstallationRow, location: &Location) -> Vec<FieldError> {
             errors.push(FieldError::new(format!("location.{name}"), "too_long", "at most 200 characters"));
         }
     }
-    if row.installed_at.is_some_and(|d| !(1900..=2999).contains(&chrono::Datelike::year(&d))) {
-        errors.push(FieldError::new("installed_at", "out_of_range", "must be between the years 1900 and 2999"));
+    if let Some(d) = row.installed_at {
+        check_year(&mut errors, "installed_at", chrono::Datelike::year(&d));
     }
     errors
 }
@@ -327,9 +319,6 @@ pub fn add_coverage(
     items: Vec<CoverageItem>,
 ) -> Result<Vec<(CoverageRow, InstallationRow)>, ApiError> {
     let contract = load_contract(conn, contract_id)?;
-    if items.is_empty() || items.len() > 500 {
-        return Err(ApiError::invalid("installations", "invalid_length", "give from 1 to 500 installations"));
-    }
     let mut out = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashSet::new();
     for (i, item) in items.into_iter().enumerate() {
