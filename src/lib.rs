@@ -10,5 +10,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod installations;
+pub mod obligations;
 pub mod scheduler;
 pub mod startup;
+pub mod tasks;

@@ -44,6 +44,8 @@ pub struct AppState {
         (name = "attribute-definitions", description = "User-defined characteristics of contracts, installations and dossiers"),
         (name = "installations", description = "Delivered goods (machines, lifts, boilers) and their components"),
         (name = "coverage", description = "Which contracts cover which installations, seen from both sides"),
+        (name = "obligations", description = "What contracts commit to: one-off and recurring (RFC 5545) obligations that generate tasks"),
+        (name = "tasks", description = "The one worklist, its calendar feed and personal feed tokens"),
         (name = "events", description = "The change feed"),
         (name = "health", description = "Probes"),
     )
@@ -75,6 +77,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::contracts::ContractsDoc::openapi());
     doc.merge(crate::events::EventsDoc::openapi());
     doc.merge(crate::installations::InstallationsDoc::openapi());
+    doc.merge(crate::obligations::ObligationsDoc::openapi());
+    doc.merge(crate::tasks::TasksDoc::openapi());
     doc
 }
 
@@ -119,7 +123,9 @@ pub fn app(
                 .configure(crate::attributes::routes)
                 .configure(crate::contracts::routes)
                 .configure(crate::events::routes)
-                .configure(crate::installations::routes),
+                .configure(crate::installations::routes)
+                .configure(crate::obligations::routes)
+                .configure(crate::tasks::routes),
         )
         .default_service(web::to(not_found_fallback))
 }

@@ -328,6 +328,9 @@ pub fn update(
     }
     record(conn, ctx, id, "updated", Some(&old), Some(&row))?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
+    if (old.start_date, old.end_date) != (row.start_date, row.end_date) {
+        crate::obligations::service::follow_contract(conn, ctx, &row.id)?;
+    }
     Ok(row)
 }
 
@@ -336,6 +339,9 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
     if_match.check(old.version)?;
     if store::has_children(conn, id)? {
         return Err(ApiError::conflict("has_children", "the contract has child contracts; delete or move them first"));
+    }
+    if crate::obligations::store::contract_has_obligations(conn, id)? {
+        return Err(ApiError::conflict("has_obligations", "the contract has obligations; delete them first"));
     }
     if crate::installations::store::contract_has_coverage(conn, id)? {
         return Err(ApiError::conflict("has_coverage", "the contract covers installations; remove the coverage first"));
@@ -417,6 +423,7 @@ pub fn act(
     }
     record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
+    crate::obligations::service::follow_contract(conn, ctx, &row.id)?;
     Ok(row)
 }
 
@@ -458,5 +465,6 @@ pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, row: &ContractRow) -> Res
     }
     record(conn, ctx, &row.id, action.past_tense(), Some(row), Some(&new))?;
     crate::installations::service::follow_contract(conn, ctx, row, &new)?;
+    crate::obligations::service::follow_contract(conn, ctx, &new.id)?;
     Ok(Some(action))
 }

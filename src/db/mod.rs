@@ -31,6 +31,9 @@ macro_rules! on_backend {
     };
 }
 
+/// Key of the PostgreSQL advisory lock that orders all write transactions (see [`Db::write`]).
+pub const WRITE_LOCK: i64 = 0x5041_4354_0001;
+
 /// Which engine a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -186,6 +189,16 @@ impl Db {
         actix_web::web::block(move || db.write_blocking(f)).await?
     }
 
+    /// Read-only work for background jobs already off the async workers.
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<Unavailable>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
     /// The blocking core of [`Db::write`], for background jobs already off the async workers.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
@@ -197,7 +210,17 @@ impl Db {
             Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
             Backend::Postgres => None,
         };
-        conn.transaction(|c| f(c))
+        conn.transaction(|c| {
+            // On PostgreSQL every write transaction first takes one transaction-scoped advisory
+            // lock: writers then never wait on each other's row locks in different orders (no
+            // deadlocks), check-then-write rules (overlaps, cycles, definition changes) see a
+            // settled database, and event ids are handed out in commit order for the feed.
+            // SQLite gets the same from its single writer.
+            if is_postgres(c) {
+                diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})")).execute(c)?;
+            }
+            f(c)
+        })
     }
 }
 

@@ -109,6 +109,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    obligations (id) {
+        id -> Text,
+        contract_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        kind -> Text,
+        assignee_kind -> Text,
+        assignee_name -> Text,
+        due_date -> Nullable<Date>,
+        rrule -> Nullable<Text>,
+        exdates -> Text,
+        anchor_date -> Nullable<Date>,
+        lead_days -> Integer,
+        scope -> Text,
+        horizon_months -> Integer,
+        generated_on -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        assignee_kind -> Text,
+        assignee_name -> Text,
+        due_date -> Date,
+        contract_id -> Nullable<Text>,
+        installation_id -> Nullable<Text>,
+        obligation_id -> Nullable<Text>,
+        occurrence_key -> Nullable<Text>,
+        nominal_date -> Nullable<Date>,
+        rescheduled -> Bool,
+        reassigned -> Bool,
+        notes -> Nullable<Text>,
+        result_note -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feed_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        sub -> Text,
+        roles -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(coverages -> contracts (contract_id));
 diesel::joinable!(coverages -> installations (installation_id));
 
@@ -120,4 +182,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contracts,
     installations,
     coverages,
+    obligations,
+    tasks,
+    feed_tokens,
 );

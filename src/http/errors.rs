@@ -210,6 +210,9 @@ impl From<diesel::result::Error> for ApiError {
                 tracing::warn!(error = %e, "database connection lost");
                 ApiError::unavailable()
             }
+            E::DatabaseError(K::Unknown, info) if info.message().contains("deadlock detected") => {
+                ApiError::conflict("concurrent_update", "a concurrent change got in the way; retry the request")
+            }
             E::DatabaseError(K::Unknown, info)
                 if info.message().contains("database is locked")
                     || info.message().contains("terminating connection")

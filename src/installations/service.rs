@@ -370,6 +370,7 @@ pub fn add_coverage(
         record(conn, ctx, COVERAGE, &row.id, "created", Value::Null, coverage_snapshot(&row))?;
         out.push((row, installation));
     }
+    crate::obligations::service::follow_contract(conn, ctx, &contract.id)?;
     Ok(out)
 }
 
@@ -411,6 +412,7 @@ pub fn update_coverage(
         return Err(ApiError::conflict("concurrent_update", "the coverage changed meanwhile; retry"));
     }
     record(conn, ctx, COVERAGE, &row.id, "updated", coverage_snapshot(&old), coverage_snapshot(&row))?;
+    crate::obligations::service::follow_contract(conn, ctx, contract_id)?;
     Ok((row, installation))
 }
 
@@ -424,7 +426,8 @@ pub fn delete_coverage(
     let old = load_coverage(conn, contract_id, installation_id)?;
     if_match.check(old.version)?;
     store::delete_coverage(conn, &old.id)?;
-    record(conn, ctx, COVERAGE, &old.id, "deleted", coverage_snapshot(&old), Value::Null)
+    record(conn, ctx, COVERAGE, &old.id, "deleted", coverage_snapshot(&old), Value::Null)?;
+    crate::obligations::service::follow_contract(conn, ctx, contract_id)
 }
 
 /// The first day after `after` on which another contract of `contract`'s type covers the

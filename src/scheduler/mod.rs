@@ -1,11 +1,13 @@
 //! Background jobs. Each pass is safe to run on several instances at once against one
-//! PostgreSQL database: every change it makes is a conditional update that a second instance
-//! finds already done.
+//! PostgreSQL database: contract changes are conditional updates that a second instance finds
+//! already done, and obligations are claimed with `FOR UPDATE SKIP LOCKED`. Every item runs in
+//! a transaction of its own, so one failure neither blocks nor undoes the others.
 
 use crate::clock::Clock;
 use crate::contracts::{model::Action, service as contracts, store as contract_store};
 use crate::db::Db;
 use crate::http::ApiError;
+use crate::obligations::{service as obligations, store as obligation_store};
 use std::time::Duration;
 
 const BATCH: i64 = 200;
@@ -15,32 +17,85 @@ const BATCH: i64 = 200;
 pub struct PassReport {
     pub contracts_renewed: usize,
     pub contracts_expired: usize,
+    /// Obligations whose tasks were brought up to their horizon.
+    pub obligations_generated: usize,
+    pub tasks_created: usize,
+    /// Items that failed (logged); the next pass tries them again.
+    pub failures: usize,
 }
 
 /// Runs every job once (blocking: call from the blocking pool or a test).
 pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
     let mut report = PassReport::default();
     let ctx = contracts::Ctx { actor: "system", now: clock.now() };
-    // Bounded: every batch changes each contract it reads, so the list shrinks pass by pass.
+    let today = ctx.now.date_naive();
+    end_of_term(db, &ctx, today, &mut report)?;
+    extend_horizons(db, &ctx, today, &mut report)?;
+    Ok(report)
+}
+
+/// Renews or expires the contracts whose end date has passed.
+fn end_of_term(
+    db: &Db,
+    ctx: &contracts::Ctx,
+    today: chrono::NaiveDate,
+    report: &mut PassReport,
+) -> Result<(), ApiError> {
+    let mut skip: std::collections::HashSet<String> = std::collections::HashSet::new();
     for _ in 0..10_000 {
-        let handled = db.write_blocking(|c| {
-            let due = contract_store::past_end(c, ctx.now.date_naive(), BATCH)?;
-            let mut handled = 0;
-            for row in &due {
-                match contracts::end_of_term(c, &ctx, row)? {
-                    Some(Action::Renew) => report.contracts_renewed += 1,
-                    Some(_) => report.contracts_expired += 1,
-                    None => continue,
-                }
-                handled += 1;
-            }
-            Ok::<_, ApiError>((due.len() as i64, handled))
-        })?;
-        if handled.0 < BATCH || handled.1 == 0 {
+        let due = db
+            .read_blocking(|c| contract_store::past_end(c, today, BATCH + skip.len() as i64).map_err(ApiError::from))?;
+        let due: Vec<_> = due.into_iter().filter(|r| !skip.contains(&r.id)).collect();
+        if due.is_empty() {
             break;
         }
+        for row in due {
+            match db.write_blocking(|c| contracts::end_of_term(c, ctx, &row)) {
+                Ok(Some(Action::Renew)) => report.contracts_renewed += 1,
+                Ok(Some(_)) => report.contracts_expired += 1,
+                Ok(None) => {
+                    skip.insert(row.id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(contract = %row.id, error = %e, "end of term failed; will retry next pass");
+                    report.failures += 1;
+                    skip.insert(row.id.clone());
+                }
+            }
+        }
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Generates the tasks of obligations not brought in line today, one obligation per transaction.
+fn extend_horizons(
+    db: &Db,
+    ctx: &contracts::Ctx,
+    today: chrono::NaiveDate,
+    report: &mut PassReport,
+) -> Result<(), ApiError> {
+    for _ in 0..100_000 {
+        let done = db.write_blocking(|c| {
+            let Some(row) = obligation_store::claim_due(c, today, 1)?.into_iter().next() else {
+                return Ok::<_, ApiError>(None);
+            };
+            let contract = contracts::load(c, &row.contract_id)?;
+            obligations::generate(c, ctx, &row, &contract).map(Some)
+        });
+        match done {
+            Ok(None) => break,
+            Ok(Some(r)) => {
+                report.obligations_generated += 1;
+                report.tasks_created += r.created;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "task generation failed; stopping this pass");
+                report.failures += 1;
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.

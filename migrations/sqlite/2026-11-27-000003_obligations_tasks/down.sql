@@ -1,0 +1,3 @@
+DROP TABLE feed_tokens;
+DROP TABLE tasks;
+DROP TABLE obligations;

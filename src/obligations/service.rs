@@ -1,0 +1,487 @@
+//! Obligation use cases and task generation. Each runs inside the caller's transaction and
+//! appends its events there.
+
+use super::api::{ObligationIn, ObligationPatch, ScheduleIn};
+use super::model::{plan, Existing, Schedule, Scope, Wanted};
+use super::store::{self, ObligationRow};
+use crate::contracts::service::{load as load_contract, Ctx};
+use crate::contracts::store::ContractRow;
+use crate::db::DbConnection;
+use crate::events::model::{diff, Changes};
+use crate::events::store::{self as events, NewEvent};
+use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
+use crate::installations::store as coverage_store;
+use crate::tasks::model::Assignee;
+use crate::tasks::store::{self as task_store, TaskRow};
+use chrono::{Months, NaiveDate};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub const ENTITY: &str = "obligation";
+
+/// What one generation run did to the worklist.
+#[derive(Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct GenerationReport {
+    /// Tasks created for occurrences that had none.
+    pub created: usize,
+    /// Open tasks brought in line (due date, title, assignee) or reopened.
+    pub updated: usize,
+    /// Open tasks cancelled because their occurrence is no longer wanted.
+    pub cancelled: usize,
+}
+
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<ObligationRow, ApiError> {
+    store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("obligation {id} does not exist")))
+}
+
+pub fn assignee_of(row: &ObligationRow) -> Assignee {
+    Assignee::from_parts(&row.assignee_kind, &row.assignee_name)
+}
+
+pub fn schedule_of(row: &ObligationRow, contract_start: NaiveDate) -> Option<Schedule> {
+    row.rrule.as_ref().map(|rule| Schedule {
+        rrule: rule.clone(),
+        anchor: row.anchor_date.unwrap_or(contract_start),
+        exdates: serde_json::from_str(&row.exdates).unwrap_or_default(),
+    })
+}
+
+/// The JSON form of an obligation used for history diffs.
+pub fn snapshot(row: &ObligationRow) -> Value {
+    serde_json::json!({
+        "contract_id": row.contract_id, "title": row.title, "description": row.description, "kind": row.kind,
+        "assignee": assignee_of(row), "due_date": row.due_date, "rrule": row.rrule,
+        "exdates": serde_json::from_str::<Value>(&row.exdates).unwrap_or(Value::Null),
+        "anchor_date": row.anchor_date, "lead_days": row.lead_days, "scope": row.scope,
+        "horizon_months": row.horizon_months,
+    })
+}
+
+fn record(conn: &mut DbConnection, ctx: &Ctx, id: &str, action: &str, old: Value, new: Value) -> Result<(), ApiError> {
+    events::append(
+        conn,
+        NewEvent {
+            entity_type: ENTITY,
+            entity_id: id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes: &diff(&old, &new),
+        },
+    )?;
+    Ok(())
+}
+
+/// Field checks shared by create and update, on the complete row.
+fn check_row(row: &ObligationRow, contract: &ContractRow) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "title", &row.title, 500);
+    check_text(&mut errors, "kind", &row.kind, 100);
+    if let Some(d) = &row.description {
+        if d.chars().count() > 10_000 {
+            errors.push(FieldError::new("description", "too_long", "at most 10000 characters"));
+        }
+    }
+    if let Err(m) = assignee_of(row).check() {
+        errors.push(FieldError::new("assignee", "invalid_value", m));
+    }
+    if !(0..=366).contains(&row.lead_days) {
+        errors.push(FieldError::new("lead_days", "out_of_range", "must be from 0 to 366 days"));
+    }
+    if !(1..=60).contains(&row.horizon_months) {
+        errors.push(FieldError::new("horizon_months", "out_of_range", "must be from 1 to 60 months"));
+    }
+    match (&row.due_date, &row.rrule) {
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "schedule",
+            "not_allowed",
+            "give either due_date (one-off) or schedule, not both",
+        )),
+        (None, None) => {
+            errors.push(FieldError::new("due_date", "required", "give either due_date (one-off) or schedule"))
+        }
+        (Some(d), None) => crate::http::check_year(&mut errors, "due_date", chrono::Datelike::year(d)),
+        (None, Some(_)) => {
+            if let Some(s) = schedule_of(row, contract.start_date) {
+                crate::http::check_year(&mut errors, "schedule.anchor_date", chrono::Datelike::year(&s.anchor));
+                if s.exdates.len() > 1000 {
+                    errors.push(FieldError::new("schedule.exdates", "too_long", "at most 1000 exception dates"));
+                }
+                if let Err(reason) = s.check() {
+                    errors.push(FieldError::new("schedule.rrule", "invalid_rrule", reason));
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn apply_schedule(row: &mut ObligationRow, schedule: Option<ScheduleIn>) {
+    match schedule {
+        None => {
+            row.rrule = None;
+            row.exdates = "[]".into();
+            row.anchor_date = None;
+        }
+        Some(s) => {
+            let mut ex = s.exdates;
+            ex.sort();
+            ex.dedup();
+            row.rrule = Some(s.rrule.trim().to_string());
+            row.exdates = serde_json::to_string(&ex).unwrap_or_else(|_| "[]".into());
+            row.anchor_date = s.anchor_date;
+        }
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    contract_id: &str,
+    input: ObligationIn,
+) -> Result<ObligationRow, ApiError> {
+    let contract = load_contract(conn, contract_id)?;
+    let (kind, name) = input.assignee.parts();
+    let now = ctx.now.naive_utc();
+    let mut row = ObligationRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        contract_id: contract.id.clone(),
+        title: input.title,
+        description: input.description,
+        kind: input.kind,
+        assignee_kind: kind.into(),
+        assignee_name: name.into(),
+        due_date: input.due_date,
+        rrule: None,
+        exdates: "[]".into(),
+        anchor_date: None,
+        lead_days: input.lead_days.unwrap_or(0),
+        scope: input.scope.unwrap_or(Scope::Contract).as_str().into(),
+        horizon_months: input.horizon_months.unwrap_or(12),
+        generated_on: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    apply_schedule(&mut row, input.schedule);
+    let errors = check_row(&row, &contract);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    store::insert(conn, &row)?;
+    record(conn, ctx, &row.id, "created", Value::Null, snapshot(&row))?;
+    generate(conn, ctx, &row, &contract)?;
+    Ok(row)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    patch: ObligationPatch,
+    if_match: &IfMatch,
+) -> Result<ObligationRow, ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    let contract = load_contract(conn, &old.contract_id)?;
+    let mut row = old.clone();
+    let mut errors = Vec::new();
+    match patch.title.require("title", row.title.clone()) {
+        Ok(v) => row.title = v,
+        Err(e) => errors.push(e),
+    }
+    match patch.kind.require("kind", row.kind.clone()) {
+        Ok(v) => row.kind = v,
+        Err(e) => errors.push(e),
+    }
+    match patch.assignee.require("assignee", assignee_of(&old)) {
+        Ok(a) => {
+            let (k, n) = a.parts();
+            row.assignee_kind = k.into();
+            row.assignee_name = n.into();
+        }
+        Err(e) => errors.push(e),
+    }
+    row.description = patch.description.apply_to(row.description);
+    row.due_date = patch.due_date.apply_to(row.due_date);
+    match patch.schedule {
+        Patch::Absent => {}
+        Patch::Null => apply_schedule(&mut row, None),
+        Patch::Value(s) => apply_schedule(&mut row, Some(s)),
+    }
+    match patch.lead_days.require("lead_days", row.lead_days) {
+        Ok(v) => row.lead_days = v,
+        Err(e) => errors.push(e),
+    }
+    match patch.horizon_months.require("horizon_months", row.horizon_months) {
+        Ok(v) => row.horizon_months = v,
+        Err(e) => errors.push(e),
+    }
+    match patch.scope.require("scope", Scope::parse(&old.scope).unwrap_or(Scope::Contract)) {
+        Ok(v) => row.scope = v.as_str().into(),
+        Err(e) => errors.push(e),
+    }
+    errors.extend(check_row(&row, &contract));
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if row == old {
+        return Ok(old);
+    }
+    row.version = old.version + 1;
+    row.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &row, old.version)? {
+        return Err(ApiError::conflict(
+            "concurrent_update",
+            "the obligation changed meanwhile; fetch it again and retry",
+        ));
+    }
+    record(conn, ctx, id, "updated", snapshot(&old), snapshot(&row))?;
+    generate(conn, ctx, &row, &contract)?;
+    Ok(row)
+}
+
+/// Deletes an obligation with its open tasks; refused while tasks with work on them remain.
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    let tasks = task_store::of_obligation(conn, id, NaiveDate::MIN)?;
+    if tasks.iter().any(|t| !matches!(t.status.as_str(), "open" | "cancelled")) {
+        return Err(ApiError::conflict(
+            "has_tasks",
+            "tasks of this obligation were worked on; keep it, or end it by changing its schedule",
+        ));
+    }
+    let gone: Vec<(String, Changes)> =
+        tasks.iter().map(|t| (t.id.clone(), diff(&crate::tasks::service::snapshot(t), &Value::Null))).collect();
+    task_store::delete_of_obligation(conn, id)?;
+    let list: Vec<NewEvent> = gone
+        .iter()
+        .map(|(tid, changes)| NewEvent {
+            entity_type: crate::tasks::service::ENTITY,
+            entity_id: tid,
+            action: "deleted",
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
+    store::delete(conn, id)?;
+    record(conn, ctx, id, "deleted", snapshot(&old), Value::Null)
+}
+
+/// The occurrences the obligation asks for between `from` and `to`, within the contract's
+/// period and, per installation, within its coverage. Nothing for contracts not in force.
+pub fn wanted(
+    conn: &mut DbConnection,
+    row: &ObligationRow,
+    contract: &ContractRow,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Wanted>, ApiError> {
+    if !matches!(contract.status.as_str(), "active" | "terminated") {
+        return Ok(Vec::new());
+    }
+    let clip = |lo: NaiveDate, hi: Option<NaiveDate>| {
+        let lo = lo.max(from).max(contract.start_date);
+        let hi = [Some(to), hi, contract.end_date].into_iter().flatten().min().unwrap_or(to);
+        (lo, hi)
+    };
+    let targets: Vec<(Option<String>, NaiveDate, NaiveDate)> = match Scope::parse(&row.scope) {
+        Some(Scope::Installations) => coverage_store::all_coverage_of_contract(conn, &contract.id)?
+            .into_iter()
+            .map(|c| {
+                let (lo, hi) = clip(c.valid_from, c.valid_to);
+                (Some(c.installation_id), lo, hi)
+            })
+            .collect(),
+        _ => {
+            let (lo, hi) = clip(contract.start_date, None);
+            vec![(None, lo, hi)]
+        }
+    };
+    let (lo, hi) = match (targets.iter().map(|t| t.1).min(), targets.iter().map(|t| t.2).max()) {
+        (Some(lo), Some(hi)) if lo <= hi => (lo, hi),
+        _ => return Ok(Vec::new()),
+    };
+    let days = match (row.due_date, schedule_of(row, contract.start_date)) {
+        (Some(d), _) => vec![d],
+        (None, Some(s)) => s.expand(lo, hi).map_err(|e| ApiError::invalid("schedule.rrule", "invalid_rrule", e))?,
+        (None, None) => Vec::new(),
+    };
+    let lead = chrono::Days::new(row.lead_days.max(0) as u64);
+    let mut out = Vec::new();
+    for (installation, lo, hi) in &targets {
+        for day in days.iter().filter(|d| lo <= *d && *d <= hi) {
+            out.push(Wanted {
+                installation_id: installation.clone(),
+                nominal: *day,
+                due: day.checked_sub_days(lead).unwrap_or(*day),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn occurrence_key(obligation_id: &str, installation_id: Option<&str>, nominal: NaiveDate) -> String {
+    format!("{obligation_id}|{}|{nominal}", installation_id.unwrap_or("-"))
+}
+
+/// Brings the obligation's tasks in line with its schedule, the contract's term and the
+/// coverage, up to its horizon. Idempotent: a second run changes nothing.
+pub fn generate(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    row: &ObligationRow,
+    contract: &ContractRow,
+) -> Result<GenerationReport, ApiError> {
+    store::lock(conn, &row.id)?;
+    let today = ctx.now.date_naive();
+    let horizon = today.checked_add_months(Months::new(row.horizon_months.max(1) as u32)).unwrap_or(today);
+    let wanted = wanted(conn, row, contract, today, horizon)?;
+    let since = match contract.end_date.and_then(|e| e.succ_opt()) {
+        Some(after_end) => after_end.min(today),
+        None => today,
+    };
+    let existing_rows = task_store::of_obligation(conn, &row.id, since)?;
+    let existing: Vec<Existing> = existing_rows
+        .iter()
+        .filter_map(|t| {
+            Some(Existing {
+                id: t.id.clone(),
+                installation_id: t.installation_id.clone(),
+                nominal: t.nominal_date?,
+                due: t.due_date,
+                status: t.status.clone(),
+                assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
+                title: t.title.clone(),
+                touched: t.rescheduled || t.reassigned,
+                cancelled_by_system: t.status == "cancelled" && t.closed_by.as_deref() == Some("system"),
+            })
+        })
+        .collect();
+    let plan = plan(&wanted, &existing, &row.title, (&row.assignee_kind, &row.assignee_name), today, contract.end_date);
+    let now = ctx.now.naive_utc();
+    let new_rows: Vec<TaskRow> = plan
+        .create
+        .iter()
+        .map(|w| TaskRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: "planned".into(),
+            title: row.title.clone(),
+            description: row.description.clone(),
+            status: "open".into(),
+            assignee_kind: row.assignee_kind.clone(),
+            assignee_name: row.assignee_name.clone(),
+            due_date: w.due,
+            contract_id: Some(contract.id.clone()),
+            installation_id: w.installation_id.clone(),
+            obligation_id: Some(row.id.clone()),
+            occurrence_key: Some(occurrence_key(&row.id, w.installation_id.as_deref(), w.nominal)),
+            nominal_date: Some(w.nominal),
+            rescheduled: false,
+            reassigned: false,
+            notes: None,
+            result_note: None,
+            started_at: None,
+            closed_at: None,
+            closed_by: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let created = task_store::insert_new(conn, &new_rows)?;
+    let mut changed: Vec<(TaskRow, TaskRow, &str)> = Vec::new();
+    let by_id: std::collections::HashMap<&str, &TaskRow> = existing_rows.iter().map(|t| (t.id.as_str(), t)).collect();
+    for (id, due) in &plan.update {
+        let Some(old) = by_id.get(id.as_str()) else { continue };
+        let new = TaskRow {
+            status: "open".into(),
+            due_date: *due,
+            title: row.title.clone(),
+            description: row.description.clone(),
+            assignee_kind: row.assignee_kind.clone(),
+            assignee_name: row.assignee_name.clone(),
+            closed_at: None,
+            closed_by: None,
+            version: old.version + 1,
+            updated_at: now,
+            ..(*old).clone()
+        };
+        changed.push(((*old).clone(), new, if old.status == "cancelled" { "reopened" } else { "updated" }));
+    }
+    for id in &plan.cancel {
+        let Some(old) = by_id.get(id.as_str()) else { continue };
+        let new = TaskRow {
+            status: "cancelled".into(),
+            closed_at: Some(now),
+            closed_by: Some("system".into()),
+            version: old.version + 1,
+            updated_at: now,
+            ..(*old).clone()
+        };
+        changed.push(((*old).clone(), new, "cancelled"));
+    }
+    let mut report = GenerationReport { created, ..Default::default() };
+    let mut applied = Vec::new();
+    for (old, new, action) in changed {
+        // A task someone changed in the meantime keeps their change.
+        if task_store::update(conn, &new, old.version)? {
+            if action == "cancelled" {
+                report.cancelled += 1;
+            } else {
+                report.updated += 1;
+            }
+            applied.push((
+                new.id.clone(),
+                action,
+                diff(&crate::tasks::service::snapshot(&old), &crate::tasks::service::snapshot(&new)),
+            ));
+        }
+    }
+    let created_changes: Vec<(String, Changes)> = new_rows
+        .iter()
+        .take(created)
+        .map(|t| (t.id.clone(), diff(&Value::Null, &crate::tasks::service::snapshot(t))))
+        .collect();
+    let mut list: Vec<NewEvent> = Vec::with_capacity(created_changes.len() + applied.len());
+    for (id, changes) in &created_changes {
+        list.push(NewEvent {
+            entity_type: crate::tasks::service::ENTITY,
+            entity_id: id,
+            action: "created",
+            actor: ctx.actor,
+            at: now,
+            changes,
+        });
+    }
+    for (id, action, changes) in &applied {
+        list.push(NewEvent {
+            entity_type: crate::tasks::service::ENTITY,
+            entity_id: id,
+            action,
+            actor: ctx.actor,
+            at: now,
+            changes,
+        });
+    }
+    events::append_many(conn, &list)?;
+    store::mark_generated(conn, &row.id, today)?;
+    Ok(report)
+}
+
+/// Regenerates every obligation of a contract, after a change to its term, status or coverage.
+pub fn follow_contract(conn: &mut DbConnection, ctx: &Ctx, contract_id: &str) -> Result<(), ApiError> {
+    let obligations = store::of_contract(conn, contract_id, None, 100_000)?;
+    if obligations.is_empty() {
+        return Ok(());
+    }
+    let contract = load_contract(conn, contract_id)?;
+    for o in &obligations {
+        generate(conn, ctx, o, &contract)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Queries on obligations.
+
+use crate::db::schema::obligations;
+use crate::db::{is_postgres, DbConnection};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, QueryableByName)]
+#[diesel(table_name = obligations)]
+#[diesel(treat_none_as_null = true)]
+pub struct ObligationRow {
+    pub id: String,
+    pub contract_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub assignee_kind: String,
+    pub assignee_name: String,
+    pub due_date: Option<NaiveDate>,
+    pub rrule: Option<String>,
+    pub exdates: String,
+    pub anchor_date: Option<NaiveDate>,
+    pub lead_days: i32,
+    pub scope: String,
+    pub horizon_months: i32,
+    pub generated_on: Option<NaiveDate>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ObligationRow>> {
+    obligations::table.find(id).select(ObligationRow::as_select()).first(conn).optional()
+}
+
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(obligations::table.find(id))).get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ObligationRow) -> QueryResult<()> {
+    diesel::insert_into(obligations::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes `row` if the stored version is still `expected_version`; false when it was not.
+pub fn update(conn: &mut DbConnection, row: &ObligationRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(
+        obligations::table.filter(obligations::id.eq(&row.id)).filter(obligations::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Records the day the tasks were last brought in line (not a change of the obligation).
+pub fn mark_generated(conn: &mut DbConnection, id: &str, on: NaiveDate) -> QueryResult<()> {
+    diesel::update(obligations::table.find(id)).set(obligations::generated_on.eq(Some(on))).execute(conn).map(|_| ())
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(obligations::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// One page of a contract's obligations in id order after `after`.
+pub fn of_contract(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ObligationRow>> {
+    let mut q = obligations::table
+        .filter(obligations::contract_id.eq(contract_id.to_string()))
+        .order(obligations::id.asc())
+        .limit(limit)
+        .select(ObligationRow::as_select())
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(obligations::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+pub fn contract_has_obligations(conn: &mut DbConnection, contract_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(obligations::table.filter(obligations::contract_id.eq(contract_id))))
+        .get_result(conn)
+}
+
+/// Claims up to `limit` obligations whose tasks were last generated before `today`. On
+/// PostgreSQL the rows stay locked until the caller's transaction ends and rows another
+/// instance holds are skipped, so two instances never generate the same obligation at once.
+pub fn claim_due(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryResult<Vec<ObligationRow>> {
+    if is_postgres(conn) {
+        diesel::sql_query(
+            "SELECT * FROM obligations WHERE generated_on IS NULL OR generated_on < $1 \
+             ORDER BY generated_on NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Date, _>(today)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(conn)
+    } else {
+        obligations::table
+            .filter(obligations::generated_on.is_null().or(obligations::generated_on.lt(today)))
+            .order((obligations::generated_on.asc(), obligations::id.asc()))
+            .limit(limit)
+            .select(ObligationRow::as_select())
+            .load(conn)
+    }
+}
+
+/// Holds the obligation's row until the transaction ends (PostgreSQL), so two generations of
+/// one obligation never interleave. SQLite has one writer at a time anyway.
+pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    if is_postgres(conn) {
+        diesel::sql_query("SELECT id FROM obligations WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,541 @@
+//! Handlers and request/response types for the worklist `/api/v1/tasks`, its calendar feed
+//! `/api/v1/tasks.ics` and personal feed tokens `/api/v1/feed-tokens`.
+
+use super::model::{Action, Assignee, Kind, Status};
+use super::service::{self, ENTITY};
+use super::store::{self, FeedTokenRow, ListFilter, TaskRow};
+use crate::auth::Principal;
+use crate::clock::{as_utc, Clock};
+use crate::contracts::service::Ctx;
+use crate::db::Db;
+use crate::http::etag::resource_response;
+use crate::http::pagination::PageRequest;
+use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// A task in the worklist.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskOut {
+    pub id: String,
+    pub kind: Kind,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: Status,
+    pub assignee: Assignee,
+    pub due_date: NaiveDate,
+    /// Open or in progress, and due before today.
+    pub overdue: bool,
+    pub contract_id: Option<String>,
+    pub installation_id: Option<String>,
+    pub obligation_id: Option<String>,
+    /// For planned tasks: the day of the occurrence (the due date is `lead_days` earlier).
+    pub nominal_date: Option<NaiveDate>,
+    /// Moved by hand; generation leaves it alone.
+    pub rescheduled: bool,
+    /// Reassigned by hand; generation leaves it alone.
+    pub reassigned: bool,
+    pub notes: Option<String>,
+    /// The result (completed) or the reason (skipped, cancelled).
+    pub result_note: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Who completed, skipped or cancelled it (`system` for generation).
+    pub closed_by: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TaskOut {
+    fn new(t: TaskRow, today: NaiveDate) -> TaskOut {
+        let status = Status::parse(&t.status).unwrap_or(Status::Open);
+        TaskOut {
+            id: t.id,
+            kind: Kind::parse(&t.kind).unwrap_or(Kind::Planned),
+            title: t.title,
+            description: t.description,
+            overdue: status.is_open() && t.due_date < today,
+            status,
+            assignee: Assignee::from_parts(&t.assignee_kind, &t.assignee_name),
+            due_date: t.due_date,
+            contract_id: t.contract_id,
+            installation_id: t.installation_id,
+            obligation_id: t.obligation_id,
+            nominal_date: t.nominal_date,
+            rescheduled: t.rescheduled,
+            reassigned: t.reassigned,
+            notes: t.notes,
+            result_note: t.result_note,
+            started_at: t.started_at.map(as_utc),
+            closed_at: t.closed_at.map(as_utc),
+            closed_by: t.closed_by,
+            version: t.version,
+            created_at: as_utc(t.created_at),
+            updated_at: as_utc(t.updated_at),
+        }
+    }
+}
+
+/// A change to a task by hand: reassign, reschedule, notes.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<Assignee>)]
+    pub assignee: Patch<Assignee>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub due_date: Patch<NaiveDate>,
+    /// `null` clears the notes.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub notes: Patch<String>,
+}
+
+/// The note that goes with completing (the result), skipping or cancelling (the reason).
+#[derive(Debug, Default, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ActIn {
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub note: Option<String>,
+}
+
+/// A personal calendar-feed token. The token itself is shown once, at creation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedTokenOut {
+    pub id: String,
+    /// Present only in the answer to its creation: keep it, it cannot be shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The feed URL path with the token, to append to this service's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn ok(row: TaskRow, today: NaiveDate) -> HttpResponse {
+    let version = row.version;
+    resource_response(StatusCode::OK, &TaskOut::new(row, today), version, None)
+}
+
+/// Reads the worklist filters shared by the list and the calendar feed.
+fn take_filter(q: &mut QueryPairs, who: &Principal, today: NaiveDate) -> Result<ListFilter, ApiError> {
+    let bad = |m: String| ApiError::bad_request("invalid_query", m);
+    let mine = match q.take("assignee").as_deref() {
+        None => None,
+        Some("me") => Some((who.sub.clone(), who.roles.clone())),
+        Some(other) => {
+            return Err(bad(format!("assignee must be `me`, got {other:?}; use assignee_user or assignee_role")))
+        }
+    };
+    let statuses = match q.take("status") {
+        None => Vec::new(),
+        Some(s) => s
+            .split(',')
+            .map(|p| {
+                Status::parse(p.trim()).map(|s| s.as_str().to_string()).ok_or_else(|| {
+                    bad(format!("status {p:?} is not one of open, in_progress, done, skipped, cancelled"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let kind = match q.take("kind") {
+        None => None,
+        Some(k) => Some(
+            Kind::parse(&k)
+                .ok_or_else(|| bad(format!("kind {k:?} is not one of planned, service_action, workflow_step")))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    Ok(ListFilter {
+        mine,
+        assignee_user: q.take("assignee_user"),
+        assignee_role: q.take("assignee_role"),
+        statuses,
+        kind,
+        due_before: q.take_date("due_before")?,
+        due_after: q.take_date("due_after")?,
+        overdue: q.take_bool("overdue")?.map(|o| (o, today)),
+        contract_id: q.take("contract_id"),
+        installation_id: q.take("installation_id"),
+        obligation_id: q.take("obligation_id"),
+    })
+}
+
+fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
+    let bad = || ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out");
+    let (date, id) = raw.split_once('|').ok_or_else(bad)?;
+    Ok((NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?, id.to_string()))
+}
+
+/// The worklist: tasks ordered by due date.
+///
+/// `assignee=me` shows the tasks assigned to the caller or to any of the caller's roles.
+#[utoipa::path(
+    get, operation_id = "list_tasks", path = "/api/v1/tasks", tag = "tasks",
+    params(
+        ("assignee" = Option<String>, Query, description = "`me`: assigned to me or to one of my roles"),
+        ("assignee_user" = Option<String>, Query, description = "Assigned to this user"),
+        ("assignee_role" = Option<String>, Query, description = "Assigned to this role or team"),
+        ("status" = Option<String>, Query, description = "One status or a comma-separated list: open, in_progress, done, skipped, cancelled"),
+        ("kind" = Option<Kind>, Query, description = "Only tasks of this kind"),
+        ("due_before" = Option<NaiveDate>, Query, description = "Due before this day"),
+        ("due_after" = Option<NaiveDate>, Query, description = "Due after this day"),
+        ("overdue" = Option<bool>, Query, description = "`true`: open or in progress and due before today; `false`: all others"),
+        ("contract_id" = Option<String>, Query, description = "Only tasks of this contract"),
+        ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
+        ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of tasks, earliest due first", body = Page<TaskOut>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let today = clock.today();
+    let mut q = QueryPairs::from_request(&req)?;
+    let filter = take_filter(&mut q, &who, today)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let after = page.after.as_deref().map(decode_position).transpose()?;
+    let limit = page.limit;
+    let rows = db.read(move |c| store::list(c, &filter, after, limit + 1).map_err(ApiError::from)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |t| format!("{}|{}", t.due_date, t.id), |t| TaskOut::new(t, today))))
+}
+
+/// Get one task.
+#[utoipa::path(
+    get, operation_id = "get_task", path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    _who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(ok(db.read(move |c| service::load(c, &id)).await?, clock.today()))
+}
+
+/// Reassign, reschedule or annotate a task (its assignee, a holder of its role, a planner, an admin).
+#[utoipa::path(
+    patch, operation_id = "update_task", path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
+    ),
+    request_body(content = TaskPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The task is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<TaskPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
+    let row = db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &who, &id, patch, &if_match)).await?;
+    Ok(ok(row, clock.today()))
+}
+
+async fn act(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: String,
+    action: Action,
+    body: Option<ActIn>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.unwrap_or_default();
+    crate::http::json::validate(&input)?;
+    let now = clock.now();
+    let row = db
+        .write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input.note, &if_match))
+        .await?;
+    Ok(ok(row, clock.today()))
+}
+
+macro_rules! verb {
+    ($name:ident, $op:literal, $path:literal, $action:expr, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            post, operation_id = $op, path = $path, tag = "tasks",
+            params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+            request_body(content = Option<ActIn>, description = "Optional note: the result when completing, the reason when skipping or cancelling"),
+            responses(
+                (status = 200, description = "The task after the change", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
+                (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not allowed in the task's status (closed tasks do not change)", body = Problem, content_type = "application/problem+json"),
+                (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+                (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Invalid note", body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch, body: ApiJson<Option<ActIn>>) -> Result<HttpResponse, ApiError> {
+            act(who, db, clock, id.into_inner(), $action, body.into_inner(), if_match).await
+        }
+    };
+}
+
+verb!(start, "start_task", "/api/v1/tasks/{id}/start", Action::Start, "Start working on a task (open → in_progress).");
+verb!(
+    complete,
+    "complete_task",
+    "/api/v1/tasks/{id}/complete",
+    Action::Complete,
+    "Complete a task, with an optional result note; records who and when."
+);
+verb!(
+    skip,
+    "skip_task",
+    "/api/v1/tasks/{id}/skip",
+    Action::Skip,
+    "Skip a task (it will not be done), with an optional reason."
+);
+verb!(cancel, "cancel_task", "/api/v1/tasks/{id}/cancel", Action::Cancel, "Cancel a task, with an optional reason.");
+
+/// Every change of a task, oldest first.
+#[utoipa::path(
+    get, operation_id = "get_task_history", path = "/api/v1/tasks/{id}/history", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn history(
+    _who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    crate::events::api::history(&db, &req, ENTITY, id.into_inner(), store::exists).await
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The caller of the calendar feed: a bearer token, or a personal feed token in `?token=`.
+async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<Principal, ApiError> {
+    let token = q.take("token");
+    if req.headers().contains_key(actix_web::http::header::AUTHORIZATION) || token.is_none() {
+        return Principal::extract(req).await;
+    }
+    let digest = hash(&token.unwrap_or_default());
+    let row = db.read(move |c| store::feed_token_by_hash(c, &digest).map_err(ApiError::from)).await?;
+    let row = row.ok_or_else(|| ApiError::unauthorized("the feed token is unknown or revoked"))?;
+    Ok(Principal { sub: row.sub, roles: serde_json::from_str(&row.roles).unwrap_or_default() })
+}
+
+/// The worklist as an iCalendar feed, for calendar apps.
+///
+/// Takes the filters of `GET /api/v1/tasks` (up to 5000 tasks, earliest due first). Calendar
+/// apps cannot send a bearer token: subscribe with `?token=` and a personal feed token from
+/// `POST /api/v1/feed-tokens`, which grants read access to this feed only.
+#[utoipa::path(
+    get, operation_id = "get_task_calendar", path = "/api/v1/tasks.ics", tag = "tasks",
+    params(
+        ("token" = Option<String>, Query, description = "A personal feed token, instead of a bearer token"),
+        ("assignee" = Option<String>, Query, description = "`me`: assigned to me or to one of my roles"),
+        ("assignee_user" = Option<String>, Query, description = "Assigned to this user"),
+        ("assignee_role" = Option<String>, Query, description = "Assigned to this role or team"),
+        ("status" = Option<String>, Query, description = "One status or a comma-separated list"),
+        ("kind" = Option<Kind>, Query, description = "Only tasks of this kind"),
+        ("due_before" = Option<NaiveDate>, Query, description = "Due before this day"),
+        ("due_after" = Option<NaiveDate>, Query, description = "Due after this day"),
+        ("overdue" = Option<bool>, Query, description = "Only overdue (or only not overdue) tasks"),
+        ("contract_id" = Option<String>, Query, description = "Only tasks of this contract"),
+        ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
+        ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
+    ),
+    responses(
+        (status = 200, description = "An iCalendar document: one all-day event per task on its due date", body = String, content_type = "text/calendar"),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    use icalendar::{Calendar, Component, Event, EventLike};
+    let today = clock.today();
+    let mut q = QueryPairs::from_request(&req)?;
+    let who = feed_caller(&req, &mut q, &db).await?;
+    let filter = take_filter(&mut q, &who, today)?;
+    q.finish()?;
+    let (tasks, contracts, installations) = db
+        .read(move |c| {
+            let tasks = store::list(c, &filter, None, 5000)?;
+            let mut contract_ids: Vec<String> = tasks.iter().filter_map(|t| t.contract_id.clone()).collect();
+            contract_ids.sort();
+            contract_ids.dedup();
+            let mut installation_ids: Vec<String> = tasks.iter().filter_map(|t| t.installation_id.clone()).collect();
+            installation_ids.sort();
+            installation_ids.dedup();
+            let contracts: HashMap<String, String> =
+                crate::contracts::store::get_many(c, &contract_ids)?.into_iter().map(|r| (r.id, r.number)).collect();
+            let installations: HashMap<String, String> = crate::installations::store::get_many(c, &installation_ids)?
+                .into_iter()
+                .map(|r| (r.id, r.serial_number))
+                .collect();
+            Ok::<_, ApiError>((tasks, contracts, installations))
+        })
+        .await?;
+    let mut cal = Calendar::new();
+    cal.name("Pactum tasks");
+    for t in tasks {
+        let mut about = Vec::new();
+        if let Some(n) = t.contract_id.as_ref().and_then(|id| contracts.get(id)) {
+            about.push(format!("contract {n}"));
+        }
+        if let Some(s) = t.installation_id.as_ref().and_then(|id| installations.get(id)) {
+            about.push(format!("installation {s}"));
+        }
+        let summary = if about.is_empty() { t.title.clone() } else { format!("{} ({})", t.title, about.join(", ")) };
+        let mut event = Event::new();
+        event
+            .uid(&format!("task-{}@pactum", t.id))
+            .summary(&summary)
+            .all_day(t.due_date)
+            .timestamp(as_utc(t.updated_at))
+            .add_property(
+                "STATUS",
+                if Status::parse(&t.status).is_some_and(Status::is_open) { "CONFIRMED" } else { "CANCELLED" },
+            );
+        if let Some(d) = &t.description {
+            event.description(d);
+        }
+        cal.push(event.done());
+    }
+    Ok(HttpResponse::Ok().content_type("text/calendar; charset=utf-8").body(cal.done().to_string()))
+}
+
+/// Create a personal calendar-feed token for `GET /api/v1/tasks.ics?token=…`.
+///
+/// The token carries the caller's identity and roles as they are now, grants read access to
+/// the calendar feed only, and lasts until revoked.
+#[utoipa::path(
+    post, operation_id = "create_feed_token", path = "/api/v1/feed-tokens", tag = "tasks",
+    responses(
+        (status = 201, description = "The new token (shown only now)", body = FeedTokenOut, headers(("Location" = String, description = "URL of the token"))),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_feed_token(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, ApiError> {
+    let secret = format!("pft_{}", hex::encode(rand::random::<[u8; 32]>()));
+    let row = FeedTokenRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        token_hash: hash(&secret),
+        sub: who.sub.clone(),
+        roles: serde_json::to_string(&who.roles).unwrap_or_else(|_| "[]".into()),
+        created_at: clock.now().naive_utc(),
+        revoked_at: None,
+    };
+    let saved = row.clone();
+    db.write(move |c| store::insert_feed_token(c, &saved).map_err(ApiError::from)).await?;
+    Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/feed-tokens/{}", row.id))).json(
+        FeedTokenOut {
+            url: Some(format!("/api/v1/tasks.ics?token={secret}&assignee=me")),
+            token: Some(secret),
+            id: row.id,
+            created_at: as_utc(row.created_at),
+        },
+    ))
+}
+
+/// The caller's live feed tokens (without the secrets).
+#[utoipa::path(
+    get, operation_id = "list_feed_tokens", path = "/api/v1/feed-tokens", tag = "tasks",
+    responses(
+        (status = 200, description = "All live tokens of the caller; `next_cursor` is always null", body = Page<FeedTokenOut>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_feed_tokens(who: Principal, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    let rows = db.read(move |c| store::feed_tokens_of(c, &who.sub).map_err(ApiError::from)).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| FeedTokenOut { id: r.id, token: None, url: None, created_at: as_utc(r.created_at) })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+}
+
+/// Revoke one of the caller's feed tokens.
+#[utoipa::path(
+    delete, operation_id = "revoke_feed_token", path = "/api/v1/feed-tokens/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "Feed token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such live token of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_feed_token(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, at) = (id.into_inner(), clock.now().naive_utc());
+    let found = db.write(move |c| store::revoke_feed_token(c, &who.sub, &id, at).map_err(ApiError::from)).await?;
+    if !found {
+        return Err(ApiError::not_found("no such feed token"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,192 @@
+//! Task rules without I/O: who a task is for, its statuses, and who may act on it.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Who is responsible: one person (`{"user": "alice"}`) or everyone holding a role or team
+/// name (`{"role": "pension-desk"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Assignee {
+    /// A user, by the `sub` of their token.
+    User(String),
+    /// A role or team name from the `roles` claim.
+    Role(String),
+}
+
+impl Assignee {
+    pub fn from_parts(kind: &str, name: &str) -> Assignee {
+        match kind {
+            "role" => Assignee::Role(name.to_string()),
+            _ => Assignee::User(name.to_string()),
+        }
+    }
+
+    /// (`user` | `role`, name) as stored.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Assignee::User(n) => ("user", n),
+            Assignee::Role(n) => ("role", n),
+        }
+    }
+
+    /// Whether the caller with `sub` and `roles` is this assignee.
+    pub fn is(&self, sub: &str, roles: &[String]) -> bool {
+        match self {
+            Assignee::User(n) => n == sub,
+            Assignee::Role(n) => roles.iter().any(|r| r == n),
+        }
+    }
+
+    /// Checks the name is usable: not blank, at most 200 characters.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let (_, name) = self.parts();
+        if name.trim().is_empty() {
+            Err("the assignee's name must not be empty")
+        } else if name.chars().count() > 200 {
+            Err("the assignee's name is at most 200 characters")
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Where a task is. `overdue` is not a status: it is derived from the due date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    InProgress,
+    Done,
+    Skipped,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InProgress => "in_progress",
+            Status::Done => "done",
+            Status::Skipped => "skipped",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "open" => Status::Open,
+            "in_progress" => Status::InProgress,
+            "done" => Status::Done,
+            "skipped" => Status::Skipped,
+            "cancelled" => Status::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Open work: counts for `overdue` and can still be acted on.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Open | Status::InProgress)
+    }
+}
+
+/// What a task stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An occurrence of a planned obligation.
+    Planned,
+    /// Work on a service call.
+    ServiceAction,
+    /// The active step of a workflow.
+    WorkflowStep,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Planned => "planned",
+            Kind::ServiceAction => "service_action",
+            Kind::WorkflowStep => "workflow_step",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "planned" => Kind::Planned,
+            "service_action" => Kind::ServiceAction,
+            "workflow_step" => Kind::WorkflowStep,
+            _ => return None,
+        })
+    }
+}
+
+/// A verb on a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Complete,
+    Skip,
+    Cancel,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Complete => "complete",
+            Action::Skip => "skip",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Start => "started",
+            Action::Complete => "completed",
+            Action::Skip => "skipped",
+            Action::Cancel => "cancelled",
+        }
+    }
+}
+
+/// The status after `action`, or `None` when not allowed (a closed task cannot change).
+pub fn transition(from: Status, action: Action) -> Option<Status> {
+    match (from, action) {
+        (Status::Open, Action::Start) => Some(Status::InProgress),
+        (s, Action::Complete) if s.is_open() => Some(Status::Done),
+        (s, Action::Skip) if s.is_open() => Some(Status::Skipped),
+        (s, Action::Cancel) if s.is_open() => Some(Status::Cancelled),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_stop_at_closed_states() {
+        assert_eq!(transition(Status::Open, Action::Start), Some(Status::InProgress));
+        assert_eq!(transition(Status::InProgress, Action::Start), None);
+        assert_eq!(transition(Status::InProgress, Action::Complete), Some(Status::Done));
+        assert_eq!(transition(Status::Open, Action::Skip), Some(Status::Skipped));
+        assert_eq!(transition(Status::Open, Action::Cancel), Some(Status::Cancelled));
+        for closed in [Status::Done, Status::Skipped, Status::Cancelled] {
+            for a in [Action::Start, Action::Complete, Action::Skip, Action::Cancel] {
+                assert_eq!(transition(closed, a), None);
+            }
+        }
+    }
+
+    #[test]
+    fn assignees_match_users_and_roles() {
+        let roles = vec!["planner".to_string(), "pension-desk".to_string()];
+        assert!(Assignee::User("alice".into()).is("alice", &[]));
+        assert!(!Assignee::User("alice".into()).is("bob", &roles));
+        assert!(Assignee::Role("pension-desk".into()).is("bob", &roles));
+        assert!(!Assignee::Role("mortgage-desk".into()).is("bob", &roles));
+        let json = serde_json::to_value(Assignee::Role("x".into())).unwrap();
+        assert_eq!(json, serde_json::json!({"role": "x"}));
+    }
+}

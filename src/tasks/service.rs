@@ -1,0 +1,163 @@
+//! Task use cases: acting on a task and changing it by hand. Each runs inside the caller's
+//! transaction and appends its event there.
+
+use super::api::TaskPatch;
+use super::model::{transition, Action, Assignee, Status};
+use super::store::{self, TaskRow};
+use crate::auth::{Principal, Role};
+use crate::contracts::service::Ctx;
+use crate::db::DbConnection;
+use crate::events::model::diff;
+use crate::events::store::{self as events, NewEvent};
+use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use serde_json::Value;
+
+pub const ENTITY: &str = "task";
+
+/// The JSON form of a task used for history diffs.
+pub fn snapshot(t: &TaskRow) -> Value {
+    serde_json::json!({
+        "kind": t.kind, "title": t.title, "description": t.description, "status": t.status,
+        "assignee": Assignee::from_parts(&t.assignee_kind, &t.assignee_name), "due_date": t.due_date,
+        "contract_id": t.contract_id, "installation_id": t.installation_id, "obligation_id": t.obligation_id,
+        "nominal_date": t.nominal_date, "notes": t.notes, "result_note": t.result_note,
+        "closed_by": t.closed_by,
+    })
+}
+
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<TaskRow, ApiError> {
+    store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id} does not exist")))
+}
+
+/// Only the assignee, a holder of the assigned role, a planner or an admin may work on a task.
+pub fn check_may_act(who: &Principal, task: &TaskRow) -> Result<(), ApiError> {
+    let assignee = Assignee::from_parts(&task.assignee_kind, &task.assignee_name);
+    if assignee.is(&who.sub, &who.roles) || who.has_role(Role::Planner) || who.has_role(Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only the assignee, a holder of the assigned role, a planner or an admin may work on this task",
+        ))
+    }
+}
+
+fn save(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    old: &TaskRow,
+    mut new: TaskRow,
+    action: &str,
+) -> Result<TaskRow, ApiError> {
+    new.version = old.version + 1;
+    new.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &new, old.version)? {
+        return Err(ApiError::conflict("concurrent_update", "the task changed meanwhile; fetch it again and retry"));
+    }
+    events::append(
+        conn,
+        NewEvent {
+            entity_type: ENTITY,
+            entity_id: &new.id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes: &diff(&snapshot(old), &snapshot(&new)),
+        },
+    )?;
+    Ok(new)
+}
+
+/// Starts, completes, skips or cancels a task. `note` is the result (complete) or the reason.
+pub fn act(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    who: &Principal,
+    id: &str,
+    action: Action,
+    note: Option<String>,
+    if_match: &IfMatch,
+) -> Result<TaskRow, ApiError> {
+    let old = load(conn, id)?;
+    check_may_act(who, &old)?;
+    if_match.check(old.version)?;
+    let from = Status::parse(&old.status).unwrap_or(Status::Open);
+    let to = transition(from, action).ok_or_else(|| {
+        ApiError::conflict("invalid_transition", format!("a task that is {} cannot {}", from.as_str(), action.as_str()))
+    })?;
+    let mut new = old.clone();
+    new.status = to.as_str().into();
+    match action {
+        Action::Start => new.started_at = Some(ctx.now.naive_utc()),
+        Action::Complete | Action::Skip | Action::Cancel => {
+            new.closed_at = Some(ctx.now.naive_utc());
+            new.closed_by = Some(ctx.actor.to_string());
+            if note.is_some() {
+                new.result_note = note;
+            }
+        }
+    }
+    save(conn, ctx, &old, new, action.past_tense())
+}
+
+/// Reassigns, reschedules or annotates a task. A task changed by hand keeps that change when
+/// its obligation's tasks are generated again.
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    who: &Principal,
+    id: &str,
+    patch: TaskPatch,
+    if_match: &IfMatch,
+) -> Result<TaskRow, ApiError> {
+    let old = load(conn, id)?;
+    check_may_act(who, &old)?;
+    if_match.check(old.version)?;
+    if !Status::parse(&old.status).is_some_and(Status::is_open) {
+        return Err(ApiError::conflict(
+            "task_closed",
+            format!("the task is {}; closed tasks do not change", old.status),
+        ));
+    }
+    let mut new = old.clone();
+    let mut errors = Vec::new();
+    match patch.assignee.require("assignee", Assignee::from_parts(&old.assignee_kind, &old.assignee_name)) {
+        Ok(a) => {
+            if let Err(m) = a.check() {
+                errors.push(FieldError::new("assignee", "invalid_value", m));
+            }
+            let (k, n) = a.parts();
+            if (k, n) != (old.assignee_kind.as_str(), old.assignee_name.as_str()) {
+                new.assignee_kind = k.into();
+                new.assignee_name = n.into();
+                new.reassigned = true;
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    match patch.due_date.require("due_date", old.due_date) {
+        Ok(d) => {
+            crate::http::check_year(&mut errors, "due_date", chrono::Datelike::year(&d));
+            if d != old.due_date {
+                new.due_date = d;
+                new.rescheduled = true;
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    new.notes = match patch.notes {
+        Patch::Absent => old.notes.clone(),
+        Patch::Null => None,
+        Patch::Value(n) if n.chars().count() > 10_000 => {
+            errors.push(FieldError::new("notes", "too_long", "at most 10000 characters"));
+            old.notes.clone()
+        }
+        Patch::Value(n) => Some(n),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if new == old {
+        return Ok(old);
+    }
+    save(conn, ctx, &old, new, "updated")
+}

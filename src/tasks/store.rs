@@ -1,0 +1,221 @@
+//! Queries on tasks and calendar-feed tokens.
+
+use crate::db::schema::{feed_tokens, tasks};
+use crate::db::DbConnection;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = tasks)]
+#[diesel(treat_none_as_null = true)]
+pub struct TaskRow {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub assignee_kind: String,
+    pub assignee_name: String,
+    pub due_date: NaiveDate,
+    pub contract_id: Option<String>,
+    pub installation_id: Option<String>,
+    pub obligation_id: Option<String>,
+    pub occurrence_key: Option<String>,
+    pub nominal_date: Option<NaiveDate>,
+    pub rescheduled: bool,
+    pub reassigned: bool,
+    pub notes: Option<String>,
+    pub result_note: Option<String>,
+    pub started_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub closed_by: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The filters of the worklist; all optional, combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// `assignee=me`: the user, or any of the roles.
+    pub mine: Option<(String, Vec<String>)>,
+    pub assignee_user: Option<String>,
+    pub assignee_role: Option<String>,
+    pub statuses: Vec<String>,
+    pub kind: Option<String>,
+    pub due_before: Option<NaiveDate>,
+    pub due_after: Option<NaiveDate>,
+    /// (wanted, today): open work due before today, or everything else.
+    pub overdue: Option<(bool, NaiveDate)>,
+    pub contract_id: Option<String>,
+    pub installation_id: Option<String>,
+    pub obligation_id: Option<String>,
+}
+
+pub const OPEN: [&str; 2] = ["open", "in_progress"];
+
+pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {
+    tasks::table.find(id).select(TaskRow::as_select()).first(conn).optional()
+}
+
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tasks::table.find(id))).get_result(conn)
+}
+
+/// Inserts tasks (one statement per 500 on PostgreSQL; row by row inside the transaction on
+/// SQLite, which cannot batch rows with absent values). A task whose occurrence already exists
+/// is skipped. Returns how many were inserted.
+pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    match conn {
+        DbConnection::Postgres(c) => {
+            for chunk in rows.chunks(500) {
+                inserted += diesel::insert_into(tasks::table)
+                    .values(chunk)
+                    .on_conflict(tasks::occurrence_key)
+                    .do_nothing()
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                inserted += diesel::insert_into(tasks::table)
+                    .values(row)
+                    .on_conflict(tasks::occurrence_key)
+                    .do_nothing()
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(inserted)
+}
+
+/// Writes `row` if the stored version is still `expected_version`; false when it was not.
+pub fn update(conn: &mut DbConnection, row: &TaskRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(tasks::table.filter(tasks::id.eq(&row.id)).filter(tasks::version.eq(expected_version)))
+        .set(row)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The tasks of one obligation whose nominal day is `from` or later.
+pub fn of_obligation(conn: &mut DbConnection, obligation_id: &str, from: NaiveDate) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::obligation_id.eq(obligation_id))
+        .filter(tasks::nominal_date.ge(from))
+        .select(TaskRow::as_select())
+        .load(conn)
+}
+
+pub fn obligation_has_tasks(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tasks::table.filter(tasks::obligation_id.eq(obligation_id)))).get_result(conn)
+}
+
+/// One page of the worklist in (due date, id) order after the position `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    f: &ListFilter,
+    after: Option<(NaiveDate, String)>,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    let mut q = tasks::table
+        .select(TaskRow::as_select())
+        .order((tasks::due_date.asc(), tasks::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((sub, roles)) = &f.mine {
+        q = q.filter(
+            tasks::assignee_kind
+                .eq("user")
+                .and(tasks::assignee_name.eq(sub.clone()))
+                .or(tasks::assignee_kind.eq("role").and(tasks::assignee_name.eq_any(roles.clone()))),
+        );
+    }
+    if let Some(u) = &f.assignee_user {
+        q = q.filter(tasks::assignee_kind.eq("user")).filter(tasks::assignee_name.eq(u.clone()));
+    }
+    if let Some(r) = &f.assignee_role {
+        q = q.filter(tasks::assignee_kind.eq("role")).filter(tasks::assignee_name.eq(r.clone()));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(tasks::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(tasks::kind.eq(k.clone()));
+    }
+    if let Some(d) = f.due_before {
+        q = q.filter(tasks::due_date.lt(d));
+    }
+    if let Some(d) = f.due_after {
+        q = q.filter(tasks::due_date.gt(d));
+    }
+    match f.overdue {
+        Some((true, today)) => q = q.filter(tasks::status.eq_any(OPEN)).filter(tasks::due_date.lt(today)),
+        Some((false, today)) => q = q.filter(tasks::status.ne_all(OPEN).or(tasks::due_date.ge(today))),
+        None => {}
+    }
+    if let Some(v) = &f.contract_id {
+        q = q.filter(tasks::contract_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.installation_id {
+        q = q.filter(tasks::installation_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.obligation_id {
+        q = q.filter(tasks::obligation_id.eq(v.clone()));
+    }
+    if let Some((due, id)) = after {
+        q = q.filter(tasks::due_date.gt(due).or(tasks::due_date.eq(due).and(tasks::id.gt(id))));
+    }
+    q.load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = feed_tokens)]
+pub struct FeedTokenRow {
+    pub id: String,
+    pub token_hash: String,
+    pub sub: String,
+    pub roles: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_feed_token(conn: &mut DbConnection, row: &FeedTokenRow) -> QueryResult<()> {
+    diesel::insert_into(feed_tokens::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn feed_token_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<FeedTokenRow>> {
+    feed_tokens::table
+        .filter(feed_tokens::token_hash.eq(hash))
+        .filter(feed_tokens::revoked_at.is_null())
+        .select(FeedTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn feed_tokens_of(conn: &mut DbConnection, sub: &str) -> QueryResult<Vec<FeedTokenRow>> {
+    feed_tokens::table
+        .filter(feed_tokens::sub.eq(sub))
+        .filter(feed_tokens::revoked_at.is_null())
+        .order(feed_tokens::id.asc())
+        .limit(1000)
+        .select(FeedTokenRow::as_select())
+        .load(conn)
+}
+
+/// Revokes one of `sub`'s tokens; false when there is no such live token.
+pub fn revoke_feed_token(conn: &mut DbConnection, sub: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        feed_tokens::table
+            .filter(feed_tokens::id.eq(id))
+            .filter(feed_tokens::sub.eq(sub))
+            .filter(feed_tokens::revoked_at.is_null()),
+    )
+    .set(feed_tokens::revoked_at.eq(Some(at)))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn delete_of_obligation(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<()> {
+    diesel::delete(tasks::table.filter(tasks::obligation_id.eq(obligation_id))).execute(conn).map(|_| ())
+}
