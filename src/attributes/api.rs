@@ -204,6 +204,15 @@ pub async fn create(
         .write(move |c| {
             let kind = input.entity_kind;
             for other in store::by_key(c, kind, &row.key)? {
+                if other.data_type != row.data_type {
+                    return Err(ApiError::conflict(
+                        "attribute_key_conflict",
+                        format!(
+                            "`{}` is already defined as {} for `{}` (definition {}); one key has one type, so `attr.{}` filters mean one thing",
+                            row.key, other.data_type, other.scope, other.id, row.key
+                        ),
+                    ));
+                }
                 if other.scope.is_empty() || row.scope.is_empty() || other.scope == row.scope {
                     let where_ = if other.scope.is_empty() { "for all types".to_string() } else { format!("for `{}`", other.scope) };
                     return Err(ApiError::conflict(

@@ -91,6 +91,9 @@ impl DataType {
     }
 }
 
+/// Longest text attribute value, in characters.
+pub const MAX_TEXT: usize = 500;
+
 /// The parts of a definition that validation needs.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -122,6 +125,10 @@ pub fn check_value(rule: &Rule, value: &Value) -> Result<(Value, IndexedValue), 
     let text = |t: String| IndexedValue { key: key.clone(), text: Some(t), num: None };
     match rule.data_type {
         DataType::Text => match value {
+            // Kept short enough for the value index of either backend.
+            Value::String(s) if s.chars().count() > MAX_TEXT => {
+                Err(("too_long", format!("at most {MAX_TEXT} characters")))
+            }
             Value::String(s) => Ok((value.clone(), text(s.clone()))),
             _ => Err(("invalid_type", "must be a string".into())),
         },
@@ -157,7 +164,8 @@ pub fn check_value(rule: &Rule, value: &Value) -> Result<(Value, IndexedValue), 
         },
         DataType::Datetime => match value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()) {
             Some(t) => {
-                let canon = t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                // Fixed width, so that text order is time order in the value index.
+                let canon = t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Micros, true);
                 Ok((Value::String(canon.clone()), text(canon)))
             }
             None => Err(("invalid_type", "must be an RFC 3339 timestamp".into())),
@@ -314,7 +322,7 @@ mod tests {
             &rules(),
         )
         .unwrap();
-        assert_eq!(canon["seen"], json!("2026-01-31T08:00:00Z"));
+        assert_eq!(canon["seen"], json!("2026-01-31T08:00:00.000000Z"));
         let size = ix.iter().find(|i| i.key == "size").unwrap();
         assert_eq!(size.num, Some(3.0));
         let vip = ix.iter().find(|i| i.key == "vip").unwrap();

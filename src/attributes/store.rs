@@ -1,6 +1,6 @@
 //! Queries on attribute definitions and the attribute value index.
 
-use super::model::{AttrFilter, EntityKind, FilterOp, FilterValue, IndexedValue};
+use super::model::{EntityKind, IndexedValue};
 use crate::db::schema::{attribute_definitions as defs, attribute_values as vals};
 use crate::db::DbConnection;
 use chrono::NaiveDateTime;
@@ -117,12 +117,11 @@ pub fn delete_values(conn: &mut DbConnection, kind: EntityKind, entity_id: &str)
 }
 
 /// Adds `id IN (entities whose attribute matches)` for each filter to a boxed query, where
-/// `$id` is the entity table's id column. Every comparison is a range on the value index
-/// (equality is the range [v, v]), so each filter is one index range scan.
+/// `$id` is the entity table's id column. Each comparison is one range scan of the value index.
 #[macro_export]
 macro_rules! filter_by_attributes {
     ($query:expr, $id:expr, $kind:expr, $filters:expr) => {{
-        use $crate::attributes::model::FilterValue;
+        use $crate::attributes::model::{FilterOp, FilterValue};
         use $crate::db::schema::attribute_values as av;
         let mut q = $query;
         for f in $filters {
@@ -130,30 +129,21 @@ macro_rules! filter_by_attributes {
                 .select(av::entity_id)
                 .filter(av::entity_kind.eq($kind.as_str()))
                 .filter(av::key.eq(f.key.clone()));
-            q = match $crate::attributes::store::bounds(f) {
-                (FilterValue::Num(lo), FilterValue::Num(hi)) => {
-                    q.filter($id.eq_any(base.filter(av::value_num.between(lo, hi))))
+            q = match (&f.value, f.op) {
+                (FilterValue::Num(n), FilterOp::Eq) => q.filter($id.eq_any(base.filter(av::value_num.eq(*n)))),
+                (FilterValue::Num(n), FilterOp::Gte) => q.filter($id.eq_any(base.filter(av::value_num.ge(*n)))),
+                (FilterValue::Num(n), FilterOp::Lte) => q.filter($id.eq_any(base.filter(av::value_num.le(*n)))),
+                (FilterValue::Text(t), FilterOp::Eq) => q.filter($id.eq_any(base.filter(av::value_text.eq(t.clone())))),
+                (FilterValue::Text(t), FilterOp::Gte) => {
+                    q.filter($id.eq_any(base.filter(av::value_text.ge(t.clone()))))
                 }
-                (FilterValue::Text(lo), FilterValue::Text(hi)) => {
-                    q.filter($id.eq_any(base.filter(av::value_text.between(lo, hi))))
+                (FilterValue::Text(t), FilterOp::Lte) => {
+                    q.filter($id.eq_any(base.filter(av::value_text.le(t.clone()))))
                 }
-                _ => q,
             };
         }
         q
     }};
-}
-
-/// The inclusive range a filter compares with.
-pub fn bounds(filter: &AttrFilter) -> (FilterValue, FilterValue) {
-    match (&filter.value, filter.op) {
-        (FilterValue::Num(n), FilterOp::Eq) => (FilterValue::Num(*n), FilterValue::Num(*n)),
-        (FilterValue::Num(n), FilterOp::Gte) => (FilterValue::Num(*n), FilterValue::Num(f64::MAX)),
-        (FilterValue::Num(n), FilterOp::Lte) => (FilterValue::Num(f64::MIN), FilterValue::Num(*n)),
-        (FilterValue::Text(t), FilterOp::Eq) => (FilterValue::Text(t.clone()), FilterValue::Text(t.clone())),
-        (FilterValue::Text(t), FilterOp::Gte) => (FilterValue::Text(t.clone()), FilterValue::Text("\u{10FFFF}".into())),
-        (FilterValue::Text(t), FilterOp::Lte) => (FilterValue::Text(String::new()), FilterValue::Text(t.clone())),
-    }
 }
 
 /// The table and type column of each entity kind, for the checks a definition change needs.

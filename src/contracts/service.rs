@@ -306,6 +306,13 @@ pub fn update(
     }
     check_unique(conn, &row)?;
     derive_dates(&mut row);
+    if let Some(end) = row.end_date.filter(|end| *end < row.start_date) {
+        return Err(ApiError::invalid(
+            "start_date",
+            "after_end",
+            format!("the contract ends on {end}; it cannot start after that"),
+        ));
+    }
     row.search_text = search_text(&row.number, &row.title);
     let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
     let attrs = match &patch.attributes {
@@ -384,6 +391,11 @@ pub fn act(
         Verb::Activate | Verb::Suspend => {}
         Verb::Terminate(t) => {
             let effective = t.effective_date.unwrap_or_else(|| ctx.today());
+            let mut errors = Vec::new();
+            check_year(&mut errors, "effective_date", effective.year());
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors));
+            }
             if effective < row.start_date {
                 return Err(ApiError::invalid(
                     "effective_date",
@@ -413,6 +425,9 @@ pub fn act(
         }
     }
     derive_dates(&mut row);
+    if row.end_date.is_some_and(|end| end.year() > 2999) {
+        return Err(ApiError::conflict("not_renewable", "the contract would run past the year 2999"));
+    }
     row.version = old.version + 1;
     row.updated_at = ctx.now.naive_utc();
     if !store::update(conn, &row, old.version)? {

@@ -7,8 +7,6 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-diesel::define_sql_function! { fn lower(x: Text) -> Text; }
-
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contracts)]
 #[diesel(treat_none_as_null = true)]
@@ -106,7 +104,7 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
         q = q.filter(contracts::external_ref.eq(v.clone()));
     }
     if let Some(v) = &f.number {
-        q = q.filter(lower(contracts::number).eq(v.to_lowercase()));
+        q = q.filter(contracts::number.eq(v.clone()));
     }
     if let Some(v) = &f.q {
         let p = like_pattern(v);

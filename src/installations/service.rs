@@ -291,6 +291,14 @@ fn check_overlap(
 }
 
 fn check_period(contract: &ContractRow, period: &Period, field: &str) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    check_year(&mut errors, &format!("{field}valid_from"), chrono::Datelike::year(&period.from));
+    if let Some(to) = period.to {
+        check_year(&mut errors, &format!("{field}valid_to"), chrono::Datelike::year(&to));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     if period.to.is_some_and(|to| to < period.from) {
         return Err(ApiError::invalid(
             &format!("{field}valid_to"),
@@ -500,7 +508,9 @@ pub fn follow_contract(
         if (changed.valid_from, changed.valid_to) == (cov.valid_from, cov.valid_to) {
             continue;
         }
-        store::update_coverage(conn, &changed, cov.version)?;
+        if !store::update_coverage(conn, &changed, cov.version)? {
+            return Err(ApiError::conflict("concurrent_update", "the contract's coverage changed meanwhile; retry"));
+        }
         record(conn, ctx, COVERAGE, &cov.id, action, coverage_snapshot(&cov), coverage_snapshot(&changed))?;
     }
     Ok(())

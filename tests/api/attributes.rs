@@ -686,3 +686,65 @@ async fn list_filters_on_attributes() {
         assert!(res.body["detail"].as_str().unwrap().contains("attr."), "{bad}: {}", res.text);
     }
 }
+
+#[actix_web::test]
+async fn long_texts_are_refused_and_one_key_keeps_one_type() {
+    let t = TestApp::spawn().await;
+    t.define_attribute(
+        json!({"entity_kind": "contract", "scope": "maintenance", "key": "note", "label": "Note", "data_type": "text"}),
+    )
+    .await;
+    let res = t
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "maintenance", "customer_ref": "c", "start_date": "2026-01-01",
+                   "attributes": {"note": "é".repeat(501)}}),
+        )
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.body["errors"][0]["code"], "too_long");
+    let ok = t
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "maintenance", "customer_ref": "c", "start_date": "2026-01-01",
+                   "attributes": {"note": "é".repeat(500)}}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+
+    // The same key for another contract type must keep the type, so filters mean one thing.
+    let res = t
+        .post(
+            "/api/v1/attribute-definitions",
+            &t.admin(),
+            json!({"entity_kind": "contract", "scope": "lease", "key": "note", "label": "Note", "data_type": "integer"}),
+        )
+        .await;
+    res.assert_problem(409, "attribute_key_conflict");
+    let res = t
+        .post(
+            "/api/v1/attribute-definitions",
+            &t.admin(),
+            json!({"entity_kind": "contract", "scope": "lease", "key": "note", "label": "Note", "data_type": "text"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+}
+
+#[actix_web::test]
+async fn datetime_ranges_compare_as_time_even_with_fractions() {
+    let t = TestApp::spawn().await;
+    t.define_attribute(json!({"entity_kind": "contract", "key": "seen", "label": "Seen", "data_type": "datetime"}))
+        .await;
+    let early = t.create_contract(json!({"attributes": {"seen": "2026-03-01T10:00:00.5+01:00"}})).await;
+    let late = t.create_contract(json!({"attributes": {"seen": "2026-03-01T09:00:01Z"}})).await;
+    assert_eq!(early["attributes"]["seen"], "2026-03-01T09:00:00.500000Z");
+    let res = t.get("/api/v1/contracts?attr.seen.gte=2026-03-01T09:00:01Z", &t.viewer()).await;
+    let ids: Vec<&str> = res.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![late["id"].as_str().unwrap()]);
+    let res = t.get("/api/v1/contracts?attr.seen.lte=2026-03-01T09:00:00.600Z", &t.viewer()).await;
+    let ids: Vec<&str> = res.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![early["id"].as_str().unwrap()]);
+}

@@ -41,12 +41,13 @@ async fn numbers_are_generated_from_the_pattern_or_taken_as_given_and_unique() {
     let given = t.create_contract(json!({"number": "K-77", "external_ref": "crm-77"})).await;
     assert_eq!(given["number"], "K-77");
 
-    // Numbers are unique regardless of case; so are external references.
+    // Numbers are unique, compared exactly (the same on both backends); so are external
+    // references.
     let dup = t
         .post(
             "/api/v1/contracts",
             &t.admin(),
-            json!({"number": "k-77", "title": "x", "contract_type": "t",
+            json!({"number": "K-77", "title": "x", "contract_type": "t",
         "customer_ref": "c", "start_date": "2026-01-01"}),
         )
         .await;
@@ -270,4 +271,32 @@ async fn nul_characters_are_client_errors_on_every_backend() {
         .await;
     res.assert_problem(422, "validation_failed");
     assert_eq!(t.get("/api/v1/contracts", &t.viewer()).await.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_contract_cannot_start_after_it_ends_nor_run_past_2999() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active"})).await;
+    let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
+    let res = t.post(&format!("{url}/terminate"), &t.manager(), json!({"effective_date": "2026-03-31"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = t.patch(&url, &t.manager(), json!({"start_date": "2026-05-01"})).await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["start_date"]);
+
+    let open = t.create_contract(json!({"term_months": null, "status": "active"})).await;
+    let res = t
+        .post(
+            &format!("/api/v1/contracts/{}/terminate", open["id"].as_str().unwrap()),
+            &t.manager(),
+            json!({"effective_date": "9999-12-31"}),
+        )
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["effective_date"]);
+
+    let long = t.create_contract(json!({"start_date": "2990-01-01", "term_months": 1200, "status": "active"})).await;
+    let res =
+        t.post(&format!("/api/v1/contracts/{}/renew", long["id"].as_str().unwrap()), &t.manager(), json!({})).await;
+    res.assert_problem(409, "not_renewable");
 }

@@ -76,7 +76,6 @@ CREATE TABLE contracts (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX contracts_number ON contracts (number);
-CREATE UNIQUE INDEX contracts_number_lower ON contracts (lower(number));
 CREATE UNIQUE INDEX contracts_external_ref ON contracts (external_ref);
 CREATE INDEX contracts_parent ON contracts (parent_id, id);
 CREATE INDEX contracts_status ON contracts (status, id);
