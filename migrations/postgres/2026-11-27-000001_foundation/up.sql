@@ -76,6 +76,9 @@ CREATE TABLE contracts (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX contracts_number ON contracts (number);
+-- `q` is a substring search: a trigram index serves it (pg_trgm is a trusted extension).
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX contracts_search ON contracts USING gin (search_text gin_trgm_ops);
 CREATE UNIQUE INDEX contracts_external_ref ON contracts (external_ref);
 CREATE INDEX contracts_parent ON contracts (parent_id, id);
 CREATE INDEX contracts_status ON contracts (status, id);

@@ -19,6 +19,7 @@ CREATE TABLE installations (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX installations_serial_number ON installations (serial_number);
+CREATE INDEX installations_search ON installations USING gin (search_text gin_trgm_ops);
 CREATE UNIQUE INDEX installations_external_ref ON installations (external_ref);
 CREATE INDEX installations_parent ON installations (parent_id, id);
 CREATE INDEX installations_customer ON installations (customer_ref, id);
