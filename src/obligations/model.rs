@@ -69,6 +69,10 @@ impl Schedule {
         // The parser is third-party code fed with user input: a panic in it must stay a 422.
         let expanded = std::panic::catch_unwind(move || -> Result<Vec<NaiveDate>, String> {
             let rule: RRule<Unvalidated> = text.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
+            // RFC 5545 wants a positive INTERVAL; the parser takes 0 and then yields nothing.
+            if rule.get_interval() == 0 {
+                return Err("`INTERVAL` must be a positive integer".into());
+            }
             let set = rule
                 .build(midnight(anchor))
                 .map_err(|e| e.to_string())?
@@ -102,6 +106,7 @@ pub struct Existing {
     pub status: String,
     pub assignee: (String, String),
     pub title: String,
+    pub description: Option<String>,
     /// Rescheduled or reassigned by hand: the generator never changes it.
     pub touched: bool,
     /// Cancelled by the generator (not by a person): may be reopened when wanted again.
@@ -112,8 +117,8 @@ pub struct Existing {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub create: Vec<Wanted>,
-    /// Open, untouched tasks whose due date, title or assignee changed, or that the generator
-    /// had cancelled and are wanted again: (task id, new due date).
+    /// Open, untouched tasks whose due date, title, description or assignee changed, or that
+    /// the generator had cancelled and are wanted again: (task id, new due date).
     pub update: Vec<(String, NaiveDate)>,
     pub cancel: Vec<String>,
 }
@@ -125,6 +130,7 @@ pub fn plan(
     wanted: &[Wanted],
     existing: &[Existing],
     title: &str,
+    description: Option<&str>,
     assignee: (&str, &str),
     from: NaiveDate,
     contract_end: Option<NaiveDate>,
@@ -139,8 +145,10 @@ pub fn plan(
             None => plan.create.push(w.clone()),
             Some(e) if e.status == "cancelled" && e.cancelled_by_system => plan.update.push((e.id.clone(), w.due)),
             Some(e) if e.status == "open" && !e.touched => {
-                let same =
-                    e.due == w.due && e.title == title && (e.assignee.0.as_str(), e.assignee.1.as_str()) == assignee;
+                let same = e.due == w.due
+                    && e.title == title
+                    && e.description.as_deref() == description
+                    && (e.assignee.0.as_str(), e.assignee.1.as_str()) == assignee;
                 if !same {
                     plan.update.push((e.id.clone(), w.due));
                 }
@@ -232,6 +240,7 @@ mod tests {
             "FREQ=MONTHLY;BYMONTHDAY=32",
             "FREQ=SOMETIMES",
             "FREQ=DAILY;UNTIL=notadate",
+            "FREQ=MONTHLY;INTERVAL=0",
             "hello",
             "",
             "DTSTART:20260101\nRRULE:FREQ=DAILY",
@@ -250,6 +259,7 @@ mod tests {
             status: status.into(),
             assignee: ("role".into(), "crew".into()),
             title: "Service".into(),
+            description: None,
             touched,
             cancelled_by_system: false,
         }
@@ -262,8 +272,15 @@ mod tests {
     #[test]
     fn planning_twice_changes_nothing() {
         let have = vec![existing("a", "2026-07-01", "open", false), existing("b", "2026-08-01", "done", false)];
-        let p =
-            plan(&[want("2026-07-01"), want("2026-08-01")], &have, "Service", ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(
+            &[want("2026-07-01"), want("2026-08-01")],
+            &have,
+            "Service",
+            None,
+            ("role", "crew"),
+            d("2026-06-15"),
+            None,
+        );
         assert_eq!(p, Plan::default());
     }
 
@@ -275,7 +292,7 @@ mod tests {
             existing("plain", "2026-09-01", "open", false),
             existing("past", "2026-05-01", "open", false),
         ];
-        let p = plan(&[want("2026-07-15")], &have, "Service", ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(&[want("2026-07-15")], &have, "Service", None, ("role", "crew"), d("2026-06-15"), None);
         assert_eq!(p.create, vec![want("2026-07-15")]);
         assert_eq!(p.cancel, vec!["plain".to_string()]);
         assert!(p.update.is_empty());
@@ -285,17 +302,19 @@ mod tests {
     fn termination_cancels_open_tasks_after_the_end_even_hand_edited_ones() {
         let have =
             vec![existing("moved", "2026-08-01", "open", true), existing("wip", "2026-09-01", "in_progress", false)];
-        let p = plan(&[], &have, "Service", ("role", "crew"), d("2026-06-15"), Some(d("2026-06-30")));
+        let p = plan(&[], &have, "Service", None, ("role", "crew"), d("2026-06-15"), Some(d("2026-06-30")));
         assert_eq!(p.cancel, vec!["moved".to_string()]);
     }
 
     #[test]
-    fn a_new_assignee_or_lead_time_updates_untouched_open_tasks() {
+    fn a_new_assignee_description_or_lead_time_updates_untouched_open_tasks() {
         let have = vec![existing("a", "2026-07-01", "open", false)];
-        let p = plan(&[want("2026-07-01")], &have, "Service", ("user", "alice"), d("2026-06-15"), None);
+        let p = plan(&[want("2026-07-01")], &have, "Service", None, ("user", "alice"), d("2026-06-15"), None);
+        assert_eq!(p.update, vec![("a".to_string(), d("2026-07-01"))]);
+        let p = plan(&[want("2026-07-01")], &have, "Service", Some("New"), ("role", "crew"), d("2026-06-15"), None);
         assert_eq!(p.update, vec![("a".to_string(), d("2026-07-01"))]);
         let early = Wanted { due: d("2026-06-20"), ..want("2026-07-01") };
-        let p = plan(&[early], &have, "Service", ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(&[early], &have, "Service", None, ("role", "crew"), d("2026-06-15"), None);
         assert_eq!(p.update, vec![("a".to_string(), d("2026-06-20"))]);
     }
 
@@ -303,7 +322,7 @@ mod tests {
     fn occurrences_cancelled_by_the_system_come_back() {
         let mut gone = existing("a", "2026-07-01", "cancelled", false);
         gone.cancelled_by_system = true;
-        let p = plan(&[want("2026-07-01")], &[gone], "Service", ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(&[want("2026-07-01")], &[gone], "Service", None, ("role", "crew"), d("2026-06-15"), None);
         assert_eq!(p.update, vec![("a".to_string(), d("2026-07-01"))]);
         assert!(p.create.is_empty());
     }

@@ -172,7 +172,8 @@ pub fn create(
     store::insert(conn, &row)?;
     record(conn, ctx, &row.id, "created", Value::Null, snapshot(&row))?;
     generate(conn, ctx, &row, &contract)?;
-    Ok(row)
+    // Answer with what is stored now, the day of generation included.
+    load(conn, &row.id)
 }
 
 pub fn update(
@@ -239,14 +240,14 @@ pub fn update(
     }
     record(conn, ctx, id, "updated", snapshot(&old), snapshot(&row))?;
     generate(conn, ctx, &row, &contract)?;
-    Ok(row)
+    load(conn, id)
 }
 
 /// Deletes an obligation with its open tasks; refused while tasks with work on them remain.
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
-    let tasks = task_store::of_obligation(conn, id, NaiveDate::MIN)?;
+    let tasks = task_store::all_of_obligation(conn, id)?;
     if tasks.iter().any(|t| !matches!(t.status.as_str(), "open" | "cancelled")) {
         return Err(ApiError::conflict(
             "has_tasks",
@@ -339,11 +340,24 @@ pub fn generate(
 ) -> Result<GenerationReport, ApiError> {
     store::lock(conn, &row.id)?;
     let today = ctx.now.date_naive();
-    let horizon = today.checked_add_months(Months::new(row.horizon_months.max(1) as u32)).unwrap_or(today);
-    let wanted = wanted(conn, row, contract, today, horizon)?;
+    let months = Months::new(row.horizon_months.max(1) as u32);
+    let horizon = today.checked_add_months(months).unwrap_or(today);
+    // Normally from today on; but when the last run's horizon already lies behind us (the
+    // scheduler was down longer than the horizon), from the day after it, so no occurrence is
+    // lost; and a one-off obligation always gets its day, even a past one.
+    let mut from = row
+        .generated_on
+        .and_then(|g| g.checked_add_months(months))
+        .and_then(|end| end.succ_opt())
+        .filter(|d| *d < today)
+        .unwrap_or(today);
+    if let Some(day) = row.due_date {
+        from = from.min(day);
+    }
+    let wanted = wanted(conn, row, contract, from, horizon)?;
     let since = match contract.end_date.and_then(|e| e.succ_opt()) {
-        Some(after_end) => after_end.min(today),
-        None => today,
+        Some(after_end) => after_end.min(from),
+        None => from,
     };
     let existing_rows = task_store::of_obligation(conn, &row.id, since)?;
     let existing: Vec<Existing> = existing_rows
@@ -357,12 +371,21 @@ pub fn generate(
                 status: t.status.clone(),
                 assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
                 title: t.title.clone(),
+                description: t.description.clone(),
                 touched: t.rescheduled || t.reassigned,
                 cancelled_by_system: t.status == "cancelled" && t.closed_by.as_deref() == Some("system"),
             })
         })
         .collect();
-    let plan = plan(&wanted, &existing, &row.title, (&row.assignee_kind, &row.assignee_name), today, contract.end_date);
+    let plan = plan(
+        &wanted,
+        &existing,
+        &row.title,
+        row.description.as_deref(),
+        (&row.assignee_kind, &row.assignee_name),
+        today,
+        contract.end_date,
+    );
     let now = ctx.now.naive_utc();
     let new_rows: Vec<TaskRow> = plan
         .create

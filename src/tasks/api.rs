@@ -445,7 +445,10 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
         event
             .uid(&format!("task-{}@pactum", t.id))
             .summary(&summary)
-            .all_day(t.due_date)
+            // An all-day event on the due date: DTEND is exclusive and must lie after DTSTART
+            // (RFC 5545 3.8.2.2), so it is the next day (`all_day` would repeat the same date).
+            .starts(t.due_date)
+            .ends(t.due_date.succ_opt().unwrap_or(t.due_date))
             .timestamp(as_utc(t.updated_at))
             .add_property(
                 "STATUS",

@@ -107,6 +107,11 @@ pub fn of_obligation(conn: &mut DbConnection, obligation_id: &str, from: NaiveDa
         .load(conn)
 }
 
+/// Every task of one obligation, whatever its nominal day.
+pub fn all_of_obligation(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<Vec<TaskRow>> {
+    tasks::table.filter(tasks::obligation_id.eq(obligation_id)).select(TaskRow::as_select()).load(conn)
+}
+
 pub fn obligation_has_tasks(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(tasks::table.filter(tasks::obligation_id.eq(obligation_id)))).get_result(conn)
 }

@@ -377,3 +377,53 @@ impl TestApp {
         res.body
     }
 }
+
+/// Obligation and worklist helpers.
+impl TestApp {
+    /// Adds an obligation to a contract as a contract manager: by default a monthly schedule
+    /// for the role `crew`; `fields` override it, and a `null` field is left out. Asserts 201.
+    pub async fn create_obligation(&self, contract: &Value, fields: Value) -> Value {
+        let mut body = serde_json::json!({
+            "title": "Preventive maintenance",
+            "kind": "preventive_maintenance",
+            "assignee": {"role": "crew"},
+            "schedule": {"rrule": "FREQ=MONTHLY"},
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            if v.is_null() {
+                body.as_object_mut().unwrap().remove(k);
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        let url = format!("/api/v1/contracts/{}/obligations", contract["id"].as_str().unwrap());
+        let res = self.post(&url, &self.manager(), body).await;
+        assert_eq!(res.status, 201, "create obligation: {}", res.text);
+        res.body
+    }
+
+    /// Every task of the worklist for `query` (e.g. `status=open&assignee=me`), following
+    /// `next_cursor` to the end; asserts each page is a 200.
+    pub async fn all_tasks(&self, query: &str, token: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("/api/v1/tasks?limit=500&{query}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let res = self.get(&url, token).await;
+            assert_eq!(res.status, 200, "GET {url}: {}", res.text);
+            out.extend(res.body["items"].as_array().unwrap().iter().cloned());
+            match res.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// The tasks of an obligation, earliest due first (as a viewer).
+    pub async fn tasks_of(&self, obligation: &Value) -> Vec<Value> {
+        self.all_tasks(&format!("obligation_id={}", obligation["id"].as_str().unwrap()), &self.viewer()).await
+    }
+}

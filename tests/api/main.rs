@@ -5,6 +5,7 @@ mod common;
 
 mod attributes;
 mod auth;
+mod calendar;
 mod contracts;
 mod conventions;
 mod coverage;
@@ -12,5 +13,7 @@ mod events;
 mod hierarchy;
 mod installations;
 mod lifecycle;
+mod obligations;
 mod openapi;
+mod tasks;
 mod unavailable;
