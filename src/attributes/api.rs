@@ -367,6 +367,15 @@ pub async fn update(
                 return Err(ApiError::validation(errors));
             }
             if data_type != old_rule.data_type {
+                if let Some(other) = store::by_key(c, kind, &old.key)?.into_iter().find(|o| o.id != old.id) {
+                    return Err(ApiError::conflict(
+                        "attribute_key_conflict",
+                        format!(
+                            "`{}` is also defined for `{}` (definition {}); one key keeps one type",
+                            old.key, other.scope, other.id
+                        ),
+                    ));
+                }
                 let n = store::values_in_use(c, kind, &old.scope, &old.key)?;
                 if n > 0 {
                     return Err(ApiError::conflict(

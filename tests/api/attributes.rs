@@ -748,3 +748,17 @@ async fn datetime_ranges_compare_as_time_even_with_fractions() {
     let ids: Vec<&str> = res.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![early["id"].as_str().unwrap()]);
 }
+
+#[actix_web::test]
+async fn a_type_change_must_keep_the_key_one_type_across_scopes() {
+    let t = TestApp::spawn().await;
+    let a = t
+        .define_attribute(
+            json!({"entity_kind": "contract", "scope": "lease", "key": "level", "label": "Level", "data_type": "text"}),
+        )
+        .await;
+    t.define_attribute(json!({"entity_kind": "contract", "scope": "maintenance", "key": "level", "label": "Level", "data_type": "text"})).await;
+    let url = format!("/api/v1/attribute-definitions/{}", a["id"].as_str().unwrap());
+    t.patch(&url, &t.admin(), json!({"data_type": "integer"})).await.assert_problem(409, "attribute_key_conflict");
+    assert_eq!(t.get(&url, &t.viewer()).await.body["data_type"], "text");
+}
