@@ -79,6 +79,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::installations::InstallationsDoc::openapi());
     doc.merge(crate::obligations::ObligationsDoc::openapi());
     doc.merge(crate::tasks::TasksDoc::openapi());
+    crate::http::openapi::add_standard_problems(&mut doc);
     doc
 }
 

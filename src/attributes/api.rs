@@ -152,11 +152,8 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<DefinitionRow, ApiError> {
     responses(
         (status = 201, description = "Defined", body = DefinitionOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the definition"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key is already defined for this kind and scope", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid definition", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -251,8 +248,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "A page of definitions", body = Page<DefinitionOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -283,7 +278,6 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     params(("id" = String, Path, description = "Definition id")),
     responses(
         (status = 200, description = "The definition", body = DefinitionOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such definition", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -308,13 +302,9 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = DefinitionPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = DefinitionOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such definition", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The change would invalidate stored values", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid change", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -442,11 +432,9 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such definition", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Values of the attribute are stored", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -254,12 +254,8 @@ fn ctx<'a>(who: &'a Principal, clock: &Clock) -> Ctx<'a> {
     responses(
         (status = 201, description = "Created", body = ContractOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the contract"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Number or external_ref taken; hierarchy cycle", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -303,8 +299,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "A page of contracts, oldest first", body = Page<ContractOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -356,7 +350,6 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     params(("id" = String, Path, description = "Contract id")),
     responses(
         (status = 200, description = "The contract", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -376,13 +369,9 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = ContractPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Number or external_ref taken; hierarchy cycle; concurrent change", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -409,11 +398,9 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contract has child contracts", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -449,11 +436,9 @@ async fn act(
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Now active", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -473,11 +458,9 @@ pub async fn activate(
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Now suspended", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -498,13 +481,9 @@ pub async fn suspend(
     request_body(content = Option<TerminateIn>, description = "Optional; defaults to today without a reason"),
     responses(
         (status = 200, description = "Terminated", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Effective date outside the contract's period", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -530,13 +509,9 @@ pub async fn terminate(
     request_body(content = Option<RenewIn>, description = "Optional; defaults to the renewal term"),
     responses(
         (status = 200, description = "Renewed", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not renewable in its status, or open-ended", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid term", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -565,8 +540,6 @@ pub async fn renew(
     ),
     responses(
         (status = 200, description = "A page of child contracts", body = Page<ContractOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -597,7 +570,6 @@ pub async fn children(
     params(("id" = String, Path, description = "Contract id")),
     responses(
         (status = 200, description = "All ancestors, root first; `next_cursor` is always null", body = Page<ContractOut>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -628,8 +600,6 @@ pub async fn ancestors(_who: Principal, db: web::Data<Db>, id: web::Path<String>
     ),
     responses(
         (status = 200, description = "The contract tree", body = TreeNode),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -687,8 +657,6 @@ fn build_tree(row: ContractRow, by_parent: &mut HashMap<String, Vec<ContractRow>
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::clock::as_utc;
 use crate::db::Db;
 use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, Cursor, Page, Problem, QueryPairs};
+use crate::http::{ApiError, Cursor, Page, QueryPairs};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -71,8 +71,6 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
     ),
     responses(
         (status = 200, description = "A page of events", body = Page<EventOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

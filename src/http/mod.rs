@@ -4,6 +4,7 @@
 pub mod errors;
 pub mod etag;
 pub mod json;
+pub mod openapi;
 pub mod pagination;
 pub mod patch;
 pub mod query;

@@ -295,12 +295,8 @@ fn ok(row: InstallationRow) -> HttpResponse {
     responses(
         (status = 201, description = "Registered", body = InstallationOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the installation"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Serial number or external_ref taken; hierarchy cycle", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -337,8 +333,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "A page of installations, oldest first", body = Page<InstallationOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -387,7 +381,6 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     params(("id" = String, Path, description = "Installation id")),
     responses(
         (status = 200, description = "The installation", body = InstallationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -407,13 +400,9 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = InstallationPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = InstallationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Serial number or external_ref taken; hierarchy cycle; concurrent change", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -440,11 +429,9 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The installation has components or is covered by contracts", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -471,8 +458,6 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "A page of components", body = Page<InstallationOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -507,8 +492,6 @@ pub async fn components(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -533,8 +516,6 @@ pub async fn history(
     ),
     responses(
         (status = 200, description = "A page of coverage links with their contracts", body = Page<CoverageOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -573,8 +554,6 @@ pub async fn contracts_of(
     ),
     responses(
         (status = 200, description = "The contracts in force for the installation that day", body = CoverageAnswer),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -624,12 +603,9 @@ pub async fn coverage(
     request_body = CoverageIn,
     responses(
         (status = 201, description = "The new coverage links", body = Page<CoverageOut>),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already covered by this contract, or by another contract of the same type in an overlapping period", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown installation, or a period outside the contract's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -662,8 +638,6 @@ pub async fn add_coverage(
     ),
     responses(
         (status = 200, description = "A page of coverage links with their installations", body = Page<CoverageOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -702,13 +676,9 @@ pub async fn list_coverage(
     request_body(content = CoveragePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = CoverageOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The contract does not cover the installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Overlaps another contract of the same type", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A period outside the contract's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -742,10 +712,8 @@ pub async fn update_coverage(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The contract does not cover the installation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -175,11 +175,8 @@ fn ok(row: ObligationRow) -> HttpResponse {
     responses(
         (status = 201, description = "Created", body = ObligationOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the obligation"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields; an invalid RRULE gives the parser's reason", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -209,8 +206,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "A page of obligations, oldest first", body = Page<ObligationOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -240,7 +235,6 @@ pub async fn list(
     params(("id" = String, Path, description = "Obligation id")),
     responses(
         (status = 200, description = "The obligation", body = ObligationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -260,13 +254,9 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = ObligationPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = ObligationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Concurrent change", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields; an invalid RRULE gives the parser's reason", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -293,11 +283,9 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Tasks of the obligation were worked on", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -326,8 +314,6 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "The occurrences", body = PreviewOut),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -373,7 +359,6 @@ pub async fn preview(
     params(("id" = String, Path, description = "Obligation id")),
     responses(
         (status = 200, description = "What generation created, updated and cancelled", body = GenerationReport),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
@@ -407,8 +392,6 @@ pub async fn generate(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -198,8 +198,6 @@ fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
     ),
     responses(
         (status = 200, description = "A page of tasks, earliest due first", body = Page<TaskOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -226,7 +224,6 @@ pub async fn list(
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -251,13 +248,9 @@ pub async fn get(
     request_body(content = TaskPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The task is closed", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -302,13 +295,9 @@ macro_rules! verb {
             request_body(content = Option<ActIn>, description = "Optional note: the result when completing, the reason when skipping or cancelling"),
             responses(
                 (status = 200, description = "The task after the change", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
-                (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "Not allowed in the task's status (closed tasks do not change)", body = Problem, content_type = "application/problem+json"),
-                (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-                (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Invalid note", body = Problem, content_type = "application/problem+json"),
             ),
             security(("bearer" = []))
@@ -346,8 +335,6 @@ verb!(cancel, "cancel_task", "/api/v1/tasks/{id}/cancel", Action::Cancel, "Cance
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -400,8 +387,6 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
     ),
     responses(
         (status = 200, description = "An iCalendar document: one all-day event per task on its due date", body = String, content_type = "text/calendar"),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ())
 )]
@@ -470,7 +455,6 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
     post, operation_id = "create_feed_token", path = "/api/v1/feed-tokens", tag = "tasks",
     responses(
         (status = 201, description = "The new token (shown only now)", body = FeedTokenOut, headers(("Location" = String, description = "URL of the token"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -505,7 +489,6 @@ pub async fn create_feed_token(
     get, operation_id = "list_feed_tokens", path = "/api/v1/feed-tokens", tag = "tasks",
     responses(
         (status = 200, description = "All live tokens of the caller; `next_cursor` is always null", body = Page<FeedTokenOut>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -524,7 +507,6 @@ pub async fn list_feed_tokens(who: Principal, db: web::Data<Db>) -> Result<HttpR
     params(("id" = String, Path, description = "Feed token id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such live token of the caller", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
