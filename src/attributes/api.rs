@@ -6,7 +6,7 @@ use super::store::{self, DefinitionRow};
 use crate::auth::Principal;
 use crate::clock::{as_utc, Clock};
 use crate::db::{Db, DbConnection};
-use crate::events::{model::diff, store as events};
+use crate::events::{model::diff, store as events, Ctx};
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
 use crate::http::{check_text, ApiError, ApiJson, FieldError, IfMatch, Page, Patch, Problem, QueryPairs};
@@ -225,10 +225,8 @@ pub async fn create(
                 ));
             }
             store::insert(c, &row)?;
-            events::append(c, events::NewEvent {
-                entity_type: ENTITY, entity_id: &row.id, action: "created", actor: &who.sub, at: now,
-                changes: &diff(&serde_json::Value::Null, &snapshot(&row)),
-            })?;
+            let ctx = Ctx { actor: &who.sub, now: as_utc(now) };
+            events::record(c, &ctx, ENTITY, &row.id, "created", &serde_json::Value::Null, &snapshot(&row))?;
             Ok(row)
         })
         .await?;
@@ -405,17 +403,8 @@ pub async fn update(
             if !store::update(c, &new, old.version)? {
                 return Err(ApiError::conflict("concurrent_update", "the definition changed meanwhile; retry"));
             }
-            events::append(
-                c,
-                events::NewEvent {
-                    entity_type: ENTITY,
-                    entity_id: &new.id,
-                    action: "updated",
-                    actor: &who.sub,
-                    at: now,
-                    changes: &changes,
-                },
-            )?;
+            let ctx = Ctx { actor: &who.sub, now: as_utc(now) };
+            events::record(c, &ctx, ENTITY, &new.id, "updated", &snapshot(&old), &snapshot(&new))?;
             Ok(new)
         })
         .await?;
@@ -460,17 +449,8 @@ pub async fn delete(
             ));
         }
         store::delete(c, &id)?;
-        events::append(
-            c,
-            events::NewEvent {
-                entity_type: ENTITY,
-                entity_id: &id,
-                action: "deleted",
-                actor: &who.sub,
-                at: now,
-                changes: &diff(&snapshot(&old), &serde_json::Value::Null),
-            },
-        )?;
+        let ctx = Ctx { actor: &who.sub, now: as_utc(now) };
+        events::record(c, &ctx, ENTITY, &id, "deleted", &snapshot(&old), &serde_json::Value::Null)?;
         Ok(())
     })
     .await?;

@@ -1,7 +1,7 @@
 //! Handlers and request/response types for `/api/v1/contracts`.
 
 use super::model::Status;
-use super::service::{self, Ctx, Verb};
+use super::service::{self, Verb};
 use super::store::{self, ContractRow, ListFilter};
 use crate::attributes::model::EntityKind;
 use crate::attributes::service as attributes;
@@ -10,6 +10,7 @@ use crate::clock::{as_utc, Clock};
 use crate::config::Settings;
 use crate::db::hierarchy::{self, Tree};
 use crate::db::Db;
+use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;

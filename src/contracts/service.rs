@@ -7,24 +7,12 @@ use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::{service as attributes, store as attribute_store};
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
-use crate::events::{model::diff, store as events};
+use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::Datelike;
 use serde_json::{Map, Value};
 
 pub const ENTITY: &str = "contract";
-
-/// Who acts and when: the inputs every use case shares.
-pub struct Ctx<'a> {
-    pub actor: &'a str,
-    pub now: DateTime<Utc>,
-}
-
-impl Ctx<'_> {
-    fn today(&self) -> NaiveDate {
-        self.now.date_naive()
-    }
-}
 
 /// The JSON form of a contract used for history diffs.
 pub fn snapshot(row: &ContractRow) -> Value {
@@ -53,18 +41,8 @@ fn record(
     old: Option<&ContractRow>,
     new: Option<&ContractRow>,
 ) -> Result<(), ApiError> {
-    let changes = diff(&old.map(snapshot).unwrap_or(Value::Null), &new.map(snapshot).unwrap_or(Value::Null));
-    events::append(
-        conn,
-        events::NewEvent {
-            entity_type: ENTITY,
-            entity_id: id,
-            action,
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes: &changes,
-        },
-    )?;
+    let snap = |row: Option<&ContractRow>| row.map(snapshot).unwrap_or(Value::Null);
+    events::record(conn, ctx, ENTITY, id, action, &snap(old), &snap(new))?;
     Ok(())
 }
 

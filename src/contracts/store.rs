@@ -82,12 +82,6 @@ pub fn has_children(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(contracts::table.filter(contracts::parent_id.eq(id)))).get_result(conn)
 }
 
-/// Escapes LIKE wildcards in user text.
-pub fn like_pattern(q: &str) -> String {
-    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// One page of contracts in id (creation) order after `after`.
 pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit: i64) -> QueryResult<Vec<ContractRow>> {
     let mut q = contracts::table.select(ContractRow::as_select()).order(contracts::id.asc()).limit(limit).into_boxed();
@@ -107,7 +101,7 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
         q = q.filter(contracts::number.eq(v.clone()));
     }
     if let Some(v) = &f.q {
-        let p = like_pattern(v);
+        let p = crate::db::contains_pattern(v);
         q = q.filter(contracts::search_text.like(p).escape('\\'));
     }
     if let Some(v) = &f.parent_id {

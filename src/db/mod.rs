@@ -34,6 +34,13 @@ macro_rules! on_backend {
 /// Key of the PostgreSQL advisory lock that orders all write transactions (see [`Db::write`]).
 pub const WRITE_LOCK: i64 = 0x5041_4354_0001;
 
+/// A `LIKE … ESCAPE '\\'` pattern matching lowercased text that contains `q` (wildcards in `q`
+/// are taken literally). Both backends compare a lowercased search column with it.
+pub fn contains_pattern(q: &str) -> String {
+    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Which engine a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -6,6 +6,20 @@ pub mod model;
 pub mod store;
 
 use actix_web::web;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Who acts and when: what every change records, so every use case takes it.
+pub struct Ctx<'a> {
+    /// The token's `sub`, or `system` for background jobs.
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    pub fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+}
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]

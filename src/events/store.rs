@@ -55,6 +55,24 @@ pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// Appends the event of one change: `old` and `new` are JSON snapshots of the resource
+/// (`Value::Null` where it did not or no longer exists); the event records their difference.
+pub fn record(
+    conn: &mut DbConnection,
+    ctx: &super::Ctx,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+) -> QueryResult<i64> {
+    let changes = super::model::diff(old, new);
+    append(
+        conn,
+        NewEvent { entity_type, entity_id, action, actor: ctx.actor, at: ctx.now.naive_utc(), changes: &changes },
+    )
+}
+
 /// Events of one resource, oldest first, after the event id `after`.
 pub fn history(
     conn: &mut DbConnection,

@@ -6,11 +6,12 @@ use super::model::{extended_end, Location, Period, Status};
 use super::store::{self, CoverageRow, InstallationRow};
 use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::{service as attributes, store as attribute_store};
-use crate::contracts::service::{load as load_contract, Ctx};
+use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
-use crate::events::{model::diff, store as events};
+use crate::events::store as events;
+use crate::events::Ctx;
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use serde_json::{Map, Value};
 
@@ -37,29 +38,6 @@ fn coverage_snapshot(row: &CoverageRow) -> Value {
 
 pub fn load(conn: &mut DbConnection, id: &str) -> Result<InstallationRow, ApiError> {
     store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("installation {id} does not exist")))
-}
-
-fn record(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    entity: &str,
-    id: &str,
-    action: &str,
-    old: Value,
-    new: Value,
-) -> Result<(), ApiError> {
-    events::append(
-        conn,
-        events::NewEvent {
-            entity_type: entity,
-            entity_id: id,
-            action,
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes: &diff(&old, &new),
-        },
-    )?;
-    Ok(())
 }
 
 fn check_row(row: &InstallationRow, location: &Location) -> Vec<FieldError> {
@@ -160,7 +138,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: InstallationIn) -> Resu
     check_unique(conn, &row)?;
     apply_attributes(conn, &mut row, &input.attributes.unwrap_or_default())?;
     store::insert(conn, &row)?;
-    record(conn, ctx, ENTITY, &row.id, "created", Value::Null, snapshot(&row))?;
+    events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
     Ok(row)
 }
 
@@ -238,7 +216,7 @@ pub fn update(
             "the installation changed meanwhile; fetch it again and retry",
         ));
     }
-    record(conn, ctx, ENTITY, id, "updated", snapshot(&old), snapshot(&row))?;
+    events::record(conn, ctx, ENTITY, id, "updated", &snapshot(&old), &snapshot(&row))?;
     Ok(row)
 }
 
@@ -253,7 +231,8 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
     }
     attribute_store::delete_values(conn, EntityKind::Installation, id)?;
     store::delete(conn, id)?;
-    record(conn, ctx, ENTITY, id, "deleted", snapshot(&old), Value::Null)
+    events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &Value::Null)?;
+    Ok(())
 }
 
 fn contract_period(c: &ContractRow) -> Period {
@@ -375,7 +354,7 @@ pub fn add_coverage(
             updated_at: now,
         };
         store::insert_coverage(conn, &row)?;
-        record(conn, ctx, COVERAGE, &row.id, "created", Value::Null, coverage_snapshot(&row))?;
+        events::record(conn, ctx, COVERAGE, &row.id, "created", &Value::Null, &coverage_snapshot(&row))?;
         out.push((row, installation));
     }
     crate::obligations::service::follow_contract(conn, ctx, &contract.id)?;
@@ -419,7 +398,7 @@ pub fn update_coverage(
     if !store::update_coverage(conn, &row, old.version)? {
         return Err(ApiError::conflict("concurrent_update", "the coverage changed meanwhile; retry"));
     }
-    record(conn, ctx, COVERAGE, &row.id, "updated", coverage_snapshot(&old), coverage_snapshot(&row))?;
+    events::record(conn, ctx, COVERAGE, &row.id, "updated", &coverage_snapshot(&old), &coverage_snapshot(&row))?;
     crate::obligations::service::follow_contract(conn, ctx, contract_id)?;
     Ok((row, installation))
 }
@@ -434,7 +413,7 @@ pub fn delete_coverage(
     let old = load_coverage(conn, contract_id, installation_id)?;
     if_match.check(old.version)?;
     store::delete_coverage(conn, &old.id)?;
-    record(conn, ctx, COVERAGE, &old.id, "deleted", coverage_snapshot(&old), Value::Null)?;
+    events::record(conn, ctx, COVERAGE, &old.id, "deleted", &coverage_snapshot(&old), &Value::Null)?;
     crate::obligations::service::follow_contract(conn, ctx, contract_id)
 }
 
@@ -492,7 +471,7 @@ pub fn follow_contract(
         }
         if to.is_some_and(|t| t < from) {
             store::delete_coverage(conn, &cov.id)?;
-            record(conn, ctx, COVERAGE, &cov.id, "deleted", coverage_snapshot(&cov), Value::Null)?;
+            events::record(conn, ctx, COVERAGE, &cov.id, "deleted", &coverage_snapshot(&cov), &Value::Null)?;
             continue;
         }
         if type_changed {
@@ -511,7 +490,7 @@ pub fn follow_contract(
         if !store::update_coverage(conn, &changed, cov.version)? {
             return Err(ApiError::conflict("concurrent_update", "the contract's coverage changed meanwhile; retry"));
         }
-        record(conn, ctx, COVERAGE, &cov.id, action, coverage_snapshot(&cov), coverage_snapshot(&changed))?;
+        events::record(conn, ctx, COVERAGE, &cov.id, action, &coverage_snapshot(&cov), &coverage_snapshot(&changed))?;
     }
     Ok(())
 }

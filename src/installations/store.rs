@@ -129,7 +129,7 @@ pub fn list(
         q = q.filter(installations::external_ref.eq(v.clone()));
     }
     if let Some(v) = &f.q {
-        q = q.filter(installations::search_text.like(crate::contracts::store::like_pattern(v)).escape('\\'));
+        q = q.filter(installations::search_text.like(crate::db::contains_pattern(v)).escape('\\'));
     }
     if let Some(v) = &f.parent_id {
         q = q.filter(installations::parent_id.eq(v.clone()));

@@ -4,11 +4,12 @@
 use super::api::{ObligationIn, ObligationPatch, ScheduleIn};
 use super::model::{plan, Existing, Schedule, Scope, Wanted};
 use super::store::{self, ObligationRow};
-use crate::contracts::service::{load as load_contract, Ctx};
+use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
 use crate::db::DbConnection;
 use crate::events::model::{diff, Changes};
 use crate::events::store::{self as events, NewEvent};
+use crate::events::Ctx;
 use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
 use crate::installations::store as coverage_store;
 use crate::tasks::model::Assignee;
@@ -56,21 +57,6 @@ pub fn snapshot(row: &ObligationRow) -> Value {
         "anchor_date": row.anchor_date, "lead_days": row.lead_days, "scope": row.scope,
         "horizon_months": row.horizon_months,
     })
-}
-
-fn record(conn: &mut DbConnection, ctx: &Ctx, id: &str, action: &str, old: Value, new: Value) -> Result<(), ApiError> {
-    events::append(
-        conn,
-        NewEvent {
-            entity_type: ENTITY,
-            entity_id: id,
-            action,
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes: &diff(&old, &new),
-        },
-    )?;
-    Ok(())
 }
 
 /// Field checks shared by create and update, on the complete row.
@@ -170,7 +156,7 @@ pub fn create(
         return Err(ApiError::validation(errors));
     }
     store::insert(conn, &row)?;
-    record(conn, ctx, &row.id, "created", Value::Null, snapshot(&row))?;
+    events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
     generate(conn, ctx, &row, &contract)?;
     // Answer with what is stored now, the day of generation included.
     load(conn, &row.id)
@@ -238,7 +224,7 @@ pub fn update(
             "the obligation changed meanwhile; fetch it again and retry",
         ));
     }
-    record(conn, ctx, id, "updated", snapshot(&old), snapshot(&row))?;
+    events::record(conn, ctx, ENTITY, id, "updated", &snapshot(&old), &snapshot(&row))?;
     generate(conn, ctx, &row, &contract)?;
     load(conn, id)
 }
@@ -270,7 +256,8 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
         .collect();
     events::append_many(conn, &list)?;
     store::delete(conn, id)?;
-    record(conn, ctx, id, "deleted", snapshot(&old), Value::Null)
+    events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &Value::Null)?;
+    Ok(())
 }
 
 /// The occurrences the obligation asks for between `from` and `to`, within the contract's

@@ -27,7 +27,7 @@ pub struct PassReport {
 /// Runs every job once (blocking: call from the blocking pool or a test).
 pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
     let mut report = PassReport::default();
-    let ctx = contracts::Ctx { actor: "system", now: clock.now() };
+    let ctx = crate::events::Ctx { actor: "system", now: clock.now() };
     let today = ctx.now.date_naive();
     end_of_term(db, &ctx, today, &mut report)?;
     extend_horizons(db, &ctx, today, &mut report)?;
@@ -37,7 +37,7 @@ pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
 /// Renews or expires the contracts whose end date has passed.
 fn end_of_term(
     db: &Db,
-    ctx: &contracts::Ctx,
+    ctx: &crate::events::Ctx,
     today: chrono::NaiveDate,
     report: &mut PassReport,
 ) -> Result<(), ApiError> {
@@ -70,7 +70,7 @@ fn end_of_term(
 /// Generates the tasks of obligations not brought in line today, one obligation per transaction.
 fn extend_horizons(
     db: &Db,
-    ctx: &contracts::Ctx,
+    ctx: &crate::events::Ctx,
     today: chrono::NaiveDate,
     report: &mut PassReport,
 ) -> Result<(), ApiError> {

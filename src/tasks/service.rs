@@ -5,10 +5,9 @@ use super::api::TaskPatch;
 use super::model::{transition, Action, Assignee, Status};
 use super::store::{self, TaskRow};
 use crate::auth::{Principal, Role};
-use crate::contracts::service::Ctx;
 use crate::db::DbConnection;
-use crate::events::model::diff;
-use crate::events::store::{self as events, NewEvent};
+use crate::events::store as events;
+use crate::events::Ctx;
 use crate::http::{ApiError, FieldError, IfMatch, Patch};
 use serde_json::Value;
 
@@ -53,17 +52,7 @@ fn save(
     if !store::update(conn, &new, old.version)? {
         return Err(ApiError::conflict("concurrent_update", "the task changed meanwhile; fetch it again and retry"));
     }
-    events::append(
-        conn,
-        NewEvent {
-            entity_type: ENTITY,
-            entity_id: &new.id,
-            action,
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes: &diff(&snapshot(old), &snapshot(&new)),
-        },
-    )?;
+    events::record(conn, ctx, ENTITY, &new.id, action, &snapshot(old), &snapshot(&new))?;
     Ok(new)
 }
 
