@@ -417,21 +417,25 @@ pub fn delete_coverage(
     crate::obligations::service::follow_contract(conn, ctx, contract_id)
 }
 
-/// The first day after `after` on which another contract of `contract`'s type covers the
-/// installation of `cov` (an extension must stop short of it).
-fn next_same_type_start(
+/// Per installation, the first day after `after` on which another contract of `contract`'s type
+/// covers it (an extension must stop short of that day); one query for all of them.
+fn next_same_type_starts(
     conn: &mut DbConnection,
     contract: &ContractRow,
-    cov: &CoverageRow,
+    installation_ids: &[String],
     after: chrono::NaiveDate,
-) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    let others =
-        store::coverage_of_installations(conn, std::slice::from_ref(&cov.installation_id), None, None, 10_000)?;
-    Ok(others
-        .into_iter()
-        .filter(|(o, c)| c.id != contract.id && c.contract_type == contract.contract_type && o.valid_from > after)
-        .map(|(o, _)| o.valid_from)
-        .min())
+) -> Result<std::collections::HashMap<String, chrono::NaiveDate>, ApiError> {
+    let mut next = std::collections::HashMap::new();
+    if installation_ids.is_empty() {
+        return Ok(next);
+    }
+    for (cov, other) in store::coverage_of_installations(conn, installation_ids, None, None, i64::MAX)? {
+        if other.id != contract.id && other.contract_type == contract.contract_type && cov.valid_from > after {
+            let day = next.entry(cov.installation_id).or_insert(cov.valid_from);
+            *day = (*day).min(cov.valid_from);
+        }
+    }
+    Ok(next)
 }
 
 /// Keeps a contract's coverage in step with the contract after any change to it:
@@ -456,12 +460,21 @@ pub fn follow_contract(
         (Some(before), Some(after)) if after > before => Some((before, after)),
         _ => None,
     };
-    for cov in store::all_coverage_of_contract(conn, &new.id)? {
+    let links = store::all_coverage_of_contract(conn, &new.id)?;
+    let next_starts = match extended {
+        Some((before, _)) => {
+            let ending: Vec<String> =
+                links.iter().filter(|c| c.valid_to == Some(before)).map(|c| c.installation_id.clone()).collect();
+            next_same_type_starts(conn, new, &ending, before)?
+        }
+        None => Default::default(),
+    };
+    for cov in links {
         let (mut from, mut to) = (cov.valid_from, cov.valid_to);
         let mut action = if new.terminated_on.is_some() && old.terminated_on.is_none() { "ended" } else { "adjusted" };
         if let Some((before, after)) = extended {
             if to == Some(before) {
-                to = Some(extended_end(before, after, next_same_type_start(conn, new, &cov, before)?));
+                to = Some(extended_end(before, after, next_starts.get(&cov.installation_id).copied()));
                 action = "extended";
             }
         }
