@@ -10,10 +10,12 @@ use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
+use crate::events::model::diff;
 use crate::events::store as events;
 use crate::events::Ctx;
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 pub const ENTITY: &str = "installation";
 pub const COVERAGE: &str = "coverage";
@@ -246,9 +248,22 @@ fn check_overlap(
     installation_id: &str,
     period: &Period,
 ) -> Result<(), ApiError> {
-    let others = store::coverage_of_installations(conn, &[installation_id.to_string()], None, None, 10_000)?;
+    let others = store::coverage_of_installations(conn, &[installation_id.to_string()], None, None, i64::MAX)?;
+    overlap_among(&others, contract, installation_id, period)
+}
+
+/// The overlap rule over already loaded links (`others`: coverage with its contracts).
+fn overlap_among(
+    others: &[(CoverageRow, ContractRow)],
+    contract: &ContractRow,
+    installation_id: &str,
+    period: &Period,
+) -> Result<(), ApiError> {
     for (cov, other) in others {
-        if other.id == contract.id || other.contract_type != contract.contract_type {
+        if cov.installation_id != installation_id
+            || other.id == contract.id
+            || other.contract_type != contract.contract_type
+        {
             continue;
         }
         let theirs = Period { from: cov.valid_from, to: cov.valid_to };
@@ -306,13 +321,26 @@ pub fn add_coverage(
     items: Vec<CoverageItem>,
 ) -> Result<Vec<(CoverageRow, InstallationRow)>, ApiError> {
     let contract = load_contract(conn, contract_id)?;
+    // Everything the checks need, in a handful of queries whatever the number of items.
+    let ids: Vec<String> = items.iter().filter_map(|i| i.installation_id.clone()).collect();
+    let serials: Vec<String> = items.iter().filter_map(|i| i.serial_number.clone()).collect();
+    let by_id: HashMap<String, InstallationRow> =
+        store::get_many(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+    let by_serial: HashMap<String, InstallationRow> =
+        store::by_serial_numbers(conn, &serials)?.into_iter().map(|r| (r.serial_number.clone(), r)).collect();
+    let covered: HashSet<String> =
+        store::all_coverage_of_contract(conn, &contract.id)?.into_iter().map(|c| c.installation_id).collect();
+    let targets: Vec<String> = by_id.keys().chain(by_serial.values().map(|r| &r.id)).cloned().collect();
+    let others = store::coverage_of_installations(conn, &targets, None, None, i64::MAX)?;
+
+    let now = ctx.now.naive_utc();
     let mut out = Vec::with_capacity(items.len());
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for (i, item) in items.into_iter().enumerate() {
         let field = format!("installations[{i}].");
         let installation = match (&item.installation_id, &item.serial_number) {
-            (Some(id), None) => store::get(conn, id)?,
-            (None, Some(serial)) => store::by_serial_number(conn, serial)?,
+            (Some(id), None) => by_id.get(id),
+            (None, Some(serial)) => by_serial.get(serial),
             _ => {
                 return Err(ApiError::invalid(
                     &format!("{field}installation_id"),
@@ -321,6 +349,7 @@ pub fn add_coverage(
                 ));
             }
         }
+        .cloned()
         .ok_or_else(|| ApiError::invalid(&format!("{field}installation_id"), "not_found", "no such installation"))?;
         if !seen.insert(installation.id.clone()) {
             return Err(ApiError::invalid(
@@ -332,7 +361,7 @@ pub fn add_coverage(
         let period =
             Period { from: item.valid_from.unwrap_or(contract.start_date), to: item.valid_to.or(contract.end_date) };
         check_period(&contract, &period, &field)?;
-        if store::get_coverage(conn, &contract.id, &installation.id)?.is_some() {
+        if covered.contains(&installation.id) {
             return Err(ApiError::conflict(
                 "already_covered",
                 format!(
@@ -341,8 +370,7 @@ pub fn add_coverage(
                 ),
             ));
         }
-        check_overlap(conn, &contract, &installation.id, &period)?;
-        let now = ctx.now.naive_utc();
+        overlap_among(&others, &contract, &installation.id, &period)?;
         let row = CoverageRow {
             id: uuid::Uuid::now_v7().to_string(),
             contract_id: contract.id.clone(),
@@ -353,10 +381,24 @@ pub fn add_coverage(
             created_at: now,
             updated_at: now,
         };
-        store::insert_coverage(conn, &row)?;
-        events::record(conn, ctx, COVERAGE, &row.id, "created", &Value::Null, &coverage_snapshot(&row))?;
         out.push((row, installation));
     }
+    let rows: Vec<CoverageRow> = out.iter().map(|(row, _)| row.clone()).collect();
+    store::insert_coverages(conn, &rows)?;
+    let changes: Vec<_> = rows.iter().map(|r| diff(&Value::Null, &coverage_snapshot(r))).collect();
+    let list: Vec<events::NewEvent> = rows
+        .iter()
+        .zip(&changes)
+        .map(|(r, changes)| events::NewEvent {
+            entity_type: COVERAGE,
+            entity_id: &r.id,
+            action: "created",
+            actor: ctx.actor,
+            at: now,
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
     crate::obligations::service::follow_contract(conn, ctx, &contract.id)?;
     Ok(out)
 }
@@ -424,8 +466,8 @@ fn next_same_type_starts(
     contract: &ContractRow,
     installation_ids: &[String],
     after: chrono::NaiveDate,
-) -> Result<std::collections::HashMap<String, chrono::NaiveDate>, ApiError> {
-    let mut next = std::collections::HashMap::new();
+) -> Result<HashMap<String, chrono::NaiveDate>, ApiError> {
+    let mut next = HashMap::new();
     if installation_ids.is_empty() {
         return Ok(next);
     }

@@ -141,6 +141,20 @@ pub fn list(
     q.load(conn)
 }
 
+/// The installations with any of these serial numbers (one query per 500).
+pub fn by_serial_numbers(conn: &mut DbConnection, serials: &[String]) -> QueryResult<Vec<InstallationRow>> {
+    let mut out = Vec::with_capacity(serials.len());
+    for chunk in serials.chunks(500) {
+        out.extend(
+            installations::table
+                .filter(installations::serial_number.eq_any(chunk))
+                .select(InstallationRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn get_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<InstallationRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
@@ -167,8 +181,22 @@ pub fn get_coverage(
         .optional()
 }
 
-pub fn insert_coverage(conn: &mut DbConnection, row: &CoverageRow) -> QueryResult<()> {
-    diesel::insert_into(coverages::table).values(row).execute(conn).map(|_| ())
+/// Inserts coverage links (one statement per 500 on PostgreSQL; row by row inside the
+/// transaction on SQLite, which cannot batch rows with absent values).
+pub fn insert_coverages(conn: &mut DbConnection, rows: &[CoverageRow]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(coverages::table).values(chunk).execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(coverages::table).values(row).execute(c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn update_coverage(conn: &mut DbConnection, row: &CoverageRow, expected_version: i64) -> QueryResult<bool> {
