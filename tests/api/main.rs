@@ -6,6 +6,7 @@ mod common;
 mod attributes;
 mod auth;
 mod calendar;
+mod cli;
 mod contracts;
 mod conventions;
 mod coverage;

@@ -1,0 +1,91 @@
+//! The `pactum` command itself: clear start-up errors, minted tokens, the printed spec, and a
+//! clean stop on SIGTERM.
+
+use pactum::auth::jwt::KeySource;
+use pactum::auth::JwtKeys;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn pactum() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pactum"));
+    // A stray .env or outer settings must not leak into these runs.
+    let data = std::env::temp_dir().join(format!("pactum-cli-{}", uuid::Uuid::now_v7().simple()));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", &data)
+        .env("JWT_SECRET", "cli-secret")
+        .current_dir(std::env::temp_dir());
+    cmd
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_error_line_and_exit_code_1() {
+    let out = pactum().env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].starts_with("error: cannot connect to PostgreSQL:"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn token_mints_a_jwt_the_service_accepts() {
+    let out = pactum()
+        .args(["token", "--sub", "alice", "--roles", "contract_manager,pension-desk", "--ttl", "8h"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    let claims = JwtKeys::hs256("cli-secret", None, None, KeySource::ConfiguredSecret).verify(token.trim()).unwrap();
+    assert_eq!(claims.sub, "alice");
+    assert_eq!(claims.roles, vec!["contract_manager".to_string(), "pension-desk".to_string()]);
+    let ttl = claims.exp - chrono::Utc::now().timestamp();
+    assert!((8 * 3600 - 60..=8 * 3600).contains(&ttl), "ttl {ttl}");
+}
+
+#[test]
+fn openapi_prints_the_document() {
+    let out = pactum().arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let generated: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    assert_eq!(printed, generated);
+}
+
+#[test]
+fn serve_runs_on_sqlite_without_setup_and_stops_cleanly_on_sigterm() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = pactum()
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("SCHEDULER_INTERVAL_SECS", "0")
+        .env("SHUTDOWN_TIMEOUT_SECS", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let ready = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            break answer;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the service did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the service did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status:?}");
+}
