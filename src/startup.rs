@@ -142,7 +142,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     }
     crate::contracts::model::check_number_pattern(&settings.contract_number_pattern)?;
     let url = settings.effective_database_url();
-    let db = prepare_database(&url, settings.db_pool_size)?;
+    let pool_size = settings.db_pool_size;
+    // Connecting and migrating block; they run on the blocking pool like every database call.
+    let db = actix_web::web::block(move || prepare_database(&url, pool_size)).await.map_err(|e| e.to_string())??;
     let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone() };
     crate::scheduler::spawn(state.db.clone(), state.clock.clone(), settings.scheduler_interval_secs);
     tracing::info!(addr = %settings.bind_addr, backend = ?state.db.backend(), "Pactum listening");
