@@ -1,6 +1,7 @@
 //! Settings read from the environment (a `.env` file is loaded first when present).
 //! Every variable is documented, with its default, in `.env.example`.
 
+use crate::service_calls::model::{check_risk_share, ServiceLevel};
 use std::path::PathBuf;
 
 /// Everything the service needs to know about its surroundings.
@@ -35,6 +36,11 @@ pub struct Settings {
     pub scheduler_interval_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Service level for calls that no contract's service level covers (uncovered
+    /// installations, contracts without one); `None`: such calls get no deadlines.
+    pub default_service_level: Option<ServiceLevel>,
+    /// A running SLA clock with less than this share of its allowed time left is at risk.
+    pub sla_at_risk_share: f64,
 }
 
 impl Settings {
@@ -56,6 +62,8 @@ impl Settings {
             log_format: var("LOG_FORMAT").unwrap_or_else(|| "text".into()),
             scheduler_interval_secs: parse("SCHEDULER_INTERVAL_SECS", 60)?,
             shutdown_timeout_secs: parse("SHUTDOWN_TIMEOUT_SECS", 30)?,
+            default_service_level: var("DEFAULT_SERVICE_LEVEL").map(|raw| parse_service_level(&raw)).transpose()?,
+            sla_at_risk_share: check_risk_share(parse("SLA_AT_RISK_SHARE", 0.25)?)?,
         })
     }
 
@@ -76,5 +84,15 @@ fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match var(name) {
         None => Ok(default),
         Some(raw) => raw.trim().parse().map_err(|_| format!("{name}={raw:?} is not a valid value")),
+    }
+}
+
+/// Parses and checks `DEFAULT_SERVICE_LEVEL`, a service level as JSON.
+fn parse_service_level(raw: &str) -> Result<ServiceLevel, String> {
+    let level: ServiceLevel =
+        serde_json::from_str(raw).map_err(|e| format!("DEFAULT_SERVICE_LEVEL is not a service level: {e}"))?;
+    match level.check("DEFAULT_SERVICE_LEVEL").first() {
+        None => Ok(level),
+        Some(e) => Err(format!("{}: {}", e.field, e.message)),
     }
 }

@@ -12,5 +12,6 @@ pub mod http;
 pub mod installations;
 pub mod obligations;
 pub mod scheduler;
+pub mod service_calls;
 pub mod startup;
 pub mod tasks;

@@ -45,6 +45,7 @@ pub struct AppState {
         (name = "installations", description = "Delivered goods (machines, lifts, boilers) and their components"),
         (name = "coverage", description = "Which contracts cover which installations, seen from both sides"),
         (name = "obligations", description = "What contracts commit to: one-off and recurring (RFC 5545) obligations that generate tasks"),
+        (name = "service-calls", description = "Unplanned work: repair requests checked against coverage and service levels, their SLA clocks and service actions"),
         (name = "tasks", description = "The one worklist, its calendar feed and personal feed tokens"),
         (name = "events", description = "The change feed"),
         (name = "health", description = "Probes"),
@@ -78,6 +79,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::events::EventsDoc::openapi());
     doc.merge(crate::installations::InstallationsDoc::openapi());
     doc.merge(crate::obligations::ObligationsDoc::openapi());
+    doc.merge(crate::service_calls::ServiceCallsDoc::openapi());
     doc.merge(crate::tasks::TasksDoc::openapi());
     crate::http::openapi::add_standard_problems(&mut doc);
     doc
@@ -126,6 +128,7 @@ pub fn app(
                 .configure(crate::events::routes)
                 .configure(crate::installations::routes)
                 .configure(crate::obligations::routes)
+                .configure(crate::service_calls::routes)
                 .configure(crate::tasks::routes),
         )
         .default_service(web::to(not_found_fallback))

@@ -15,6 +15,7 @@ use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::service_calls::model::ServiceLevel;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -76,6 +77,9 @@ pub struct ContractIn {
     /// Values of the attribute definitions for contracts of this type.
     #[schema(value_type = Option<Object>, example = json!({"region": "north"}))]
     pub attributes: Option<Map<String, Value>>,
+    /// Response and resolution times for service calls on what this contract covers; absent:
+    /// the parent contract's applies.
+    pub service_level: Option<ServiceLevel>,
 }
 
 /// Merge patch of the renewal terms.
@@ -129,6 +133,11 @@ pub struct ContractPatch {
     pub parent_id: Patch<String>,
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<Map<String, Value>>,
+    /// Replaces the contract's own service level as a whole; `null` removes it (the parent's
+    /// then applies).
+    #[serde(default)]
+    #[schema(value_type = Option<ServiceLevel>)]
+    pub service_level: Patch<ServiceLevel>,
 }
 
 /// Renewal terms of a contract.
@@ -165,6 +174,9 @@ pub struct ContractOut {
     pub parent_id: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
+    /// The contract's own service level; `GET /contracts/{id}/service-level` gives the one in
+    /// force, which may come from a parent contract.
+    pub service_level: Option<ServiceLevel>,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -173,6 +185,7 @@ pub struct ContractOut {
 
 impl From<ContractRow> for ContractOut {
     fn from(r: ContractRow) -> ContractOut {
+        let service_level = service::own_service_level(&r);
         ContractOut {
             id: r.id,
             number: r.number,
@@ -196,6 +209,7 @@ impl From<ContractRow> for ContractOut {
             external_ref: r.external_ref,
             parent_id: r.parent_id,
             attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+            service_level,
             version: r.version,
             created_at: as_utc(r.created_at),
             updated_at: as_utc(r.updated_at),

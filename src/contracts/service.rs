@@ -9,6 +9,7 @@ use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
+use crate::service_calls::model::ServiceLevel;
 use chrono::Datelike;
 use serde_json::{Map, Value};
 
@@ -25,8 +26,33 @@ pub fn snapshot(row: &ContractRow) -> Value {
         "notice_period": row.notice_period, "notice_deadline": row.notice_deadline,
         "signed_at": row.signed_at.map(crate::clock::as_utc), "terminated_on": row.terminated_on,
         "termination_reason": row.termination_reason, "external_ref": row.external_ref,
-        "parent_id": row.parent_id, "attributes": attributes,
+        "parent_id": row.parent_id, "attributes": attributes, "service_level": own_service_level(row),
     })
+}
+
+/// The contract's own service level, if it has one.
+pub fn own_service_level(row: &ContractRow) -> Option<ServiceLevel> {
+    row.service_level.as_deref().and_then(|s| serde_json::from_str(s).ok())
+}
+
+/// The service level in force for a contract: its own, or else the nearest ancestor's, with
+/// the id of the contract it comes from.
+pub fn effective_service_level(conn: &mut DbConnection, id: &str) -> Result<Option<(String, ServiceLevel)>, ApiError> {
+    let chain: Vec<String> = hierarchy::ancestor_ids(conn, Tree::Contracts, id)?.into_iter().map(|l| l.id).collect();
+    let rows = store::get_many(conn, &chain)?;
+    Ok(chain.iter().find_map(|cid| {
+        let row = rows.iter().find(|r| &r.id == cid)?;
+        own_service_level(row).map(|l| (row.id.clone(), l))
+    }))
+}
+
+/// Checks a service level and gives its stored form.
+fn encode_service_level(level: ServiceLevel) -> Result<String, ApiError> {
+    let errors = level.check("service_level");
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    serde_json::to_string(&level).map_err(ApiError::internal)
 }
 
 pub fn load(conn: &mut DbConnection, id: &str) -> Result<ContractRow, ApiError> {
@@ -211,11 +237,13 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        service_level: None,
     };
     let errors = check_row(&row);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    row.service_level = input.service_level.map(encode_service_level).transpose()?;
     derive_dates(&mut row);
     row.search_text = search_text(&row.number, &row.title);
     check_parent(conn, &row.id, row.parent_id.as_deref())?;
@@ -273,6 +301,11 @@ pub fn update(
         Patch::Value(t) => Some(t.naive_utc()),
     };
     row.external_ref = patch.external_ref.apply_to(row.external_ref);
+    row.service_level = match patch.service_level {
+        Patch::Absent => row.service_level,
+        Patch::Null => None,
+        Patch::Value(level) => Some(encode_service_level(level)?),
+    };
     let parent_changed = !patch.parent_id.is_absent();
     row.parent_id = patch.parent_id.apply_to(row.parent_id);
     let errors = check_row(&row);

@@ -36,6 +36,8 @@ pub struct ContractRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The contract's own service level as JSON.
+    pub service_level: Option<String>,
 }
 
 /// The filters of the contract list; all optional, combined with AND.

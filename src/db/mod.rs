@@ -18,6 +18,9 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// The query backend of [`DbConnection`], for naming boxed expressions.
+pub type SqlBackend = <DbConnection as diesel::Connection>::Backend;
+
 /// Runs `$body` with `$c` bound to the inner connection of either backend. For the few
 /// statements the multi-backend type cannot express (batch inserts): each arm type-checks
 /// on its own backend.

@@ -73,6 +73,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        service_level -> Nullable<Text>,
     }
 }
 
@@ -157,6 +158,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        service_call_id -> Nullable<Text>,
     }
 }
 
@@ -168,6 +170,43 @@ diesel::table! {
         roles -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    service_calls (id) {
+        id -> Text,
+        number -> Text,
+        installation_id -> Text,
+        customer_ref -> Text,
+        entitled -> Bool,
+        contract_id -> Nullable<Text>,
+        service_level -> Nullable<Text>,
+        service_level_source -> Nullable<Text>,
+        priority -> Text,
+        status -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        reporter -> Nullable<Text>,
+        channel -> Text,
+        external_ref -> Nullable<Text>,
+        reported_at -> Timestamp,
+        respond_by -> Nullable<Timestamp>,
+        respond_risk_at -> Nullable<Timestamp>,
+        resolve_by -> Nullable<Timestamp>,
+        resolve_risk_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        on_hold_since -> Nullable<Timestamp>,
+        hold_reason -> Nullable<Text>,
+        paused_seconds -> BigInt,
+        resolved_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -185,4 +224,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     obligations,
     tasks,
     feed_tokens,
+    service_calls,
 );

@@ -10,7 +10,6 @@ use crate::auth::{Principal, Role};
 use crate::clock::{as_utc, Clock};
 use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
-use crate::db::hierarchy::{self, Tree};
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -572,13 +571,7 @@ pub async fn coverage(
     let id = id.into_inner();
     let answer = db
         .read(move |c| {
-            let chain = hierarchy::ancestor_ids(c, Tree::Installations, &id)?;
-            if chain.is_empty() {
-                return Err(ApiError::not_found(format!("installation {id} does not exist")));
-            }
-            let ids: Vec<String> = chain.iter().map(|l| l.id.clone()).collect();
-            let rows = store::coverage_of_installations(c, &ids, Some(at), None, 10_000)?;
-            let mut contracts: Vec<CoveringContract> = rows
+            let contracts: Vec<CoveringContract> = service::covering(c, &id, at)?
                 .into_iter()
                 .map(|(cov, contract)| CoveringContract {
                     via: if cov.installation_id == id { Via::Direct } else { Via::Parent },
@@ -588,10 +581,7 @@ pub async fn coverage(
                     contract: contract.into(),
                 })
                 .collect();
-            contracts.sort_by(|a, b| {
-                (a.via != Via::Direct, &a.contract.number).cmp(&(b.via != Via::Direct, &b.contract.number))
-            });
-            Ok(CoverageAnswer { installation_id: id, at, covered: !contracts.is_empty(), contracts })
+            Ok::<_, ApiError>(CoverageAnswer { installation_id: id, at, covered: !contracts.is_empty(), contracts })
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -111,6 +111,24 @@ fn search_text(row: &InstallationRow) -> String {
     format!("{}\n{}", row.serial_number.to_lowercase(), row.name.to_lowercase())
 }
 
+/// The coverage in force for an installation on `day`: its own links and its parent
+/// installations' (a component is covered by what covers the machine it is part of), with the
+/// contracts in force that day; the installation's own links first, then by contract number.
+pub fn covering(
+    conn: &mut DbConnection,
+    id: &str,
+    day: chrono::NaiveDate,
+) -> Result<Vec<(CoverageRow, ContractRow)>, ApiError> {
+    let chain = hierarchy::ancestor_ids(conn, Tree::Installations, id)?;
+    if chain.is_empty() {
+        return Err(ApiError::not_found(format!("installation {id} does not exist")));
+    }
+    let ids: Vec<String> = chain.iter().map(|l| l.id.clone()).collect();
+    let mut rows = store::coverage_of_installations(conn, &ids, Some(day), None, 10_000)?;
+    rows.sort_by(|(a, ca), (b, cb)| (a.installation_id != id, &ca.number).cmp(&(b.installation_id != id, &cb.number)));
+    Ok(rows)
+}
+
 pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: InstallationIn) -> Result<InstallationRow, ApiError> {
     let now = ctx.now.naive_utc();
     let location = input.location.unwrap_or_default();

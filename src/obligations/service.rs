@@ -401,6 +401,7 @@ pub fn generate(
             version: 1,
             created_at: now,
             updated_at: now,
+            service_call_id: None,
         })
         .collect();
     let created = task_store::insert_new(conn, &new_rows)?;

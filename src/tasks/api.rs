@@ -34,6 +34,8 @@ pub struct TaskOut {
     pub contract_id: Option<String>,
     pub installation_id: Option<String>,
     pub obligation_id: Option<String>,
+    /// For service actions: the service call.
+    pub service_call_id: Option<String>,
     /// For planned tasks: the day of the occurrence (the due date is `lead_days` earlier).
     pub nominal_date: Option<NaiveDate>,
     /// Moved by hand; generation leaves it alone.
@@ -53,7 +55,7 @@ pub struct TaskOut {
 }
 
 impl TaskOut {
-    fn new(t: TaskRow, today: NaiveDate) -> TaskOut {
+    pub fn new(t: TaskRow, today: NaiveDate) -> TaskOut {
         let status = Status::parse(&t.status).unwrap_or(Status::Open);
         TaskOut {
             id: t.id,
@@ -67,6 +69,7 @@ impl TaskOut {
             contract_id: t.contract_id,
             installation_id: t.installation_id,
             obligation_id: t.obligation_id,
+            service_call_id: t.service_call_id,
             nominal_date: t.nominal_date,
             rescheduled: t.rescheduled,
             reassigned: t.reassigned,
@@ -167,10 +170,11 @@ fn take_filter(q: &mut QueryPairs, who: &Principal, today: NaiveDate) -> Result<
         contract_id: q.take("contract_id"),
         installation_id: q.take("installation_id"),
         obligation_id: q.take("obligation_id"),
+        service_call_id: q.take("service_call_id"),
     })
 }
 
-fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
+pub fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
     let bad = || ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out");
     let (date, id) = raw.split_once('|').ok_or_else(bad)?;
     Ok((NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?, id.to_string()))
@@ -193,6 +197,7 @@ fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
         ("contract_id" = Option<String>, Query, description = "Only tasks of this contract"),
         ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
         ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
+        ("service_call_id" = Option<String>, Query, description = "Only the actions of this service call"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -384,6 +389,7 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
         ("contract_id" = Option<String>, Query, description = "Only tasks of this contract"),
         ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
         ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
+        ("service_call_id" = Option<String>, Query, description = "Only the actions of this service call"),
     ),
     responses(
         (status = 200, description = "An iCalendar document: one all-day event per task on its due date", body = String, content_type = "text/calendar"),

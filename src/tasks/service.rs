@@ -19,6 +19,7 @@ pub fn snapshot(t: &TaskRow) -> Value {
         "kind": t.kind, "title": t.title, "description": t.description, "status": t.status,
         "assignee": Assignee::from_parts(&t.assignee_kind, &t.assignee_name), "due_date": t.due_date,
         "contract_id": t.contract_id, "installation_id": t.installation_id, "obligation_id": t.obligation_id,
+        "service_call_id": t.service_call_id,
         "nominal_date": t.nominal_date, "notes": t.notes, "result_note": t.result_note,
         "closed_by": t.closed_by,
     })
@@ -149,4 +150,40 @@ pub fn update(
         return Ok(old);
     }
     save(conn, ctx, &old, new, "updated")
+}
+
+/// Adds new tasks (service actions, workflow steps) and their `created` events.
+pub fn create(conn: &mut DbConnection, ctx: &Ctx, rows: &[TaskRow]) -> Result<(), ApiError> {
+    store::insert_new(conn, rows)?;
+    let changes: Vec<_> = rows.iter().map(|t| crate::events::model::diff(&Value::Null, &snapshot(t))).collect();
+    let list: Vec<events::NewEvent> = rows
+        .iter()
+        .zip(&changes)
+        .map(|(t, changes)| events::NewEvent {
+            entity_type: ENTITY,
+            entity_id: &t.id,
+            action: "created",
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
+    Ok(())
+}
+
+/// Cancels the still-open tasks among `rows` because what they were for went away; `reason`
+/// becomes their result note. Returns how many were cancelled.
+pub fn cancel_open(conn: &mut DbConnection, ctx: &Ctx, rows: Vec<TaskRow>, reason: &str) -> Result<usize, ApiError> {
+    let mut cancelled = 0;
+    for old in rows.into_iter().filter(|t| Status::parse(&t.status).is_some_and(Status::is_open)) {
+        let mut new = old.clone();
+        new.status = Status::Cancelled.as_str().into();
+        new.closed_at = Some(ctx.now.naive_utc());
+        new.closed_by = Some(ctx.actor.to_string());
+        new.result_note = Some(reason.to_string());
+        save(conn, ctx, &old, new, "cancelled")?;
+        cancelled += 1;
+    }
+    Ok(cancelled)
 }

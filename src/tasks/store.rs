@@ -32,6 +32,8 @@ pub struct TaskRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The service call a service action belongs to.
+    pub service_call_id: Option<String>,
 }
 
 /// The filters of the worklist; all optional, combined with AND.
@@ -50,6 +52,7 @@ pub struct ListFilter {
     pub contract_id: Option<String>,
     pub installation_id: Option<String>,
     pub obligation_id: Option<String>,
+    pub service_call_id: Option<String>,
 }
 
 pub const OPEN: [&str; 2] = ["open", "in_progress"];
@@ -116,6 +119,11 @@ pub fn obligation_has_tasks(conn: &mut DbConnection, obligation_id: &str) -> Que
     diesel::select(diesel::dsl::exists(tasks::table.filter(tasks::obligation_id.eq(obligation_id)))).get_result(conn)
 }
 
+/// Every action of one service call.
+pub fn of_service_call(conn: &mut DbConnection, service_call_id: &str) -> QueryResult<Vec<TaskRow>> {
+    tasks::table.filter(tasks::service_call_id.eq(service_call_id)).select(TaskRow::as_select()).load(conn)
+}
+
 /// One page of the worklist in (due date, id) order after the position `after`.
 pub fn list(
     conn: &mut DbConnection,
@@ -167,6 +175,9 @@ pub fn list(
     }
     if let Some(v) = &f.obligation_id {
         q = q.filter(tasks::obligation_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.service_call_id {
+        q = q.filter(tasks::service_call_id.eq(v.clone()));
     }
     if let Some((due, id)) = after {
         q = q.filter(tasks::due_date.gt(due).or(tasks::due_date.eq(due).and(tasks::id.gt(id))));

@@ -150,6 +150,8 @@ pub fn settings() -> Settings {
         log_format: "text".into(),
         scheduler_interval_secs: 0,
         shutdown_timeout_secs: 1,
+        default_service_level: None,
+        sla_at_risk_share: 0.25,
     }
 }
 

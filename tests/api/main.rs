@@ -16,5 +16,6 @@ mod installations;
 mod lifecycle;
 mod obligations;
 mod openapi;
+mod service_calls;
 mod tasks;
 mod unavailable;

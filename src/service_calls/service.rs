@@ -1,0 +1,399 @@
+//! Service-call use cases: registration with the entitlement check, lifecycle verbs and service
+//! actions. Each runs inside the caller's transaction and appends its event there.
+
+use super::api::{ActionIn, ServiceCallIn};
+use super::model::{self, Action, Channel, Deadlines, Priority, ServiceLevel, Status, Stops};
+use super::store::{self, ServiceCallRow};
+use crate::clock::as_utc;
+use crate::contracts::service::effective_service_level;
+use crate::contracts::store::next_counter;
+use crate::db::DbConnection;
+use crate::events::{store as events, Ctx};
+use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch};
+use crate::installations::service as installations;
+use crate::installations::store::InstallationRow;
+use crate::tasks::model::Kind;
+use crate::tasks::store::TaskRow;
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde_json::Value;
+
+pub const ENTITY: &str = "service_call";
+
+/// How SLA clocks are set up beyond the contracts: from the configuration.
+#[derive(Clone, Debug)]
+pub struct SlaSettings {
+    pub default_level: Option<ServiceLevel>,
+    pub risk_share: f64,
+}
+
+/// The JSON form of a call used for history diffs.
+pub fn snapshot(r: &ServiceCallRow) -> Value {
+    let json = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let t = |t: Option<chrono::NaiveDateTime>| t.map(as_utc);
+    serde_json::json!({
+        "number": r.number, "installation_id": r.installation_id, "customer_ref": r.customer_ref,
+        "entitled": r.entitled, "contract_id": r.contract_id, "service_level": json(&r.service_level),
+        "service_level_contract_id": r.service_level_source, "priority": r.priority, "status": r.status,
+        "title": r.title, "description": r.description, "reporter": json(&r.reporter), "channel": r.channel,
+        "external_ref": r.external_ref, "reported_at": as_utc(r.reported_at), "respond_by": t(r.respond_by),
+        "resolve_by": t(r.resolve_by), "acknowledged_at": t(r.acknowledged_at), "on_hold_since": t(r.on_hold_since),
+        "hold_reason": r.hold_reason, "paused_seconds": r.paused_seconds, "resolved_at": t(r.resolved_at),
+        "resolution": r.resolution, "closed_at": t(r.closed_at), "cancelled_at": t(r.cancelled_at),
+        "cancel_reason": r.cancel_reason,
+    })
+}
+
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<ServiceCallRow, ApiError> {
+    store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("service call {id} does not exist")))
+}
+
+/// The service level stored with a call.
+pub fn level_of(row: &ServiceCallRow) -> Option<ServiceLevel> {
+    row.service_level.as_deref().and_then(|s| serde_json::from_str(s).ok())
+}
+
+pub fn deadlines_of(row: &ServiceCallRow) -> Deadlines {
+    Deadlines {
+        respond_by: row.respond_by.map(as_utc),
+        respond_risk_at: row.respond_risk_at.map(as_utc),
+        resolve_by: row.resolve_by.map(as_utc),
+        resolve_risk_at: row.resolve_risk_at.map(as_utc),
+    }
+}
+
+pub fn stops_of(row: &ServiceCallRow) -> Stops {
+    Stops {
+        acknowledged_at: row.acknowledged_at.map(as_utc),
+        on_hold_since: row.on_hold_since.map(as_utc),
+        resolved_at: row.resolved_at.map(as_utc),
+        cancelled_at: row.cancelled_at.map(as_utc),
+    }
+}
+
+fn set_deadlines(row: &mut ServiceCallRow, d: Deadlines) {
+    row.respond_by = d.respond_by.map(|t| t.naive_utc());
+    row.respond_risk_at = d.respond_risk_at.map(|t| t.naive_utc());
+    row.resolve_by = d.resolve_by.map(|t| t.naive_utc());
+    row.resolve_risk_at = d.resolve_risk_at.map(|t| t.naive_utc());
+}
+
+/// The installation named by id or by serial number (exactly one of them).
+fn find_installation(conn: &mut DbConnection, input: &ServiceCallIn) -> Result<InstallationRow, ApiError> {
+    match (&input.installation_id, &input.serial_number) {
+        (Some(id), None) => crate::installations::store::get(conn, id)?.ok_or_else(|| {
+            ApiError::invalid("installation_id", "not_found", format!("installation {id} does not exist"))
+        }),
+        (None, Some(serial)) => crate::installations::store::by_serial_number(conn, serial)?.ok_or_else(|| {
+            ApiError::invalid("serial_number", "not_found", format!("no installation has serial number {serial:?}"))
+        }),
+        _ => Err(ApiError::invalid(
+            "installation_id",
+            "required",
+            "name the installation by exactly one of installation_id and serial_number",
+        )),
+    }
+}
+
+/// The entitlement of a call: the covering contract whose service level (own or inherited)
+/// gives the earliest resolution, else the first covering contract without one.
+struct Entitlement {
+    contract_id: Option<String>,
+    level: Option<(Option<String>, ServiceLevel)>,
+}
+
+fn entitlement(
+    conn: &mut DbConnection,
+    installation_id: &str,
+    priority: Priority,
+    reported_at: DateTime<Utc>,
+    sla: &SlaSettings,
+) -> Result<Entitlement, ApiError> {
+    // Coverage is by calendar day; a call counts on the (UTC) day it was reported.
+    let covering = installations::covering(conn, installation_id, reported_at.date_naive())?;
+    let mut best: Option<(DateTime<Utc>, String, String, ServiceLevel)> = None;
+    for (_, contract) in &covering {
+        if let Some((source, level)) = effective_service_level(conn, &contract.id)? {
+            let by = Deadlines::compute(&level, priority, reported_at, sla.risk_share).resolve_by;
+            let by = by.unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if best.as_ref().is_none_or(|(b, ..)| by < *b) {
+                best = Some((by, contract.id.clone(), source, level));
+            }
+        }
+    }
+    Ok(match best {
+        Some((_, contract_id, source, level)) => {
+            Entitlement { contract_id: Some(contract_id), level: Some((Some(source), level)) }
+        }
+        None => Entitlement {
+            contract_id: covering.first().map(|(_, c)| c.id.clone()),
+            level: sla.default_level.clone().map(|l| (None, l)),
+        },
+    })
+}
+
+fn check_input(input: &ServiceCallIn, reported_at: DateTime<Utc>, now: DateTime<Utc>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(t) = &input.title {
+        check_text(&mut errors, "title", t, 200);
+    }
+    check_text(&mut errors, "description", &input.description, 10_000);
+    if let Some(r) = &input.external_ref {
+        check_text(&mut errors, "external_ref", r, 200);
+    }
+    if let Some(r) = &input.reporter {
+        for (field, value) in [("name", &r.name), ("phone", &r.phone), ("email", &r.email)] {
+            if let Some(v) = value {
+                check_text(&mut errors, &format!("reporter.{field}"), v, 200);
+            }
+        }
+    }
+    check_year(&mut errors, "reported_at", reported_at.year());
+    // A little slack for clocks of other systems that run ahead.
+    if reported_at > now + Duration::minutes(5) {
+        errors.push(FieldError::new("reported_at", "in_future", "a call cannot be reported in the future"));
+    }
+    errors
+}
+
+/// The title: given, or the first line of the description cut to 200 characters.
+fn title_of(input: &ServiceCallIn) -> String {
+    match &input.title {
+        Some(t) => t.clone(),
+        None => input.description.lines().next().unwrap_or("").chars().take(200).collect(),
+    }
+}
+
+/// Registers a call: finds the installation, checks entitlement on the reported day and sets
+/// the SLA deadlines.
+pub fn register(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    input: ServiceCallIn,
+    sla: &SlaSettings,
+) -> Result<ServiceCallRow, ApiError> {
+    let reported_at = input.reported_at.unwrap_or(ctx.now);
+    let errors = check_input(&input, reported_at, ctx.now);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let installation = find_installation(conn, &input)?;
+    if let Some(ext) = &input.external_ref {
+        if let Some(other) = store::by_external_ref(conn, ext)? {
+            return Err(ApiError::conflict(
+                "duplicate_external_ref",
+                format!("external_ref {ext} is already used by service call {}", other.id),
+            ));
+        }
+    }
+    let priority = input.priority.unwrap_or(Priority::Normal);
+    let ent = entitlement(conn, &installation.id, priority, reported_at, sla)?;
+    let deadlines = match &ent.level {
+        Some((_, level)) => Deadlines::compute(level, priority, reported_at, sla.risk_share),
+        None => Deadlines::NONE,
+    };
+    let seq = next_counter(conn, "service_call_number")?;
+    let now = ctx.now.naive_utc();
+    let mut row = ServiceCallRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        number: format!("SC-{}-{seq:06}", reported_at.year()),
+        installation_id: installation.id,
+        customer_ref: installation.customer_ref,
+        entitled: ent.contract_id.is_some(),
+        contract_id: ent.contract_id,
+        service_level: ent
+            .level
+            .as_ref()
+            .map(|(_, l)| serde_json::to_string(l))
+            .transpose()
+            .map_err(ApiError::internal)?,
+        service_level_source: ent.level.and_then(|(source, _)| source),
+        priority: priority.as_str().into(),
+        status: Status::New.as_str().into(),
+        title: title_of(&input),
+        description: Some(input.description),
+        reporter: input.reporter.map(|r| serde_json::to_string(&r)).transpose().map_err(ApiError::internal)?,
+        channel: input.channel.unwrap_or(Channel::Other).as_str().into(),
+        external_ref: input.external_ref,
+        reported_at: reported_at.naive_utc(),
+        respond_by: None,
+        respond_risk_at: None,
+        resolve_by: None,
+        resolve_risk_at: None,
+        acknowledged_at: None,
+        on_hold_since: None,
+        hold_reason: None,
+        paused_seconds: 0,
+        resolved_at: None,
+        resolution: None,
+        closed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    set_deadlines(&mut row, deadlines);
+    store::insert(conn, &row)?;
+    events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
+    Ok(row)
+}
+
+fn save(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    old: &ServiceCallRow,
+    mut new: ServiceCallRow,
+    action: &str,
+) -> Result<ServiceCallRow, ApiError> {
+    new.version = old.version + 1;
+    new.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &new, old.version)? {
+        return Err(ApiError::conflict(
+            "concurrent_update",
+            "the service call changed meanwhile; fetch it again and retry",
+        ));
+    }
+    events::record(conn, ctx, ENTITY, &new.id, action, &snapshot(old), &snapshot(&new))?;
+    Ok(new)
+}
+
+/// Moves a call through its lifecycle. `note` is the reason (hold, cancel) or what was done
+/// (resolve). Resolving and closing need every action of the call to be closed; cancelling
+/// cancels the open ones.
+pub fn act(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    action: Action,
+    note: Option<String>,
+    if_match: &IfMatch,
+) -> Result<ServiceCallRow, ApiError> {
+    let old = load(conn, id)?;
+    if_match.check(old.version)?;
+    let from = Status::parse(&old.status).unwrap_or(Status::New);
+    let to = model::transition(from, action).ok_or_else(|| {
+        ApiError::conflict(
+            "invalid_transition",
+            format!("a service call that is {} cannot {}", from.as_str(), action.as_str()),
+        )
+    })?;
+    if matches!(action, Action::Resolve | Action::Close) && store::has_open_actions(conn, id)? {
+        return Err(ApiError::conflict(
+            "open_actions",
+            format!(
+                "the service call still has open actions; complete, skip or cancel them before it can {}",
+                action.as_str()
+            ),
+        ));
+    }
+    let now = ctx.now.naive_utc();
+    let mut new = old.clone();
+    new.status = to.as_str().into();
+    match action {
+        Action::Acknowledge => new.acknowledged_at = Some(now),
+        Action::Start => {}
+        Action::Hold => {
+            new.on_hold_since = Some(now);
+            new.hold_reason = note;
+        }
+        Action::Resume => {
+            let held_since = old.on_hold_since.map(as_utc).unwrap_or(ctx.now);
+            let (paused, moved) = model::resume(level_of(&old).as_ref(), held_since, ctx.now, deadlines_of(&old));
+            set_deadlines(&mut new, moved);
+            new.paused_seconds += paused;
+            new.on_hold_since = None;
+            new.hold_reason = None;
+        }
+        Action::Resolve => {
+            new.resolved_at = Some(now);
+            new.resolution = note;
+        }
+        Action::Close => new.closed_at = Some(now),
+        Action::Cancel => {
+            new.cancelled_at = Some(now);
+            new.cancel_reason = note;
+            let actions = crate::tasks::store::of_service_call(conn, id)?;
+            crate::tasks::service::cancel_open(conn, ctx, actions, "the service call was cancelled")?;
+        }
+    }
+    save(conn, ctx, &old, new, action.past_tense())
+}
+
+/// Turns a call into service actions: tasks of kind `service_action` in the worklist. Open and
+/// resolved calls take actions; closed and cancelled ones do not.
+pub fn add_actions(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    actions: Vec<ActionIn>,
+) -> Result<Vec<TaskRow>, ApiError> {
+    let call = load(conn, id)?;
+    let status = Status::parse(&call.status).unwrap_or(Status::New);
+    // A resolved call may still get a follow-up visit; closing then waits for it.
+    if !status.is_open() && status != Status::Resolved {
+        return Err(ApiError::conflict(
+            "service_call_closed",
+            format!("the service call is {}; it takes no new actions", status.as_str()),
+        ));
+    }
+    let mut errors = Vec::new();
+    if !(1..=100).contains(&actions.len()) {
+        errors.push(FieldError::new("actions", "out_of_range", "give 1 to 100 actions"));
+    }
+    for (i, a) in actions.iter().enumerate() {
+        if let Some(t) = &a.title {
+            check_text(&mut errors, &format!("actions[{i}].title"), t, 500);
+        }
+        if let Some(d) = &a.description {
+            if d.chars().count() > 10_000 {
+                errors.push(FieldError::new(
+                    format!("actions[{i}].description"),
+                    "too_long",
+                    "at most 10000 characters",
+                ));
+            }
+        }
+        if let Err(m) = a.assignee.check() {
+            errors.push(FieldError::new(format!("actions[{i}].assignee"), "invalid_value", m));
+        }
+        check_year(&mut errors, &format!("actions[{i}].planned_date"), a.planned_date.year());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now = ctx.now.naive_utc();
+    let rows: Vec<TaskRow> = actions
+        .into_iter()
+        .map(|a| {
+            let (kind, name) = a.assignee.parts();
+            TaskRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: Kind::ServiceAction.as_str().into(),
+                title: a.title.unwrap_or_else(|| format!("{}: {}", call.number, call.title)),
+                description: a.description,
+                status: crate::tasks::model::Status::Open.as_str().into(),
+                assignee_kind: kind.into(),
+                assignee_name: name.into(),
+                due_date: a.planned_date,
+                contract_id: call.contract_id.clone(),
+                installation_id: Some(call.installation_id.clone()),
+                obligation_id: None,
+                occurrence_key: None,
+                nominal_date: None,
+                rescheduled: false,
+                reassigned: false,
+                notes: None,
+                result_note: None,
+                started_at: None,
+                closed_at: None,
+                closed_by: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                service_call_id: Some(call.id.clone()),
+            }
+        })
+        .collect();
+    crate::tasks::service::create(conn, ctx, &rows)?;
+    Ok(rows)
+}
