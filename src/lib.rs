@@ -9,6 +9,7 @@ pub mod db;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod installations;
 pub mod obligations;
 pub mod scheduler;

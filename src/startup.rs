@@ -111,6 +111,7 @@ pub fn app(
                 crate::http::ApiError::not_found(format!("no resource at this path: {e}")).into()
             }),
         )
+        .wrap(middleware::from_fn(crate::idempotency::middleware))
         .wrap(middleware::from_fn(crate::http::sanitize::reject_nul_in_url))
         .wrap(middleware::from_fn(request_id::middleware))
         .configure(crate::health::routes)

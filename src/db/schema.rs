@@ -210,6 +210,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (owner, idempotency_key) {
+        owner -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        locked_until -> Timestamp,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(coverages -> contracts (contract_id));
 diesel::joinable!(coverages -> installations (installation_id));
 
@@ -225,4 +239,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tasks,
     feed_tokens,
     service_calls,
+    idempotency_keys,
 );

@@ -3,7 +3,9 @@
 //! for one with query parameters or a body, 413 and 415 for one with a body, 412 for one that
 //! takes `If-Match`. Endpoints document only the answers that say something about them.
 
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
 fn problem(description: &str) -> RefOr<Response> {
@@ -34,9 +36,31 @@ fn complete(op: &mut Operation) {
     }
 }
 
+/// Every POST takes an `Idempotency-Key` (see `crate::idempotency`).
+fn idempotent(op: &mut Operation) {
+    let param = ParameterBuilder::new()
+        .name(crate::idempotency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe: the first request with this key (1-255 visible ASCII characters, e.g. a UUID) \
+             does the work; a retry with the same key and body gets the same answer again, marked \
+             `Idempotent-Replayed: true`, without doing it twice. Keys are per caller and kept at least 24 hours.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+        .build();
+    op.parameters.get_or_insert_with(Vec::new).push(param);
+    add(op, "400", "Bad request (for example an invalid Idempotency-Key)");
+    add(op, "409", "Conflict, or a request with the same Idempotency-Key is still running");
+    add(op, "422", "Invalid input, or the Idempotency-Key was used for a different request");
+}
+
 /// Adds the shape-given problem answers to every operation of the document.
 pub fn add_standard_problems(doc: &mut OpenApi) {
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if let Some(op) = item.post.as_mut().filter(|_| !path.starts_with("/api/v1/imports/")) {
+            idempotent(op);
+        }
         for op in
             [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten()
         {

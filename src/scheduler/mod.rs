@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::contracts::{model::Action, service as contracts, store as contract_store};
 use crate::db::Db;
 use crate::http::ApiError;
+use crate::idempotency;
 use crate::obligations::{service as obligations, store as obligation_store};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub struct PassReport {
     /// Obligations whose tasks were brought up to their horizon.
     pub obligations_generated: usize,
     pub tasks_created: usize,
+    /// Idempotency keys past their retention.
+    pub idempotency_keys_purged: usize,
     /// Items that failed (logged); the next pass tries them again.
     pub failures: usize,
 }
@@ -31,6 +34,9 @@ pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
     let today = ctx.now.date_naive();
     end_of_term(db, &ctx, today, &mut report)?;
     extend_horizons(db, &ctx, today, &mut report)?;
+    let before = (ctx.now - chrono::Duration::hours(idempotency::model::RETENTION_HOURS)).naive_utc();
+    report.idempotency_keys_purged =
+        db.write_blocking(|c| idempotency::store::purge(c, before).map_err(ApiError::from))?;
     Ok(report)
 }
 

@@ -12,6 +12,7 @@ mod conventions;
 mod coverage;
 mod events;
 mod hierarchy;
+mod idempotency;
 mod installations;
 mod lifecycle;
 mod obligations;

@@ -1,0 +1,192 @@
+//! `Idempotency-Key` on every POST: the first request with a key does the work and its answer
+//! is kept; a retry with the same key and body gets that answer again (with
+//! `Idempotent-Replayed: true`) without the work being done twice; the same key with another
+//! body is a 422; a retry that arrives while the first request still runs waits for its answer.
+//! Keys are per caller (the token's `sub`) and kept at least 24 hours.
+//!
+//! Bulk imports (`/imports/…`) are streamed and not buffered here; they are idempotent by
+//! content instead (a repeated line reports `unchanged`).
+
+pub mod model;
+pub mod store;
+
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::http::json::BodyLimit;
+use crate::http::ApiError;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpResponse, ResponseError};
+use chrono::Duration;
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use store::KeyRow;
+
+pub const HEADER: &str = "Idempotency-Key";
+/// The headers of an answer that are kept and replayed with its body.
+const KEPT_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
+/// How long a retry waits for the first request's answer before giving up with a 409.
+const WAIT_STEPS: u32 = 200;
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(50);
+
+fn problem(req: ServiceRequest, e: ApiError) -> ServiceResponse<BoxBody> {
+    let (req, _) = req.into_parts();
+    ServiceResponse::new(req, e.error_response())
+}
+
+/// The middleware; see the module documentation.
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let key = match req.headers().get(HEADER) {
+        Some(v) if req.method() == Method::POST && !req.path().starts_with("/api/v1/imports/") => {
+            v.to_str().unwrap_or("").to_string()
+        }
+        _ => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+    };
+    if let Err(m) = model::check_key(&key) {
+        return Ok(problem(req, ApiError::bad_request("invalid_idempotency_key", m)));
+    }
+    // Without a valid token the handler answers 401; nothing to remember.
+    let Ok(who) = Principal::extract(req.request()).await else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let (Some(db), Some(clock)) =
+        (req.app_data::<web::Data<Db>>().cloned(), req.app_data::<web::Data<Clock>>().cloned())
+    else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            return Ok(problem(
+                req,
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the body exceeds {limit} bytes"),
+                ),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+    let fingerprint = model::fingerprint(req.method().as_str(), &path, &body);
+    req.set_payload(body.into());
+
+    let owner = who.sub;
+    match claim(&db, &clock, &owner, &key, &fingerprint).await {
+        Ok(Claim::Mine) => {}
+        Ok(Claim::Replay(row)) => {
+            let (http, _) = req.into_parts();
+            return Ok(ServiceResponse::new(http, replay(row)));
+        }
+        Err(e) => return Ok(problem(req, e)),
+    }
+
+    let res = next.call(req).await?;
+    let status = res.status();
+    let (http, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let kept: BTreeMap<String, String> = KEPT_HEADERS
+        .iter()
+        .filter_map(|h| head.headers().get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string())))
+        .collect();
+    let (db2, owner2, key2, bytes2) = (db.clone(), owner.clone(), key.clone(), bytes.clone());
+    let stored = db2
+        .write(move |c| {
+            if model::keeps(status.as_u16()) {
+                let headers = serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into());
+                store::complete(c, &owner2, &key2, status.as_u16() as i32, &headers, &bytes2)?;
+            } else {
+                store::release(c, &owner2, &key2)?;
+            }
+            Ok::<_, ApiError>(())
+        })
+        .await;
+    if let Err(e) = stored {
+        // The answer still goes out; the key stays pending until its lease ends.
+        tracing::warn!(error = %e, "could not store the answer of an idempotent request");
+    }
+    let response = head.set_body(bytes).map_into_boxed_body();
+    Ok(ServiceResponse::new(http, response))
+}
+
+enum Claim {
+    /// This request does the work.
+    Mine,
+    /// Answer with the stored response.
+    Replay(KeyRow),
+}
+
+/// Claims the key for this request, or finds the answer to replay, waiting for a first
+/// request that is still running.
+async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str) -> Result<Claim, ApiError> {
+    for _ in 0..WAIT_STEPS {
+        let now = clock.now().naive_utc();
+        let row = KeyRow {
+            owner: owner.to_string(),
+            idempotency_key: key.to_string(),
+            fingerprint: fingerprint.to_string(),
+            state: "pending".into(),
+            locked_until: now + Duration::seconds(model::LEASE_SECS),
+            response_status: None,
+            response_headers: None,
+            response_body: None,
+            created_at: now,
+        };
+        let found = db
+            .write(move |c| {
+                if store::claim(c, &row)? {
+                    return Ok::<_, ApiError>(None);
+                }
+                let existing = store::get(c, &row.owner, &row.idempotency_key)?;
+                match existing {
+                    Some(e) if e.fingerprint == row.fingerprint && e.state == "pending" && e.locked_until <= now => {
+                        let taken =
+                            store::take_over(c, &row.owner, &row.idempotency_key, e.locked_until, row.locked_until)?;
+                        Ok(if taken { None } else { Some(e) })
+                    }
+                    other => Ok(other),
+                }
+            })
+            .await?;
+        match found {
+            None => return Ok(Claim::Mine),
+            Some(e) if e.fingerprint != fingerprint => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was already used for a different request; use a new key",
+                ))
+            }
+            Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
+            Some(_) => actix_web::rt::time::sleep(WAIT_STEP).await,
+        }
+    }
+    Err(ApiError::conflict(
+        "idempotency_key_in_progress",
+        "a request with this Idempotency-Key is still running; retry shortly",
+    ))
+}
+
+fn replay(row: KeyRow) -> HttpResponse {
+    let status = row.response_status.and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    let headers: BTreeMap<String, String> =
+        row.response_headers.as_deref().and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
+    for (name, value) in headers {
+        res.insert_header((name, value));
+    }
+    res.insert_header(("Idempotent-Replayed", "true"));
+    res.body(row.response_body.unwrap_or_default())
+}

@@ -1,0 +1,121 @@
+//! Idempotency-Key on POST: retries replay the first answer without doing the work again, a
+//! reused key with another body is refused, concurrent duplicates do the work once, keys are
+//! per caller and expire after 24 hours.
+
+use crate::common::{start_time, TestApp};
+use chrono::Duration;
+use serde_json::{json, Value};
+
+fn contract(title: &str) -> Value {
+    json!({"title": title, "contract_type": "maintenance", "customer_ref": "CUST-1", "start_date": "2026-01-01"})
+}
+
+async fn post_with_key(t: &TestApp, token: &str, key: &str, body: Value) -> crate::common::Res {
+    t.request("POST", "/api/v1/contracts").bearer(token).header("Idempotency-Key", key).json(body).await
+}
+
+async fn contract_count(t: &TestApp) -> usize {
+    let res = t.get("/api/v1/contracts?limit=500", &t.viewer()).await;
+    res.body["items"].as_array().unwrap().len()
+}
+
+async fn contract_events(t: &TestApp) -> usize {
+    let res = t.get("/api/v1/events?entity_type=contract&limit=500", &t.viewer()).await;
+    res.body["items"].as_array().unwrap().len()
+}
+
+#[actix_rt::test]
+async fn a_retry_with_the_same_key_replays_the_first_answer() {
+    let t = TestApp::spawn().await;
+    let first = post_with_key(&t, &t.admin(), "key-1", contract("Lifts")).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let retry = post_with_key(&t, &t.admin(), "key-1", contract("Lifts")).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(retry.header("location"), first.header("location"));
+    assert_eq!(retry.header("etag"), first.header("etag"));
+    assert_eq!(retry.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(retry.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(contract_count(&t).await, 1);
+    assert_eq!(contract_events(&t).await, 1);
+    // Without a key every POST does the work.
+    let res = t.post("/api/v1/contracts", &t.admin(), contract("Lifts")).await;
+    assert_eq!(res.status, 201);
+    assert_eq!(contract_count(&t).await, 2);
+}
+
+#[actix_rt::test]
+async fn the_same_key_with_another_body_is_refused_and_changes_nothing() {
+    let t = TestApp::spawn().await;
+    assert_eq!(post_with_key(&t, &t.admin(), "key-1", contract("Lifts")).await.status, 201);
+    let res = post_with_key(&t, &t.admin(), "key-1", contract("Boilers")).await;
+    res.assert_problem(422, "idempotency_key_reused");
+    // Another path is another request too.
+    let res = t
+        .request("POST", "/api/v1/installations")
+        .bearer(&t.admin())
+        .header("Idempotency-Key", "key-1")
+        .json(json!({"serial_number": "S-1", "name": "n", "installation_type": "lift", "customer_ref": "C"}))
+        .await;
+    res.assert_problem(422, "idempotency_key_reused");
+    assert_eq!(contract_count(&t).await, 1);
+}
+
+#[actix_rt::test]
+async fn keys_belong_to_their_caller() {
+    let t = TestApp::spawn().await;
+    let alice = t.token("alice", &["contract_manager"]);
+    let bob = t.token("bob", &["contract_manager"]);
+    let a = post_with_key(&t, &alice, "shared", contract("Lifts")).await;
+    let b = post_with_key(&t, &bob, "shared", contract("Lifts")).await;
+    assert_eq!((a.status, b.status), (201, 201));
+    assert_ne!(a.body["id"], b.body["id"]);
+    assert_eq!(contract_count(&t).await, 2);
+}
+
+#[actix_rt::test]
+async fn concurrent_duplicates_do_the_work_once() {
+    let t = TestApp::spawn().await;
+    let token = t.admin();
+    let requests = (0..8).map(|_| post_with_key(&t, &token, "burst", contract("Lifts")));
+    let answers = futures_util::future::join_all(requests).await;
+    for a in &answers {
+        assert_eq!(a.status, 201, "{}", a.text);
+        assert_eq!(a.body["id"], answers[0].body["id"]);
+    }
+    assert_eq!(answers.iter().filter(|a| a.header("idempotent-replayed").is_none()).count(), 1);
+    assert_eq!(contract_count(&t).await, 1);
+    assert_eq!(contract_events(&t).await, 1);
+}
+
+#[actix_rt::test]
+async fn refusals_are_kept_and_bad_keys_are_refused() {
+    let t = TestApp::spawn().await;
+    let bad = json!({"title": "No type", "customer_ref": "C", "start_date": "2026-01-01"});
+    let first = post_with_key(&t, &t.admin(), "k", bad.clone()).await;
+    assert_eq!(first.status, 422);
+    let again = post_with_key(&t, &t.admin(), "k", bad).await;
+    assert_eq!((again.status, again.body.clone()), (422, first.body.clone()));
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    post_with_key(&t, &t.admin(), "has space", contract("x")).await.assert_problem(400, "invalid_idempotency_key");
+    post_with_key(&t, &t.admin(), &"k".repeat(256), contract("x")).await.assert_problem(400, "invalid_idempotency_key");
+    // No token: the usual 401, nothing remembered.
+    let res = t.request("POST", "/api/v1/contracts").header("Idempotency-Key", "z").json(contract("x")).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(contract_count(&t).await, 0);
+}
+
+#[actix_rt::test]
+async fn keys_expire_after_a_day() {
+    let t = TestApp::spawn().await;
+    assert_eq!(post_with_key(&t, &t.admin(), "daily", contract("Lifts")).await.status, 201);
+    t.clock.set(start_time() + Duration::hours(23));
+    let report = t.run_scheduler().await;
+    assert_eq!(report.idempotency_keys_purged, 0);
+    post_with_key(&t, &t.admin(), "daily", contract("Boilers")).await.assert_problem(422, "idempotency_key_reused");
+    t.clock.set(start_time() + Duration::hours(25));
+    assert_eq!(t.run_scheduler().await.idempotency_keys_purged, 1);
+    assert_eq!(post_with_key(&t, &t.admin(), "daily", contract("Boilers")).await.status, 201);
+    assert_eq!(contract_count(&t).await, 2);
+}
