@@ -11,6 +11,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod installations;
+pub mod integration;
 pub mod obligations;
 pub mod scheduler;
 pub mod service_calls;

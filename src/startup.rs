@@ -46,6 +46,7 @@ pub struct AppState {
         (name = "coverage", description = "Which contracts cover which installations, seen from both sides"),
         (name = "obligations", description = "What contracts commit to: one-off and recurring (RFC 5545) obligations that generate tasks"),
         (name = "service-calls", description = "Unplanned work: repair requests checked against coverage and service levels, their SLA clocks and service actions"),
+        (name = "integration", description = "Machine pushes: whole contract documents and installations by external reference, and NDJSON bulk imports"),
         (name = "tasks", description = "The one worklist, its calendar feed and personal feed tokens"),
         (name = "events", description = "The change feed"),
         (name = "health", description = "Probes"),
@@ -78,6 +79,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::contracts::ContractsDoc::openapi());
     doc.merge(crate::events::EventsDoc::openapi());
     doc.merge(crate::installations::InstallationsDoc::openapi());
+    doc.merge(crate::integration::IntegrationDoc::openapi());
     doc.merge(crate::obligations::ObligationsDoc::openapi());
     doc.merge(crate::service_calls::ServiceCallsDoc::openapi());
     doc.merge(crate::tasks::TasksDoc::openapi());
@@ -125,6 +127,7 @@ pub fn app(
         .service(
             web::scope("/api/v1")
                 .configure(crate::attributes::routes)
+                .configure(crate::integration::routes)
                 .configure(crate::contracts::routes)
                 .configure(crate::events::routes)
                 .configure(crate::installations::routes)

@@ -139,3 +139,8 @@ pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResul
     }
     Ok(())
 }
+
+/// The id of the newest event (0 when there is none).
+pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(|id| id.unwrap_or(0))
+}

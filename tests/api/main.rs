@@ -14,6 +14,7 @@ mod events;
 mod hierarchy;
 mod idempotency;
 mod installations;
+mod integration;
 mod lifecycle;
 mod obligations;
 mod openapi;

@@ -1,0 +1,418 @@
+//! Handlers and request/response types for machine pushes: upserts by external reference
+//! (`PUT /contracts/by-external-ref/{ref}`, `PUT /installations/by-external-ref/{ref}`) and
+//! NDJSON bulk imports (`POST /imports/contracts`, `POST /imports/installations`).
+
+use super::model::{ImportReport, Line, LineOutcome, LineReport, LineSplitter, Outcome};
+use super::service;
+use crate::auth::{Principal, Role};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::contracts::api::{ContractOut, RenewalTerms};
+use crate::contracts::model::Status as ContractStatus;
+use crate::db::{Db, DbConnection};
+use crate::events::Ctx;
+use crate::http::etag::resource_response;
+use crate::http::json::BodyLimit;
+use crate::http::{ApiError, Problem, QueryPairs};
+use crate::installations::api::InstallationOut;
+use crate::installations::model::{Location, Status as InstallationStatus};
+use crate::obligations::api::ObligationIn;
+use crate::service_calls::model::ServiceLevel;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::Connection;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// Roles that may push contracts and installations.
+const PUSHERS: &[Role] = &[Role::Integration, Role::ContractManager];
+/// Lines applied per transaction in an import (each line in a savepoint of its own).
+const BATCH: usize = 500;
+
+/// A whole signed contract as a CRM pushes it. Applied all or nothing; the same document
+/// twice changes nothing. Omitted optional header fields are cleared on replace; omitted lists
+/// (`children`, `installations`, `obligations`) leave what is stored alone.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractDocument {
+    /// Optional in a PUT (the path names it; it must match); required for child contracts and
+    /// import lines.
+    #[schema(example = "CRM-2026-0042")]
+    pub external_ref: Option<String>,
+    /// Absent: generated on create, kept on replace.
+    pub number: Option<String>,
+    #[schema(example = "Lift maintenance Amsterdam office")]
+    pub title: String,
+    #[schema(example = "maintenance")]
+    pub contract_type: String,
+    #[schema(example = "CUST-1001")]
+    pub customer_ref: String,
+    pub customer_name: Option<String>,
+    /// On create the initial status (default `draft`); on replace `active` or `suspended`
+    /// moves the contract there. Absent: unchanged.
+    pub status: Option<ContractStatus>,
+    #[schema(example = "2026-01-01")]
+    pub start_date: NaiveDate,
+    #[schema(minimum = 1, maximum = 1200)]
+    pub term_months: Option<i32>,
+    pub renewal: Option<RenewalTerms>,
+    pub signed_at: Option<DateTime<Utc>>,
+    /// The full set of attribute values; keys not given are removed on replace.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<Map<String, Value>>,
+    pub service_level: Option<ServiceLevel>,
+    /// Child contracts (call-offs, schedules), each with its own `external_ref`; at most 5
+    /// levels deep. Children not listed are left alone.
+    #[schema(no_recursion)]
+    pub children: Option<Vec<ContractDocument>>,
+    /// Exactly the installations this contract covers: links not listed are removed.
+    /// Installations are found by serial number and created when unknown.
+    pub installations: Option<Vec<CoveredInstallation>>,
+    /// Obligations, matched to the stored ones by title: new titles are added, known ones
+    /// replaced. Obligations not listed are left alone.
+    pub obligations: Option<Vec<ObligationIn>>,
+}
+
+/// An installation a pushed contract covers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoveredInstallation {
+    #[schema(example = "LIFT-000123")]
+    pub serial_number: String,
+    /// Used only when the installation is created (default: the serial number).
+    pub name: Option<String>,
+    /// Needed when the installation is unknown and gets created.
+    #[schema(example = "lift")]
+    pub installation_type: Option<String>,
+    /// Used only when the installation is created (default: the contract's customer).
+    pub customer_ref: Option<String>,
+    /// Used only when the installation is created.
+    pub location: Option<Location>,
+    /// First covered day (default: the contract's start).
+    pub valid_from: Option<NaiveDate>,
+    /// Last covered day (default: the contract's end).
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// An installation as an ERP pushes it, created or replaced as a whole.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallationDocument {
+    /// Optional in a PUT (must match the path); required in import lines.
+    pub external_ref: Option<String>,
+    #[schema(example = "LIFT-000123")]
+    pub serial_number: String,
+    pub name: String,
+    #[schema(example = "lift")]
+    pub installation_type: String,
+    pub customer_ref: String,
+    pub location: Option<Location>,
+    pub installed_at: Option<NaiveDate>,
+    /// Absent: `in_service` on create, unchanged on replace.
+    pub status: Option<InstallationStatus>,
+    /// The full set of attribute values; keys not given are removed on replace.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// The answer to a contract push.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContractPushOut {
+    pub outcome: Outcome,
+    pub contract: ContractOut,
+}
+
+/// The answer to an installation push.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstallationPushOut {
+    pub outcome: Outcome,
+    pub installation: InstallationOut,
+}
+
+fn pushed<T: Serialize>(outcome: Outcome, body: &T, version: i64, location: String) -> HttpResponse {
+    let status = if outcome == Outcome::Created { StatusCode::CREATED } else { StatusCode::OK };
+    resource_response(status, body, version, Some(location))
+}
+
+/// Create or replace a contract document by its external reference (integration,
+/// contract_manager).
+///
+/// The document carries the header, attributes, service level, child contracts, covered
+/// installations and obligations; it is applied atomically. Pushing the same document again
+/// answers `unchanged` and appends no events.
+#[utoipa::path(
+    put, operation_id = "put_contract_by_external_ref", path = "/api/v1/contracts/by-external-ref/{external_ref}", tag = "integration",
+    params(("external_ref" = String, Path, description = "The contract's reference in the pushing system")),
+    request_body = ContractDocument,
+    responses(
+        (status = 200, description = "Replaced (`updated`) or already so (`unchanged`)", body = ContractPushOut, headers(("ETag" = String, description = "Version tag of the contract"))),
+        (status = 201, description = "Created", body = ContractPushOut, headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the contract"))),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A rule refuses the change (duplicate number, coverage overlap, status change not supported…); nothing was applied", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid document, with field paths into it; nothing was applied", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put_contract(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+    body: crate::http::ApiJson<ContractDocument>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_any(PUSHERS)?;
+    let (external_ref, doc, now) = (path.into_inner(), body.into_inner(), clock.now());
+    check_ref(&external_ref)?;
+    let pattern = settings.contract_number_pattern.clone();
+    let (row, outcome) = db
+        .write(move |c| {
+            service::with_outcome(c, |c| {
+                service::put_contract(c, &Ctx { actor: &who.sub, now }, &external_ref, doc, &pattern)
+            })
+        })
+        .await?;
+    let (version, location) = (row.version, format!("/api/v1/contracts/{}", row.id));
+    Ok(pushed(outcome, &ContractPushOut { outcome, contract: row.into() }, version, location))
+}
+
+/// Create or replace an installation by its external reference (integration,
+/// contract_manager). Pushing the same document again answers `unchanged`.
+#[utoipa::path(
+    put, operation_id = "put_installation_by_external_ref", path = "/api/v1/installations/by-external-ref/{external_ref}", tag = "integration",
+    params(("external_ref" = String, Path, description = "The installation's reference in the pushing system")),
+    request_body = InstallationDocument,
+    responses(
+        (status = 200, description = "Replaced (`updated`) or already so (`unchanged`)", body = InstallationPushOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 201, description = "Created", body = InstallationPushOut, headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the installation"))),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Serial number used by another installation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid document", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put_installation(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    path: web::Path<String>,
+    body: crate::http::ApiJson<InstallationDocument>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_any(PUSHERS)?;
+    let (external_ref, doc, now) = (path.into_inner(), body.into_inner(), clock.now());
+    check_ref(&external_ref)?;
+    let (row, outcome) = db
+        .write(move |c| {
+            service::with_outcome(c, |c| {
+                service::put_installation(c, &Ctx { actor: &who.sub, now }, &external_ref, doc)
+            })
+        })
+        .await?;
+    let (version, location) = (row.version, format!("/api/v1/installations/{}", row.id));
+    Ok(pushed(outcome, &InstallationPushOut { outcome, installation: row.into() }, version, location))
+}
+
+fn check_ref(external_ref: &str) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    crate::http::check_text(&mut errors, "external_ref", external_ref, 200);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// What an import line is.
+#[derive(Clone, Copy)]
+enum Kind {
+    Contracts,
+    Installations,
+}
+
+/// The end of a batch's inner transaction: a dry run rolls back on purpose.
+enum BatchEnd {
+    DryRun,
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for BatchEnd {
+    fn from(e: diesel::result::Error) -> BatchEnd {
+        BatchEnd::Db(e)
+    }
+}
+
+fn failed(line: usize, external_ref: Option<String>, e: ApiError) -> LineReport {
+    LineReport { line, external_ref, outcome: LineOutcome::Failed, id: None, problem: Some(e.problem()) }
+}
+
+/// Applies one line in a savepoint of its own, so a bad line undoes only itself.
+fn apply_line(c: &mut DbConnection, ctx: &Ctx, kind: Kind, line: usize, bytes: &[u8], pattern: &str) -> LineReport {
+    let parsed: Result<(Option<String>, Value), ApiError> = crate::http::json::parse::<Value>(bytes)
+        .map(|v| (v.get("external_ref").and_then(Value::as_str).map(str::to_string), v));
+    let (external_ref, value) = match parsed {
+        Ok(p) => p,
+        Err(e) => return failed(line, None, e),
+    };
+    let Some(ext) = external_ref.clone() else {
+        return failed(line, None, ApiError::invalid("external_ref", "required", "every line needs its external_ref"));
+    };
+    if let Err(e) = check_ref(&ext) {
+        return failed(line, external_ref, e);
+    }
+    let result = c.transaction::<_, ApiError, _>(|c| match kind {
+        Kind::Contracts => {
+            let doc: ContractDocument = crate::http::json::parse(value.to_string().as_bytes())?;
+            service::with_outcome(c, |c| service::put_contract(c, ctx, &ext, doc, pattern)).map(|(r, o)| (r.id, o))
+        }
+        Kind::Installations => {
+            let doc: InstallationDocument = crate::http::json::parse(value.to_string().as_bytes())?;
+            service::with_outcome(c, |c| service::put_installation(c, ctx, &ext, doc)).map(|(r, o)| (r.id, o))
+        }
+    });
+    match result {
+        Ok((id, outcome)) => LineReport { line, external_ref, outcome: outcome.into(), id: Some(id), problem: None },
+        Err(e) => failed(line, external_ref, e),
+    }
+}
+
+async fn apply_batch(
+    db: &Db,
+    who: &Principal,
+    now: DateTime<Utc>,
+    kind: Kind,
+    batch: Vec<Line>,
+    dry_run: bool,
+    pattern: &str,
+) -> Result<Vec<LineReport>, ApiError> {
+    let (actor, pattern) = (who.sub.clone(), pattern.to_string());
+    db.write(move |c| {
+        let ctx = Ctx { actor: &actor, now };
+        let mut reports = Vec::with_capacity(batch.len());
+        let end = c.transaction::<(), BatchEnd, _>(|c| {
+            for line in batch {
+                reports.push(match line {
+                    Line::TooLong(n) => failed(
+                        n,
+                        None,
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "line_too_large",
+                            "the line exceeds the body limit",
+                        ),
+                    ),
+                    Line::Text(n, bytes) => apply_line(c, &ctx, kind, n, &bytes, &pattern),
+                });
+            }
+            if dry_run {
+                Err(BatchEnd::DryRun)
+            } else {
+                Ok(())
+            }
+        });
+        match end {
+            Ok(()) | Err(BatchEnd::DryRun) => Ok(reports),
+            Err(BatchEnd::Db(e)) => Err(ApiError::from(e)),
+        }
+    })
+    .await
+}
+
+async fn import(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+    kind: Kind,
+) -> Result<HttpResponse, ApiError> {
+    who.require_any(PUSHERS)?;
+    let mut q = QueryPairs::from_request(&req)?;
+    let dry_run = q.take_bool("dry_run")?.unwrap_or(false);
+    q.finish()?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/x-ndjson" && mime != "application/ndjson" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send newline-delimited JSON with Content-Type: application/x-ndjson",
+        ));
+    }
+    let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
+    let now = clock.now();
+    let pattern = settings.contract_number_pattern.clone();
+    let mut splitter = LineSplitter::new(limit);
+    let mut report = ImportReport { dry_run, ..Default::default() };
+    let mut batch = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request("body_unreadable", format!("the body could not be read: {e}")))?;
+        batch.extend(splitter.push(&chunk));
+        if batch.len() >= BATCH {
+            report.add(apply_batch(&db, &who, now, kind, std::mem::take(&mut batch), dry_run, &pattern).await?);
+        }
+    }
+    batch.extend(splitter.finish());
+    if !batch.is_empty() {
+        report.add(apply_batch(&db, &who, now, kind, batch, dry_run, &pattern).await?);
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Import contract documents as NDJSON (integration, contract_manager).
+///
+/// One contract document per line (the shape of `PUT /contracts/by-external-ref/{ref}`, with
+/// `external_ref` in the line). The body is streamed; each line is applied on its own (a bad
+/// line never loses the others) and reported as `created`, `updated`, `unchanged` or `failed`
+/// with its problem. Re-running an import is safe: applied lines report `unchanged`.
+#[utoipa::path(
+    post, operation_id = "import_contracts", path = "/api/v1/imports/contracts", tag = "integration",
+    params(("dry_run" = Option<bool>, Query, description = "`true`: check and report every line, then roll everything back")),
+    request_body(content = String, content_type = "application/x-ndjson", description = "One contract document (JSON) per line"),
+    responses(
+        (status = 200, description = "The outcome of every line", body = ImportReport),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not NDJSON", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_contracts(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    import(who, db, clock, settings, req, payload, Kind::Contracts).await
+}
+
+/// Import installation documents as NDJSON (integration, contract_manager).
+///
+/// One installation document per line (the shape of `PUT /installations/by-external-ref/{ref}`,
+/// with `external_ref` in the line); streamed, each line applied and reported on its own.
+#[utoipa::path(
+    post, operation_id = "import_installations", path = "/api/v1/imports/installations", tag = "integration",
+    params(("dry_run" = Option<bool>, Query, description = "`true`: check and report every line, then roll everything back")),
+    request_body(content = String, content_type = "application/x-ndjson", description = "One installation document (JSON) per line"),
+    responses(
+        (status = 200, description = "The outcome of every line", body = ImportReport),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not NDJSON", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_installations(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    import(who, db, clock, settings, req, payload, Kind::Installations).await
+}

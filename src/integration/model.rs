@@ -1,0 +1,180 @@
+//! Outcomes of pushes and imports, and how an NDJSON body is cut into lines. Pure: no I/O.
+
+use crate::http::Problem;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What applying a document did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    Updated,
+    /// The stored data already matched the document; nothing was written.
+    Unchanged,
+}
+
+/// What happened to one line of an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// The line was refused; `problem` says why. Nothing of it was applied.
+    Failed,
+}
+
+impl From<Outcome> for LineOutcome {
+    fn from(o: Outcome) -> LineOutcome {
+        match o {
+            Outcome::Created => LineOutcome::Created,
+            Outcome::Updated => LineOutcome::Updated,
+            Outcome::Unchanged => LineOutcome::Unchanged,
+        }
+    }
+}
+
+/// One line of an import.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LineReport {
+    /// 1-based line number in the body.
+    pub line: usize,
+    pub external_ref: Option<String>,
+    pub outcome: LineOutcome,
+    /// The id of the contract or installation, when the line was applied.
+    pub id: Option<String>,
+    /// Why the line failed.
+    pub problem: Option<Problem>,
+}
+
+/// The answer to an import: counts and every non-blank line's outcome.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// `true`: everything was checked and rolled back; the outcomes say what would happen.
+    pub dry_run: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub lines: Vec<LineReport>,
+}
+
+impl ImportReport {
+    pub fn add(&mut self, lines: Vec<LineReport>) {
+        for l in &lines {
+            match l.outcome {
+                LineOutcome::Created => self.created += 1,
+                LineOutcome::Updated => self.updated += 1,
+                LineOutcome::Unchanged => self.unchanged += 1,
+                LineOutcome::Failed => self.failed += 1,
+            }
+        }
+        self.lines.extend(lines);
+    }
+}
+
+/// A line of the body: its number and bytes, or that it was longer than allowed.
+#[derive(Debug, PartialEq)]
+pub enum Line {
+    Text(usize, Vec<u8>),
+    TooLong(usize),
+}
+
+/// Cuts a streamed body into lines (LF or CRLF), skipping blank ones, without holding more
+/// than one line.
+pub struct LineSplitter {
+    max: usize,
+    current: Vec<u8>,
+    number: usize,
+    overflow: bool,
+}
+
+impl LineSplitter {
+    pub fn new(max_line_bytes: usize) -> LineSplitter {
+        LineSplitter { max: max_line_bytes, current: Vec::new(), number: 0, overflow: false }
+    }
+
+    /// Feeds a chunk; returns the lines it completed.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Line> {
+        let mut out = Vec::new();
+        for part in chunk.split_inclusive(|b| *b == b'\n') {
+            let (body, ends) = match part.strip_suffix(b"\n") {
+                Some(b) => (b, true),
+                None => (part, false),
+            };
+            if !self.overflow {
+                if self.current.len() + body.len() > self.max {
+                    self.overflow = true;
+                    self.current.clear();
+                } else {
+                    self.current.extend_from_slice(body);
+                }
+            }
+            if ends {
+                self.finish_line(&mut out);
+            }
+        }
+        out
+    }
+
+    /// The last line when the body does not end with a newline.
+    pub fn finish(&mut self) -> Vec<Line> {
+        let mut out = Vec::new();
+        if !self.current.is_empty() || self.overflow {
+            self.finish_line(&mut out);
+        }
+        out
+    }
+
+    fn finish_line(&mut self, out: &mut Vec<Line>) {
+        self.number += 1;
+        let mut line = std::mem::take(&mut self.current);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if std::mem::take(&mut self.overflow) {
+            out.push(Line::TooLong(self.number));
+        } else if !line.iter().all(u8::is_ascii_whitespace) {
+            out.push(Line::Text(self.number, line));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_across_chunks_and_blank_ones_skipped() {
+        let mut s = LineSplitter::new(100);
+        let mut lines = s.push(b"{\"a\":1}\r\n\n{\"b\"");
+        lines.extend(s.push(b":2}\n  \n{\"c\":3}"));
+        lines.extend(s.finish());
+        assert_eq!(
+            lines,
+            vec![
+                Line::Text(1, b"{\"a\":1}".to_vec()),
+                Line::Text(3, b"{\"b\":2}".to_vec()),
+                Line::Text(5, b"{\"c\":3}".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_overlong_line_is_reported_and_the_next_one_read() {
+        let mut s = LineSplitter::new(5);
+        let mut lines = s.push(b"0123");
+        lines.extend(s.push(b"456789\nok\n"));
+        assert_eq!(lines, vec![Line::TooLong(1), Line::Text(2, b"ok".to_vec())]);
+        assert!(s.finish().is_empty());
+    }
+
+    #[test]
+    fn the_report_counts_outcomes() {
+        let mut r = ImportReport::default();
+        let line = |n, outcome| LineReport { line: n, external_ref: None, outcome, id: None, problem: None };
+        r.add(vec![line(1, LineOutcome::Created), line(2, LineOutcome::Failed), line(3, LineOutcome::Created)]);
+        assert_eq!((r.created, r.updated, r.unchanged, r.failed, r.lines.len()), (2, 0, 0, 1, 3));
+    }
+}

@@ -1,0 +1,368 @@
+//! Pushes from CRM and ERP systems: a whole signed contract (header, attributes, service level,
+//! child contracts, covered installations, obligations) or an installation, created or
+//! replaced by its external reference. Each runs inside the caller's transaction, so a
+//! document is applied all or nothing; applying the same document again changes nothing.
+
+use super::api::{ContractDocument, CoveredInstallation, InstallationDocument};
+use super::model::Outcome;
+use crate::contracts::api::{ContractIn, ContractPatch, RenewalPatch};
+use crate::contracts::model::Status as ContractStatus;
+use crate::contracts::service::{self as contracts, Verb};
+use crate::contracts::store::{self as contract_store, ContractRow};
+use crate::db::DbConnection;
+use crate::events::{store as events, Ctx};
+use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use crate::installations::api::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
+use crate::installations::service as installations;
+use crate::installations::store::{self as installation_store, InstallationRow};
+use crate::obligations::api::ObligationPatch;
+use crate::obligations::service as obligations;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// Child contracts nest at most this deep.
+const MAX_DEPTH: usize = 5;
+
+/// Prefixes the field paths of a validation problem with where the part sits in the document.
+fn within(prefix: &str, mut e: ApiError) -> ApiError {
+    if !prefix.is_empty() {
+        for f in e.errors.iter_mut() {
+            f.field = format!("{prefix}{}", f.field);
+        }
+    }
+    e
+}
+
+/// A merge patch that sets every key of `wanted` and removes the keys `current` has beyond it.
+fn replace_map(current: &Map<String, Value>, wanted: Map<String, Value>) -> Map<String, Value> {
+    let mut patch = wanted;
+    for k in current.keys() {
+        patch.entry(k.clone()).or_insert(Value::Null);
+    }
+    patch
+}
+
+fn opt<T>(v: Option<T>) -> Patch<T> {
+    match v {
+        Some(v) => Patch::Value(v),
+        None => Patch::Null,
+    }
+}
+
+/// Runs `apply` and tells whether it created, changed or left the data as it was: a change
+/// always appends an event, so no new event means nothing changed.
+pub fn with_outcome<T>(
+    conn: &mut DbConnection,
+    apply: impl FnOnce(&mut DbConnection) -> Result<(T, bool), ApiError>,
+) -> Result<(T, Outcome), ApiError> {
+    let before = events::last_id(conn)?;
+    let (value, created) = apply(conn)?;
+    let outcome = if created {
+        Outcome::Created
+    } else if events::last_id(conn)? == before {
+        Outcome::Unchanged
+    } else {
+        Outcome::Updated
+    };
+    Ok((value, outcome))
+}
+
+/// Creates or replaces an installation by its external reference.
+pub fn put_installation(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    external_ref: &str,
+    doc: InstallationDocument,
+) -> Result<(InstallationRow, bool), ApiError> {
+    if doc.external_ref.as_deref().is_some_and(|r| r != external_ref) {
+        return Err(ApiError::invalid("external_ref", "mismatch", "differs from the external reference in the path"));
+    }
+    match installation_store::by_external_ref(conn, external_ref)? {
+        None => {
+            let input = InstallationIn {
+                serial_number: doc.serial_number,
+                name: doc.name,
+                installation_type: doc.installation_type,
+                customer_ref: doc.customer_ref,
+                location: doc.location,
+                installed_at: doc.installed_at,
+                status: doc.status,
+                parent_id: None,
+                external_ref: Some(external_ref.to_string()),
+                attributes: doc.attributes,
+            };
+            Ok((installations::create(conn, ctx, input)?, true))
+        }
+        Some(old) => {
+            let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+            let location = serde_json::to_value(doc.location.unwrap_or_default()).unwrap_or_default();
+            let patch = InstallationPatch {
+                serial_number: Patch::Value(doc.serial_number),
+                name: Patch::Value(doc.name),
+                installation_type: Patch::Value(doc.installation_type),
+                customer_ref: Patch::Value(doc.customer_ref),
+                location: Patch::Value(location.as_object().cloned().unwrap_or_default()),
+                installed_at: opt(doc.installed_at),
+                status: match doc.status {
+                    Some(s) => Patch::Value(s),
+                    None => Patch::Absent,
+                },
+                parent_id: Patch::Absent,
+                external_ref: Patch::Absent,
+                attributes: Some(replace_map(&current, doc.attributes.unwrap_or_default())),
+            };
+            Ok((installations::update(conn, ctx, &old.id, patch, &IfMatch::none())?, false))
+        }
+    }
+}
+
+/// Creates or replaces a contract document by its external reference; returns the contract
+/// and whether it was new.
+pub fn put_contract(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    external_ref: &str,
+    doc: ContractDocument,
+    number_pattern: &str,
+) -> Result<(ContractRow, bool), ApiError> {
+    if doc.external_ref.as_deref().is_some_and(|r| r != external_ref) {
+        return Err(ApiError::invalid("external_ref", "mismatch", "differs from the external reference in the path"));
+    }
+    apply_contract(conn, ctx, external_ref, doc, None, "", 0, number_pattern)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_contract(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    external_ref: &str,
+    doc: ContractDocument,
+    parent_id: Option<&str>,
+    at: &str,
+    depth: usize,
+    number_pattern: &str,
+) -> Result<(ContractRow, bool), ApiError> {
+    let ContractDocument {
+        external_ref: _,
+        number,
+        title,
+        contract_type,
+        customer_ref,
+        customer_name,
+        status,
+        start_date,
+        term_months,
+        renewal,
+        signed_at,
+        attributes,
+        service_level,
+        children,
+        installations: covered,
+        obligations: duties,
+    } = doc;
+    let existing = contract_store::list(
+        conn,
+        &contract_store::ListFilter { external_ref: Some(external_ref.to_string()), ..Default::default() },
+        None,
+        1,
+    )?
+    .into_iter()
+    .next();
+    let (mut row, created) = match existing {
+        None => {
+            let input = ContractIn {
+                number,
+                title,
+                contract_type,
+                customer_ref,
+                customer_name,
+                status,
+                start_date,
+                term_months,
+                renewal,
+                signed_at,
+                external_ref: Some(external_ref.to_string()),
+                parent_id: parent_id.map(str::to_string),
+                attributes,
+                service_level,
+            };
+            (contracts::create(conn, ctx, input, number_pattern).map_err(|e| within(at, e))?, true)
+        }
+        Some(old) => {
+            let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+            let renewal = renewal.unwrap_or_default();
+            let patch = ContractPatch {
+                number: number.map(Patch::Value).unwrap_or_default(),
+                title: Patch::Value(title),
+                contract_type: Patch::Value(contract_type),
+                customer_ref: Patch::Value(customer_ref),
+                customer_name: opt(customer_name),
+                start_date: Patch::Value(start_date),
+                term_months: opt(term_months),
+                renewal: Some(RenewalPatch {
+                    auto_renew: Some(renewal.auto_renew),
+                    term_months: opt(renewal.term_months),
+                    notice_period: opt(renewal.notice_period),
+                }),
+                signed_at: opt(signed_at),
+                external_ref: Patch::Absent,
+                parent_id: match parent_id {
+                    Some(p) if old.parent_id.as_deref() != Some(p) => Patch::Value(p.to_string()),
+                    _ => Patch::Absent,
+                },
+                attributes: Some(replace_map(&current, attributes.unwrap_or_default())),
+                service_level: opt(service_level),
+            };
+            let mut row = contracts::update(conn, ctx, &old.id, patch, &IfMatch::none()).map_err(|e| within(at, e))?;
+            if let Some(wanted) = status.filter(|s| s.as_str() != row.status) {
+                let verb = match wanted {
+                    ContractStatus::Active => Verb::Activate,
+                    ContractStatus::Suspended => Verb::Suspend,
+                    other => {
+                        return Err(ApiError::conflict(
+                            "status_change_not_supported",
+                            format!(
+                                "a pushed document can activate or suspend a contract, not make it {}; use the lifecycle endpoints",
+                                other.as_str()
+                            ),
+                        ))
+                    }
+                };
+                row = contracts::act(conn, ctx, &row.id, verb, &IfMatch::none())?;
+            }
+            (row, false)
+        }
+    };
+    if let Some(items) = covered {
+        apply_coverage(conn, ctx, &row, items, at)?;
+    }
+    if let Some(list) = duties {
+        let existing = crate::obligations::store::of_contract(conn, &row.id, None, 10_000)?;
+        let by_title: HashMap<&str, &str> = existing.iter().map(|o| (o.title.as_str(), o.id.as_str())).collect();
+        for (i, o) in list.into_iter().enumerate() {
+            let prefix = format!("{at}obligations[{i}].");
+            match by_title.get(o.title.as_str()) {
+                None => {
+                    obligations::create(conn, ctx, &row.id, o).map_err(|e| within(&prefix, e))?;
+                }
+                Some(id) => {
+                    let patch = ObligationPatch {
+                        title: Patch::Value(o.title),
+                        description: opt(o.description),
+                        kind: Patch::Value(o.kind),
+                        assignee: Patch::Value(o.assignee),
+                        due_date: opt(o.due_date),
+                        schedule: opt(o.schedule),
+                        lead_days: Patch::Value(o.lead_days.unwrap_or(0)),
+                        scope: Patch::Value(o.scope.unwrap_or(crate::obligations::model::Scope::Contract)),
+                        horizon_months: Patch::Value(o.horizon_months.unwrap_or(12)),
+                    };
+                    obligations::update(conn, ctx, id, patch, &IfMatch::none()).map_err(|e| within(&prefix, e))?;
+                }
+            }
+        }
+    }
+    if let Some(kids) = children {
+        if depth + 1 >= MAX_DEPTH && !kids.is_empty() {
+            return Err(ApiError::validation(vec![FieldError::new(
+                format!("{at}children"),
+                "too_deep",
+                format!("child contracts nest at most {MAX_DEPTH} levels in one document"),
+            )]));
+        }
+        for (i, child) in kids.into_iter().enumerate() {
+            let prefix = format!("{at}children[{i}].");
+            let Some(child_ref) = child.external_ref.clone() else {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    format!("{prefix}external_ref"),
+                    "required",
+                    "every child contract needs its external_ref",
+                )]));
+            };
+            apply_contract(conn, ctx, &child_ref, child, Some(&row.id), &prefix, depth + 1, number_pattern)?;
+        }
+        row = contracts::load(conn, &row.id)?;
+    }
+    Ok((row, created))
+}
+
+/// Makes the contract cover exactly the listed installations (by serial number, created when
+/// unknown), each for its period (default: the contract's).
+fn apply_coverage(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    contract: &ContractRow,
+    items: Vec<CoveredInstallation>,
+    at: &str,
+) -> Result<(), ApiError> {
+    let serials: Vec<String> = items.iter().map(|i| i.serial_number.clone()).collect();
+    let mut known: HashMap<String, InstallationRow> = installation_store::by_serial_numbers(conn, &serials)?
+        .into_iter()
+        .map(|r| (r.serial_number.clone(), r))
+        .collect();
+    let current: HashMap<String, crate::installations::store::CoverageRow> =
+        installation_store::all_coverage_of_contract(conn, &contract.id)?
+            .into_iter()
+            .map(|c| (c.installation_id.clone(), c))
+            .collect();
+    let mut wanted = std::collections::HashSet::new();
+    let mut to_add = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let prefix = format!("{at}installations[{i}].");
+        let installation = match known.get(&item.serial_number) {
+            Some(r) => r.clone(),
+            None => {
+                let Some(installation_type) = item.installation_type.clone() else {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        format!("{prefix}installation_type"),
+                        "required",
+                        format!(
+                            "installation {} is unknown; its installation_type is needed to create it",
+                            item.serial_number
+                        ),
+                    )]));
+                };
+                let input = InstallationIn {
+                    serial_number: item.serial_number.clone(),
+                    name: item.name.clone().unwrap_or_else(|| item.serial_number.clone()),
+                    installation_type,
+                    customer_ref: item.customer_ref.clone().unwrap_or_else(|| contract.customer_ref.clone()),
+                    location: item.location.clone(),
+                    installed_at: None,
+                    status: None,
+                    parent_id: None,
+                    external_ref: None,
+                    attributes: None,
+                };
+                let row = installations::create(conn, ctx, input).map_err(|e| within(&prefix, e))?;
+                known.insert(row.serial_number.clone(), row.clone());
+                row
+            }
+        };
+        wanted.insert(installation.id.clone());
+        let from = item.valid_from.unwrap_or(contract.start_date);
+        let to = item.valid_to.or(contract.end_date);
+        match current.get(&installation.id) {
+            None => to_add.push(CoverageItem {
+                installation_id: Some(installation.id.clone()),
+                serial_number: None,
+                valid_from: item.valid_from,
+                valid_to: item.valid_to,
+            }),
+            Some(link) if (link.valid_from, link.valid_to) != (from, to) => {
+                let patch = CoveragePatch { valid_from: Patch::Value(from), valid_to: opt(to) };
+                installations::update_coverage(conn, ctx, &contract.id, &installation.id, patch, &IfMatch::none())
+                    .map_err(|e| within(&prefix, e))?;
+            }
+            Some(_) => {}
+        }
+    }
+    for installation_id in current.keys().filter(|id| !wanted.contains(*id)) {
+        installations::delete_coverage(conn, ctx, &contract.id, installation_id, &IfMatch::none())?;
+    }
+    if !to_add.is_empty() {
+        installations::add_coverage(conn, ctx, &contract.id, to_add)
+            .map_err(|e| within(&format!("{at}installations."), e))?;
+    }
+    Ok(())
+}

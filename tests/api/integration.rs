@@ -1,0 +1,265 @@
+//! Machine pushes: upserts of whole documents by external reference (atomic, idempotent,
+//! safe under concurrent duplicates) and NDJSON bulk imports with per-line outcomes.
+
+use crate::common::TestApp;
+use serde_json::{json, Value};
+
+fn crm(t: &TestApp) -> String {
+    t.token("crm", &["integration"])
+}
+
+async fn event_count(t: &TestApp) -> usize {
+    let res = t.get("/api/v1/events?limit=500", &t.viewer()).await;
+    assert_eq!(res.status, 200);
+    res.body["items"].as_array().unwrap().len()
+}
+
+async fn count(t: &TestApp, path: &str) -> usize {
+    let res = t.get(&format!("{path}?limit=500"), &t.viewer()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body["items"].as_array().unwrap().len()
+}
+
+fn lift(serial: &str) -> Value {
+    json!({"serial_number": serial, "name": "Lift", "installation_type": "lift", "customer_ref": "CUST-1",
+           "location": {"city": "Amsterdam"}})
+}
+
+/// A framework agreement with two call-offs; the first covers a known and a new lift and has
+/// a monthly maintenance obligation.
+fn framework() -> Value {
+    json!({
+        "title": "Framework lifts", "contract_type": "framework", "customer_ref": "CUST-1",
+        "status": "active", "start_date": "2026-01-01", "term_months": 24,
+        "renewal": {"auto_renew": true, "notice_period": "P3M"},
+        "service_level": {"name": "Gold",
+            "low": {"response_hours": 24, "resolution_hours": 72}, "normal": {"response_hours": 8, "resolution_hours": 40},
+            "high": {"response_hours": 4, "resolution_hours": 16}, "critical": {"response_hours": 2, "resolution_hours": 8}},
+        "children": [
+            {"external_ref": "CRM-1-A", "title": "Call-off north", "contract_type": "maintenance", "customer_ref": "CUST-1",
+             "status": "active", "start_date": "2026-01-01", "term_months": 12,
+             "installations": [
+                {"serial_number": "LIFT-1"},
+                {"serial_number": "LIFT-NEW", "installation_type": "lift", "name": "New lift", "valid_from": "2026-03-01"}
+             ],
+             "obligations": [
+                {"title": "Monthly check", "kind": "preventive_maintenance", "assignee": {"role": "crew"},
+                 "schedule": {"rrule": "FREQ=MONTHLY", "anchor_date": "2026-07-01"}, "scope": "installations"}
+             ]},
+            {"external_ref": "CRM-1-B", "title": "Call-off south", "contract_type": "maintenance", "customer_ref": "CUST-1",
+             "start_date": "2026-02-01"}
+        ]
+    })
+}
+
+async fn put_contract(t: &TestApp, external_ref: &str, doc: Value) -> crate::common::Res {
+    t.request("PUT", &format!("/api/v1/contracts/by-external-ref/{external_ref}")).bearer(&crm(t)).json(doc).await
+}
+
+#[actix_rt::test]
+async fn an_installation_is_created_replaced_and_left_alone_when_unchanged() {
+    let t = TestApp::spawn().await;
+    let url = "/api/v1/installations/by-external-ref/ERP-9";
+    let res = t.request("PUT", url).bearer(&crm(&t)).json(lift("LIFT-9")).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["outcome"], "created");
+    let installation = res.body["installation"].clone();
+    assert_eq!(installation["external_ref"], "ERP-9");
+    assert_eq!(
+        res.header("location").unwrap(),
+        format!("/api/v1/installations/{}", installation["id"].as_str().unwrap())
+    );
+    let events = event_count(&t).await;
+
+    let again = t.request("PUT", url).bearer(&crm(&t)).json(lift("LIFT-9")).await;
+    assert_eq!((again.status, again.body["outcome"].clone()), (200, json!("unchanged")));
+    assert_eq!(again.body["installation"], installation);
+    assert_eq!(event_count(&t).await, events);
+
+    let mut changed = lift("LIFT-9");
+    changed["name"] = json!("Freight lift");
+    changed["location"] = json!({"city": "Utrecht"});
+    let res = t.request("PUT", url).bearer(&crm(&t)).json(changed).await;
+    assert_eq!((res.status, res.body["outcome"].clone()), (200, json!("updated")));
+    assert_eq!(res.body["installation"]["name"], "Freight lift");
+    assert_eq!(res.body["installation"]["location"]["city"], "Utrecht");
+    assert_eq!(res.body["installation"]["id"], installation["id"]);
+
+    let mut other = lift("LIFT-9");
+    other["external_ref"] = json!("ERP-10");
+    t.request("PUT", url).bearer(&crm(&t)).json(other).await.assert_problem(422, "validation_failed");
+    let res = t.request("PUT", url).bearer(&t.viewer()).json(lift("LIFT-9")).await;
+    res.assert_problem(403, "forbidden");
+}
+
+#[actix_rt::test]
+async fn a_whole_contract_document_is_applied_and_a_repeat_changes_nothing() {
+    let t = TestApp::spawn().await;
+    t.create_installation("LIFT-1", json!({})).await;
+    let res = put_contract(&t, "CRM-1", framework()).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["outcome"], "created");
+    let parent = res.body["contract"].clone();
+    assert_eq!((parent["external_ref"].clone(), parent["status"].clone()), (json!("CRM-1"), json!("active")));
+    assert_eq!(parent["service_level"]["name"], "Gold");
+
+    let children = t.get(&format!("/api/v1/contracts/{}/children", parent["id"].as_str().unwrap()), &t.viewer()).await;
+    let kids = children.body["items"].as_array().unwrap();
+    assert_eq!(kids.len(), 2, "{}", children.text);
+    let north = kids.iter().find(|k| k["external_ref"] == "CRM-1-A").unwrap().clone();
+    let north_id = north["id"].as_str().unwrap();
+    let links = t.get(&format!("/api/v1/contracts/{north_id}/installations"), &t.viewer()).await;
+    let serials: Vec<&str> = links.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["installation"]["serial_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(serials.len(), 2);
+    assert!(serials.contains(&"LIFT-1") && serials.contains(&"LIFT-NEW"), "{serials:?}");
+    let obligations = t.get(&format!("/api/v1/contracts/{north_id}/obligations"), &t.viewer()).await;
+    assert_eq!(obligations.body["items"].as_array().unwrap().len(), 1);
+    assert!(!t.all_tasks(&format!("contract_id={north_id}"), &t.admin()).await.is_empty());
+    // The new lift inherits the call-off's entitlement and the framework's service level.
+    let call = t
+        .post(
+            "/api/v1/service-calls",
+            &t.token("sam", &["service_agent"]),
+            json!({"serial_number": "LIFT-NEW", "description": "x"}),
+        )
+        .await;
+    assert_eq!((call.body["entitled"].clone(), call.body["contract_id"].clone()), (json!(true), north["id"].clone()));
+    assert_eq!(call.body["service_level_contract_id"], parent["id"]);
+
+    let events = event_count(&t).await;
+    let again = put_contract(&t, "CRM-1", framework()).await;
+    assert_eq!((again.status, again.body["outcome"].clone()), (200, json!("unchanged")), "{}", again.text);
+    assert_eq!(again.body["contract"]["version"], parent["version"]);
+    assert_eq!(event_count(&t).await, events, "a repeated document appends no events");
+
+    // A changed document replaces: the title changes and the new lift is no longer covered.
+    let mut doc = framework();
+    doc["title"] = json!("Framework lifts 2026");
+    doc["children"][0]["installations"] = json!([{"serial_number": "LIFT-1"}]);
+    let res = put_contract(&t, "CRM-1", doc).await;
+    assert_eq!((res.status, res.body["outcome"].clone()), (200, json!("updated")), "{}", res.text);
+    assert_eq!(res.body["contract"]["title"], "Framework lifts 2026");
+    let links = t.get(&format!("/api/v1/contracts/{north_id}/installations"), &t.viewer()).await;
+    assert_eq!(links.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(count(&t, "/api/v1/contracts").await, 3);
+}
+
+#[actix_rt::test]
+async fn a_document_failing_halfway_changes_nothing() {
+    let t = TestApp::spawn().await;
+    t.create_installation("LIFT-1", json!({})).await;
+    let mut doc = framework();
+    // The second call-off lacks its external_ref; the first one's new lift would be created.
+    doc["children"][1].as_object_mut().unwrap().remove("external_ref");
+    let res = put_contract(&t, "CRM-1", doc).await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), ["children[1].external_ref"]);
+    let mut doc = framework();
+    doc["children"][0]["installations"][1].as_object_mut().unwrap().remove("installation_type");
+    let res = put_contract(&t, "CRM-1", doc).await;
+    assert_eq!(res.error_fields(), ["children[0].installations[1].installation_type"]);
+    let mut doc = framework();
+    doc["children"][0]["obligations"][0]["schedule"]["rrule"] = json!("FREQ=SOMETIMES");
+    let res = put_contract(&t, "CRM-1", doc).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert!(res.error_fields()[0].starts_with("children[0].obligations[0]."), "{:?}", res.error_fields());
+    assert_eq!(count(&t, "/api/v1/contracts").await, 0);
+    assert_eq!(count(&t, "/api/v1/installations").await, 1);
+    assert_eq!(event_count(&t).await, 1, "only the installation made before");
+}
+
+#[actix_rt::test]
+async fn concurrent_duplicate_pushes_make_exactly_one_contract() {
+    let t = TestApp::spawn().await;
+    let doc = json!({"title": "T", "contract_type": "maintenance", "customer_ref": "C", "start_date": "2026-01-01"});
+    let pushes = (0..8).map(|_| put_contract(&t, "CRM-7", doc.clone()));
+    let answers = futures_util::future::join_all(pushes).await;
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(created, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    for a in &answers {
+        assert!(a.status == 200 || a.status == 201, "{}", a.text);
+        assert_eq!(a.body["contract"]["id"], answers[0].body["contract"]["id"]);
+    }
+    assert_eq!(count(&t, "/api/v1/contracts").await, 1);
+}
+
+async fn import(t: &TestApp, kind: &str, query: &str, body: &str) -> crate::common::Res {
+    t.request("POST", &format!("/api/v1/imports/{kind}{query}"))
+        .bearer(&crm(t))
+        .body("application/x-ndjson", body.as_bytes().to_vec())
+        .await
+}
+
+#[actix_rt::test]
+async fn an_ndjson_import_reports_every_line_and_bad_lines_lose_nothing() {
+    let t = TestApp::spawn().await;
+    let line = |ext: &str, title: &str| {
+        json!({"external_ref": ext, "title": title, "contract_type": "maintenance", "customer_ref": "C", "start_date": "2026-01-01"})
+            .to_string()
+    };
+    let body = [
+        line("E-1", "One"),
+        "{not json".to_string(),
+        String::new(),
+        json!({"title": "No ref", "contract_type": "m", "customer_ref": "C", "start_date": "2026-01-01"}).to_string(),
+        line("E-2", "Two"),
+        json!({"external_ref": "E-3", "title": "Bad", "contract_type": "m", "customer_ref": "C", "start_date": "2026-01-01", "colour": "red"}).to_string(),
+        line("E-4", "Four"),
+    ]
+    .join("\n");
+
+    let dry = import(&t, "contracts", "?dry_run=true", &body).await;
+    assert_eq!(dry.status, 200, "{}", dry.text);
+    assert_eq!(dry.body["dry_run"], true);
+    assert_eq!((dry.body["created"].clone(), dry.body["failed"].clone()), (json!(3), json!(3)));
+    assert_eq!(count(&t, "/api/v1/contracts").await, 0, "a dry run stores nothing");
+
+    let res = import(&t, "contracts", "", &body).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let lines = res.body["lines"].as_array().unwrap();
+    let outcomes: Vec<(u64, &str)> =
+        lines.iter().map(|l| (l["line"].as_u64().unwrap(), l["outcome"].as_str().unwrap())).collect();
+    assert_eq!(outcomes, [(1, "created"), (2, "failed"), (4, "failed"), (5, "created"), (6, "failed"), (7, "created")]);
+    assert_eq!(lines[1]["problem"]["code"], "malformed_json");
+    assert_eq!(lines[2]["problem"]["errors"][0]["field"], "external_ref");
+    assert_eq!(lines[4]["problem"]["errors"][0]["code"], "unknown_field");
+    assert_eq!(lines[4]["external_ref"], "E-3");
+    assert!(lines[0]["id"].is_string());
+    assert_eq!(count(&t, "/api/v1/contracts").await, 3);
+
+    // Running it again is safe: the good lines are unchanged.
+    let res = import(&t, "contracts", "", &body).await;
+    assert_eq!((res.body["unchanged"].clone(), res.body["created"].clone()), (json!(3), json!(0)));
+    assert_eq!(count(&t, "/api/v1/contracts").await, 3);
+
+    let res = t.request("POST", "/api/v1/imports/contracts").bearer(&crm(&t)).json(json!({})).await;
+    res.assert_problem(415, "unsupported_media_type");
+    let res = t
+        .request("POST", "/api/v1/imports/contracts")
+        .bearer(&t.viewer())
+        .body("application/x-ndjson", b"{}".to_vec())
+        .await;
+    res.assert_problem(403, "forbidden");
+}
+
+#[actix_rt::test]
+async fn installations_import_from_ndjson() {
+    let t = TestApp::spawn().await;
+    let mut first = lift("S-1");
+    first["external_ref"] = json!("I-1");
+    let mut second = lift("S-2");
+    second["external_ref"] = json!("I-2");
+    let mut clash = lift("S-1");
+    clash["external_ref"] = json!("I-3");
+    let body = format!("{first}\r\n{second}\r\n{clash}\r\n");
+    let res = import(&t, "installations", "", &body).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!((res.body["created"].clone(), res.body["failed"].clone()), (json!(2), json!(1)));
+    assert_eq!(res.body["lines"][2]["problem"]["status"], 409);
+    assert_eq!(count(&t, "/api/v1/installations").await, 2);
+}
