@@ -11,6 +11,7 @@ mod contracts;
 mod conventions;
 mod coverage;
 mod events;
+mod faults;
 mod hierarchy;
 mod idempotency;
 mod installations;
