@@ -14,6 +14,7 @@ pub mod installations;
 pub mod integration;
 pub mod obligations;
 pub mod scheduler;
+pub mod seed;
 pub mod service_calls;
 pub mod startup;
 pub mod tasks;

@@ -9,7 +9,7 @@ use diesel::sql_types::Text;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contracts)]
-#[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ContractRow {
     pub id: String,
     pub number: String,

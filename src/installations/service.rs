@@ -107,7 +107,7 @@ fn apply_attributes(
     Ok(())
 }
 
-fn search_text(row: &InstallationRow) -> String {
+pub fn search_text(row: &InstallationRow) -> String {
     format!("{}\n{}", row.serial_number.to_lowercase(), row.name.to_lowercase())
 }
 

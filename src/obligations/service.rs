@@ -313,7 +313,7 @@ pub fn wanted(
     Ok(out)
 }
 
-fn occurrence_key(obligation_id: &str, installation_id: Option<&str>, nominal: NaiveDate) -> String {
+pub fn occurrence_key(obligation_id: &str, installation_id: Option<&str>, nominal: NaiveDate) -> String {
     format!("{obligation_id}|{}|{nominal}", installation_id.unwrap_or("-"))
 }
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, QueryableByName)]
 #[diesel(table_name = obligations)]
-#[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ObligationRow {
     pub id: String,
     pub contract_id: String,

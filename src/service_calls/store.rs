@@ -9,7 +9,7 @@ use diesel::sql_types::{Bool, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = service_calls)]
-#[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ServiceCallRow {
     pub id: String,
     pub number: String,

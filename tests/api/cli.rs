@@ -89,3 +89,45 @@ fn serve_runs_on_sqlite_without_setup_and_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[test]
+fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
+    let dirs: Vec<std::path::PathBuf> =
+        (0..2).map(|_| std::env::temp_dir().join(format!("pactum-seed-{}", uuid::Uuid::now_v7().simple()))).collect();
+    let mut dumps = Vec::new();
+    for dir in &dirs {
+        let out = pactum()
+            .env("DATA_DIR", dir)
+            .args(["seed", "--scale", "0.0005", "--seed", "7", "--today", "2026-06-15"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        for (table, rows) in [("contracts", 500), ("installations", 500), ("obligations", 50), ("tasks", 5000)] {
+            assert!(
+                stdout.lines().any(|l| l.split_whitespace().take(2).eq([table, &rows.to_string()])),
+                "{table} {rows}: {stdout}"
+            );
+        }
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName, Debug, PartialEq)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            line: String,
+        }
+        let mut c = diesel::SqliteConnection::establish(dir.join("pactum.db").to_str().unwrap()).unwrap();
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT id || number || status || COALESCE(parent_id, '') || attributes AS line FROM contracts ORDER BY id",
+        )
+        .load(&mut c)
+        .unwrap();
+        dumps.push(rows);
+    }
+    assert_eq!(dumps[0], dumps[1], "the same seed gives the same data");
+    let again = pactum().env("DATA_DIR", &dirs[0]).args(["seed", "--scale", "0.0005"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds contracts"));
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
