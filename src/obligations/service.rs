@@ -401,6 +401,8 @@ pub fn generate(
             version: 1,
             created_at: now,
             updated_at: now,
+            workflow_instance_id: None,
+            dossier_id: None,
         })
         .collect();
     let created = task_store::insert_new(conn, &new_rows)?;

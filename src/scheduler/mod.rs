@@ -20,6 +20,8 @@ pub struct PassReport {
     /// Obligations whose tasks were brought up to their horizon.
     pub obligations_generated: usize,
     pub tasks_created: usize,
+    /// Date rules of dossiers that came due and fired (each starting its workflow).
+    pub date_rules_fired: usize,
     /// Items that failed (logged); the next pass tries them again.
     pub failures: usize,
 }
@@ -31,6 +33,7 @@ pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
     let today = ctx.now.date_naive();
     end_of_term(db, &ctx, today, &mut report)?;
     extend_horizons(db, &ctx, today, &mut report)?;
+    fire_date_rules(db, &ctx, &mut report);
     Ok(report)
 }
 
@@ -96,6 +99,24 @@ fn extend_horizons(
         }
     }
     Ok(())
+}
+
+/// Fires the dossier date rules that are due, one trigger per transaction. A trigger is claimed
+/// with `FOR UPDATE SKIP LOCKED` on PostgreSQL and marked fired in the transaction that records
+/// the firing (whose unique key makes a second firing of the same occurrence impossible), so
+/// several instances, restarts and late passes fire each occurrence exactly once.
+fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
+    for _ in 0..100_000 {
+        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx)) {
+            Ok(None) => break,
+            Ok(Some(fired)) => report.date_rules_fired += usize::from(fired),
+            Err(e) => {
+                tracing::warn!(error = %e, "firing a date rule failed; stopping this pass");
+                report.failures += 1;
+                break;
+            }
+        }
+    }
 }
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.

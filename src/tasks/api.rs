@@ -47,6 +47,10 @@ pub struct TaskOut {
     pub closed_at: Option<DateTime<Utc>>,
     /// Who completed, skipped or cancelled it (`system` for generation).
     pub closed_by: Option<String>,
+    /// For workflow steps: the workflow instance this task is a step of.
+    pub workflow_instance_id: Option<String>,
+    /// For workflow steps: the dossier the workflow runs on.
+    pub dossier_id: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -75,6 +79,8 @@ impl TaskOut {
             started_at: t.started_at.map(as_utc),
             closed_at: t.closed_at.map(as_utc),
             closed_by: t.closed_by,
+            workflow_instance_id: t.workflow_instance_id,
+            dossier_id: t.dossier_id,
             version: t.version,
             created_at: as_utc(t.created_at),
             updated_at: as_utc(t.updated_at),
@@ -105,6 +111,11 @@ pub struct ActIn {
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub note: Option<String>,
+    /// Workflow steps only, when completing: the step's outcome, which chooses the next step
+    /// (required when the step lists outcomes; 422 when it is not one of them).
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100, example = "reached")]
+    pub outcome: Option<String>,
 }
 
 /// A personal calendar-feed token. The token itself is shown once, at creation.
@@ -280,9 +291,8 @@ async fn act(
     let input = body.unwrap_or_default();
     crate::http::json::validate(&input)?;
     let now = clock.now();
-    let row = db
-        .write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input.note, &if_match))
-        .await?;
+    let row =
+        db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input, &if_match)).await?;
     Ok(ok(row, clock.today()))
 }
 
@@ -298,7 +308,7 @@ macro_rules! verb {
                 (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "Not allowed in the task's status (closed tasks do not change)", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "Invalid note", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Invalid note, or an outcome that does not fit (only workflow steps take one)", body = Problem, content_type = "application/problem+json"),
             ),
             security(("bearer" = []))
         )]
@@ -314,16 +324,22 @@ verb!(
     "complete_task",
     "/api/v1/tasks/{id}/complete",
     Action::Complete,
-    "Complete a task, with an optional result note; records who and when."
+    "Complete a task, with an optional result note; records who and when. Completing a workflow step's task (with its `outcome` when the step lists outcomes) activates the workflow's next step or ends the instance."
 );
 verb!(
     skip,
     "skip_task",
     "/api/v1/tasks/{id}/skip",
     Action::Skip,
-    "Skip a task (it will not be done), with an optional reason."
+    "Skip a task (it will not be done), with an optional reason. A workflow step without outcomes then moves on to its default next step."
 );
-verb!(cancel, "cancel_task", "/api/v1/tasks/{id}/cancel", Action::Cancel, "Cancel a task, with an optional reason.");
+verb!(
+    cancel,
+    "cancel_task",
+    "/api/v1/tasks/{id}/cancel",
+    Action::Cancel,
+    "Cancel a task, with an optional reason. A workflow step's task is cancelled by cancelling its workflow instance (409 here)."
+);
 
 /// Every change of a task, oldest first.
 #[utoipa::path(

@@ -32,6 +32,10 @@ pub struct TaskRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// For workflow steps: the workflow instance the task is the active step of.
+    pub workflow_instance_id: Option<String>,
+    /// For workflow steps: the dossier the workflow runs on.
+    pub dossier_id: Option<String>,
 }
 
 /// The filters of the worklist; all optional, combined with AND.
@@ -56,6 +60,11 @@ pub const OPEN: [&str; 2] = ["open", "in_progress"];
 
 pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {
     tasks::table.find(id).select(TaskRow::as_select()).first(conn).optional()
+}
+
+/// Inserts one task.
+pub fn insert(conn: &mut DbConnection, row: &TaskRow) -> QueryResult<()> {
+    diesel::insert_into(tasks::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
