@@ -237,9 +237,9 @@ pub struct EventIn {
     #[serde(rename = "type")]
     #[schema(example = "moved")]
     pub event_type: String,
-    /// Any JSON data that goes with it (default `{}`).
+    /// A JSON object with what goes with it (default `{}`).
     #[schema(value_type = Option<Object>)]
-    pub data: Option<Value>,
+    pub data: Option<Map<String, Value>>,
     /// Optional idempotency key: posting the same key again on the dossier returns the first
     /// post (200) and fires nothing again.
     pub key: Option<String>,

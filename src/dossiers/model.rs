@@ -87,8 +87,7 @@ pub struct Condition {
     pub on: Side,
     /// The comparison.
     pub op: Op,
-    /// What to compare with; an array for `in`; not used by `set` and `unset`.
-    #[schema(value_type = Option<Object>)]
+    /// What to compare with (a string, number or boolean); an array for `in`; not used by `set` and `unset`.
     pub value: Option<Value>,
 }
 
@@ -301,7 +300,8 @@ pub fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<(Strin
 pub fn trigger_date(attrs: &Map<String, Value>, attribute: &str, offset: &str) -> Option<NaiveDate> {
     let raw = attrs.get(attribute)?.as_str()?;
     let day = raw.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())?;
-    Period::parse(offset).ok()?.after(day)
+    // Both databases and the API keep four-digit years.
+    Period::parse(offset).ok()?.after(day).filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
 }
 
 /// Applies one event's changes (`field.sub` → new value) to a snapshot being rebuilt.

@@ -5,7 +5,7 @@
 use super::api::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
 use super::model::{self, AttributeDef, RuleDef, Trigger};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, TriggerRow, TypeRow, TypeVersionRow};
-use crate::attributes::model::{merge, EntityKind, Rule, Validated};
+use crate::attributes::model::{merge, DataType, EntityKind, Rule, Validated};
 use crate::attributes::store as attribute_store;
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
@@ -100,7 +100,11 @@ fn check_type(
     if let Some(e) = lookup_failed {
         return Err(e.into());
     }
-    let others = store::current_type_versions(conn)?;
+    let others: Vec<(String, TypeDef)> = store::current_type_versions(conn)?
+        .into_iter()
+        .filter(|(t, _)| t.key != type_key)
+        .map(|(t, v)| (t.key, def_of(&v)))
+        .collect();
     for (i, a) in d.attributes.iter().enumerate() {
         for def in attribute_store::by_key(conn, EntityKind::Dossier, &a.key)? {
             if def.scope.is_empty() || def.scope == type_key {
@@ -120,20 +124,15 @@ fn check_type(
                 ));
             }
         }
-        for other in others.iter() {
-            let Some(t) = store::type_by_id_or_key(conn, &other.type_id)? else { continue };
-            if t.key == type_key {
-                continue;
-            }
-            if let Some(o) = def_of(other).attributes.iter().find(|o| o.key == a.key && o.data_type != a.data_type) {
+        for (other_key, other) in &others {
+            if let Some(o) = other.attributes.iter().find(|o| o.key == a.key && o.data_type != a.data_type) {
                 errors.push(FieldError::new(
                     format!("attributes[{i}].key"),
                     "attribute_key_conflict",
                     format!(
-                        "`{}` is {} on dossier type `{}`; one key keeps one type",
+                        "`{}` is {} on dossier type `{other_key}`; one key keeps one type",
                         a.key,
-                        o.data_type.as_str(),
-                        t.key
+                        o.data_type.as_str()
                     ),
                 ));
             }
@@ -573,7 +572,7 @@ pub fn post_event(
         id: uuid::Uuid::now_v7().to_string(),
         dossier_id: d.id.clone(),
         event_type: input.event_type,
-        data: input.data.unwrap_or_else(|| Value::Object(Map::new())).to_string(),
+        data: Value::Object(input.data.unwrap_or_default()).to_string(),
         idempotency_key: input.key,
         posted_by: ctx.actor.to_string(),
         posted_at: ctx.now.naive_utc(),
@@ -669,6 +668,15 @@ pub fn as_of(conn: &mut DbConnection, d: &DossierRow, day: NaiveDate) -> Result<
     }))
 }
 
+/// The data type the current dossier types give `key`, and the keys of the types that define it
+/// (for attribute definitions of dossiers, which must agree with the types' schemas).
+pub fn schema_key_types(conn: &mut DbConnection, key: &str) -> Result<Vec<(String, DataType)>, ApiError> {
+    Ok(store::current_type_versions(conn)?
+        .into_iter()
+        .filter_map(|(t, v)| def_of(&v).attributes.into_iter().find(|a| a.key == key).map(|a| (t.key, a.data_type)))
+        .collect())
+}
+
 /// The attribute filters of a dossier list: each key's type comes from the dossier types (the
 /// filtered type, else any type's current version) or the global dossier attribute definitions.
 pub fn resolve_filters(
@@ -688,7 +696,7 @@ pub fn resolve_filters(
             }
         }
         None => {
-            for v in store::current_type_versions(conn)? {
+            for (_, v) in store::current_type_versions(conn)? {
                 schema.extend(def_of(&v).attributes);
             }
         }

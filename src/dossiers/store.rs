@@ -166,10 +166,14 @@ pub fn list_type_versions(
         .load(conn)
 }
 
-/// The current version of every type (for attribute filter resolution).
-pub fn current_type_versions(conn: &mut DbConnection) -> QueryResult<Vec<TypeVersionRow>> {
-    let current: Vec<(String, i64)> = types::table.select((types::id, types::version)).limit(10_000).load(conn)?;
-    type_versions(conn, &current)
+/// Every type with its current version (for key checks and attribute filter resolution).
+pub fn current_type_versions(conn: &mut DbConnection) -> QueryResult<Vec<(TypeRow, TypeVersionRow)>> {
+    types::table
+        .inner_join(tv::table.on(tv::type_id.eq(types::id).and(tv::version.eq(types::version))))
+        .order(types::id.asc())
+        .limit(10_000)
+        .select((TypeRow::as_select(), TypeVersionRow::as_select()))
+        .load(conn)
 }
 
 // ---- dossiers
