@@ -407,21 +407,8 @@ pub async fn list_types(_who: Principal, db: web::Data<Db>, req: HttpRequest) ->
     let page = PageRequest::take(&mut q)?;
     q.finish()?;
     let p = page.clone();
-    let rows = db
-        .read(move |c| {
-            let rows = store::list_types(c, p.after.as_deref(), p.limit + 1)?;
-            let keys: Vec<(String, i64)> = rows.iter().map(|t| (t.id.clone(), t.version)).collect();
-            let versions = store::type_versions(c, &keys)?;
-            Ok::<_, ApiError>(
-                rows.into_iter()
-                    .filter_map(|t| {
-                        let v = versions.iter().find(|v| v.type_id == t.id && v.version == t.version)?.clone();
-                        Some((t, v))
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await?;
+    let rows =
+        db.read(move |c| store::list_types_current(c, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |(t, _)| t.id.clone(), |(t, v)| DossierTypeOut::new(t, v))))
 }
 
@@ -773,6 +760,32 @@ pub async fn post_event(
     }
 }
 
+/// Rows of a dossier, one page at a time.
+type PageOf<R> = fn(&mut crate::db::DbConnection, &str, Option<&str>, i64) -> diesel::QueryResult<Vec<R>>;
+
+/// One page of a list that belongs to a dossier (posted events, rule firings); 404 when the
+/// dossier does not exist.
+async fn dossier_page<R: Send + 'static, T: Serialize>(
+    db: &Db,
+    req: &HttpRequest,
+    id: String,
+    rows_of: PageOf<R>,
+    key: fn(&R) -> String,
+    out: fn(R) -> T,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(req)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let p = page.clone();
+    let rows = db
+        .read(move |c| {
+            service::load(c, &id)?;
+            rows_of(c, &id, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, key, out)))
+}
+
 /// The business events posted on a dossier, oldest first.
 #[utoipa::path(
     get, operation_id = "list_dossier_events", path = "/api/v1/dossiers/{id}/events", tag = "dossiers",
@@ -793,17 +806,7 @@ pub async fn list_events(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let mut q = QueryPairs::from_request(&req)?;
-    let page = PageRequest::take(&mut q)?;
-    q.finish()?;
-    let (id, p) = (id.into_inner(), page.clone());
-    let rows = db
-        .read(move |c| {
-            service::load(c, &id)?;
-            store::business_events_of(c, &id, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), BusinessEventOut::from)))
+    dossier_page(&db, &req, id.into_inner(), store::business_events_of, |r| r.id.clone(), BusinessEventOut::from).await
 }
 
 /// What fired on a dossier, when, and what it started, oldest first.
@@ -826,17 +829,7 @@ pub async fn list_firings(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let mut q = QueryPairs::from_request(&req)?;
-    let page = PageRequest::take(&mut q)?;
-    q.finish()?;
-    let (id, p) = (id.into_inner(), page.clone());
-    let rows = db
-        .read(move |c| {
-            service::load(c, &id)?;
-            store::firings_of(c, &id, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), FiringOut::from)))
+    dossier_page(&db, &req, id.into_inner(), store::firings_of, |r| r.id.clone(), FiringOut::from).await
 }
 
 /// The date triggers of a dossier: one per date rule of its type version, with its due day.

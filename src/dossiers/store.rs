@@ -119,14 +119,6 @@ pub fn update_type(conn: &mut DbConnection, row: &TypeRow, expected_version: i64
         .map(|n| n == 1)
 }
 
-pub fn list_types(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<TypeRow>> {
-    let mut q = types::table.select(TypeRow::as_select()).order(types::id.asc()).limit(limit).into_boxed();
-    if let Some(a) = after {
-        q = q.filter(types::id.gt(a.to_string()));
-    }
-    q.load(conn)
-}
-
 pub fn insert_type_version(conn: &mut DbConnection, row: &TypeVersionRow) -> QueryResult<()> {
     diesel::insert_into(tv::table).values(row).execute(conn).map(|_| ())
 }
@@ -140,40 +132,27 @@ pub fn type_version(conn: &mut DbConnection, type_id: &str, version: i64) -> Que
         .optional()
 }
 
-/// The versions of several (type, version) pairs, in one query.
-pub fn type_versions(conn: &mut DbConnection, keys: &[(String, i64)]) -> QueryResult<Vec<TypeVersionRow>> {
-    let mut ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let rows: Vec<TypeVersionRow> =
-        tv::table.filter(tv::type_id.eq_any(ids)).select(TypeVersionRow::as_select()).load(conn)?;
-    Ok(rows.into_iter().filter(|r| keys.iter().any(|(t, v)| *t == r.type_id && *v == r.version)).collect())
-}
-
-/// Versions of a type, oldest first, after version `after`.
-pub fn list_type_versions(
+/// Types with their current version, in id order after `after`.
+pub fn list_types_current(
     conn: &mut DbConnection,
-    type_id: &str,
-    after: i64,
+    after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<TypeVersionRow>> {
-    tv::table
-        .filter(tv::type_id.eq(type_id))
-        .filter(tv::version.gt(after))
-        .order(tv::version.asc())
+) -> QueryResult<Vec<(TypeRow, TypeVersionRow)>> {
+    let mut q = types::table
+        .inner_join(tv::table.on(tv::type_id.eq(types::id).and(tv::version.eq(types::version))))
+        .order(types::id.asc())
         .limit(limit)
-        .select(TypeVersionRow::as_select())
-        .load(conn)
+        .select((TypeRow::as_select(), TypeVersionRow::as_select()))
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(types::id.gt(a.to_string()));
+    }
+    q.load(conn)
 }
 
 /// Every type with its current version (for key checks and attribute filter resolution).
 pub fn current_type_versions(conn: &mut DbConnection) -> QueryResult<Vec<(TypeRow, TypeVersionRow)>> {
-    types::table
-        .inner_join(tv::table.on(tv::type_id.eq(types::id).and(tv::version.eq(types::version))))
-        .order(types::id.asc())
-        .limit(10_000)
-        .select((TypeRow::as_select(), TypeVersionRow::as_select()))
-        .load(conn)
+    list_types_current(conn, None, 10_000)
 }
 
 // ---- dossiers

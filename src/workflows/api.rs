@@ -262,21 +262,8 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     let page = PageRequest::take(&mut q)?;
     q.finish()?;
     let p = page.clone();
-    let rows = db
-        .read(move |c| {
-            let rows = store::list(c, p.after.as_deref(), p.limit + 1)?;
-            let keys: Vec<(String, i64)> = rows.iter().map(|w| (w.id.clone(), w.version)).collect();
-            let versions = store::versions(c, &keys)?;
-            Ok::<_, ApiError>(
-                rows.into_iter()
-                    .filter_map(|w| {
-                        let v = versions.iter().find(|v| v.workflow_id == w.id && v.version == w.version)?.clone();
-                        Some((w, v))
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await?;
+    let rows =
+        db.read(move |c| store::list_current(c, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |(w, _)| w.id.clone(), |(w, v)| WorkflowOut::new(w, v))))
 }
 

@@ -98,8 +98,18 @@ pub fn update(conn: &mut DbConnection, row: &WorkflowRow, expected_version: i64)
         .map(|n| n == 1)
 }
 
-pub fn list(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<WorkflowRow>> {
-    let mut q = workflows::table.select(WorkflowRow::as_select()).order(workflows::id.asc()).limit(limit).into_boxed();
+/// Workflows with their current version, in id order after `after`.
+pub fn list_current(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(WorkflowRow, VersionRow)>> {
+    let mut q = workflows::table
+        .inner_join(wv::table.on(wv::workflow_id.eq(workflows::id).and(wv::version.eq(workflows::version))))
+        .order(workflows::id.asc())
+        .limit(limit)
+        .select((WorkflowRow::as_select(), VersionRow::as_select()))
+        .into_boxed();
     if let Some(a) = after {
         q = q.filter(workflows::id.gt(a.to_string()));
     }
@@ -117,16 +127,6 @@ pub fn version(conn: &mut DbConnection, workflow_id: &str, version: i64) -> Quer
         .select(VersionRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// The versions of several (workflow, version) pairs, in one query.
-pub fn versions(conn: &mut DbConnection, keys: &[(String, i64)]) -> QueryResult<Vec<VersionRow>> {
-    let mut ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let rows: Vec<VersionRow> =
-        wv::table.filter(wv::workflow_id.eq_any(ids)).select(VersionRow::as_select()).load(conn)?;
-    Ok(rows.into_iter().filter(|r| keys.iter().any(|(w, v)| *w == r.workflow_id && *v == r.version)).collect())
 }
 
 // ---- instances
