@@ -595,10 +595,17 @@ pub fn post_event(
     Ok((row, firings, true))
 }
 
-/// Claims and fires the next due date trigger (one per transaction, for the scheduler).
-/// `None` when nothing is due; else whether a workflow was started.
-pub fn fire_next_due(conn: &mut DbConnection, ctx: &Ctx) -> Result<Option<bool>, ApiError> {
-    let Some(t) = store::claim_due_triggers(conn, ctx.today(), 1)?.pop() else { return Ok(None) };
+/// Claims and fires the next due date trigger (one per transaction, for the scheduler), not of
+/// the dossiers in `skip`. `None` when nothing is due; else the dossier and whether a workflow
+/// was started. `claimed` is set to the dossier before anything can fail.
+pub fn fire_next_due(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    skip: &[String],
+    claimed: &mut Option<String>,
+) -> Result<Option<bool>, ApiError> {
+    let Some(t) = store::claim_due_triggers(conn, ctx.today(), skip, 1)?.pop() else { return Ok(None) };
+    *claimed = Some(t.dossier_id.clone());
     let d = load(conn, &t.dossier_id)?;
     let def = def_of(&version_of(conn, &d)?);
     let rule = def.rules.iter().find(|r| r.key == t.rule_key && matches!(r.trigger, Trigger::DateReached { .. }));

@@ -5,7 +5,7 @@ use crate::db::schema::{
     dossier_business_events as bev, dossier_date_triggers as trg, dossier_type_versions as tv, dossier_types as types,
     dossiers, rule_firings as fir,
 };
-use crate::db::{is_postgres, DbConnection};
+use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -254,53 +254,30 @@ pub fn close_trigger(
         .map(|_| ())
 }
 
-/// Claims up to `limit` pending triggers due on or before `today`. On PostgreSQL the rows stay
-/// locked until the transaction ends and rows another instance holds are skipped.
-pub fn claim_due_triggers(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryResult<Vec<TriggerRow>> {
-    if is_postgres(conn) {
-        diesel::sql_query(
-            "SELECT dossier_id, rule_key, due_on, status, fired_at FROM dossier_date_triggers \
-             WHERE status = 'pending' AND due_on <= $1 ORDER BY due_on, dossier_id, rule_key LIMIT $2 \
-             FOR UPDATE SKIP LOCKED",
-        )
-        .bind::<diesel::sql_types::Date, _>(today)
-        .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load::<TriggerByName>(conn)
-        .map(|rows| rows.into_iter().map(TriggerRow::from).collect())
-    } else {
-        trg::table
-            .filter(trg::status.eq("pending"))
-            .filter(trg::due_on.le(today))
-            .order((trg::due_on.asc(), trg::dossier_id.asc(), trg::rule_key.asc()))
-            .limit(limit)
-            .select(TriggerRow::as_select())
-            .load(conn)
+/// Claims up to `limit` pending triggers due on or before `today`, leaving out the dossiers in
+/// `skip` (those that failed earlier in the pass). On PostgreSQL the rows stay locked until the
+/// transaction ends and rows another instance holds are skipped (`FOR UPDATE SKIP LOCKED`).
+pub fn claim_due_triggers(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    skip: &[String],
+    limit: i64,
+) -> QueryResult<Vec<TriggerRow>> {
+    // Built per backend: the selection's types are backend-specific.
+    macro_rules! due {
+        () => {
+            trg::table
+                .filter(trg::status.eq("pending"))
+                .filter(trg::due_on.le(today))
+                .filter(trg::dossier_id.ne_all(skip.to_vec()))
+                .order((trg::due_on.asc(), trg::dossier_id.asc(), trg::rule_key.asc()))
+                .limit(limit)
+                .select(TriggerRow::as_select())
+        };
     }
-}
-
-#[derive(QueryableByName)]
-pub struct TriggerByName {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    dossier_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    rule_key: String,
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    due_on: NaiveDate,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    status: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    fired_at: Option<NaiveDateTime>,
-}
-
-impl From<TriggerByName> for TriggerRow {
-    fn from(t: TriggerByName) -> TriggerRow {
-        TriggerRow {
-            dossier_id: t.dossier_id,
-            rule_key: t.rule_key,
-            due_on: t.due_on,
-            status: t.status,
-            fired_at: t.fired_at,
-        }
+    match conn {
+        DbConnection::Postgres(c) => due!().for_update().skip_locked().load(c),
+        DbConnection::Sqlite(c) => due!().load(c),
     }
 }
 

@@ -106,14 +106,20 @@ fn extend_horizons(
 /// the firing (whose unique key makes a second firing of the same occurrence impossible), so
 /// several instances, restarts and late passes fire each occurrence exactly once.
 fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
+    // Dossiers whose trigger failed are left for the next pass, so one cannot block the rest.
+    let mut skip: Vec<String> = Vec::new();
     for _ in 0..100_000 {
-        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx)) {
+        let mut claimed = None;
+        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx, &skip, &mut claimed)) {
             Ok(None) => break,
             Ok(Some(fired)) => report.date_rules_fired += usize::from(fired),
             Err(e) => {
-                tracing::warn!(error = %e, "firing a date rule failed; stopping this pass");
+                tracing::warn!(dossier = ?claimed, error = %e, "firing a date rule failed; will retry next pass");
                 report.failures += 1;
-                break;
+                match claimed {
+                    Some(d) if skip.len() < 1000 => skip.push(d),
+                    _ => break,
+                }
             }
         }
     }

@@ -831,3 +831,49 @@ async fn global_dossier_attribute_definitions_apply_beside_the_type_schema() {
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.body["errors"][0]["code"], "attribute_key_conflict");
 }
+
+#[actix_web::test]
+async fn a_date_rule_that_fails_to_fire_does_not_hold_up_the_others() {
+    use diesel::RunQueryDsl;
+    let t = TestApp::spawn().await;
+    pension_model(&t).await;
+    define_workflow(
+        &t,
+        json!({"key": "farewell", "name": "Farewell", "steps": [{"key": "card", "name": "Send a card"}]}),
+    )
+    .await;
+    define_type(
+        &t,
+        json!({"key": "staff", "name": "Staff", "default_owner": {"role": "hr"},
+               "attributes": [{"key": "born", "label": "Born", "data_type": "date"}],
+               "rules": [{"key": "leaving", "workflow": "farewell",
+                          "trigger": {"kind": "date_reached", "attribute": "born", "offset": "P67Y"}}]}),
+    )
+    .await;
+    // The earlier trigger's workflow is broken behind the service's back.
+    let broken = open_dossier(
+        &t,
+        json!({"type": "collective_pension", "customer_ref": "A",
+                                         "attributes": {"birth_date": "1959-07-01"}}),
+    )
+    .await;
+    let fine =
+        open_dossier(&t, json!({"type": "staff", "customer_ref": "B", "attributes": {"born": "1959-07-02"}})).await;
+    let db = t.state.db.clone();
+    actix_web::web::block(move || {
+        db.write_blocking(|c| {
+            diesel::sql_query("UPDATE workflow_versions SET steps = '[]' WHERE name = 'Retirement'")
+                .execute(c)
+                .map_err(pactum::http::ApiError::from)
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    t.clock.set(at(2026, 8, 1));
+    let report = t.run_scheduler().await;
+    assert_eq!((report.date_rules_fired, report.failures), (1, 1), "{report:?}");
+    assert_eq!(firings(&t, &fine).await.len(), 1);
+    assert!(firings(&t, &broken).await.is_empty());
+    assert_eq!(triggers(&t, &broken).await[0]["status"], "pending", "tried again at the next pass");
+}
