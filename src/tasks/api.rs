@@ -108,6 +108,7 @@ pub struct TaskPatch {
 #[derive(Debug, Default, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ActIn {
+    /// The result (completing) or the reason (skipping, cancelling).
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub note: Option<String>,
@@ -178,6 +179,7 @@ fn take_filter(q: &mut QueryPairs, who: &Principal, today: NaiveDate) -> Result<
         contract_id: q.take("contract_id"),
         installation_id: q.take("installation_id"),
         obligation_id: q.take("obligation_id"),
+        dossier_id: q.take("dossier_id"),
     })
 }
 
@@ -204,6 +206,7 @@ fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
         ("contract_id" = Option<String>, Query, description = "Only tasks of this contract"),
         ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
         ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
+        ("dossier_id" = Option<String>, Query, description = "Only workflow steps on this dossier"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -400,6 +403,7 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
         ("contract_id" = Option<String>, Query, description = "Only tasks of this contract"),
         ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
         ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
+        ("dossier_id" = Option<String>, Query, description = "Only workflow steps on this dossier"),
     ),
     responses(
         (status = 200, description = "An iCalendar document: one all-day event per task on its due date", body = String, content_type = "text/calendar"),

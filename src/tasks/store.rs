@@ -54,6 +54,7 @@ pub struct ListFilter {
     pub contract_id: Option<String>,
     pub installation_id: Option<String>,
     pub obligation_id: Option<String>,
+    pub dossier_id: Option<String>,
 }
 
 pub const OPEN: [&str; 2] = ["open", "in_progress"];
@@ -176,6 +177,9 @@ pub fn list(
     }
     if let Some(v) = &f.obligation_id {
         q = q.filter(tasks::obligation_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.dossier_id {
+        q = q.filter(tasks::dossier_id.eq(v.clone()));
     }
     if let Some((due, id)) = after {
         q = q.filter(tasks::due_date.gt(due).or(tasks::due_date.eq(due).and(tasks::id.gt(id))));

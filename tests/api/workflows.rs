@@ -259,4 +259,8 @@ async fn skipping_a_step_moves_on_and_instances_are_filtered() {
     // The worklist can show only workflow steps.
     let steps = t.all_tasks("kind=workflow_step", &t.viewer()).await;
     assert_eq!(steps.len(), 2 + 1 + 1);
+    // And a dossier's workflow steps.
+    let of_b = t.all_tasks(&format!("dossier_id={}", id(&b)), &t.viewer()).await;
+    assert_eq!(of_b.len(), 2);
+    assert!(of_b.iter().all(|x| x["dossier_id"] == b["id"]));
 }
