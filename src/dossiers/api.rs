@@ -1,7 +1,7 @@
 //! Handlers and request/response types for dossier types `/api/v1/dossier-types` and dossiers
 //! `/api/v1/dossiers` (history, `as_of`, posted events, rule firings, date triggers).
 
-use super::model::{AttributeDef, RuleDef};
+use super::model::{AttributeDef, RuleDef, TriggerKind, TriggerStatus};
 use super::service::{self, ENTITY};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, TriggerRow, TypeRow, TypeVersionRow};
 use crate::auth::{Principal, Role};
@@ -289,8 +289,8 @@ pub struct FiringOut {
     pub dossier_id: String,
     /// The rule's key.
     pub rule: String,
-    /// `attribute_changed`, `date_reached` or `event_posted`.
-    pub trigger: String,
+    /// What kind of trigger fired.
+    pub trigger: TriggerKind,
     /// What occurrence it fired for (`change:<event id>`, `date:<day>`, `event:<posted event id>`);
     /// one firing per rule, dossier and occurrence.
     pub occurrence_key: String,
@@ -314,7 +314,7 @@ impl From<FiringRow> for FiringOut {
             id: r.id,
             dossier_id: r.dossier_id,
             rule: r.rule_key,
-            trigger: r.trigger_kind,
+            trigger: TriggerKind::parse(&r.trigger_kind).unwrap_or(TriggerKind::EventPosted),
             occurrence_key: r.occurrence_key,
             type_version: r.type_version,
             workflow_instance_id: r.workflow_instance_id,
@@ -340,16 +340,20 @@ pub struct TriggerOut {
     pub rule: String,
     /// The day it is (or was) due: the source attribute plus the rule's offset.
     pub due_on: NaiveDate,
-    /// `pending` (moves with its source attribute), `fired`, or `void` (its rule was gone or the
-    /// dossier closed when it came due).
-    pub status: String,
+    /// Where the trigger is.
+    pub status: TriggerStatus,
     /// When it fired or was voided.
     pub fired_at: Option<DateTime<Utc>>,
 }
 
 impl From<TriggerRow> for TriggerOut {
     fn from(t: TriggerRow) -> TriggerOut {
-        TriggerOut { rule: t.rule_key, due_on: t.due_on, status: t.status, fired_at: t.fired_at.map(as_utc) }
+        TriggerOut {
+            rule: t.rule_key,
+            due_on: t.due_on,
+            status: TriggerStatus::parse(&t.status).unwrap_or(TriggerStatus::Pending),
+            fired_at: t.fired_at.map(as_utc),
+        }
     }
 }
 

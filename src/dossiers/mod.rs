@@ -49,7 +49,9 @@ use utoipa::OpenApi;
         model::Trigger,
         model::Condition,
         model::Side,
-        model::Op
+        model::Op,
+        model::TriggerKind,
+        model::TriggerStatus
     ))
 )]
 pub struct DossiersDoc;

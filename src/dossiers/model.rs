@@ -117,13 +117,67 @@ pub enum Trigger {
     },
 }
 
-impl Trigger {
-    pub fn kind(&self) -> &'static str {
+/// The kinds of trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// An attribute changed.
+    AttributeChanged,
+    /// A date derived from an attribute was reached.
+    DateReached,
+    /// A named business event was posted.
+    EventPosted,
+}
+
+impl TriggerKind {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Trigger::AttributeChanged { .. } => "attribute_changed",
-            Trigger::DateReached { .. } => "date_reached",
-            Trigger::EventPosted { .. } => "event_posted",
+            TriggerKind::AttributeChanged => "attribute_changed",
+            TriggerKind::DateReached => "date_reached",
+            TriggerKind::EventPosted => "event_posted",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<TriggerKind> {
+        [TriggerKind::AttributeChanged, TriggerKind::DateReached, TriggerKind::EventPosted]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+impl Trigger {
+    pub fn kind(&self) -> TriggerKind {
+        match self {
+            Trigger::AttributeChanged { .. } => TriggerKind::AttributeChanged,
+            Trigger::DateReached { .. } => TriggerKind::DateReached,
+            Trigger::EventPosted { .. } => TriggerKind::EventPosted,
+        }
+    }
+}
+
+/// Where a date trigger is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerStatus {
+    /// Waiting for its day; moves with its source attribute.
+    Pending,
+    /// Its rule fired.
+    Fired,
+    /// It came due when its rule was gone or the dossier closed; it will not fire.
+    Void,
+}
+
+impl TriggerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerStatus::Pending => "pending",
+            TriggerStatus::Fired => "fired",
+            TriggerStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TriggerStatus> {
+        [TriggerStatus::Pending, TriggerStatus::Fired, TriggerStatus::Void].into_iter().find(|k| k.as_str() == s)
     }
 }
 

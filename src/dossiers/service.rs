@@ -3,7 +3,7 @@
 //! Each runs inside the caller's transaction and appends its events there.
 
 use super::api::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
-use super::model::{self, AttributeDef, RuleDef, Trigger};
+use super::model::{self, AttributeDef, RuleDef, Trigger, TriggerStatus};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, TriggerRow, TypeRow, TypeVersionRow};
 use crate::attributes::model::{merge, DataType, EntityKind, Rule, Validated};
 use crate::attributes::store as attribute_store;
@@ -482,7 +482,7 @@ pub fn sync_triggers(conn: &mut DbConnection, d: &DossierRow, rules: &[RuleDef])
         wanted.push(rule.key.as_str());
         let due = if d.status == "open" { model::trigger_date(&attrs, attribute, offset) } else { None };
         match (existing.iter().find(|t| t.rule_key == rule.key), due) {
-            (Some(t), _) if t.status != "pending" => {}
+            (Some(t), _) if t.status != TriggerStatus::Pending.as_str() => {}
             (Some(t), Some(due)) if t.due_on != due => store::move_trigger(conn, &d.id, &rule.key, due)?,
             (Some(_), None) => store::delete_trigger(conn, &d.id, &rule.key)?,
             (None, Some(due)) => store::insert_trigger(
@@ -491,14 +491,17 @@ pub fn sync_triggers(conn: &mut DbConnection, d: &DossierRow, rules: &[RuleDef])
                     dossier_id: d.id.clone(),
                     rule_key: rule.key.clone(),
                     due_on: due,
-                    status: "pending".into(),
+                    status: TriggerStatus::Pending.as_str().into(),
                     fired_at: None,
                 },
             )?,
             _ => {}
         }
     }
-    for t in existing.iter().filter(|t| t.status == "pending" && !wanted.contains(&t.rule_key.as_str())) {
+    for t in existing
+        .iter()
+        .filter(|t| t.status == TriggerStatus::Pending.as_str() && !wanted.contains(&t.rule_key.as_str()))
+    {
         store::delete_trigger(conn, &d.id, &t.rule_key)?;
     }
     Ok(())
@@ -530,7 +533,7 @@ pub fn fire(
         dossier_id: d.id.clone(),
         rule_key: rule.key.clone(),
         occurrence_key: occurrence.to_string(),
-        trigger_kind: rule.trigger.kind().into(),
+        trigger_kind: rule.trigger.kind().as_str().into(),
         type_version: d.type_version,
         details: details.to_string(),
         workflow_instance_id: Some(instance.id),
@@ -619,11 +622,11 @@ pub fn fire_next_due(
             let details = serde_json::json!({"due_on": t.due_on, "attribute": attribute, "offset": offset,
                                              "source": attrs_of(&d).get(&attribute)});
             let fired = fire(conn, ctx, &d, rule, &format!("date:{}", t.due_on), details)?;
-            store::close_trigger(conn, &t.dossier_id, &t.rule_key, "fired", now)?;
+            store::close_trigger(conn, &t.dossier_id, &t.rule_key, TriggerStatus::Fired.as_str(), now)?;
             Ok(Some(fired.is_some()))
         }
         _ => {
-            store::close_trigger(conn, &t.dossier_id, &t.rule_key, "void", now)?;
+            store::close_trigger(conn, &t.dossier_id, &t.rule_key, TriggerStatus::Void.as_str(), now)?;
             Ok(Some(false))
         }
     }

@@ -267,7 +267,7 @@ pub fn claim_due_triggers(
     macro_rules! due {
         () => {
             trg::table
-                .filter(trg::status.eq("pending"))
+                .filter(trg::status.eq(super::model::TriggerStatus::Pending.as_str()))
                 .filter(trg::due_on.le(today))
                 .filter(trg::dossier_id.ne_all(skip.to_vec()))
                 .order((trg::due_on.asc(), trg::dossier_id.asc(), trg::rule_key.asc()))

@@ -1,7 +1,7 @@
 //! Handlers and request/response types for workflow definitions `/api/v1/workflows` and
 //! instances `/api/v1/workflow-instances`, and starting a workflow on a dossier.
 
-use super::model::Step;
+use super::model::{InstanceStatus, Step, StepStatus};
 use super::service::{self, INSTANCE};
 use super::store::{self, InstanceFilter, InstanceRow, StepRow, VersionRow, WorkflowRow};
 use crate::auth::{Principal, Role};
@@ -122,8 +122,8 @@ pub struct StepOut {
     pub key: String,
     /// The step's name.
     pub name: String,
-    /// `active`, `done`, `skipped` or `cancelled`.
-    pub status: String,
+    /// Where the step is.
+    pub status: StepStatus,
     /// The outcome it was completed with.
     pub outcome: Option<String>,
     /// Who its task was assigned to when the step started.
@@ -147,7 +147,7 @@ impl From<StepRow> for StepOut {
             seq: s.seq,
             key: s.step_key,
             name: s.name,
-            status: s.status,
+            status: StepStatus::parse(&s.status).unwrap_or(StepStatus::Active),
             outcome: s.outcome,
             due_date: s.due_date,
             task_id: s.task_id,
@@ -169,8 +169,8 @@ pub struct InstanceOut {
     pub workflow: String,
     /// The definition version it is bound to.
     pub workflow_version: i64,
-    /// `running`, `completed` or `cancelled`.
-    pub status: String,
+    /// Where the instance is.
+    pub status: InstanceStatus,
     /// The key of the active step while running.
     pub current_step: Option<String>,
     /// Who was made responsible.
@@ -202,7 +202,7 @@ impl InstanceOut {
             dossier_id: i.dossier_id,
             workflow: i.workflow_key,
             workflow_version: i.workflow_version,
-            status: i.status,
+            status: InstanceStatus::parse(&i.status).unwrap_or(InstanceStatus::Running),
             current_step: i.current_step,
             rule: i.rule_key,
             started_by: i.started_by,
@@ -390,7 +390,7 @@ pub async fn start(
     get, operation_id = "list_workflow_instances", path = "/api/v1/workflow-instances", tag = "workflow-instances",
     params(
         ("dossier_id" = Option<String>, Query, description = "Only instances on this dossier"),
-        ("status" = Option<String>, Query, description = "`running`, `completed` or `cancelled`"),
+        ("status" = Option<InstanceStatus>, Query, description = "Only instances in this status"),
         ("definition" = Option<String>, Query, description = "Only instances of the workflow with this key"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
@@ -400,15 +400,20 @@ pub async fn start(
 )]
 pub async fn list_instances(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
-    let status = q.take("status");
-    if let Some(s) = &status {
-        if !["running", "completed", "cancelled"].contains(&s.as_str()) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!("status {s:?} is not one of running, completed, cancelled"),
-            ));
-        }
-    }
+    let status = match q.take("status") {
+        None => None,
+        Some(s) => Some(
+            InstanceStatus::parse(&s)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("status {s:?} is not one of running, completed, cancelled"),
+                    )
+                })?
+                .as_str()
+                .to_string(),
+        ),
+    };
     let filter = InstanceFilter { dossier_id: q.take("dossier_id"), status, workflow_key: q.take("definition") };
     let page = PageRequest::take(&mut q)?;
     q.finish()?;

@@ -33,7 +33,9 @@ use utoipa::OpenApi;
         api::InstanceOut,
         model::Step,
         model::StepAssignee,
-        model::Outcome
+        model::Outcome,
+        model::InstanceStatus,
+        model::StepStatus
     ))
 )]
 pub struct WorkflowsDoc;

@@ -73,6 +73,65 @@ pub struct Step {
     pub next: Option<String>,
 }
 
+/// Where a workflow instance is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// A step is active.
+    Running,
+    /// A step led to the end.
+    Completed,
+    /// Cancelled by hand.
+    Cancelled,
+}
+
+impl InstanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Running => "running",
+            InstanceStatus::Completed => "completed",
+            InstanceStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InstanceStatus> {
+        [InstanceStatus::Running, InstanceStatus::Completed, InstanceStatus::Cancelled]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// Where a step of an instance is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// The instance's current step: its task is in the worklist.
+    Active,
+    /// Its task was completed.
+    Done,
+    /// Its task was skipped.
+    Skipped,
+    /// The instance was cancelled during the step.
+    Cancelled,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Active => "active",
+            StepStatus::Done => "done",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepStatus> {
+        [StepStatus::Active, StepStatus::Done, StepStatus::Skipped, StepStatus::Cancelled]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
 /// Where a finished step leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
