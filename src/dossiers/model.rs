@@ -199,9 +199,12 @@ pub struct RuleDef {
     pub responsible: Option<Assignee>,
 }
 
-/// Checks a schema and its rules; `workflow_exists` answers whether a workflow key is defined.
+/// Checks a schema and its rules. Rules may use the schema's attributes and the `global` ones
+/// (attribute definitions for all dossiers or this type); `workflow_exists` answers whether a
+/// workflow key is defined.
 pub fn validate_type(
     attributes: &[AttributeDef],
+    global: &[(String, DataType)],
     rules: &[RuleDef],
     workflow_exists: &mut dyn FnMut(&str) -> bool,
 ) -> Vec<FieldError> {
@@ -234,7 +237,13 @@ pub fn validate_type(
             )),
         }
     }
-    let type_of = |key: &str| attributes.iter().find(|a| a.key == key).map(|a| a.data_type);
+    let type_of = |key: &str| {
+        attributes
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| a.data_type)
+            .or_else(|| global.iter().find(|(k, _)| k == key).map(|(_, t)| *t))
+    };
     let mut rule_keys = std::collections::HashSet::new();
     for (i, r) in rules.iter().enumerate() {
         let at = format!("rules[{i}]");
@@ -501,22 +510,25 @@ mod tests {
         let mut yes = |_: &str| true;
         assert!(validate_type(
             &attrs,
+            &[],
             &[rule(Trigger::DateReached { attribute: "birth_date".into(), offset: "P67Y".into() })],
             &mut yes
         )
         .is_empty());
         let e = validate_type(
             &attrs,
+            &[],
             &[rule(Trigger::DateReached { attribute: "city".into(), offset: "67 years".into() })],
             &mut yes,
         );
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["rules[0].trigger.attribute", "rules[0].trigger.offset"]);
         let mut no = |_: &str| false;
-        let e = validate_type(&attrs, &[rule(Trigger::EventPosted { event: "moved".into() })], &mut no);
+        let e = validate_type(&attrs, &[], &[rule(Trigger::EventPosted { event: "moved".into() })], &mut no);
         assert_eq!(e[0].code, "unknown_workflow");
         let e = validate_type(
             &attrs,
+            &[],
             &[rule(Trigger::AttributeChanged {
                 attribute: "city".into(),
                 conditions: vec![cond(Side::New, Op::In, json!("x"))],
@@ -524,5 +536,10 @@ mod tests {
             &mut yes,
         );
         assert_eq!(e[0].field, "rules[0].trigger.conditions[0]");
+        // Attributes defined for all dossiers can drive rules too.
+        let global = [("hired_on".to_string(), DataType::Date)];
+        let date_rule = [rule(Trigger::DateReached { attribute: "hired_on".into(), offset: "P25Y".into() })];
+        assert!(validate_type(&attrs, &global, &date_rule, &mut yes).is_empty());
+        assert_eq!(validate_type(&attrs, &[], &date_rule, &mut yes)[0].code, "unknown_attribute");
     }
 }

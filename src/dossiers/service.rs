@@ -88,6 +88,10 @@ fn check_type(
     if let Some(Err(m)) = d.default_owner.as_ref().map(Assignee::check) {
         errors.push(FieldError::new("default_owner", "invalid_value", m));
     }
+    let global: Vec<(String, DataType)> = attribute_store::in_force(conn, EntityKind::Dossier, type_key)?
+        .iter()
+        .map(|def| (def.key.clone(), crate::attributes::service::rule_of(def).data_type))
+        .collect();
     let mut lookup_failed = None;
     let mut exists = |key: &str| match crate::workflows::store::by_key(conn, key) {
         Ok(w) => w.is_some(),
@@ -96,7 +100,7 @@ fn check_type(
             true
         }
     };
-    errors.extend(model::validate_type(&d.attributes, &d.rules, &mut exists));
+    errors.extend(model::validate_type(&d.attributes, &global, &d.rules, &mut exists));
     if let Some(e) = lookup_failed {
         return Err(e.into());
     }

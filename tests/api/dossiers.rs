@@ -830,6 +830,22 @@ async fn global_dossier_attribute_definitions_apply_beside_the_type_schema() {
         .await;
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.body["errors"][0]["code"], "attribute_key_conflict");
+    // Rules may use the global attributes.
+    define_workflow(&t, json!({"key": "upsell", "name": "Upsell", "steps": [{"key": "call", "name": "Call"}]})).await;
+    let res = t
+        .patch(
+            "/api/v1/dossier-types/mortgage",
+            &t.admin(),
+            json!({"rules": [{"key": "went_private", "workflow": "upsell",
+                              "trigger": {"kind": "attribute_changed", "attribute": "segment",
+                                          "conditions": [{"op": "eq", "value": "retail"}]}}]}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let d2 =
+        open_dossier(&t, json!({"type": "mortgage", "customer_ref": "B", "attributes": {"segment": "private"}})).await;
+    assert_eq!(patch_dossier(&t, &d2, json!({"attributes": {"segment": "retail"}})).await.status, 200);
+    assert_eq!(firings(&t, &d2).await[0]["rule"], "went_private");
 }
 
 #[actix_web::test]
