@@ -48,6 +48,10 @@ pub struct AppState {
         (name = "service-calls", description = "Unplanned work: repair requests checked against coverage and service levels, their SLA clocks and service actions"),
         (name = "integration", description = "Machine pushes: whole contract documents and installations by external reference, and NDJSON bulk imports"),
         (name = "tasks", description = "The one worklist, its calendar feed and personal feed tokens"),
+        (name = "dossier-types", description = "User-modelled, versioned dossier types: attribute schema, default owner and rules"),
+        (name = "dossiers", description = "Long-lived customer case files: attributes, history, as_of, posted events and rule firings"),
+        (name = "workflows", description = "User-modelled, versioned workflow definitions"),
+        (name = "workflow-instances", description = "Workflows running on dossiers; the active step is a task in the worklist"),
         (name = "events", description = "The change feed"),
         (name = "health", description = "Probes"),
     )
@@ -77,12 +81,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::attributes::AttributesDoc::openapi());
     doc.merge(crate::contracts::ContractsDoc::openapi());
+    doc.merge(crate::dossiers::DossiersDoc::openapi());
     doc.merge(crate::events::EventsDoc::openapi());
     doc.merge(crate::installations::InstallationsDoc::openapi());
     doc.merge(crate::integration::IntegrationDoc::openapi());
     doc.merge(crate::obligations::ObligationsDoc::openapi());
     doc.merge(crate::service_calls::ServiceCallsDoc::openapi());
     doc.merge(crate::tasks::TasksDoc::openapi());
+    doc.merge(crate::workflows::WorkflowsDoc::openapi());
     crate::http::openapi::add_standard_problems(&mut doc);
     doc
 }
@@ -129,11 +135,13 @@ pub fn app(
                 .configure(crate::attributes::routes)
                 .configure(crate::integration::routes)
                 .configure(crate::contracts::routes)
+                .configure(crate::dossiers::routes)
                 .configure(crate::events::routes)
                 .configure(crate::installations::routes)
                 .configure(crate::obligations::routes)
                 .configure(crate::service_calls::routes)
-                .configure(crate::tasks::routes),
+                .configure(crate::tasks::routes)
+                .configure(crate::workflows::routes),
         )
         .default_service(web::to(not_found_fallback))
 }

@@ -200,6 +200,20 @@ pub async fn create(
     let row = db
         .write(move |c| {
             let kind = input.entity_kind;
+            if kind == EntityKind::Dossier {
+                for (type_key, data_type) in crate::dossiers::service::schema_key_types(c, &row.key)? {
+                    if data_type.as_str() != row.data_type || row.scope.is_empty() || row.scope == type_key {
+                        return Err(ApiError::conflict(
+                            "attribute_key_conflict",
+                            format!(
+                                "`{}` is already in the schema of dossier type `{type_key}` as {}; one key keeps one type and one definition",
+                                row.key,
+                                data_type.as_str()
+                            ),
+                        ));
+                    }
+                }
+            }
             for other in store::by_key(c, kind, &row.key)? {
                 if other.data_type != row.data_type {
                     return Err(ApiError::conflict(

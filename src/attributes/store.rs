@@ -152,7 +152,7 @@ fn entity_table(kind: EntityKind) -> Option<(&'static str, &'static str)> {
     match kind {
         EntityKind::Contract => Some(("contracts", "contract_type")),
         EntityKind::Installation => Some(("installations", "installation_type")),
-        EntityKind::Dossier => None,
+        EntityKind::Dossier => Some(("dossiers", "type_key")),
     }
 }
 

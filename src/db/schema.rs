@@ -159,6 +159,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         service_call_id -> Nullable<Text>,
+        workflow_instance_id -> Nullable<Text>,
+        dossier_id -> Nullable<Text>,
     }
 }
 
@@ -224,6 +226,149 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dossier_types (id) {
+        id -> Text,
+        key -> Text,
+        name -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_type_versions (type_id, version) {
+        type_id -> Text,
+        version -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        attributes -> Text,
+        default_owner_kind -> Nullable<Text>,
+        default_owner_name -> Nullable<Text>,
+        rules -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflows (id) {
+        id -> Text,
+        key -> Text,
+        name -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_versions (workflow_id, version) {
+        workflow_id -> Text,
+        version -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        steps -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossiers (id) {
+        id -> Text,
+        type_id -> Text,
+        type_key -> Text,
+        type_version -> BigInt,
+        customer_ref -> Text,
+        contract_id -> Nullable<Text>,
+        owner_kind -> Text,
+        owner_name -> Text,
+        status -> Text,
+        attributes -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_date_triggers (dossier_id, rule_key) {
+        dossier_id -> Text,
+        rule_key -> Text,
+        due_on -> Date,
+        status -> Text,
+        fired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dossier_business_events (id) {
+        id -> Text,
+        dossier_id -> Text,
+        event_type -> Text,
+        data -> Text,
+        idempotency_key -> Nullable<Text>,
+        posted_by -> Text,
+        posted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_instances (id) {
+        id -> Text,
+        dossier_id -> Text,
+        workflow_id -> Text,
+        workflow_key -> Text,
+        workflow_version -> BigInt,
+        status -> Text,
+        current_step -> Nullable<Text>,
+        responsible_kind -> Text,
+        responsible_name -> Text,
+        rule_key -> Nullable<Text>,
+        started_by -> Text,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_instance_steps (instance_id, seq) {
+        instance_id -> Text,
+        seq -> Integer,
+        step_key -> Text,
+        name -> Text,
+        task_id -> Nullable<Text>,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        assignee_kind -> Text,
+        assignee_name -> Text,
+        due_date -> Date,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rule_firings (id) {
+        id -> Text,
+        dossier_id -> Text,
+        rule_key -> Text,
+        occurrence_key -> Text,
+        trigger_kind -> Text,
+        type_version -> BigInt,
+        details -> Text,
+        workflow_instance_id -> Nullable<Text>,
+        fired_by -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(coverages -> contracts (contract_id));
 diesel::joinable!(coverages -> installations (installation_id));
 
@@ -240,4 +385,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     feed_tokens,
     service_calls,
     idempotency_keys,
+    dossier_types,
+    dossier_type_versions,
+    workflows,
+    workflow_versions,
+    dossiers,
+    dossier_date_triggers,
+    dossier_business_events,
+    workflow_instances,
+    workflow_instance_steps,
+    rule_firings,
 );

@@ -378,30 +378,13 @@ pub fn generate(
         .create
         .iter()
         .map(|w| TaskRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            kind: "planned".into(),
-            title: row.title.clone(),
             description: row.description.clone(),
-            status: "open".into(),
-            assignee_kind: row.assignee_kind.clone(),
-            assignee_name: row.assignee_name.clone(),
-            due_date: w.due,
             contract_id: Some(contract.id.clone()),
             installation_id: w.installation_id.clone(),
             obligation_id: Some(row.id.clone()),
             occurrence_key: Some(occurrence_key(&row.id, w.installation_id.as_deref(), w.nominal)),
             nominal_date: Some(w.nominal),
-            rescheduled: false,
-            reassigned: false,
-            notes: None,
-            result_note: None,
-            started_at: None,
-            closed_at: None,
-            closed_by: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            service_call_id: None,
+            ..TaskRow::open("planned", row.title.clone(), &assignee_of(row), w.due, now)
         })
         .collect();
     let created = task_store::insert_new(conn, &new_rows)?;

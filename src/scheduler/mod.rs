@@ -23,6 +23,8 @@ pub struct PassReport {
     pub tasks_created: usize,
     /// Idempotency keys past their retention.
     pub idempotency_keys_purged: usize,
+    /// Date rules of dossiers that came due and fired (each starting its workflow).
+    pub date_rules_fired: usize,
     /// Items that failed (logged); the next pass tries them again.
     pub failures: usize,
 }
@@ -37,6 +39,7 @@ pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
     let before = (ctx.now - chrono::Duration::hours(idempotency::model::RETENTION_HOURS)).naive_utc();
     report.idempotency_keys_purged =
         db.write_blocking(|c| idempotency::store::purge(c, before).map_err(ApiError::from))?;
+    fire_date_rules(db, &ctx, &mut report);
     Ok(report)
 }
 
@@ -102,6 +105,30 @@ fn extend_horizons(
         }
     }
     Ok(())
+}
+
+/// Fires the dossier date rules that are due, one trigger per transaction. A trigger is claimed
+/// with `FOR UPDATE SKIP LOCKED` on PostgreSQL and marked fired in the transaction that records
+/// the firing (whose unique key makes a second firing of the same occurrence impossible), so
+/// several instances, restarts and late passes fire each occurrence exactly once.
+fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
+    // Dossiers whose trigger failed are left for the next pass, so one cannot block the rest.
+    let mut skip: Vec<String> = Vec::new();
+    for _ in 0..100_000 {
+        let mut claimed = None;
+        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx, &skip, &mut claimed)) {
+            Ok(None) => break,
+            Ok(Some(fired)) => report.date_rules_fired += usize::from(fired),
+            Err(e) => {
+                tracing::warn!(dossier = ?claimed, error = %e, "firing a date rule failed; will retry next pass");
+                report.failures += 1;
+                match claimed {
+                    Some(d) if skip.len() < 1000 => skip.push(d),
+                    _ => break,
+                }
+            }
+        }
+    }
 }
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.

@@ -219,31 +219,17 @@ impl Plan {
             _ => "open",
         };
         let closed = (status != "open").then(|| due.and_hms_opt(15, 0, 0).unwrap_or_default());
+        let assignee = crate::tasks::model::Assignee::from_parts(&o.assignee_kind, &o.assignee_name);
         TaskRow {
             id: self.id(Table::Task, index),
-            kind: "planned".into(),
-            title: o.title.clone(),
-            description: None,
             status: status.into(),
-            assignee_kind: o.assignee_kind.clone(),
-            assignee_name: o.assignee_name.clone(),
-            due_date: due,
             contract_id: Some(o.contract_id.clone()),
-            installation_id: None,
             obligation_id: Some(o.id.clone()),
             occurrence_key: Some(crate::obligations::service::occurrence_key(&o.id, None, due)),
             nominal_date: Some(due),
-            rescheduled: false,
-            reassigned: false,
-            notes: None,
-            result_note: None,
-            started_at: None,
             closed_at: closed,
             closed_by: closed.map(|_| o.assignee_name.clone()),
-            version: 1,
-            created_at: self.now(),
-            updated_at: self.now(),
-            service_call_id: None,
+            ..TaskRow::open("planned", o.title.clone(), &assignee, due, self.now())
         }
     }
 

@@ -364,34 +364,18 @@ pub fn add_actions(
     let now = ctx.now.naive_utc();
     let rows: Vec<TaskRow> = actions
         .into_iter()
-        .map(|a| {
-            let (kind, name) = a.assignee.parts();
-            TaskRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                kind: Kind::ServiceAction.as_str().into(),
-                title: a.title.unwrap_or_else(|| format!("{}: {}", call.number, call.title)),
-                description: a.description,
-                status: crate::tasks::model::Status::Open.as_str().into(),
-                assignee_kind: kind.into(),
-                assignee_name: name.into(),
-                due_date: a.planned_date,
-                contract_id: call.contract_id.clone(),
-                installation_id: Some(call.installation_id.clone()),
-                obligation_id: None,
-                occurrence_key: None,
-                nominal_date: None,
-                rescheduled: false,
-                reassigned: false,
-                notes: None,
-                result_note: None,
-                started_at: None,
-                closed_at: None,
-                closed_by: None,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-                service_call_id: Some(call.id.clone()),
-            }
+        .map(|a| TaskRow {
+            description: a.description,
+            contract_id: call.contract_id.clone(),
+            installation_id: Some(call.installation_id.clone()),
+            service_call_id: Some(call.id.clone()),
+            ..TaskRow::open(
+                Kind::ServiceAction.as_str(),
+                a.title.unwrap_or_else(|| format!("{}: {}", call.number, call.title)),
+                &a.assignee,
+                a.planned_date,
+                now,
+            )
         })
         .collect();
     crate::tasks::service::create(conn, ctx, &rows)?;

@@ -49,6 +49,10 @@ pub struct TaskOut {
     pub closed_at: Option<DateTime<Utc>>,
     /// Who completed, skipped or cancelled it (`system` for generation).
     pub closed_by: Option<String>,
+    /// For workflow steps: the workflow instance this task is a step of.
+    pub workflow_instance_id: Option<String>,
+    /// For workflow steps: the dossier the workflow runs on.
+    pub dossier_id: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -78,6 +82,8 @@ impl TaskOut {
             started_at: t.started_at.map(as_utc),
             closed_at: t.closed_at.map(as_utc),
             closed_by: t.closed_by,
+            workflow_instance_id: t.workflow_instance_id,
+            dossier_id: t.dossier_id,
             version: t.version,
             created_at: as_utc(t.created_at),
             updated_at: as_utc(t.updated_at),
@@ -105,9 +111,15 @@ pub struct TaskPatch {
 #[derive(Debug, Default, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ActIn {
+    /// The result (completing) or the reason (skipping, cancelling).
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub note: Option<String>,
+    /// Workflow steps only, when completing: the step's outcome, which chooses the next step
+    /// (required when the step lists outcomes; 422 when it is not one of them).
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100, example = "reached")]
+    pub outcome: Option<String>,
 }
 
 /// A personal calendar-feed token. The token itself is shown once, at creation.
@@ -171,6 +183,7 @@ fn take_filter(q: &mut QueryPairs, who: &Principal, today: NaiveDate) -> Result<
         installation_id: q.take("installation_id"),
         obligation_id: q.take("obligation_id"),
         service_call_id: q.take("service_call_id"),
+        dossier_id: q.take("dossier_id"),
     })
 }
 
@@ -198,6 +211,7 @@ pub fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
         ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
         ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
         ("service_call_id" = Option<String>, Query, description = "Only the actions of this service call"),
+        ("dossier_id" = Option<String>, Query, description = "Only workflow steps on this dossier"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -285,9 +299,8 @@ async fn act(
     let input = body.unwrap_or_default();
     crate::http::json::validate(&input)?;
     let now = clock.now();
-    let row = db
-        .write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input.note, &if_match))
-        .await?;
+    let row =
+        db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input, &if_match)).await?;
     Ok(ok(row, clock.today()))
 }
 
@@ -303,7 +316,7 @@ macro_rules! verb {
                 (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "Not allowed in the task's status (closed tasks do not change)", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "Invalid note", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Invalid note, or an outcome that does not fit (only workflow steps take one)", body = Problem, content_type = "application/problem+json"),
             ),
             security(("bearer" = []))
         )]
@@ -319,16 +332,22 @@ verb!(
     "complete_task",
     "/api/v1/tasks/{id}/complete",
     Action::Complete,
-    "Complete a task, with an optional result note; records who and when."
+    "Complete a task, with an optional result note; records who and when. Completing a workflow step's task (with its `outcome` when the step lists outcomes) activates the workflow's next step or ends the instance."
 );
 verb!(
     skip,
     "skip_task",
     "/api/v1/tasks/{id}/skip",
     Action::Skip,
-    "Skip a task (it will not be done), with an optional reason."
+    "Skip a task (it will not be done), with an optional reason. A workflow step without outcomes then moves on to its default next step."
 );
-verb!(cancel, "cancel_task", "/api/v1/tasks/{id}/cancel", Action::Cancel, "Cancel a task, with an optional reason.");
+verb!(
+    cancel,
+    "cancel_task",
+    "/api/v1/tasks/{id}/cancel",
+    Action::Cancel,
+    "Cancel a task, with an optional reason. A workflow step's task is cancelled by cancelling its workflow instance (409 here)."
+);
 
 /// Every change of a task, oldest first.
 #[utoipa::path(
@@ -390,6 +409,7 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
         ("installation_id" = Option<String>, Query, description = "Only tasks for this installation"),
         ("obligation_id" = Option<String>, Query, description = "Only tasks of this obligation"),
         ("service_call_id" = Option<String>, Query, description = "Only the actions of this service call"),
+        ("dossier_id" = Option<String>, Query, description = "Only workflow steps on this dossier"),
     ),
     responses(
         (status = 200, description = "An iCalendar document: one all-day event per task on its due date", body = String, content_type = "text/calendar"),

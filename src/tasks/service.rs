@@ -1,8 +1,8 @@
 //! Task use cases: acting on a task and changing it by hand. Each runs inside the caller's
 //! transaction and appends its event there.
 
-use super::api::TaskPatch;
-use super::model::{transition, Action, Assignee, Status};
+use super::api::{ActIn, TaskPatch};
+use super::model::{transition, Action, Assignee, Kind, Status};
 use super::store::{self, TaskRow};
 use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
@@ -21,7 +21,7 @@ pub fn snapshot(t: &TaskRow) -> Value {
         "contract_id": t.contract_id, "installation_id": t.installation_id, "obligation_id": t.obligation_id,
         "service_call_id": t.service_call_id,
         "nominal_date": t.nominal_date, "notes": t.notes, "result_note": t.result_note,
-        "closed_by": t.closed_by,
+        "closed_by": t.closed_by, "workflow_instance_id": t.workflow_instance_id, "dossier_id": t.dossier_id,
     })
 }
 
@@ -57,19 +57,31 @@ fn save(
     Ok(new)
 }
 
-/// Starts, completes, skips or cancels a task. `note` is the result (complete) or the reason.
+/// Starts, completes, skips or cancels a task. The note is the result (complete) or the reason.
+/// Completing or skipping a workflow step's task advances its workflow in the same transaction.
 pub fn act(
     conn: &mut DbConnection,
     ctx: &Ctx,
     who: &Principal,
     id: &str,
     action: Action,
-    note: Option<String>,
+    input: ActIn,
     if_match: &IfMatch,
 ) -> Result<TaskRow, ApiError> {
+    let ActIn { note, outcome } = input;
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
     if_match.check(old.version)?;
+    let step = old.kind == Kind::WorkflowStep.as_str();
+    if outcome.is_some() && !(step && action == Action::Complete) {
+        return Err(ApiError::invalid("outcome", "not_allowed", "only completing a workflow step takes an outcome"));
+    }
+    if step && action == Action::Cancel && Status::parse(&old.status).is_some_and(Status::is_open) {
+        return Err(ApiError::conflict(
+            "workflow_step",
+            "this task is a workflow step: cancel its workflow instance instead",
+        ));
+    }
     let from = Status::parse(&old.status).unwrap_or(Status::Open);
     let to = transition(from, action).ok_or_else(|| {
         ApiError::conflict("invalid_transition", format!("a task that is {} cannot {}", from.as_str(), action.as_str()))
@@ -86,7 +98,11 @@ pub fn act(
             }
         }
     }
-    save(conn, ctx, &old, new, action.past_tense())
+    let new = save(conn, ctx, &old, new, action.past_tense())?;
+    if step && matches!(action, Action::Complete | Action::Skip) {
+        crate::workflows::service::step_done(conn, ctx, &new, outcome, action == Action::Skip)?;
+    }
+    Ok(new)
 }
 
 /// Reassigns, reschedules or annotates a task. A task changed by hand keeps that change when

@@ -34,6 +34,51 @@ pub struct TaskRow {
     pub updated_at: NaiveDateTime,
     /// The service call a service action belongs to.
     pub service_call_id: Option<String>,
+    /// For workflow steps: the workflow instance the task is the active step of.
+    pub workflow_instance_id: Option<String>,
+    /// For workflow steps: the dossier the workflow runs on.
+    pub dossier_id: Option<String>,
+}
+
+impl TaskRow {
+    /// A new open task with nothing linked yet; callers fill in what it belongs to.
+    pub fn open(
+        kind: &str,
+        title: String,
+        assignee: &crate::tasks::model::Assignee,
+        due: NaiveDate,
+        now: NaiveDateTime,
+    ) -> TaskRow {
+        let (assignee_kind, assignee_name) = assignee.parts();
+        TaskRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: kind.into(),
+            title,
+            description: None,
+            status: "open".into(),
+            assignee_kind: assignee_kind.into(),
+            assignee_name: assignee_name.into(),
+            due_date: due,
+            contract_id: None,
+            installation_id: None,
+            obligation_id: None,
+            occurrence_key: None,
+            nominal_date: None,
+            rescheduled: false,
+            reassigned: false,
+            notes: None,
+            result_note: None,
+            started_at: None,
+            closed_at: None,
+            closed_by: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            service_call_id: None,
+            workflow_instance_id: None,
+            dossier_id: None,
+        }
+    }
 }
 
 /// The filters of the worklist; all optional, combined with AND.
@@ -53,12 +98,18 @@ pub struct ListFilter {
     pub installation_id: Option<String>,
     pub obligation_id: Option<String>,
     pub service_call_id: Option<String>,
+    pub dossier_id: Option<String>,
 }
 
 pub const OPEN: [&str; 2] = ["open", "in_progress"];
 
 pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {
     tasks::table.find(id).select(TaskRow::as_select()).first(conn).optional()
+}
+
+/// Inserts one task.
+pub fn insert(conn: &mut DbConnection, row: &TaskRow) -> QueryResult<()> {
+    diesel::insert_into(tasks::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
@@ -178,6 +229,9 @@ pub fn list(
     }
     if let Some(v) = &f.service_call_id {
         q = q.filter(tasks::service_call_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.dossier_id {
+        q = q.filter(tasks::dossier_id.eq(v.clone()));
     }
     if let Some((due, id)) = after {
         q = q.filter(tasks::due_date.gt(due).or(tasks::due_date.eq(due).and(tasks::id.gt(id))));

@@ -1,0 +1,14 @@
+DROP INDEX tasks_dossier;
+DROP INDEX tasks_workflow_instance;
+ALTER TABLE tasks DROP COLUMN dossier_id;
+ALTER TABLE tasks DROP COLUMN workflow_instance_id;
+DROP TABLE rule_firings;
+DROP TABLE workflow_instance_steps;
+DROP TABLE workflow_instances;
+DROP TABLE dossier_business_events;
+DROP TABLE dossier_date_triggers;
+DROP TABLE dossiers;
+DROP TABLE workflow_versions;
+DROP TABLE workflows;
+DROP TABLE dossier_type_versions;
+DROP TABLE dossier_types;

@@ -1,0 +1,365 @@
+//! Queries on dossier types, dossiers, date triggers, posted events and rule firings.
+
+use crate::attributes::model::AttrFilter;
+use crate::db::schema::{
+    dossier_business_events as bev, dossier_date_triggers as trg, dossier_type_versions as tv, dossier_types as types,
+    dossiers, rule_firings as fir,
+};
+use crate::db::DbConnection;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = types)]
+pub struct TypeRow {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tv)]
+pub struct TypeVersionRow {
+    pub type_id: String,
+    pub version: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub attributes: String,
+    pub default_owner_kind: Option<String>,
+    pub default_owner_name: Option<String>,
+    pub rules: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = dossiers)]
+#[diesel(treat_none_as_null = true)]
+pub struct DossierRow {
+    pub id: String,
+    pub type_id: String,
+    pub type_key: String,
+    pub type_version: i64,
+    pub customer_ref: String,
+    pub contract_id: Option<String>,
+    pub owner_kind: String,
+    pub owner_name: String,
+    pub status: String,
+    pub attributes: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = trg)]
+pub struct TriggerRow {
+    pub dossier_id: String,
+    pub rule_key: String,
+    pub due_on: NaiveDate,
+    pub status: String,
+    pub fired_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bev)]
+pub struct BusinessEventRow {
+    pub id: String,
+    pub dossier_id: String,
+    pub event_type: String,
+    pub data: String,
+    pub idempotency_key: Option<String>,
+    pub posted_by: String,
+    pub posted_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fir)]
+pub struct FiringRow {
+    pub id: String,
+    pub dossier_id: String,
+    pub rule_key: String,
+    pub occurrence_key: String,
+    pub trigger_kind: String,
+    pub type_version: i64,
+    pub details: String,
+    pub workflow_instance_id: Option<String>,
+    pub fired_by: String,
+    pub fired_at: NaiveDateTime,
+}
+
+// ---- types
+
+/// A type by id, or else by key.
+pub fn type_by_id_or_key(conn: &mut DbConnection, id_or_key: &str) -> QueryResult<Option<TypeRow>> {
+    types::table
+        .filter(types::id.eq(id_or_key).or(types::key.eq(id_or_key)))
+        .order(types::id.asc())
+        .select(TypeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn type_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<TypeRow>> {
+    types::table.filter(types::key.eq(key)).select(TypeRow::as_select()).first(conn).optional()
+}
+
+pub fn insert_type(conn: &mut DbConnection, row: &TypeRow) -> QueryResult<()> {
+    diesel::insert_into(types::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Moves a type to its next version if it is still at `expected_version`.
+pub fn update_type(conn: &mut DbConnection, row: &TypeRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(types::table.filter(types::id.eq(&row.id)).filter(types::version.eq(expected_version)))
+        .set(row)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn insert_type_version(conn: &mut DbConnection, row: &TypeVersionRow) -> QueryResult<()> {
+    diesel::insert_into(tv::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn type_version(conn: &mut DbConnection, type_id: &str, version: i64) -> QueryResult<Option<TypeVersionRow>> {
+    tv::table
+        .filter(tv::type_id.eq(type_id))
+        .filter(tv::version.eq(version))
+        .select(TypeVersionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Types with their current version, in id order after `after`.
+pub fn list_types_current(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(TypeRow, TypeVersionRow)>> {
+    let mut q = types::table
+        .inner_join(tv::table.on(tv::type_id.eq(types::id).and(tv::version.eq(types::version))))
+        .order(types::id.asc())
+        .limit(limit)
+        .select((TypeRow::as_select(), TypeVersionRow::as_select()))
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(types::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// Every type with its current version (for key checks and attribute filter resolution).
+pub fn current_type_versions(conn: &mut DbConnection) -> QueryResult<Vec<(TypeRow, TypeVersionRow)>> {
+    list_types_current(conn, None, 10_000)
+}
+
+// ---- dossiers
+
+pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DossierRow>> {
+    dossiers::table.find(id).select(DossierRow::as_select()).first(conn).optional()
+}
+
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(dossiers::table.find(id))).get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &DossierRow) -> QueryResult<()> {
+    diesel::insert_into(dossiers::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes `row` if the stored version is still `expected_version`; false when it was not.
+pub fn update(conn: &mut DbConnection, row: &DossierRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(dossiers::table.filter(dossiers::id.eq(&row.id)).filter(dossiers::version.eq(expected_version)))
+        .set(row)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The filters of the dossier list; all optional, combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub type_key: Option<String>,
+    pub customer_ref: Option<String>,
+    pub contract_id: Option<String>,
+    pub owner: Option<(String, String)>,
+    pub status: Option<String>,
+    pub attrs: Vec<AttrFilter>,
+}
+
+pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit: i64) -> QueryResult<Vec<DossierRow>> {
+    use crate::attributes::model::EntityKind;
+    let mut q = dossiers::table.select(DossierRow::as_select()).order(dossiers::id.asc()).limit(limit).into_boxed();
+    if let Some(v) = &f.type_key {
+        q = q.filter(dossiers::type_key.eq(v.clone()));
+    }
+    if let Some(v) = &f.customer_ref {
+        q = q.filter(dossiers::customer_ref.eq(v.clone()));
+    }
+    if let Some(v) = &f.contract_id {
+        q = q.filter(dossiers::contract_id.eq(v.clone()));
+    }
+    if let Some((k, n)) = &f.owner {
+        q = q.filter(dossiers::owner_kind.eq(k.clone())).filter(dossiers::owner_name.eq(n.clone()));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(dossiers::status.eq(v.clone()));
+    }
+    if let Some(a) = after {
+        q = q.filter(dossiers::id.gt(a.to_string()));
+    }
+    q = crate::filter_by_attributes!(q, dossiers::id, EntityKind::Dossier, &f.attrs);
+    q.load(conn)
+}
+
+// ---- date triggers
+
+pub fn triggers_of(conn: &mut DbConnection, dossier_id: &str) -> QueryResult<Vec<TriggerRow>> {
+    trg::table
+        .filter(trg::dossier_id.eq(dossier_id))
+        .order(trg::rule_key.asc())
+        .select(TriggerRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_trigger(conn: &mut DbConnection, row: &TriggerRow) -> QueryResult<()> {
+    diesel::insert_into(trg::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn move_trigger(conn: &mut DbConnection, dossier_id: &str, rule_key: &str, due_on: NaiveDate) -> QueryResult<()> {
+    diesel::update(trg::table.filter(trg::dossier_id.eq(dossier_id)).filter(trg::rule_key.eq(rule_key)))
+        .set(trg::due_on.eq(due_on))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn delete_trigger(conn: &mut DbConnection, dossier_id: &str, rule_key: &str) -> QueryResult<()> {
+    diesel::delete(trg::table.filter(trg::dossier_id.eq(dossier_id)).filter(trg::rule_key.eq(rule_key)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks a claimed trigger as done (`fired`, or `void` when its rule no longer applies).
+pub fn close_trigger(
+    conn: &mut DbConnection,
+    dossier_id: &str,
+    rule_key: &str,
+    status: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(trg::table.filter(trg::dossier_id.eq(dossier_id)).filter(trg::rule_key.eq(rule_key)))
+        .set((trg::status.eq(status), trg::fired_at.eq(Some(at))))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Claims up to `limit` pending triggers due on or before `today`, leaving out the dossiers in
+/// `skip` (those that failed earlier in the pass). On PostgreSQL the rows stay locked until the
+/// transaction ends and rows another instance holds are skipped (`FOR UPDATE SKIP LOCKED`).
+pub fn claim_due_triggers(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    skip: &[String],
+    limit: i64,
+) -> QueryResult<Vec<TriggerRow>> {
+    // Built per backend: the selection's types are backend-specific.
+    macro_rules! due {
+        () => {
+            trg::table
+                .filter(trg::status.eq(super::model::TriggerStatus::Pending.as_str()))
+                .filter(trg::due_on.le(today))
+                .filter(trg::dossier_id.ne_all(skip.to_vec()))
+                .order((trg::due_on.asc(), trg::dossier_id.asc(), trg::rule_key.asc()))
+                .limit(limit)
+                .select(TriggerRow::as_select())
+        };
+    }
+    match conn {
+        DbConnection::Postgres(c) => due!().for_update().skip_locked().load(c),
+        DbConnection::Sqlite(c) => due!().load(c),
+    }
+}
+
+// ---- posted events and firings
+
+pub fn insert_business_event(conn: &mut DbConnection, row: &BusinessEventRow) -> QueryResult<()> {
+    diesel::insert_into(bev::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn business_event_by_key(
+    conn: &mut DbConnection,
+    dossier_id: &str,
+    key: &str,
+) -> QueryResult<Option<BusinessEventRow>> {
+    bev::table
+        .filter(bev::dossier_id.eq(dossier_id))
+        .filter(bev::idempotency_key.eq(key))
+        .select(BusinessEventRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn business_events_of(
+    conn: &mut DbConnection,
+    dossier_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<BusinessEventRow>> {
+    let mut q = bev::table
+        .filter(bev::dossier_id.eq(dossier_id))
+        .order(bev::id.asc())
+        .limit(limit)
+        .select(BusinessEventRow::as_select())
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(bev::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+pub fn firing_exists(conn: &mut DbConnection, rule_key: &str, dossier_id: &str, occurrence: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        fir::table
+            .filter(fir::rule_key.eq(rule_key))
+            .filter(fir::dossier_id.eq(dossier_id))
+            .filter(fir::occurrence_key.eq(occurrence)),
+    ))
+    .get_result(conn)
+}
+
+pub fn insert_firing(conn: &mut DbConnection, row: &FiringRow) -> QueryResult<()> {
+    diesel::insert_into(fir::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn firings_of(
+    conn: &mut DbConnection,
+    dossier_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<FiringRow>> {
+    let mut q = fir::table
+        .filter(fir::dossier_id.eq(dossier_id))
+        .order(fir::id.asc())
+        .limit(limit)
+        .select(FiringRow::as_select())
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(fir::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// The firings of one occurrence (e.g. of one posted event) on a dossier.
+pub fn firings_of_occurrence(
+    conn: &mut DbConnection,
+    dossier_id: &str,
+    occurrence: &str,
+) -> QueryResult<Vec<FiringRow>> {
+    fir::table
+        .filter(fir::dossier_id.eq(dossier_id))
+        .filter(fir::occurrence_key.eq(occurrence))
+        .order(fir::id.asc())
+        .select(FiringRow::as_select())
+        .load(conn)
+}
