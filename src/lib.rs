@@ -15,3 +15,4 @@ pub mod scheduler;
 pub mod service_calls;
 pub mod startup;
 pub mod tasks;
+pub mod webhooks;

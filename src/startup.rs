@@ -48,6 +48,10 @@ pub struct AppState {
         (name = "service-calls", description = "Unplanned work: repair requests checked against coverage and service levels, their SLA clocks and service actions"),
         (name = "tasks", description = "The one worklist, its calendar feed and personal feed tokens"),
         (name = "events", description = "The change feed"),
+        (name = "webhooks", description = "Event subscriptions (admin): signed POSTs of the event log to a receiver, at least once, in order, with retries. \
+            Each delivery carries `Pactum-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`, \
+            `Pactum-Event-Id`, `Pactum-Event-Type` and `Pactum-Delivery-Id`; the body is a `WebhookPayload`. \
+            Verify the signature with the secret, reject a `t` more than 5 minutes off (replays), answer 2xx quickly, dedupe by event id."),
         (name = "health", description = "Probes"),
     )
 )]
@@ -81,6 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::obligations::ObligationsDoc::openapi());
     doc.merge(crate::service_calls::ServiceCallsDoc::openapi());
     doc.merge(crate::tasks::TasksDoc::openapi());
+    doc.merge(crate::webhooks::WebhooksDoc::openapi());
     crate::http::openapi::add_standard_problems(&mut doc);
     doc
 }
@@ -129,7 +134,8 @@ pub fn app(
                 .configure(crate::installations::routes)
                 .configure(crate::obligations::routes)
                 .configure(crate::service_calls::routes)
-                .configure(crate::tasks::routes),
+                .configure(crate::tasks::routes)
+                .configure(crate::webhooks::routes),
         )
         .default_service(web::to(not_found_fallback))
 }
@@ -150,6 +156,12 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let db = actix_web::web::block(move || prepare_database(&url, pool_size)).await.map_err(|e| e.to_string())??;
     let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone() };
     crate::scheduler::spawn(state.db.clone(), state.clock.clone(), settings.scheduler_interval_secs);
+    crate::webhooks::dispatcher::spawn(
+        state.db.clone(),
+        state.clock.clone(),
+        crate::webhooks::dispatcher::DispatchConfig::from_settings(&settings),
+        settings.webhook_dispatch_interval_secs,
+    );
     tracing::info!(addr = %settings.bind_addr, backend = ?state.db.backend(), "Pactum listening");
     let server_state = state.clone();
     HttpServer::new(move || app(&server_state))
