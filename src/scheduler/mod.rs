@@ -139,20 +139,29 @@ fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.
 pub fn spawn(db: Db, clock: Clock, interval_secs: u64) {
+    every("scheduler", "SCHEDULER_INTERVAL_SECS", interval_secs, move || run_once(&db, &clock));
+}
+
+/// Runs `pass` every `interval_secs` on the blocking pool, one pass at a time, logging what it
+/// did; 0 seconds disables it (`setting` names the variable in the log line).
+pub fn every<R, F>(name: &'static str, setting: &'static str, interval_secs: u64, pass: F)
+where
+    R: std::fmt::Debug + Default + PartialEq + Send + 'static,
+    F: Fn() -> Result<R, ApiError> + Clone + Send + 'static,
+{
     if interval_secs == 0 {
-        tracing::info!("scheduler disabled (SCHEDULER_INTERVAL_SECS=0)");
+        tracing::info!("{name} disabled ({setting}=0)");
         return;
     }
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(interval_secs));
         loop {
             tick.tick().await;
-            let (db, clock) = (db.clone(), clock.clone());
-            match actix_web::web::block(move || run_once(&db, &clock)).await {
-                Ok(Ok(r)) if r != PassReport::default() => tracing::info!(?r, "scheduler pass"),
+            match actix_web::web::block(pass.clone()).await {
+                Ok(Ok(r)) if r != R::default() => tracing::info!(?r, "{name} pass"),
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "scheduler pass failed"),
-                Err(e) => tracing::error!(error = %e, "scheduler pass panicked"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "{name} pass failed"),
+                Err(e) => tracing::error!(error = %e, "{name} pass panicked"),
             }
         }
     });

@@ -66,6 +66,9 @@ pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<Dispatch
     let agent = ureq::AgentBuilder::new()
         .timeout(cfg.timeout)
         .redirects(0)
+        // A fresh connection per delivery: a receiver's sloppy answer (say, a body on a 204)
+        // cannot spoil the next delivery.
+        .max_idle_connections(0)
         .user_agent(concat!("Pactum-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build();
     let owner = uuid::Uuid::new_v4().to_string();
@@ -192,21 +195,7 @@ fn clip(s: &str, max: usize) -> String {
 
 /// Starts the periodic dispatcher on the current actix runtime; 0 seconds disables it.
 pub fn spawn(db: Db, clock: Clock, cfg: DispatchConfig, interval_secs: u64) {
-    if interval_secs == 0 {
-        tracing::info!("webhook dispatcher disabled (WEBHOOK_DISPATCH_INTERVAL_SECS=0)");
-        return;
-    }
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(interval_secs));
-        loop {
-            tick.tick().await;
-            let (db, clock, cfg) = (db.clone(), clock.clone(), cfg.clone());
-            match actix_web::web::block(move || run_once(&db, &clock, &cfg)).await {
-                Ok(Ok(r)) if r != DispatchReport::default() => tracing::info!(?r, "webhook dispatch pass"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "webhook dispatch pass failed"),
-                Err(e) => tracing::error!(error = %e, "webhook dispatch pass panicked"),
-            }
-        }
+    crate::scheduler::every("webhook dispatcher", "WEBHOOK_DISPATCH_INTERVAL_SECS", interval_secs, move || {
+        run_once(&db, &clock, &cfg)
     });
 }

@@ -19,3 +19,4 @@ mod openapi;
 mod service_calls;
 mod tasks;
 mod unavailable;
+mod webhooks;
