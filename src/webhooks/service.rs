@@ -17,10 +17,15 @@ pub const ENTITY: &str = "webhook";
 /// Events read from the log per outbox step.
 pub const OUTBOX_BATCH: i64 = 500;
 
-/// A webhook as its history records it: never the secret, only its hint.
+/// A webhook as its history records it (readable by anyone who reads the change feed): never
+/// the secret, only its hint, and the URL without its query, which may carry a token.
 pub fn snapshot(r: &WebhookRow) -> Value {
+    let url = match r.url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => r.url.clone(),
+    };
     json!({
-        "url": r.url, "description": r.description, "event_types": r.patterns(), "active": r.active,
+        "url": url, "description": r.description, "event_types": r.patterns(), "active": r.active,
         "secret_hint": model::secret_hint(&r.secret),
     })
 }

@@ -170,10 +170,13 @@ async fn a_delivery_is_signed_and_carries_the_event() {
     assert_eq!(got.status, 200);
     assert!(got.body.get("secret").is_none(), "never again after creation: {}", got.text);
     assert!(!got.text.contains(SECRET));
-    // The webhook's own history never holds the secret.
-    let feed = t.get("/api/v1/events?entity_type=webhook", &t.admin()).await;
-    assert_eq!(feed.body["items"].as_array().unwrap().len(), 1);
+    // The webhook's own history never holds the secret, nor a token in the URL's query.
+    let res = t.patch(&location, &t.admin(), json!({"url": format!("{}?token=receiver-token", rx.url)})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let feed = t.get("/api/v1/events?entity_type=webhook", &t.viewer()).await;
+    assert_eq!(feed.body["items"].as_array().unwrap().len(), 2);
     assert!(!feed.text.contains(SECRET), "{}", feed.text);
+    assert!(!feed.text.contains("receiver-token"), "{}", feed.text);
 
     let contract = t.create_contract(json!({"title": "Lifts in the tower"})).await;
     let report = dispatch(&t).await;
