@@ -108,33 +108,39 @@ fn extend_horizons(
 fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     use crate::service_calls::store::Breach;
     use crate::webhooks::service as derived;
-    type Job<'a> = (&'a str, Box<dyn Fn(&mut crate::db::DbConnection) -> Result<usize, ApiError> + 'a>);
-    let jobs: [Job; 3] = [
-        ("overdue", Box::new(|c| derived::fire_overdue_tasks(c, ctx, BATCH))),
-        ("response", Box::new(|c| derived::fire_breaches(c, ctx, Breach::Response, BATCH))),
-        ("resolution", Box::new(|c| derived::fire_breaches(c, ctx, Breach::Resolution, BATCH))),
-    ];
-    for (name, job) in jobs {
-        for _ in 0..10_000 {
-            match db.write_blocking(|c| job(c)) {
-                Ok(n) => {
-                    if name == "overdue" {
-                        report.tasks_overdue += n;
-                    } else {
-                        report.sla_breaches += n;
-                    }
-                    if (n as i64) < BATCH {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(job = name, error = %e, "derived events failed; will retry next pass");
-                    report.failures += 1;
+    report.tasks_overdue +=
+        in_batches(db, "task.overdue", &mut report.failures, |c| derived::fire_overdue_tasks(c, ctx, BATCH));
+    for breach in [Breach::Response, Breach::Resolution] {
+        report.sla_breaches += in_batches(db, "service_call.breached", &mut report.failures, |c| {
+            derived::fire_breaches(c, ctx, breach, BATCH)
+        });
+    }
+}
+
+/// Runs `batch` in transactions of its own until it does less than a full batch; the total done.
+fn in_batches(
+    db: &Db,
+    name: &str,
+    failures: &mut usize,
+    batch: impl Fn(&mut crate::db::DbConnection) -> Result<usize, ApiError>,
+) -> usize {
+    let mut total = 0;
+    for _ in 0..10_000 {
+        match db.write_blocking(&batch) {
+            Ok(n) => {
+                total += n;
+                if (n as i64) < BATCH {
                     break;
                 }
             }
+            Err(e) => {
+                tracing::warn!(job = name, error = %e, "derived events failed; will retry next pass");
+                *failures += 1;
+                break;
+            }
         }
     }
+    total
 }
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.

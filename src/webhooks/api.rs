@@ -21,15 +21,20 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
     /// Where events are POSTed: an absolute `http://` or `https://` URL.
-    #[schema(example = "https://crm.example.com/pactum-events")]
+    #[schema(
+        example = "https://crm.example.com/pactum-events",
+        pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@ ]+",
+        max_length = 2000
+    )]
     pub url: String,
     /// Event types to deliver: `<entity>.<action>` such as `contract.created`, `contract.renewed`,
     /// `task.overdue`, `service_call.breached`, `workflow.started`; `<entity>.*` for every type of
     /// one entity; `*` for all.
-    #[schema(example = json!(["contract.created", "contract.renewed", "task.overdue"]))]
+    #[schema(example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
     pub event_types: Vec<String>,
     /// Signing secret, 16 to 200 printable ASCII characters. Absent: one is generated. Either way
     /// it is shown in this answer only; later answers show a hint.
+    #[schema(min_length = 16, max_length = 200)]
     pub secret: Option<String>,
     /// What the subscription is for.
     pub description: Option<String>,
@@ -46,7 +51,8 @@ pub struct WebhookPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub url: Patch<String>,
-    /// New list of event types (replaces the old list; only events after the change are matched by it).
+    /// New list of event types, replacing the old one; it applies to the events the outbox has not
+    /// taken in yet (those after `last_event_id`).
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub event_types: Patch<Vec<String>>,
