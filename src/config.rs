@@ -41,6 +41,14 @@ pub struct Settings {
     pub default_service_level: Option<ServiceLevel>,
     /// A running SLA clock with less than this share of its allowed time left is at risk.
     pub sla_at_risk_share: f64,
+    /// Seconds between webhook dispatcher passes; 0 disables delivery by this instance.
+    pub webhook_dispatch_interval_secs: u64,
+    /// Seconds a webhook receiver gets to answer a delivery.
+    pub webhook_timeout_secs: u64,
+    /// Wait before the first retry of a failed delivery; it doubles with every failure.
+    pub webhook_retry_base_secs: u64,
+    /// Longest wait between two retries of a delivery.
+    pub webhook_retry_max_secs: u64,
 }
 
 impl Settings {
@@ -64,6 +72,10 @@ impl Settings {
             shutdown_timeout_secs: parse("SHUTDOWN_TIMEOUT_SECS", 30)?,
             default_service_level: var("DEFAULT_SERVICE_LEVEL").map(|raw| parse_service_level(&raw)).transpose()?,
             sla_at_risk_share: check_risk_share(parse("SLA_AT_RISK_SHARE", 0.25)?)?,
+            webhook_dispatch_interval_secs: parse("WEBHOOK_DISPATCH_INTERVAL_SECS", 5)?,
+            webhook_timeout_secs: parse("WEBHOOK_TIMEOUT_SECS", 10)?,
+            webhook_retry_base_secs: parse("WEBHOOK_RETRY_BASE_SECS", 10)?,
+            webhook_retry_max_secs: parse("WEBHOOK_RETRY_MAX_SECS", 3600)?,
         })
     }
 

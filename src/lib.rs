@@ -19,4 +19,5 @@ pub mod seed;
 pub mod service_calls;
 pub mod startup;
 pub mod tasks;
+pub mod webhooks;
 pub mod workflows;

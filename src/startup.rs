@@ -53,6 +53,10 @@ pub struct AppState {
         (name = "workflows", description = "User-modelled, versioned workflow definitions"),
         (name = "workflow-instances", description = "Workflows running on dossiers; the active step is a task in the worklist"),
         (name = "events", description = "The change feed"),
+        (name = "webhooks", description = "Event subscriptions (admin): signed POSTs of the event log to a receiver, at least once, in order, with retries. \
+            Each delivery carries `Pactum-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`, \
+            `Pactum-Event-Id`, `Pactum-Event-Type` and `Pactum-Delivery-Id`; the body is a `WebhookPayload`. \
+            Verify the signature with the secret, reject a `t` more than 5 minutes off (replays), answer 2xx quickly, dedupe by event id."),
         (name = "health", description = "Probes"),
     )
 )]
@@ -89,6 +93,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::service_calls::ServiceCallsDoc::openapi());
     doc.merge(crate::tasks::TasksDoc::openapi());
     doc.merge(crate::workflows::WorkflowsDoc::openapi());
+    doc.merge(crate::webhooks::WebhooksDoc::openapi());
     crate::http::openapi::add_standard_problems(&mut doc);
     doc
 }
@@ -141,6 +146,7 @@ pub fn app(
                 .configure(crate::obligations::routes)
                 .configure(crate::service_calls::routes)
                 .configure(crate::tasks::routes)
+                .configure(crate::webhooks::routes)
                 .configure(crate::workflows::routes),
         )
         .default_service(web::to(not_found_fallback))
@@ -162,6 +168,12 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let db = actix_web::web::block(move || prepare_database(&url, pool_size)).await.map_err(|e| e.to_string())??;
     let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone() };
     crate::scheduler::spawn(state.db.clone(), state.clock.clone(), settings.scheduler_interval_secs);
+    crate::webhooks::dispatcher::spawn(
+        state.db.clone(),
+        state.clock.clone(),
+        crate::webhooks::dispatcher::DispatchConfig::from_settings(&settings),
+        settings.webhook_dispatch_interval_secs,
+    );
     tracing::info!(addr = %settings.bind_addr, backend = ?state.db.backend(), "Pactum listening");
     let server_state = state.clone();
     HttpServer::new(move || app(&server_state))

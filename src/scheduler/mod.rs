@@ -25,6 +25,10 @@ pub struct PassReport {
     pub idempotency_keys_purged: usize,
     /// Date rules of dossiers that came due and fired (each starting its workflow).
     pub date_rules_fired: usize,
+    /// `task.overdue` events appended (open tasks past their due date, once per due date).
+    pub tasks_overdue: usize,
+    /// `service_call.breached` events appended (a response or resolution deadline passed).
+    pub sla_breaches: usize,
     /// Items that failed (logged); the next pass tries them again.
     pub failures: usize,
 }
@@ -40,6 +44,7 @@ pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
     report.idempotency_keys_purged =
         db.write_blocking(|c| idempotency::store::purge(c, before).map_err(ApiError::from))?;
     fire_date_rules(db, &ctx, &mut report);
+    derived_events(db, &ctx, &mut report);
     Ok(report)
 }
 
@@ -131,22 +136,71 @@ fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     }
 }
 
+/// Appends the events the passing of time makes (`task.overdue`, `service_call.breached`), each
+/// once: a batch per transaction, each event with its marker.
+fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
+    use crate::service_calls::store::Breach;
+    use crate::webhooks::service as derived;
+    report.tasks_overdue +=
+        in_batches(db, "task.overdue", &mut report.failures, |c| derived::fire_overdue_tasks(c, ctx, BATCH));
+    for breach in [Breach::Response, Breach::Resolution] {
+        report.sla_breaches += in_batches(db, "service_call.breached", &mut report.failures, |c| {
+            derived::fire_breaches(c, ctx, breach, BATCH)
+        });
+    }
+}
+
+/// Runs `batch` in transactions of its own until it does less than a full batch; the total done.
+fn in_batches(
+    db: &Db,
+    name: &str,
+    failures: &mut usize,
+    batch: impl Fn(&mut crate::db::DbConnection) -> Result<usize, ApiError>,
+) -> usize {
+    let mut total = 0;
+    for _ in 0..10_000 {
+        match db.write_blocking(&batch) {
+            Ok(n) => {
+                total += n;
+                if (n as i64) < BATCH {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(job = name, error = %e, "derived events failed; will retry next pass");
+                *failures += 1;
+                break;
+            }
+        }
+    }
+    total
+}
+
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.
 pub fn spawn(db: Db, clock: Clock, interval_secs: u64) {
+    every("scheduler", "SCHEDULER_INTERVAL_SECS", interval_secs, move || run_once(&db, &clock));
+}
+
+/// Runs `pass` every `interval_secs` on the blocking pool, one pass at a time, logging what it
+/// did; 0 seconds disables it (`setting` names the variable in the log line).
+pub fn every<R, F>(name: &'static str, setting: &'static str, interval_secs: u64, pass: F)
+where
+    R: std::fmt::Debug + Default + PartialEq + Send + 'static,
+    F: Fn() -> Result<R, ApiError> + Clone + Send + 'static,
+{
     if interval_secs == 0 {
-        tracing::info!("scheduler disabled (SCHEDULER_INTERVAL_SECS=0)");
+        tracing::info!("{name} disabled ({setting}=0)");
         return;
     }
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(interval_secs));
         loop {
             tick.tick().await;
-            let (db, clock) = (db.clone(), clock.clone());
-            match actix_web::web::block(move || run_once(&db, &clock)).await {
-                Ok(Ok(r)) if r != PassReport::default() => tracing::info!(?r, "scheduler pass"),
+            match actix_web::web::block(pass.clone()).await {
+                Ok(Ok(r)) if r != R::default() => tracing::info!(?r, "{name} pass"),
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "scheduler pass failed"),
-                Err(e) => tracing::error!(error = %e, "scheduler pass panicked"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "{name} pass failed"),
+                Err(e) => tracing::error!(error = %e, "{name} pass panicked"),
             }
         }
     });

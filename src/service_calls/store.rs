@@ -137,7 +137,31 @@ pub fn has_open_actions(conn: &mut DbConnection, id: &str) -> QueryResult<bool> 
 // The SLA conditions below state `model::sla_state` in SQL, so lists filter exactly what the
 // answers show. COALESCE picks the moment that stopped or froze a clock, else now.
 
-type Condition = Box<dyn BoxableExpression<service_calls::table, crate::db::SqlBackend, SqlType = Bool>>;
+pub type Condition = Box<dyn BoxableExpression<service_calls::table, crate::db::SqlBackend, SqlType = Bool>>;
+
+/// Which deadline of a call was missed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breach {
+    Response,
+    Resolution,
+}
+
+impl Breach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Breach::Response => "response_breached",
+            Breach::Resolution => "resolution_breached",
+        }
+    }
+
+    /// The calls whose deadline of this kind is breached at `now`.
+    pub fn condition(self, now: NaiveDateTime) -> Condition {
+        match self {
+            Breach::Response => response_breached(now),
+            Breach::Resolution => resolution_breached(now),
+        }
+    }
+}
 
 fn response_breached(now: NaiveDateTime) -> Condition {
     Box::new(

@@ -152,6 +152,10 @@ pub fn settings() -> Settings {
         shutdown_timeout_secs: 1,
         default_service_level: None,
         sla_at_risk_share: 0.25,
+        webhook_dispatch_interval_secs: 0,
+        webhook_timeout_secs: 5,
+        webhook_retry_base_secs: 10,
+        webhook_retry_max_secs: 3600,
     }
 }
 

@@ -23,4 +23,5 @@ mod openapi;
 mod service_calls;
 mod tasks;
 mod unavailable;
+mod webhooks;
 mod workflows;

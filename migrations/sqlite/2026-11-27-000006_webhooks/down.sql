@@ -1,0 +1,3 @@
+DROP TABLE event_markers;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;

@@ -1,0 +1,476 @@
+//! Handlers and request/response types for `/api/v1/webhooks` (admin only).
+
+use super::model::{self, check_event_types, check_secret, check_url};
+use super::service;
+use super::store::{self, DeliveryRow, DeliveryState, WebhookRow};
+use crate::auth::Principal;
+use crate::clock::{as_utc, Clock};
+use crate::db::Db;
+use crate::events::Ctx;
+use crate::http::etag::resource_response;
+use crate::http::pagination::PageRequest;
+use crate::http::{check_text, ApiError, ApiJson, FieldError, IfMatch, Page, Patch, Problem, QueryPairs};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A new webhook subscription.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookIn {
+    /// Where events are POSTed: an absolute `http://` or `https://` URL.
+    #[schema(
+        example = "https://crm.example.com/pactum-events",
+        pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@ ]+",
+        max_length = 2000
+    )]
+    pub url: String,
+    /// Event types to deliver: `<entity>.<action>` such as `contract.created`, `contract.renewed`,
+    /// `task.overdue`, `service_call.breached`, `workflow.started`; `<entity>.*` for every type of
+    /// one entity; `*` for all.
+    #[schema(example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
+    pub event_types: Vec<String>,
+    /// Signing secret, 16 to 200 printable ASCII characters. Absent: one is generated. Either way
+    /// it is shown in this answer only; later answers show a hint.
+    #[schema(min_length = 16, max_length = 200)]
+    pub secret: Option<String>,
+    /// What the subscription is for.
+    pub description: Option<String>,
+    /// Whether events are delivered (default true). An inactive webhook keeps its place in the
+    /// event log and catches up when activated again.
+    pub active: Option<bool>,
+}
+
+/// A merge patch of a webhook. `secret` rotates the signing secret (write-only).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    /// New receiver URL.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub url: Patch<String>,
+    /// New list of event types, replacing the old one; it applies to the events the outbox has not
+    /// taken in yet (those after `last_event_id`).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub event_types: Patch<Vec<String>>,
+    /// A new signing secret; deliveries from now on are signed with it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub secret: Patch<String>,
+    /// `null` clears the description.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    /// Pause (`false`) or resume (`true`) deliveries.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub active: Patch<bool>,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookOut {
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// What the subscription is for.
+    pub description: Option<String>,
+    /// Subscribed event types and patterns.
+    pub event_types: Vec<String>,
+    /// Whether events are delivered.
+    pub active: bool,
+    /// The last four characters of the signing secret.
+    #[schema(example = "…9f3a")]
+    pub secret_hint: String,
+    /// The signing secret: only in the answer that created the webhook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Id of the newest event the outbox has taken in (the delivery cursor).
+    pub last_event_id: i64,
+    /// Increases with every change; the ETag is this number in quotes.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<WebhookRow> for WebhookOut {
+    fn from(r: WebhookRow) -> WebhookOut {
+        WebhookOut {
+            event_types: r.patterns(),
+            secret_hint: model::secret_hint(&r.secret),
+            secret: None,
+            id: r.id,
+            url: r.url,
+            description: r.description,
+            active: r.active,
+            last_event_id: r.last_event_id,
+            version: r.version,
+            created_at: as_utc(r.created_at),
+            updated_at: as_utc(r.updated_at),
+        }
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not yet accepted by the receiver: due at `next_attempt_at` (or waiting behind an older one).
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+}
+
+/// One event to deliver to a webhook, with the state of its attempts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// Delivery id, sent as `Pactum-Delivery-Id`.
+    pub id: String,
+    /// The event delivered, sent as `Pactum-Event-Id` (and `event_id` in the body).
+    pub event_id: i64,
+    /// `<entity>.<action>`, sent as `Pactum-Event-Type`.
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// HTTP status of the last answer; `null` before the first attempt or when none came.
+    pub last_status_code: Option<i32>,
+    /// Why the last attempt failed (status, connection error or timeout); `null` when it did not.
+    pub last_error: Option<String>,
+    /// When the last attempt was made.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due; `null` once delivered.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the receiver accepted it.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When the event entered the webhook's outbox.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<DeliveryRow> for DeliveryOut {
+    fn from(r: DeliveryRow) -> DeliveryOut {
+        DeliveryOut {
+            status: if r.delivered_at.is_some() { DeliveryStatus::Delivered } else { DeliveryStatus::Pending },
+            id: r.id,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            attempts: r.attempts,
+            last_status_code: r.last_status_code,
+            last_error: r.last_error,
+            last_attempt_at: r.last_attempt_at.map(as_utc),
+            next_attempt_at: r.next_attempt_at.map(as_utc),
+            delivered_at: r.delivered_at.map(as_utc),
+            created_at: as_utc(r.created_at),
+        }
+    }
+}
+
+fn check_description(errors: &mut Vec<FieldError>, description: Option<&String>) {
+    if let Some(d) = description {
+        check_text(errors, "description", d, 1000);
+    }
+}
+
+fn validated(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// Subscribe a receiver to events (admin).
+///
+/// Events are POSTed as JSON (`WebhookPayload`) with the headers `Pactum-Event-Id`,
+/// `Pactum-Event-Type`, `Pactum-Delivery-Id` and `Pactum-Signature: t=<unix seconds>,v1=<hex>`,
+/// where `v1` is HMAC-SHA256 with the secret as key over `<t>.<raw body>`. Receivers should
+/// recompute it, compare in constant time, and reject a `t` more than 5 minutes away from their
+/// clock (replays). Delivery is at least once — dedupe by event id — and strictly in event order
+/// per webhook: a delivery that is not answered with 2xx within the timeout is retried with
+/// exponential backoff (10 s, 20 s, 40 s … at most 1 h, by default) and holds back the later ones.
+/// The webhook hears events committed after its creation.
+#[utoipa::path(
+    post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "webhooks",
+    request_body = WebhookIn,
+    responses(
+        (status = 201, description = "Subscribed; the answer carries the secret, this once", body = WebhookOut,
+         headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the webhook"))),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid URL, event type or secret", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    body: ApiJson<WebhookIn>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let input = body.into_inner();
+    let mut errors = Vec::new();
+    check_url(&mut errors, &input.url);
+    check_event_types(&mut errors, &input.event_types);
+    if let Some(s) = &input.secret {
+        check_secret(&mut errors, s);
+    }
+    check_description(&mut errors, input.description.as_ref());
+    validated(errors)?;
+    let now = clock.now();
+    let secret = input.secret.unwrap_or_else(model::generate_secret);
+    let row = WebhookRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        url: input.url,
+        description: input.description,
+        event_types: serde_json::to_string(&input.event_types).unwrap_or_else(|_| "[]".into()),
+        secret: secret.clone(),
+        active: input.active.unwrap_or(true),
+        last_event_id: 0,
+        lease_owner: None,
+        lease_until: None,
+        version: 1,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, row)).await?;
+    let location = format!("/api/v1/webhooks/{}", row.id);
+    let version = row.version;
+    let out = WebhookOut { secret: Some(secret), ..WebhookOut::from(row) };
+    Ok(resource_response(StatusCode::CREATED, &out, version, Some(location)))
+}
+
+/// List webhooks (admin), oldest first.
+#[utoipa::path(
+    get, operation_id = "list_webhooks", path = "/api/v1/webhooks", tag = "webhooks",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of webhooks", body = Page<WebhookOut>),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let mut q = QueryPairs::from_request(&req)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let p = page.clone();
+    let rows = db.read(move |c| store::list(c, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), WebhookOut::from)))
+}
+
+/// Get one webhook (admin).
+#[utoipa::path(
+    get, operation_id = "get_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let id = id.into_inner();
+    let row = db.read(move |c| service::load(c, &id)).await?;
+    let version = row.version;
+    Ok(resource_response(StatusCode::OK, &WebhookOut::from(row), version, None))
+}
+
+/// Change a webhook (admin): URL, event types, description, active flag, or rotate the secret.
+#[utoipa::path(
+    patch, operation_id = "update_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
+    ),
+    request_body(content = WebhookPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed", body = WebhookOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid change", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<WebhookPatch>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let id = id.into_inner();
+    let patch = body.into_inner();
+    let now = clock.now();
+    let row = db
+        .write(move |c| {
+            service::update(c, &Ctx { actor: &who.sub, now }, &id, &if_match, |w| {
+                let mut errors = Vec::new();
+                match patch.url.require("url", w.url.clone()) {
+                    Ok(url) => {
+                        check_url(&mut errors, &url);
+                        w.url = url;
+                    }
+                    Err(e) => errors.push(e),
+                }
+                match patch.event_types.require("event_types", w.patterns()) {
+                    Ok(types) => {
+                        check_event_types(&mut errors, &types);
+                        w.event_types = serde_json::to_string(&types).unwrap_or_else(|_| "[]".into());
+                    }
+                    Err(e) => errors.push(e),
+                }
+                match patch.secret.require("secret", w.secret.clone()) {
+                    Ok(secret) => {
+                        check_secret(&mut errors, &secret);
+                        w.secret = secret;
+                    }
+                    Err(e) => errors.push(e),
+                }
+                w.description = patch.description.apply_to(w.description.take());
+                check_description(&mut errors, w.description.as_ref());
+                match patch.active.require("active", w.active) {
+                    Ok(active) => w.active = active,
+                    Err(e) => errors.push(e),
+                }
+                validated(errors)
+            })
+        })
+        .await?;
+    let version = row.version;
+    Ok(resource_response(StatusCode::OK, &WebhookOut::from(row), version, None))
+}
+
+/// Delete a webhook and its delivery records (admin). Pending deliveries are dropped.
+#[utoipa::path(
+    delete, operation_id = "delete_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on; a stale one gives 412"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let id = id.into_inner();
+    let now = clock.now();
+    db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The deliveries of a webhook (admin), newest event first: attempts, last answer, next retry.
+#[utoipa::path(
+    get, operation_id = "list_webhook_deliveries", path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("status" = Option<DeliveryStatus>, Query, description = "Only pending or only delivered ones"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of deliveries", body = Page<DeliveryOut>),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn deliveries(
+    who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let mut q = QueryPairs::from_request(&req)?;
+    let state = match q.take("status").as_deref() {
+        None => None,
+        Some("pending") => Some(DeliveryState::Pending),
+        Some("delivered") => Some(DeliveryState::Delivered),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("query parameter `status` must be pending or delivered, got {other:?}"),
+            ))
+        }
+    };
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let before =
+        match &page.after {
+            None => None,
+            Some(p) => Some(p.parse::<i64>().map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out")
+            })?),
+        };
+    let id = id.into_inner();
+    let limit = page.limit;
+    let rows = db
+        .read(move |c| {
+            service::load(c, &id)?;
+            store::deliveries(c, &id, state, before, limit + 1).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.event_id.to_string(), DeliveryOut::from)))
+}
+
+/// Deliver an event again (admin): queues the delivery for the next dispatcher pass, now.
+///
+/// A delivered one is sent once more; a pending one skips the rest of its backoff wait.
+#[utoipa::path(
+    post, operation_id = "redeliver_webhook_delivery", path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("delivery_id" = String, Path, description = "Delivery id"),
+    ),
+    responses(
+        (status = 202, description = "Queued", body = DeliveryOut),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook or delivery", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn redeliver(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let (id, delivery_id) = path.into_inner();
+    let now = clock.now().naive_utc();
+    let row = db
+        .write(move |c| {
+            service::load(c, &id)?;
+            let found = store::get_delivery(c, &id, &delivery_id)?;
+            let Some(_) = found else {
+                return Err(ApiError::not_found(format!("webhook {id} has no delivery {delivery_id}")));
+            };
+            store::requeue(c, &delivery_id, now)?;
+            store::get_delivery(c, &id, &delivery_id)?.ok_or_else(|| ApiError::internal("requeued delivery vanished"))
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(DeliveryOut::from(row)))
+}

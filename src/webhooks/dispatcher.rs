@@ -1,0 +1,201 @@
+//! Delivers the outbox. A pass fills each active webhook's outbox from the event log, then
+//! POSTs its deliveries oldest first, strictly in order: a failed delivery waits for its retry
+//! (exponential backoff) and holds back the later ones of the same webhook, so a receiver sees
+//! each resource's events in the order they happened. Everything lives in the database: a
+//! restart, or a receiver down for hours, loses nothing. Several instances share the work:
+//! a webhook is delivered by whoever holds its lease (a conditional update with an expiry),
+//! and HTTP calls run outside any transaction.
+
+use super::model::{signature, RetryPolicy, WebhookPayload};
+use super::service::{self, OUTBOX_BATCH};
+use super::store::{self, Attempt, DeliveryRow};
+use crate::clock::{as_utc, Clock};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::events::store::EventRow;
+use crate::http::ApiError;
+use std::time::Duration;
+
+/// How deliveries are made.
+#[derive(Clone, Debug)]
+pub struct DispatchConfig {
+    /// Longest wait for a receiver's answer (connect, send and read).
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Most deliveries per webhook in one pass.
+    pub max_per_pass: usize,
+}
+
+impl DispatchConfig {
+    pub fn from_settings(s: &Settings) -> DispatchConfig {
+        DispatchConfig {
+            timeout: Duration::from_secs(s.webhook_timeout_secs.max(1)),
+            retry: RetryPolicy {
+                base: Duration::from_secs(s.webhook_retry_base_secs.max(1)),
+                max: Duration::from_secs(s.webhook_retry_max_secs.max(s.webhook_retry_base_secs).max(1)),
+            },
+            max_per_pass: 1000,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Deliveries added to outboxes.
+    pub queued: usize,
+    /// Deliveries the receiver accepted (2xx).
+    pub delivered: usize,
+    /// Attempts that failed and wait for a retry.
+    pub failed: usize,
+}
+
+/// The headers a delivery carries besides `Content-Type`.
+pub const SIGNATURE_HEADER: &str = "Pactum-Signature";
+pub const EVENT_ID_HEADER: &str = "Pactum-Event-Id";
+pub const EVENT_TYPE_HEADER: &str = "Pactum-Event-Type";
+pub const DELIVERY_ID_HEADER: &str = "Pactum-Delivery-Id";
+
+/// Runs one pass (blocking: call from the blocking pool, a thread or a test).
+pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<DispatchReport, ApiError> {
+    let mut report = DispatchReport::default();
+    let ids = db.read_blocking(|c| store::active_ids(c).map_err(ApiError::from))?;
+    if ids.is_empty() {
+        return Ok(report);
+    }
+    let agent = ureq::AgentBuilder::new()
+        .timeout(cfg.timeout)
+        .redirects(0)
+        // A fresh connection per delivery: a receiver's sloppy answer (say, a body on a 204)
+        // cannot spoil the next delivery.
+        .max_idle_connections(0)
+        .user_agent(concat!("Pactum-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build();
+    let owner = uuid::Uuid::new_v4().to_string();
+    for id in ids {
+        if let Err(e) = fill_outbox(db, clock, &id, &mut report) {
+            tracing::warn!(webhook = %id, error = %e, "filling the webhook outbox failed; next pass tries again");
+            continue;
+        }
+        let result = deliver_queue(db, clock, cfg, &agent, &id, &owner, &mut report);
+        let released = db.write_blocking(|c| store::release_lease(c, &id, &owner).map_err(ApiError::from));
+        if let Err(e) = result.and(released) {
+            tracing::warn!(webhook = %id, error = %e, "webhook delivery stopped; next pass goes on");
+        }
+    }
+    Ok(report)
+}
+
+fn fill_outbox(db: &Db, clock: &Clock, id: &str, report: &mut DispatchReport) -> Result<(), ApiError> {
+    loop {
+        let step = db.write_blocking(|c| service::enqueue(c, id, clock.now().naive_utc()))?;
+        report.queued += step.queued;
+        if (step.scanned as i64) < OUTBOX_BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Delivers the due head of a webhook's queue, one after the other, while they succeed.
+fn deliver_queue(
+    db: &Db,
+    clock: &Clock,
+    cfg: &DispatchConfig,
+    agent: &ureq::Agent,
+    id: &str,
+    owner: &str,
+    report: &mut DispatchReport,
+) -> Result<(), ApiError> {
+    let lease = chrono::Duration::from_std(cfg.timeout * 2 + Duration::from_secs(30)).unwrap_or(chrono::Duration::MAX);
+    for _ in 0..cfg.max_per_pass {
+        let now = clock.now();
+        // Take (or renew) the lease before every attempt; another instance may hold it.
+        let hook = db.write_blocking(|c| {
+            let held = store::take_lease(c, id, owner, now.naive_utc(), (now + lease).naive_utc())?;
+            Ok::<_, ApiError>(if held { store::get(c, id)? } else { None })
+        })?;
+        let Some(hook) = hook else { return Ok(()) };
+        let Some((delivery, event)) = db.read_blocking(|c| store::head(c, id).map_err(ApiError::from))? else {
+            return Ok(());
+        };
+        if delivery.next_attempt_at.is_some_and(|t| as_utc(t) > now) {
+            return Ok(());
+        }
+        let body = serde_json::to_string(&payload(&delivery, event)).unwrap_or_default();
+        let outcome = send(agent, &hook.url, &hook.secret, &delivery, &body, now.timestamp());
+        let at = clock.now();
+        let retry_at = match &outcome {
+            Ok(_) => None,
+            Err(_) => {
+                let wait = cfg.retry.delay(delivery.attempts + 1);
+                Some((at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))).naive_utc())
+            }
+        };
+        let (status_code, error) = match &outcome {
+            Ok(code) => (Some(*code), None),
+            Err((code, message)) => (*code, Some(message.as_str())),
+        };
+        let attempt = Attempt { at: at.naive_utc(), status_code, error, retry_at };
+        db.write_blocking(|c| store::record_attempt(c, &delivery.id, &attempt).map_err(ApiError::from))?;
+        if outcome.is_err() {
+            report.failed += 1;
+            tracing::info!(webhook = %id, event = delivery.event_id, error = ?error, "webhook delivery failed; will retry");
+            return Ok(());
+        }
+        report.delivered += 1;
+    }
+    Ok(())
+}
+
+/// The document a receiver gets for an event.
+pub fn payload(delivery: &DeliveryRow, e: EventRow) -> WebhookPayload {
+    WebhookPayload {
+        event_id: e.id,
+        event_type: delivery.event_type.clone(),
+        entity_type: e.entity_type,
+        entity_id: e.entity_id,
+        action: e.action,
+        actor: e.actor,
+        occurred_at: as_utc(e.occurred_at),
+        changes: serde_json::from_str(&e.changes).unwrap_or_default(),
+    }
+}
+
+/// POSTs one delivery. `Ok(status)` for a 2xx answer; otherwise the status (if any) and why.
+fn send(
+    agent: &ureq::Agent,
+    url: &str,
+    secret: &str,
+    d: &DeliveryRow,
+    body: &str,
+    timestamp: i64,
+) -> Result<i32, (Option<i32>, String)> {
+    let answer = agent
+        .post(url)
+        .set("Content-Type", "application/json")
+        .set(EVENT_ID_HEADER, &d.event_id.to_string())
+        .set(EVENT_TYPE_HEADER, &d.event_type)
+        .set(DELIVERY_ID_HEADER, &d.id)
+        .set(SIGNATURE_HEADER, &signature(secret, timestamp, body))
+        .send_string(body);
+    match answer {
+        Ok(r) if (200..300).contains(&r.status()) => Ok(i32::from(r.status())),
+        Ok(r) => Err((
+            Some(i32::from(r.status())),
+            format!("the receiver answered {} (redirects are not followed)", r.status()),
+        )),
+        Err(ureq::Error::Status(code, _)) => Err((Some(i32::from(code)), format!("the receiver answered {code}"))),
+        Err(ureq::Error::Transport(t)) => Err((None, clip(&t.to_string(), 500))),
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Starts the periodic dispatcher on the current actix runtime; 0 seconds disables it.
+pub fn spawn(db: Db, clock: Clock, cfg: DispatchConfig, interval_secs: u64) {
+    crate::scheduler::every("webhook dispatcher", "WEBHOOK_DISPATCH_INTERVAL_SECS", interval_secs, move || {
+        run_once(&db, &clock, &cfg)
+    });
+}

@@ -1,0 +1,320 @@
+//! Queries on webhooks, their deliveries (the outbox) and the markers of derived events.
+
+use crate::db::schema::{event_markers, events, service_calls, tasks, webhook_deliveries, webhooks};
+use crate::db::DbConnection;
+use crate::events::store::EventRow;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{exists, not, sql};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub description: Option<String>,
+    /// JSON array of subscription patterns.
+    pub event_types: String,
+    pub secret: String,
+    pub active: bool,
+    /// The outbox cursor: every event up to this id has been considered.
+    pub last_event_id: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl WebhookRow {
+    pub fn patterns(&self) -> Vec<String> {
+        serde_json::from_str(&self.event_types).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: i64,
+    pub event_type: String,
+    pub attempts: i32,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<NaiveDateTime>,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WebhookRow>> {
+    webhooks::table.find(id).select(WebhookRow::as_select()).first(conn).optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &WebhookRow) -> QueryResult<()> {
+    diesel::insert_into(webhooks::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes the subscription fields of `row` if the stored version is still `expected_version`.
+pub fn update(conn: &mut DbConnection, row: &WebhookRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(webhooks::table.filter(webhooks::id.eq(&row.id)).filter(webhooks::version.eq(expected_version)))
+        .set((
+            webhooks::url.eq(&row.url),
+            webhooks::description.eq(&row.description),
+            webhooks::event_types.eq(&row.event_types),
+            webhooks::secret.eq(&row.secret),
+            webhooks::active.eq(row.active),
+            webhooks::version.eq(row.version),
+            webhooks::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::webhook_id.eq(id))).execute(conn)?;
+    diesel::delete(webhooks::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// One page of webhooks in id (creation) order after `after`.
+pub fn list(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<WebhookRow>> {
+    let mut q = webhooks::table.select(WebhookRow::as_select()).order(webhooks::id.asc()).limit(limit).into_boxed();
+    if let Some(a) = after {
+        q = q.filter(webhooks::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// Ids of the active webhooks, in id order.
+pub fn active_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    webhooks::table.filter(webhooks::active.eq(true)).order(webhooks::id.asc()).select(webhooks::id).load(conn)
+}
+
+/// The id of the newest event (0 when the log is empty): where a new webhook starts.
+pub fn last_event_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(|m| m.unwrap_or(0))
+}
+
+/// Moves the outbox cursor of a webhook.
+pub fn set_cursor(conn: &mut DbConnection, id: &str, last_event_id: i64) -> QueryResult<()> {
+    diesel::update(webhooks::table.find(id)).set(webhooks::last_event_id.eq(last_event_id)).execute(conn).map(|_| ())
+}
+
+/// Adds deliveries of events (id, type) for a webhook, due at `now`.
+pub fn add_deliveries(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    list: &[(i64, String)],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let rows: Vec<_> = list
+        .iter()
+        .map(|(event_id, event_type)| {
+            (
+                webhook_deliveries::id.eq(uuid::Uuid::now_v7().to_string()),
+                webhook_deliveries::webhook_id.eq(webhook_id),
+                webhook_deliveries::event_id.eq(*event_id),
+                webhook_deliveries::event_type.eq(event_type.as_str()),
+                webhook_deliveries::attempts.eq(0),
+                webhook_deliveries::next_attempt_at.eq(now),
+                webhook_deliveries::created_at.eq(now),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(conn, |c| diesel::insert_into(webhook_deliveries::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Takes the delivery lease of an active webhook for `owner` until `until`, when nobody holds
+/// it (or the holder's lease ran out) — or renews it when `owner` holds it. False: someone else
+/// delivers for this webhook now.
+pub fn take_lease(
+    conn: &mut DbConnection,
+    id: &str,
+    owner: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::active.eq(true)).filter(
+            webhooks::lease_owner
+                .is_null()
+                .or(webhooks::lease_owner.eq(owner))
+                .or(webhooks::lease_until.is_null())
+                .or(webhooks::lease_until.lt(now)),
+        ),
+    )
+    .set((webhooks::lease_owner.eq(owner), webhooks::lease_until.eq(until)))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Gives the lease back (only when `owner` still holds it).
+pub fn release_lease(conn: &mut DbConnection, id: &str, owner: &str) -> QueryResult<()> {
+    diesel::update(webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::lease_owner.eq(owner)))
+        .set((webhooks::lease_owner.eq(None::<String>), webhooks::lease_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The oldest undelivered delivery of a webhook with its event: the head of its queue.
+pub fn head(conn: &mut DbConnection, webhook_id: &str) -> QueryResult<Option<(DeliveryRow, EventRow)>> {
+    webhook_deliveries::table
+        .inner_join(events::table)
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .filter(webhook_deliveries::delivered_at.is_null())
+        .order(webhook_deliveries::event_id.asc())
+        .select((DeliveryRow::as_select(), EventRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// The outcome of one attempt.
+pub struct Attempt<'a> {
+    pub at: NaiveDateTime,
+    pub status_code: Option<i32>,
+    pub error: Option<&'a str>,
+    /// `None`: delivered; otherwise when to try again.
+    pub retry_at: Option<NaiveDateTime>,
+}
+
+/// Records an attempt of a delivery.
+pub fn record_attempt(conn: &mut DbConnection, id: &str, a: &Attempt<'_>) -> QueryResult<()> {
+    let delivered = a.retry_at.is_none().then_some(a.at);
+    diesel::update(webhook_deliveries::table.find(id))
+        .set((
+            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+            webhook_deliveries::last_status_code.eq(a.status_code),
+            webhook_deliveries::last_error.eq(a.error),
+            webhook_deliveries::last_attempt_at.eq(a.at),
+            webhook_deliveries::next_attempt_at.eq(a.retry_at),
+            webhook_deliveries::delivered_at.eq(delivered),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn get_delivery(conn: &mut DbConnection, webhook_id: &str, id: &str) -> QueryResult<Option<DeliveryRow>> {
+    webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .filter(webhook_deliveries::id.eq(id))
+        .select(DeliveryRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Queues a delivery again, due at `at` (a redelivery of a delivered one, or a retry now).
+pub fn requeue(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(webhook_deliveries::table.find(id))
+        .set((webhook_deliveries::next_attempt_at.eq(at), webhook_deliveries::delivered_at.eq(None::<NaiveDateTime>)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Which deliveries a listing shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+}
+
+/// One page of a webhook's deliveries, newest event first, before the event id `before`.
+pub fn deliveries(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    state: Option<DeliveryState>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<DeliveryRow>> {
+    let mut q = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id.to_string()))
+        .select(DeliveryRow::as_select())
+        .order(webhook_deliveries::event_id.desc())
+        .limit(limit)
+        .into_boxed();
+    match state {
+        Some(DeliveryState::Pending) => q = q.filter(webhook_deliveries::delivered_at.is_null()),
+        Some(DeliveryState::Delivered) => q = q.filter(webhook_deliveries::delivered_at.is_not_null()),
+        None => {}
+    }
+    if let Some(b) = before {
+        q = q.filter(webhook_deliveries::event_id.lt(b));
+    }
+    q.load(conn)
+}
+
+/// Records that the derived event `kind` of a resource fired as `event_id`. The key makes a
+/// second firing fail, so it can never be appended twice.
+pub fn insert_marker(
+    conn: &mut DbConnection,
+    entity_type: &str,
+    entity_id: &str,
+    kind: &str,
+    event_id: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(event_markers::table)
+        .values((
+            event_markers::entity_type.eq(entity_type),
+            event_markers::entity_id.eq(entity_id),
+            event_markers::kind.eq(kind),
+            event_markers::event_id.eq(event_id),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Whether the derived event `kind` of a resource has fired.
+pub fn marked(conn: &mut DbConnection, entity_type: &str, entity_id: &str, kind: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(event_markers::table.find((entity_type, entity_id, kind)))).get_result(conn)
+}
+
+/// The marker kind of a task's overdue event: one per due date, so a task moved to a later
+/// date and missed again fires again.
+pub fn overdue_kind(due: NaiveDate) -> String {
+    format!("overdue:{}", due.format("%Y-%m-%d"))
+}
+
+/// Open tasks due before `today` whose overdue event has not fired (id, due date), oldest first.
+pub fn overdue_unmarked(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<(String, NaiveDate)>> {
+    // Both backends print a date as YYYY-MM-DD, the format of `overdue_kind`.
+    let marker = event_markers::table
+        .filter(event_markers::entity_type.eq(crate::tasks::service::ENTITY))
+        .filter(event_markers::entity_id.eq(tasks::id))
+        .filter(event_markers::kind.eq(sql::<Text>("'overdue:' || CAST(tasks.due_date AS TEXT)")));
+    tasks::table
+        .filter(tasks::status.eq_any(crate::tasks::store::OPEN))
+        .filter(tasks::due_date.lt(today))
+        .filter(not(exists(marker)))
+        .order((tasks::due_date.asc(), tasks::id.asc()))
+        .limit(limit)
+        .select((tasks::id, tasks::due_date))
+        .load(conn)
+}
+
+/// Service calls past a deadline whose breach event `kind` has not fired, oldest report first.
+pub fn breached_unmarked(
+    conn: &mut DbConnection,
+    breach: crate::service_calls::store::Breach,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let marker = event_markers::table
+        .filter(event_markers::entity_type.eq(crate::service_calls::service::ENTITY))
+        .filter(event_markers::entity_id.eq(service_calls::id))
+        .filter(event_markers::kind.eq(breach.as_str()));
+    service_calls::table
+        .filter(breach.condition(now))
+        .filter(not(exists(marker)))
+        .order((service_calls::reported_at.asc(), service_calls::id.asc()))
+        .limit(limit)
+        .select(service_calls::id)
+        .load(conn)
+}

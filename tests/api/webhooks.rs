@@ -1,0 +1,602 @@
+//! Webhooks: signed deliveries to a local receiver (the test checks the HMAC itself), a receiver
+//! that fails and then recovers as the clock moves, a stopped receiver and a restarted service
+//! that lose nothing, order per resource, event type filters, inactive webhooks catching up,
+//! derived events (task overdue, SLA breached) fired once, two dispatchers sharing the work,
+//! redelivery, admin-only access and validation.
+
+use crate::common::{start_time, TestApp};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use pactum::webhooks::dispatcher::{self, DispatchConfig, DispatchReport};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+const SECRET: &str = "receiver-secret-0123456789";
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Hit {
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Hit {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+
+    fn event_type(&self) -> String {
+        self.headers["pactum-event-type"].clone()
+    }
+
+    fn event_id(&self) -> i64 {
+        self.headers["pactum-event-id"].parse().unwrap()
+    }
+}
+
+/// A local HTTP receiver that records every request and answers with a settable status
+/// (after a settable delay).
+struct Receiver {
+    url: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    answer: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let answer = Arc::new(AtomicU16::new(200));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let (h, a, d) = (hits.clone(), answer.clone(), delay_ms.clone());
+        let server = HttpServer::new(move || {
+            let (h, a, d) = (h.clone(), a.clone(), d.clone());
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let (h, a, d) = (h.clone(), a.clone(), d.clone());
+                async move {
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                        .collect();
+                    h.lock().unwrap().push(Hit { headers, body: String::from_utf8_lossy(&body).into_owned() });
+                    let delay = d.load(Ordering::SeqCst);
+                    if delay > 0 {
+                        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+                    }
+                    let status = actix_web::http::StatusCode::from_u16(a.load(Ordering::SeqCst)).unwrap();
+                    HttpResponse::build(status).body("ok")
+                }
+            }))
+        })
+        .workers(2)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let addr = server.addrs()[0];
+        let running = server.run();
+        let handle = running.handle();
+        actix_web::rt::spawn(running);
+        Receiver { url: format!("http://{addr}/hooks/pactum"), hits, answer, delay_ms, handle }
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    fn types(&self) -> Vec<String> {
+        self.hits().iter().map(Hit::event_type).collect()
+    }
+
+    fn answer(&self, status: u16) {
+        self.answer.store(status, Ordering::SeqCst);
+    }
+
+    async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// What a receiver does: recompute the signature over `<t>.<body>` and check the timestamp.
+fn verify(hit: &Hit, secret: &str, now: DateTime<Utc>) -> Result<(), String> {
+    let header = hit.headers.get("pactum-signature").ok_or("no signature header")?;
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = Some(v.to_string()),
+            Some(("v1", v)) => v1 = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    let (t, v1) = (t.ok_or("no t")?, v1.ok_or("no v1")?);
+    let ts: i64 = t.parse().map_err(|_| "t is not a number")?;
+    if (now.timestamp() - ts).abs() > 300 {
+        return Err(format!("timestamp {ts} is outside the 5 minute tolerance"));
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{}", hit.body).as_bytes());
+    mac.verify_slice(&hex::decode(v1).map_err(|_| "v1 is not hex")?).map_err(|_| "signature mismatch".to_string())
+}
+
+async fn dispatch(t: &TestApp) -> DispatchReport {
+    dispatch_on(t.state.db.clone(), t.clock.clone(), DispatchConfig::from_settings(&t.state.settings)).await
+}
+
+async fn dispatch_on(db: pactum::db::Db, clock: pactum::clock::Clock, cfg: DispatchConfig) -> DispatchReport {
+    web::block(move || dispatcher::run_once(&db, &clock, &cfg)).await.unwrap().unwrap()
+}
+
+async fn subscribe(t: &TestApp, url: &str, types: Value) -> Value {
+    let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types, "secret": SECRET})).await;
+    assert_eq!(res.status, 201, "subscribe: {}", res.text);
+    res.body
+}
+
+async fn deliveries(t: &TestApp, hook: &Value, query: &str) -> Vec<Value> {
+    let res = t.get(&format!("/api/v1/webhooks/{}/deliveries?{query}", hook["id"].as_str().unwrap()), &t.admin()).await;
+    assert_eq!(res.status, 200, "deliveries: {}", res.text);
+    res.body["items"].as_array().unwrap().clone()
+}
+
+fn contract_url(c: &Value) -> String {
+    format!("/api/v1/contracts/{}", c["id"].as_str().unwrap())
+}
+
+#[actix_rt::test]
+async fn a_delivery_is_signed_and_carries_the_event() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    let before = t.create_contract(json!({"title": "Before the webhook"})).await;
+    let res = t
+        .post(
+            "/api/v1/webhooks",
+            &t.admin(),
+            json!({"url": rx.url, "event_types": ["contract.created"], "secret": SECRET, "description": "CRM"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let hook = res.body.clone();
+    assert_eq!(hook["secret"], SECRET, "the secret is shown in the creating answer");
+    assert_eq!(hook["secret_hint"], "…6789");
+    assert_eq!(res.header("etag").as_deref(), Some("\"1\""));
+    let location = res.header("location").unwrap();
+    let got = t.get(&location, &t.admin()).await;
+    assert_eq!(got.status, 200);
+    assert!(got.body.get("secret").is_none(), "never again after creation: {}", got.text);
+    assert!(!got.text.contains(SECRET));
+    // The webhook's own history never holds the secret, nor a token in the URL's query.
+    let res = t.patch(&location, &t.admin(), json!({"url": format!("{}?token=receiver-token", rx.url)})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let feed = t.get("/api/v1/events?entity_type=webhook", &t.viewer()).await;
+    assert_eq!(feed.body["items"].as_array().unwrap().len(), 2);
+    assert!(!feed.text.contains(SECRET), "{}", feed.text);
+    assert!(!feed.text.contains("receiver-token"), "{}", feed.text);
+
+    let contract = t.create_contract(json!({"title": "Lifts in the tower"})).await;
+    let report = dispatch(&t).await;
+    assert_eq!(report, DispatchReport { queued: 1, delivered: 1, failed: 0 }, "only events after creation");
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 1);
+    let hit = &hits[0];
+    verify(hit, SECRET, t.clock.now()).unwrap();
+    assert!(verify(hit, "another-secret-0123456789", t.clock.now()).is_err());
+    assert!(verify(hit, SECRET, t.clock.now() + Duration::minutes(10)).is_err(), "a replay later is refused");
+    assert_eq!(hit.headers["content-type"], "application/json");
+    assert_eq!(hit.event_type(), "contract.created");
+    let body = hit.json();
+    assert_eq!(body["event_id"].as_i64(), Some(hit.event_id()));
+    assert_eq!(body["event_type"], "contract.created");
+    assert_eq!(body["entity_type"], "contract");
+    assert_eq!(body["entity_id"], contract["id"]);
+    assert_ne!(body["entity_id"], before["id"]);
+    assert_eq!(body["action"], "created");
+    assert_eq!(body["actor"], "admin-user");
+    assert_eq!(body["occurred_at"], "2026-06-15T10:00:00Z");
+    assert_eq!(body["changes"]["title"]["new"], "Lifts in the tower");
+    assert!(hit.headers["pactum-signature"].starts_with(&format!("t={},v1=", start_time().timestamp())));
+
+    let list = deliveries(&t, &hook, "").await;
+    assert_eq!(list.len(), 1);
+    let d = &list[0];
+    assert_eq!(d["status"], "delivered");
+    assert_eq!(d["attempts"], 1);
+    assert_eq!(d["last_status_code"], 200);
+    assert_eq!(d["last_error"], Value::Null);
+    assert_eq!(d["next_attempt_at"], Value::Null);
+    assert_eq!(d["delivered_at"], "2026-06-15T10:00:00Z");
+    assert_eq!(d["event_type"], "contract.created");
+    assert_eq!(d["id"].as_str(), Some(hit.headers["pactum-delivery-id"].as_str()));
+
+    // Nothing new: nothing sent. A redelivery sends the same event again.
+    assert_eq!(dispatch(&t).await, DispatchReport::default());
+    let url =
+        format!("/api/v1/webhooks/{}/deliveries/{}/redeliver", hook["id"].as_str().unwrap(), d["id"].as_str().unwrap());
+    let res = t.request("POST", &url).bearer(&t.admin()).send().await;
+    assert_eq!(res.status, 202, "{}", res.text);
+    assert_eq!(res.body["status"], "pending");
+    assert_eq!(dispatch(&t).await.delivered, 1);
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[1].event_id(), hits[0].event_id(), "the same event id: receivers dedupe by it");
+    assert_eq!(deliveries(&t, &hook, "status=delivered").await[0]["attempts"], 2);
+}
+
+#[actix_rt::test]
+async fn a_failing_receiver_is_retried_with_backoff_and_gets_everything_in_order() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    rx.answer(500);
+    let hook = subscribe(&t, &rx.url, json!(["contract.*"])).await;
+    let c = t.create_contract(json!({})).await;
+    let res = t.patch(&contract_url(&c), &t.manager(), json!({"title": "Renamed"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = t.request("POST", &format!("{}/activate", contract_url(&c))).bearer(&t.manager()).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+
+    assert_eq!(dispatch(&t).await, DispatchReport { queued: 3, delivered: 0, failed: 1 });
+    assert_eq!(rx.types(), ["contract.created"], "a failure holds back the later events");
+    let pending = deliveries(&t, &hook, "status=pending").await;
+    assert_eq!(pending.len(), 3);
+    let first = &pending[2];
+    assert_eq!(first["event_type"], "contract.created");
+    assert_eq!((first["attempts"].clone(), first["last_status_code"].clone()), (json!(1), json!(500)));
+    assert!(first["last_error"].as_str().unwrap().contains("500"));
+    assert_eq!(first["next_attempt_at"], "2026-06-15T10:00:10Z", "first retry after 10 s");
+    assert_eq!(pending[0]["attempts"], 0);
+
+    // Before the retry is due nothing is sent; then the wait doubles.
+    assert_eq!(dispatch(&t).await, DispatchReport::default());
+    t.clock.set(start_time() + Duration::seconds(10));
+    assert_eq!(dispatch(&t).await.failed, 1);
+    let first = deliveries(&t, &hook, "status=pending").await[2].clone();
+    assert_eq!(first["attempts"], 2);
+    assert_eq!(first["next_attempt_at"], "2026-06-15T10:00:30Z");
+
+    // Down for an hour and a half: the waits stop growing at an hour, nothing is lost.
+    let mut now = start_time() + Duration::seconds(30);
+    for _ in 0..12 {
+        t.clock.set(now);
+        dispatch(&t).await;
+        let first = deliveries(&t, &hook, "status=pending").await[2].clone();
+        let next = DateTime::parse_from_rfc3339(first["next_attempt_at"].as_str().unwrap()).unwrap();
+        assert!(next.with_timezone(&Utc) - now <= Duration::hours(1));
+        now = next.with_timezone(&Utc);
+    }
+    let first = deliveries(&t, &hook, "status=pending").await[2].clone();
+    assert_eq!(first["attempts"], 14);
+    assert_eq!(first["next_attempt_at"].as_str().unwrap(), (now).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    assert!(now - start_time() > Duration::hours(4));
+
+    rx.answer(204);
+    t.clock.set(now);
+    let report = dispatch(&t).await;
+    assert_eq!(report, DispatchReport { queued: 0, delivered: 3, failed: 0 }, "{:?}", deliveries(&t, &hook, "").await);
+    let hits = rx.hits();
+    let delivered: Vec<_> = hits[hits.len() - 3..].iter().map(Hit::event_type).collect();
+    assert_eq!(delivered, ["contract.created", "contract.updated", "contract.activated"]);
+    let ids: Vec<i64> = hits[hits.len() - 3..].iter().map(Hit::event_id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in event order: {ids:?}");
+    for hit in &hits[hits.len() - 3..] {
+        verify(hit, SECRET, now).unwrap();
+    }
+    assert!(deliveries(&t, &hook, "status=pending").await.is_empty());
+    let all = deliveries(&t, &hook, "").await;
+    assert_eq!(all.iter().map(|d| d["status"].as_str().unwrap()).collect::<Vec<_>>(), ["delivered"; 3]);
+    assert_eq!(all[0]["attempts"], 1);
+    assert_eq!(all[0]["last_status_code"], 204);
+}
+
+#[actix_rt::test]
+async fn a_stopped_receiver_and_a_restarted_service_lose_nothing() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    let hook = subscribe(&t, &rx.url, json!(["installation.created", "contract.created"])).await;
+    t.create_installation("LIFT-1", json!({})).await;
+    assert_eq!(dispatch(&t).await.delivered, 1);
+    rx.stop().await;
+    t.create_installation("LIFT-2", json!({})).await;
+    let res = dispatch(&t).await;
+    assert_eq!((res.delivered, res.failed), (0, 1));
+    let pending = deliveries(&t, &hook, "status=pending").await;
+    assert_eq!(pending[0]["last_status_code"], Value::Null, "no answer came");
+    assert!(!pending[0]["last_error"].as_str().unwrap().is_empty());
+    // More happens while the receiver is down and before any dispatcher has seen it.
+    t.create_installation("LIFT-3", json!({})).await;
+    t.create_contract(json!({})).await;
+
+    // The service restarts: a new pool and dispatcher on the same database, nothing in memory.
+    // The receiver is back, at a new address.
+    let back = Receiver::start().await;
+    let res = t
+        .patch(&format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap()), &t.admin(), json!({"url": back.url}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let url = t.state.settings.database_url.clone().unwrap();
+    let db = web::block(move || pactum::startup::prepare_database(&url, 2)).await.unwrap().unwrap();
+    let clock = pactum::clock::Clock::fixed(start_time() + Duration::minutes(5));
+    let report = dispatch_on(db, clock.clone(), DispatchConfig::from_settings(&t.state.settings)).await;
+    assert_eq!(report, DispatchReport { queued: 2, delivered: 3, failed: 0 });
+    let serials: Vec<Value> = back.hits().iter().map(|h| h.json()["changes"]["serial_number"]["new"].clone()).collect();
+    assert_eq!(serials, [json!("LIFT-2"), json!("LIFT-3"), Value::Null]);
+    assert_eq!(back.types().last().unwrap(), "contract.created");
+    for hit in back.hits() {
+        verify(&hit, SECRET, clock.now()).unwrap();
+    }
+}
+
+#[actix_rt::test]
+async fn a_receiver_that_does_not_answer_in_time_is_retried() {
+    let t = TestApp::spawn_with(|s| s.webhook_timeout_secs = 1).await;
+    let rx = Receiver::start().await;
+    rx.delay_ms.store(3000, Ordering::SeqCst);
+    let hook = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    t.create_contract(json!({})).await;
+    assert_eq!(dispatch(&t).await.failed, 1);
+    let d = deliveries(&t, &hook, "").await[0].clone();
+    assert_eq!(d["status"], "pending");
+    assert_eq!(d["last_status_code"], Value::Null);
+    assert!(d["last_error"].as_str().unwrap().to_lowercase().contains("time"), "{d}");
+    rx.delay_ms.store(0, Ordering::SeqCst);
+    t.clock.set(start_time() + Duration::seconds(10));
+    assert_eq!(dispatch(&t).await.delivered, 1);
+    assert_eq!(rx.hits().len(), 2, "at least once: the slow attempt may have been processed too");
+}
+
+#[actix_rt::test]
+async fn subscriptions_filter_by_type_and_an_inactive_webhook_catches_up() {
+    let t = TestApp::spawn().await;
+    let rx_contracts = Receiver::start().await;
+    let rx_installations = Receiver::start().await;
+    let rx_all = Receiver::start().await;
+    subscribe(&t, &rx_contracts.url, json!(["contract.created", "contract.terminated"])).await;
+    subscribe(&t, &rx_installations.url, json!(["installation.*"])).await;
+    let all = subscribe(&t, &rx_all.url, json!(["*"])).await;
+    let res = t
+        .patch(&format!("/api/v1/webhooks/{}", all["id"].as_str().unwrap()), &t.admin(), json!({"active": false}))
+        .await;
+    assert_eq!((res.status, res.body["active"].clone()), (200, json!(false)));
+
+    let c = t.create_contract(json!({})).await;
+    t.patch(&contract_url(&c), &t.manager(), json!({"title": "Changed"})).await;
+    let lift = t.create_installation("LIFT-1", json!({})).await;
+    let res = t
+        .patch(
+            &format!("/api/v1/installations/{}", lift["id"].as_str().unwrap()),
+            &t.manager(),
+            json!({"name": "Lift one"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    dispatch(&t).await;
+    assert_eq!(rx_contracts.types(), ["contract.created"]);
+    assert_eq!(rx_installations.types(), ["installation.created", "installation.updated"]);
+    assert!(rx_all.hits().is_empty(), "inactive: nothing delivered");
+
+    let res = t
+        .patch(&format!("/api/v1/webhooks/{}", all["id"].as_str().unwrap()), &t.admin(), json!({"active": true}))
+        .await;
+    assert_eq!(res.status, 200);
+    dispatch(&t).await;
+    assert_eq!(
+        rx_all.types(),
+        ["contract.created", "contract.updated", "installation.created", "installation.updated"],
+        "activated again it catches up in order; webhook changes are not delivered"
+    );
+}
+
+#[actix_rt::test]
+async fn overdue_tasks_and_breached_deadlines_fire_once_and_are_delivered() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    subscribe(&t, &rx.url, json!(["task.overdue", "service_call.breached"])).await;
+    let level = json!({
+        "name": "Gold",
+        "low": {"response_hours": 24, "resolution_hours": 72},
+        "normal": {"response_hours": 8, "resolution_hours": 40},
+        "high": {"response_hours": 4, "resolution_hours": 16},
+        "critical": {"response_hours": 2, "resolution_hours": 8}
+    });
+    let contract = t.create_contract(json!({"status": "active", "service_level": level})).await;
+    let lift = t.create_installation("LIFT-1", json!({})).await;
+    assert_eq!(t.cover(&contract, json!([{"installation_id": lift["id"]}])).await.status, 201);
+    let obligation = t.create_obligation(&contract, json!({"schedule": null, "due_date": "2026-06-20"})).await;
+    t.run_scheduler().await;
+    let tasks = t.tasks_of(&obligation).await;
+    assert_eq!(tasks.len(), 1);
+    let call = t
+        .post(
+            "/api/v1/service-calls",
+            &t.token("sam", &["service_agent"]),
+            json!({"installation_id": lift["id"], "description": "Stuck", "priority": "critical"}),
+        )
+        .await;
+    assert_eq!(call.status, 201, "{}", call.text);
+
+    // Three hours on: the response deadline (2 h) has passed, the resolution one (8 h) not yet.
+    t.clock.set(start_time() + Duration::hours(3));
+    let r = t.run_scheduler().await;
+    assert_eq!((r.sla_breaches, r.tasks_overdue), (1, 0));
+    assert_eq!(t.run_scheduler().await.sla_breaches, 0, "once");
+    t.clock.set(start_time() + Duration::days(6));
+    let r = t.run_scheduler().await;
+    assert_eq!((r.sla_breaches, r.tasks_overdue), (1, 1));
+    let r = t.run_scheduler().await;
+    assert_eq!((r.sla_breaches, r.tasks_overdue), (0, 0), "once");
+
+    dispatch(&t).await;
+    let hits = rx.hits();
+    assert_eq!(rx.types(), ["service_call.breached", "task.overdue", "service_call.breached"]);
+    assert_eq!(hits[0].json()["entity_id"], call.body["id"]);
+    assert_eq!(hits[0].json()["changes"]["response_breached"]["new"], true);
+    assert_eq!(hits[1].json()["entity_id"], tasks[0]["id"]);
+    assert_eq!(hits[1].json()["actor"], "system");
+    assert_eq!(hits[1].json()["changes"]["overdue"], json!({"old": false, "new": true}));
+    assert_eq!(hits[2].json()["entity_id"], call.body["id"]);
+    assert_eq!(hits[2].json()["changes"]["resolution_breached"]["new"], true);
+    // The derived events are in the resource's history too.
+    let history = t.get(&format!("/api/v1/tasks/{}/history", tasks[0]["id"].as_str().unwrap()), &t.viewer()).await;
+    assert!(history.text.contains("overdue"), "{}", history.text);
+
+    // Moved to a later date and missed again: overdue again.
+    let res = t
+        .patch(
+            &format!("/api/v1/tasks/{}", tasks[0]["id"].as_str().unwrap()),
+            &t.admin(),
+            json!({"due_date": "2026-06-25"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(t.run_scheduler().await.tasks_overdue, 0, "not yet due");
+    t.clock.set(start_time() + Duration::days(11));
+    assert_eq!(t.run_scheduler().await.tasks_overdue, 1);
+}
+
+#[actix_rt::test]
+async fn two_dispatchers_share_the_work_and_deliver_each_event_once() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    for i in 0..3 {
+        subscribe(&t, &rx.url, json!([if i == 0 { "contract.created" } else { "contract.*" }])).await;
+    }
+    for _ in 0..5 {
+        t.create_contract(json!({})).await;
+    }
+    let url = t.state.settings.database_url.clone().unwrap();
+    let other = web::block(move || pactum::startup::prepare_database(&url, 2)).await.unwrap().unwrap();
+    let cfg = DispatchConfig::from_settings(&t.state.settings);
+    let (a, b) = futures_util::join!(
+        dispatch_on(t.state.db.clone(), t.clock.clone(), cfg.clone()),
+        dispatch_on(other, t.clock.clone(), cfg)
+    );
+    assert_eq!(a.queued + b.queued, 15);
+    assert_eq!(a.delivered + b.delivered, 15);
+    let mut seen: Vec<(String, i64)> =
+        rx.hits().iter().map(|h| (h.headers["pactum-delivery-id"].clone(), h.event_id())).collect();
+    assert_eq!(seen.len(), 15, "each delivery once");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 15);
+}
+
+#[actix_rt::test]
+async fn only_admins_manage_webhooks_and_bad_input_changes_nothing() {
+    let t = TestApp::spawn().await;
+    let ok = json!({"url": "https://crm.example.com/hook", "event_types": ["contract.created"]});
+    for token in [t.viewer(), t.manager(), t.token("ivy", &["integration"])] {
+        t.post("/api/v1/webhooks", &token, ok.clone()).await.assert_problem(403, "forbidden");
+        t.get("/api/v1/webhooks", &token).await.assert_problem(403, "forbidden");
+    }
+    let res = t.request("GET", "/api/v1/webhooks").send().await;
+    assert_eq!(res.status, 401);
+
+    for (body, field) in [
+        (json!({"url": "ftp://crm.example.com", "event_types": ["contract.created"]}), "url"),
+        (json!({"url": "crm.example.com/hook", "event_types": ["contract.created"]}), "url"),
+        (json!({"url": "https://u:p@crm.example.com", "event_types": ["contract.created"]}), "url"),
+        (json!({"url": "https://crm.example.com", "event_types": []}), "event_types"),
+        (json!({"url": "https://crm.example.com", "event_types": ["contract.exploded"]}), "event_types[0]"),
+        (json!({"url": "https://crm.example.com", "event_types": ["webhook.created"]}), "event_types[0]"),
+        (
+            json!({"url": "https://crm.example.com", "event_types": ["contract.created", "contract.created"]}),
+            "event_types[1]",
+        ),
+        (json!({"url": "https://crm.example.com", "event_types": ["*"], "secret": "short"}), "secret"),
+        (json!({"url": "https://crm.example.com", "event_types": ["*"], "description": ""}), "description"),
+    ] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), body.clone()).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), [field], "{body}: {}", res.text);
+    }
+    let res = t
+        .post("/api/v1/webhooks", &t.admin(), json!({"url": "https://x.example", "event_types": ["*"], "colour": 1}))
+        .await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    let res = t.post("/api/v1/webhooks", &t.admin(), json!({"event_types": ["*"]})).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    let res = t.get("/api/v1/webhooks", &t.admin()).await;
+    assert_eq!(res.body["items"], json!([]), "nothing was stored");
+
+    // A generated secret is long, shown once, and the event types accept patterns.
+    let res = t
+        .post(
+            "/api/v1/webhooks",
+            &t.admin(),
+            json!({"url": "https://crm.example.com/h", "event_types": ["contract.*", "workflow.started"]}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let secret = res.body["secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 32);
+    let hook = res.body.clone();
+    let url = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    for token in [t.viewer(), t.manager()] {
+        t.get(&url, &token).await.assert_problem(403, "forbidden");
+        t.get(&format!("{url}/deliveries"), &token).await.assert_problem(403, "forbidden");
+        t.patch(&url, &token, json!({"active": false})).await.assert_problem(403, "forbidden");
+        t.delete(&url, &token).await.assert_problem(403, "forbidden");
+    }
+    let list = t.get("/api/v1/webhooks", &t.admin()).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert!(!list.text.contains(&secret));
+
+    // Patches: validated, null refused where a value is needed, secret rotation shows a new hint.
+    let res = t.patch(&url, &t.admin(), json!({"url": null})).await;
+    assert_eq!(res.error_fields(), ["url"]);
+    let res = t.patch(&url, &t.admin(), json!({"event_types": ["nope"], "secret": "tiny"})).await;
+    assert_eq!(res.error_fields(), ["event_types[0]", "secret"]);
+    let res = t.patch(&url, &t.admin(), json!({"secret": "a-brand-new-secret-wxyz"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["secret_hint"], "…wxyz");
+    assert!(res.body.get("secret").is_none());
+    assert_eq!(res.body["version"], 2);
+    let res =
+        t.request("PATCH", &url).bearer(&t.admin()).header("If-Match", "\"1\"").json(json!({"active": false})).await;
+    res.assert_problem(412, "precondition_failed");
+
+    // Deliveries: query checked, unknown webhooks are 404s.
+    t.get(&format!("{url}/deliveries?status=lost"), &t.admin()).await.assert_problem(400, "invalid_query");
+    t.get(&format!("{url}/deliveries?colour=red"), &t.admin()).await.assert_problem(400, "unknown_parameter");
+    t.get(&format!("{url}/deliveries?cursor=x"), &t.admin()).await.assert_problem(400, "invalid_cursor");
+    t.get("/api/v1/webhooks/nope/deliveries", &t.admin()).await.assert_problem(404, "not_found");
+    let res = t.request("POST", &format!("{url}/deliveries/nope/redeliver")).bearer(&t.admin()).send().await;
+    res.assert_problem(404, "not_found");
+    t.get("/api/v1/webhooks?colour=red", &t.admin()).await.assert_problem(400, "unknown_parameter");
+
+    assert_eq!(t.delete(&url, &t.admin()).await.status, 204);
+    t.get(&url, &t.admin()).await.assert_problem(404, "not_found");
+    t.delete(&url, &t.admin()).await.assert_problem(404, "not_found");
+}
+
+#[actix_rt::test]
+async fn the_deliveries_list_pages_newest_first() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    let hook = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    for _ in 0..5 {
+        t.create_contract(json!({})).await;
+    }
+    dispatch(&t).await;
+    let base = format!("/api/v1/webhooks/{}/deliveries?limit=2", hook["id"].as_str().unwrap());
+    let mut ids = Vec::new();
+    let mut url = base.clone();
+    loop {
+        let res = t.get(&url, &t.admin()).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        ids.extend(res.body["items"].as_array().unwrap().iter().map(|d| d["event_id"].as_i64().unwrap()));
+        match res.body["next_cursor"].as_str() {
+            Some(c) => url = format!("{base}&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 5);
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    let mut received: Vec<i64> = rx.hits().iter().map(Hit::event_id).collect();
+    received.reverse();
+    assert_eq!(ids, received);
+}
