@@ -35,8 +35,7 @@ impl Clock {
             Some(fixed) => *fixed.read().unwrap_or_else(|e| e.into_inner()),
             None => Utc::now(),
         };
-        let micros = now.timestamp_micros();
-        DateTime::from_timestamp_micros(micros).unwrap_or(now)
+        to_micros(now)
     }
 
     /// Today's calendar date in UTC.
@@ -48,4 +47,10 @@ impl Clock {
 /// Reads a stored UTC timestamp (the databases keep them without zone) as UTC.
 pub fn as_utc(naive: chrono::NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(naive, Utc)
+}
+
+/// `t` cut to whole microseconds, the precision PostgreSQL keeps: a timestamp then reads back
+/// as it was written on both backends, and writing it again is no change.
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }

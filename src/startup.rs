@@ -80,20 +80,29 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Each feature's part of the OpenAPI document.
+pub fn feature_docs() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        crate::attributes::AttributesDoc::openapi(),
+        crate::contracts::ContractsDoc::openapi(),
+        crate::dossiers::DossiersDoc::openapi(),
+        crate::events::EventsDoc::openapi(),
+        crate::installations::InstallationsDoc::openapi(),
+        crate::integration::IntegrationDoc::openapi(),
+        crate::obligations::ObligationsDoc::openapi(),
+        crate::service_calls::ServiceCallsDoc::openapi(),
+        crate::tasks::TasksDoc::openapi(),
+        crate::workflows::WorkflowsDoc::openapi(),
+        crate::webhooks::WebhooksDoc::openapi(),
+    ]
+}
+
 /// The complete OpenAPI document of the service.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(crate::attributes::AttributesDoc::openapi());
-    doc.merge(crate::contracts::ContractsDoc::openapi());
-    doc.merge(crate::dossiers::DossiersDoc::openapi());
-    doc.merge(crate::events::EventsDoc::openapi());
-    doc.merge(crate::installations::InstallationsDoc::openapi());
-    doc.merge(crate::integration::IntegrationDoc::openapi());
-    doc.merge(crate::obligations::ObligationsDoc::openapi());
-    doc.merge(crate::service_calls::ServiceCallsDoc::openapi());
-    doc.merge(crate::tasks::TasksDoc::openapi());
-    doc.merge(crate::workflows::WorkflowsDoc::openapi());
-    doc.merge(crate::webhooks::WebhooksDoc::openapi());
+    for part in feature_docs() {
+        doc.merge(part);
+    }
     crate::http::openapi::add_standard_problems(&mut doc);
     doc
 }

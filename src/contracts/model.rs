@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 /// Where a contract is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContractStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Being prepared; not in force.

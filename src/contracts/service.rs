@@ -228,7 +228,7 @@ pub fn create(
         renewal_term_months: renewal.term_months,
         notice_period: renewal.notice_period,
         notice_deadline: None,
-        signed_at: input.signed_at.map(|t| t.naive_utc()),
+        signed_at: input.signed_at.map(|t| crate::clock::to_micros(t).naive_utc()),
         terminated_on: None,
         termination_reason: None,
         external_ref: input.external_ref,
@@ -298,7 +298,7 @@ pub fn update(
     row.signed_at = match patch.signed_at {
         Patch::Absent => row.signed_at,
         Patch::Null => None,
-        Patch::Value(t) => Some(t.naive_utc()),
+        Patch::Value(t) => Some(crate::clock::to_micros(t).naive_utc()),
     };
     row.external_ref = patch.external_ref.apply_to(row.external_ref);
     row.service_level = match patch.service_level {

@@ -196,7 +196,19 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f)).await?
+        // A request under an Idempotency-Key records, in the same transaction as its work, that
+        // the work was done: a retry can then never do it a second time.
+        let key = crate::idempotency::current_key();
+        actix_web::web::block(move || {
+            db.write_blocking(|c| {
+                let out = f(c)?;
+                if let Some((owner, key)) = &key {
+                    crate::idempotency::store::mark_committed(c, owner, key)?;
+                }
+                Ok(out)
+            })
+        })
+        .await?
     }
 
     /// Read-only work for background jobs already off the async workers.

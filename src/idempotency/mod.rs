@@ -4,6 +4,11 @@
 //! body is a 422; a retry that arrives while the first request still runs waits for its answer.
 //! Keys are per caller (the token's `sub`) and kept at least 24 hours.
 //!
+//! A key goes `pending` (claimed) → `committed` (marked in the very transaction that did the
+//! work, see `Db::write`) → `done` (answer stored). A pending key whose request died (lease
+//! over) may be taken over by a retry, since nothing was done; a committed key never is: the
+//! retry gets a 409 instead of the work being done twice.
+//!
 //! Bulk imports (`/imports/…`) are streamed and not buffered here; they are idempotent by
 //! content instead (a repeated line reports `unchanged`).
 
@@ -26,6 +31,17 @@ use std::collections::BTreeMap;
 use store::KeyRow;
 
 pub const HEADER: &str = "Idempotency-Key";
+
+tokio::task_local! {
+    /// The (caller, key) of the idempotent request the current task is serving.
+    static CURRENT: (String, String);
+}
+
+/// The (caller, key) of the idempotent request being served, if any; read by `Db::write` to
+/// mark the key in the transaction that does the work.
+pub fn current_key() -> Option<(String, String)> {
+    CURRENT.try_with(Clone::clone).ok()
+}
 /// The headers of an answer that are kept and replayed with its body.
 const KEPT_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 /// How long a retry waits for the first request's answer before giving up with a 409.
@@ -92,7 +108,7 @@ pub async fn middleware(
         Err(e) => return Ok(problem(req, e)),
     }
 
-    let res = next.call(req).await?;
+    let res = CURRENT.scope((owner.clone(), key.clone()), next.call(req)).await?;
     let status = res.status();
     let (http, response) = res.into_parts();
     let (head, body) = response.into_parts();
@@ -133,6 +149,18 @@ enum Claim {
 async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str) -> Result<Claim, ApiError> {
     for _ in 0..WAIT_STEPS {
         let now = clock.now().naive_utc();
+        // Look before taking the write lock: a waiting retry only reads.
+        let (o, k) = (owner.to_string(), key.to_string());
+        match db.read(move |c| store::get(c, &o, &k).map_err(ApiError::from)).await? {
+            Some(e) if e.fingerprint != fingerprint => return Err(reused()),
+            Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
+            Some(e) if e.state == "committed" && e.locked_until <= now => return Err(answer_lost()),
+            Some(e) if e.locked_until > now => {
+                actix_web::rt::time::sleep(WAIT_STEP).await;
+                continue;
+            }
+            _ => {}
+        }
         let row = KeyRow {
             owner: owner.to_string(),
             idempotency_key: key.to_string(),
@@ -162,13 +190,7 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str
             .await?;
         match found {
             None => return Ok(Claim::Mine),
-            Some(e) if e.fingerprint != fingerprint => {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was already used for a different request; use a new key",
-                ))
-            }
+            Some(e) if e.fingerprint != fingerprint => return Err(reused()),
             Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
             Some(_) => actix_web::rt::time::sleep(WAIT_STEP).await,
         }
@@ -177,6 +199,23 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str
         "idempotency_key_in_progress",
         "a request with this Idempotency-Key is still running; retry shortly",
     ))
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this Idempotency-Key was already used for a different request; use a new key",
+    )
+}
+
+/// The first request's work committed but its answer was never stored (the process stopped in
+/// between): doing it again would do it twice.
+fn answer_lost() -> ApiError {
+    ApiError::conflict(
+        "idempotency_key_answer_lost",
+        "the request with this Idempotency-Key was carried out, but its answer was lost; look the result up instead of retrying",
+    )
 }
 
 fn replay(row: KeyRow) -> HttpResponse {

@@ -52,6 +52,16 @@ pub fn take_over(
     .map(|n| n == 1)
 }
 
+/// Records that the first request's work committed (called inside that work's transaction).
+pub fn mark_committed(conn: &mut DbConnection, owner: &str, key: &str) -> QueryResult<()> {
+    diesel::update(
+        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq("pending")),
+    )
+    .set(k::state.eq("committed"))
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// Stores the answer of the first request.
 pub fn complete(
     conn: &mut DbConnection,

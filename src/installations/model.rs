@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 /// Whether an installation is in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = InstallationStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Active,

@@ -29,8 +29,10 @@ use utoipa::ToSchema;
 
 /// Roles that may push contracts and installations.
 const PUSHERS: &[Role] = &[Role::Integration, Role::ContractManager];
-/// Lines applied per transaction in an import (each line in a savepoint of its own).
+/// Lines applied per transaction in an import (each line in a savepoint of its own), and the
+/// most bytes of lines held before they are applied.
 const BATCH: usize = 500;
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// A whole signed contract as a CRM pushes it. Applied all or nothing; the same document
 /// twice changes nothing. Omitted optional header fields are cleared on replace; omitted lists
@@ -347,13 +349,20 @@ async fn import(
     let pattern = settings.contract_number_pattern.clone();
     let mut splitter = LineSplitter::new(limit);
     let mut report = ImportReport { dry_run, ..Default::default() };
-    let mut batch = Vec::new();
+    let (mut batch, mut bytes) = (Vec::new(), 0);
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::bad_request("body_unreadable", format!("the body could not be read: {e}")))?;
-        batch.extend(splitter.push(&chunk));
-        if batch.len() >= BATCH {
-            report.add(apply_batch(&db, &who, now, kind, std::mem::take(&mut batch), dry_run, &pattern).await?);
+        for line in splitter.push(&chunk) {
+            bytes += match &line {
+                Line::Text(_, b) => b.len(),
+                Line::TooLong(_) => 0,
+            };
+            batch.push(line);
+            if batch.len() >= BATCH || bytes >= BATCH_BYTES {
+                report.add(apply_batch(&db, &who, now, kind, std::mem::take(&mut batch), dry_run, &pattern).await?);
+                bytes = 0;
+            }
         }
     }
     batch.extend(splitter.finish());

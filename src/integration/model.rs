@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 /// What applying a document did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = PushOutcome)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Created,

@@ -77,7 +77,13 @@ pub fn put_installation(
     if doc.external_ref.as_deref().is_some_and(|r| r != external_ref) {
         return Err(ApiError::invalid("external_ref", "mismatch", "differs from the external reference in the path"));
     }
-    match installation_store::by_external_ref(conn, external_ref)? {
+    // An installation a contract document created by serial number has no reference yet: the
+    // first push naming both adopts it.
+    let existing = match installation_store::by_external_ref(conn, external_ref)? {
+        Some(row) => Some(row),
+        None => installation_store::by_serial_number(conn, &doc.serial_number)?.filter(|r| r.external_ref.is_none()),
+    };
+    match existing {
         None => {
             let input = InstallationIn {
                 serial_number: doc.serial_number,
@@ -108,7 +114,7 @@ pub fn put_installation(
                     None => Patch::Absent,
                 },
                 parent_id: Patch::Absent,
-                external_ref: Patch::Absent,
+                external_ref: Patch::Value(external_ref.to_string()),
                 attributes: Some(replace_map(&current, doc.attributes.unwrap_or_default())),
             };
             Ok((installations::update(conn, ctx, &old.id, patch, &IfMatch::none())?, false))
@@ -237,6 +243,16 @@ fn apply_contract(
         apply_coverage(conn, ctx, &row, items, at)?;
     }
     if let Some(list) = duties {
+        let mut titles = std::collections::HashSet::new();
+        for (i, o) in list.iter().enumerate() {
+            if !titles.insert(o.title.as_str()) {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    format!("{at}obligations[{i}].title"),
+                    "duplicate",
+                    "obligations are matched by title; give each one a title of its own",
+                )]));
+            }
+        }
         let existing = crate::obligations::store::of_contract(conn, &row.id, None, 10_000)?;
         let by_title: HashMap<&str, &str> = existing.iter().map(|o| (o.title.as_str(), o.id.as_str())).collect();
         for (i, o) in list.into_iter().enumerate() {

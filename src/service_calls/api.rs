@@ -391,10 +391,19 @@ pub async fn list(
     get, operation_id = "list_installation_service_calls", path = "/api/v1/installations/{id}/service-calls", tag = "service-calls",
     params(
         ("id" = String, Path, description = "Installation id"),
-        ("status" = Option<String>, Query, description = "One status or a comma-separated list"),
+        ("status" = Option<String>, Query, description = "One status or a comma-separated list: new, acknowledged, in_progress, on_hold, resolved, closed, cancelled"),
         ("priority" = Option<Priority>, Query, description = "Only calls of this priority"),
+        ("contract_id" = Option<String>, Query, description = "Only calls entitled under this contract"),
+        ("customer_ref" = Option<String>, Query, description = "Only calls of this customer"),
+        ("external_ref" = Option<String>, Query, description = "The call with this external reference"),
         ("entitled" = Option<bool>, Query, description = "`false`: the billable calls"),
         ("breached" = Option<bool>, Query, description = "Response or resolution deadline breached"),
+        ("response_breached" = Option<bool>, Query, description = "Response deadline breached"),
+        ("resolution_breached" = Option<bool>, Query, description = "Resolution deadline breached"),
+        ("at_risk" = Option<bool>, Query, description = "A running clock is in the last share (SLA_AT_RISK_SHARE) of its time"),
+        ("assignee" = Option<String>, Query, description = "`me`: calls with an action assigned to me or one of my roles"),
+        ("assignee_user" = Option<String>, Query, description = "Calls with an action assigned to this user"),
+        ("assignee_role" = Option<String>, Query, description = "Calls with an action assigned to this role or team"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -535,8 +544,8 @@ verb!(
     "resolve_service_call",
     "/api/v1/service-calls/{id}/resolve",
     Action::Resolve,
-    "Resolve a call (acknowledged or in_progress → resolved), with what was done; stops the resolution clock. Every action must be closed.",
-    "Not acknowledged or in progress, or an action is still open"
+    "Resolve a call (acknowledged, in_progress or on_hold → resolved), with what was done; stops the resolution clock (a hold ends first). Every action must be closed.",
+    "Not acknowledged, in progress or on hold, or an action is still open"
 );
 verb!(
     close,

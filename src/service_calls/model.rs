@@ -77,6 +77,7 @@ impl Channel {
 
 /// Where a call is in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ServiceCallStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Registered, nobody has responded yet.
@@ -166,8 +167,8 @@ impl Action {
 }
 
 /// The status after `action`, or `None` when the lifecycle does not allow it:
-/// new → acknowledged → in_progress ⇄ on_hold; acknowledged or in_progress → resolved → closed;
-/// any open status → cancelled.
+/// new → acknowledged → in_progress ⇄ on_hold; acknowledged, in_progress or on_hold →
+/// resolved → closed; any open status → cancelled.
 pub fn transition(from: Status, action: Action) -> Option<Status> {
     use Status::*;
     match (from, action) {
@@ -175,7 +176,7 @@ pub fn transition(from: Status, action: Action) -> Option<Status> {
         (Acknowledged, Action::Start) => Some(InProgress),
         (InProgress, Action::Hold) => Some(OnHold),
         (OnHold, Action::Resume) => Some(InProgress),
-        (Acknowledged | InProgress, Action::Resolve) => Some(Resolved),
+        (Acknowledged | InProgress | OnHold, Action::Resolve) => Some(Resolved),
         (Resolved, Action::Close) => Some(Closed),
         (s, Action::Cancel) if s.is_open() => Some(Cancelled),
         _ => None,
@@ -507,7 +508,7 @@ mod tests {
         assert_eq!(transition(Status::Resolved, Close), Some(Status::Closed));
         assert_eq!(transition(Status::New, Start), None);
         assert_eq!(transition(Status::New, Resolve), None);
-        assert_eq!(transition(Status::OnHold, Resolve), None);
+        assert_eq!(transition(Status::OnHold, Resolve), Some(Status::Resolved));
         assert_eq!(transition(Status::InProgress, Close), None);
         assert_eq!(transition(Status::Acknowledged, Acknowledge), None);
         for open in [Status::New, Status::Acknowledged, Status::InProgress, Status::OnHold] {

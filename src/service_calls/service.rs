@@ -171,7 +171,7 @@ pub fn register(
     input: ServiceCallIn,
     sla: &SlaSettings,
 ) -> Result<ServiceCallRow, ApiError> {
-    let reported_at = input.reported_at.unwrap_or(ctx.now);
+    let reported_at = input.reported_at.map(crate::clock::to_micros).unwrap_or(ctx.now);
     let errors = check_input(&input, reported_at, ctx.now);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -289,21 +289,22 @@ pub fn act(
     let now = ctx.now.naive_utc();
     let mut new = old.clone();
     new.status = to.as_str().into();
+    // Leaving hold, by resuming or by resolving straight away, ends the pause.
+    if from == Status::OnHold {
+        let held_since = old.on_hold_since.map(as_utc).unwrap_or(ctx.now);
+        let (paused, moved) = model::resume(level_of(&old).as_ref(), held_since, ctx.now, deadlines_of(&old));
+        set_deadlines(&mut new, moved);
+        new.paused_seconds += paused;
+        new.on_hold_since = None;
+        new.hold_reason = None;
+    }
     match action {
         Action::Acknowledge => new.acknowledged_at = Some(now),
-        Action::Start => {}
         Action::Hold => {
             new.on_hold_since = Some(now);
             new.hold_reason = note;
         }
-        Action::Resume => {
-            let held_since = old.on_hold_since.map(as_utc).unwrap_or(ctx.now);
-            let (paused, moved) = model::resume(level_of(&old).as_ref(), held_since, ctx.now, deadlines_of(&old));
-            set_deadlines(&mut new, moved);
-            new.paused_seconds += paused;
-            new.on_hold_since = None;
-            new.hold_reason = None;
-        }
+        Action::Start | Action::Resume => {}
         Action::Resolve => {
             new.resolved_at = Some(now);
             new.resolution = note;

@@ -53,6 +53,7 @@ impl Assignee {
 
 /// Where a task is. `overdue` is not a status: it is derived from the due date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = TaskStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,

@@ -284,11 +284,17 @@ pub fn overdue_unmarked(
     today: NaiveDate,
     limit: i64,
 ) -> QueryResult<Vec<(String, NaiveDate)>> {
-    // Both backends print a date as YYYY-MM-DD, the format of `overdue_kind`.
+    // The day as YYYY-MM-DD, the format of `overdue_kind`: SQLite stores it so; PostgreSQL is
+    // told explicitly rather than trusting the session's DateStyle.
+    let day = if crate::db::is_postgres(conn) {
+        "'overdue:' || to_char(tasks.due_date, 'YYYY-MM-DD')"
+    } else {
+        "'overdue:' || CAST(tasks.due_date AS TEXT)"
+    };
     let marker = event_markers::table
         .filter(event_markers::entity_type.eq(crate::tasks::service::ENTITY))
         .filter(event_markers::entity_id.eq(tasks::id))
-        .filter(event_markers::kind.eq(sql::<Text>("'overdue:' || CAST(tasks.due_date AS TEXT)")));
+        .filter(event_markers::kind.eq(sql::<Text>(day)));
     tasks::table
         .filter(tasks::status.eq_any(crate::tasks::store::OPEN))
         .filter(tasks::due_date.lt(today))

@@ -40,6 +40,7 @@ impl StepAssignee {
 
 /// One possible result of a step and where it leads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = StepOutcome)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// snake_case name of the outcome, given when completing the step's task.

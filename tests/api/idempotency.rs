@@ -119,3 +119,56 @@ async fn keys_expire_after_a_day() {
     assert_eq!(post_with_key(&t, &t.admin(), "daily", contract("Boilers")).await.status, 201);
     assert_eq!(contract_count(&t).await, 2);
 }
+
+/// Puts the stored key in `state`, as a process that stopped at that point would leave it.
+async fn force_state(t: &TestApp, owner: &str, key: &str, state: &'static str) {
+    use diesel::RunQueryDsl;
+    let (owner, key) = (owner.to_string(), key.to_string());
+    let db = t.state.db.clone();
+    actix_web::web::block(move || {
+        db.write_blocking(|c| {
+            diesel::sql_query(
+                "UPDATE idempotency_keys SET state = $1, response_status = NULL, response_body = NULL \
+                 WHERE owner = $2 AND idempotency_key = $3",
+            )
+            .bind::<diesel::sql_types::Text, _>(state)
+            .bind::<diesel::sql_types::Text, _>(owner)
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)
+            .map_err(pactum::http::ApiError::from)
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+#[actix_rt::test]
+async fn work_done_but_answer_lost_is_never_done_again() {
+    let t = TestApp::spawn().await;
+    assert_eq!(post_with_key(&t, &t.admin(), "crash", contract("Lifts")).await.status, 201);
+    // The process stopped after the work committed, before the answer was stored.
+    force_state(&t, "admin-user", "crash", "committed").await;
+    t.clock.set(start_time() + Duration::minutes(5));
+    let retry = post_with_key(&t, &t.admin(), "crash", contract("Lifts")).await;
+    retry.assert_problem(409, "idempotency_key_answer_lost");
+    assert_eq!(contract_count(&t).await, 1);
+}
+
+#[actix_rt::test]
+async fn a_first_request_that_died_before_its_work_lets_a_retry_do_it() {
+    let t = TestApp::spawn().await;
+    let body = contract("Lifts");
+    assert_eq!(post_with_key(&t, &t.admin(), "died", body.clone()).await.status, 201);
+    // Pretend the first attempt died before committing anything: the key is still pending and
+    // no contract exists for it (the one made above is removed).
+    force_state(&t, "admin-user", "died", "pending").await;
+    let id = t.get("/api/v1/contracts", &t.viewer()).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(t.delete(&format!("/api/v1/contracts/{id}"), &t.admin()).await.status, 204);
+    // While its lease runs a retry waits and then gives up; after it, the retry does the work.
+    t.clock.set(start_time() + Duration::minutes(5));
+    let retry = post_with_key(&t, &t.admin(), "died", body).await;
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_eq!(contract_count(&t).await, 1);
+}

@@ -263,3 +263,31 @@ async fn installations_import_from_ndjson() {
     assert_eq!(res.body["lines"][2]["problem"]["status"], 409);
     assert_eq!(count(&t, "/api/v1/installations").await, 2);
 }
+
+#[actix_rt::test]
+async fn repeats_stay_unchanged_with_fine_timestamps_and_pushed_installations_are_adopted() {
+    let t = TestApp::spawn().await;
+    t.create_installation("LIFT-1", json!({})).await;
+    let mut doc = framework();
+    // .NET writes seven fractional digits; PostgreSQL keeps six.
+    doc["signed_at"] = json!("2025-12-20T09:30:00.1234567Z");
+    assert_eq!(put_contract(&t, "CRM-1", doc.clone()).await.status, 201);
+    let again = put_contract(&t, "CRM-1", doc).await;
+    assert_eq!(again.body["outcome"], "unchanged", "{}", again.text);
+    assert_eq!(again.body["contract"]["signed_at"], "2025-12-20T09:30:00.123456Z");
+
+    // LIFT-NEW was created by the contract document; the ERP's first push adopts it.
+    let mut lift_doc = lift("LIFT-NEW");
+    lift_doc["name"] = json!("New lift, hall B");
+    let res = t.request("PUT", "/api/v1/installations/by-external-ref/ERP-NEW").bearer(&crm(&t)).json(lift_doc).await;
+    assert_eq!((res.status, res.body["outcome"].clone()), (200, json!("updated")), "{}", res.text);
+    assert_eq!(res.body["installation"]["external_ref"], "ERP-NEW");
+    assert_eq!(count(&t, "/api/v1/installations").await, 2);
+
+    // Obligations are matched by title, so titles must be unique within a contract.
+    let mut doc = framework();
+    let first = doc["children"][0]["obligations"][0].clone();
+    doc["children"][0]["obligations"] = json!([first.clone(), first]);
+    let res = put_contract(&t, "CRM-2", doc).await;
+    assert_eq!((res.status, res.error_fields()), (422, vec!["children[0].obligations[1].title".to_string()]));
+}

@@ -30,3 +30,19 @@ fn every_operation_is_documented_and_protected() {
         }
     }
 }
+
+/// Merging the features' parts keeps one schema per name, so two types with the same name
+/// (every feature has a `Status`) would silently describe one with the other's values.
+#[test]
+fn no_two_features_define_a_schema_of_the_same_name_differently() {
+    let mut seen: std::collections::HashMap<String, serde_json::Value> = std::collections::HashMap::new();
+    for part in pactum::startup::feature_docs() {
+        let Some(components) = part.components else { continue };
+        for (name, schema) in components.schemas {
+            let schema = serde_json::to_value(schema).unwrap();
+            if let Some(other) = seen.insert(name.clone(), schema.clone()) {
+                assert_eq!(other, schema, "two different schemas are named {name}; give one `#[schema(as = …)]`");
+            }
+        }
+    }
+}

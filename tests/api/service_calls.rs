@@ -330,7 +330,6 @@ async fn the_lifecycle_allows_only_its_steps_and_pauses_the_clock_on_hold() {
         (json!("on_hold"), json!("waiting for parts"))
     );
     assert_eq!(res.body["on_hold_since"], "2026-06-15T12:00:00Z");
-    step(&t, &call, "resolve", None).await.assert_problem(409, "invalid_transition");
     step(&t, &call, "hold", None).await.assert_problem(409, "invalid_transition");
     // The resolution deadline passes while on hold: frozen, not breached.
     t.clock.set(start_time() + Duration::hours(9));
@@ -372,6 +371,17 @@ async fn the_lifecycle_allows_only_its_steps_and_pauses_the_clock_on_hold() {
         (json!("cancelled"), json!("duplicate"))
     );
     step(&t, &other, "resolve", None).await.assert_problem(409, "invalid_transition");
+
+    // Resolving straight from hold ends the pause first: an hour on hold, then fixed.
+    let third = register(&t, json!({"serial_number": "LIFT-1", "description": "Third", "priority": "critical"})).await;
+    step(&t, &third, "acknowledge", None).await;
+    step(&t, &third, "start", None).await;
+    step(&t, &third, "hold", None).await;
+    t.clock.set(start_time() + Duration::hours(6));
+    let res = step(&t, &third, "resolve", Some(json!({"note": "customer fixed it"}))).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!((res.body["status"].clone(), res.body["on_hold_since"].clone()), (json!("resolved"), Value::Null));
+    assert_eq!(res.body["paused_seconds"], 3600);
 }
 
 #[actix_rt::test]
