@@ -9,8 +9,9 @@
 //! over) may be taken over by a retry, since nothing was done; a committed key never is: the
 //! retry gets a 409 instead of the work being done twice.
 //!
-//! Bulk imports (`/imports/…`) are streamed and not buffered here; they are idempotent by
-//! content instead (a repeated line reports `unchanged`).
+//! Bulk imports (`/imports/…`) are streamed: their body is fingerprinted as it passes to the
+//! handler instead of being held, and a retry's body is read to its end before its stored
+//! answer is replayed.
 
 pub mod model;
 pub mod store;
@@ -21,16 +22,21 @@ use crate::db::Db;
 use crate::http::json::BodyLimit;
 use crate::http::ApiError;
 use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpResponse, ResponseError};
 use chrono::Duration;
 use futures_util::StreamExt;
+use model::Fingerprint;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use store::KeyRow;
 
 pub const HEADER: &str = "Idempotency-Key";
+/// Paths whose bodies are streamed (bulk imports).
+const STREAMED: &str = "/api/v1/imports/";
 
 tokio::task_local! {
     /// The (caller, key) of the idempotent request the current task is serving.
@@ -59,9 +65,7 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let key = match req.headers().get(HEADER) {
-        Some(v) if req.method() == Method::POST && !req.path().starts_with("/api/v1/imports/") => {
-            v.to_str().unwrap_or("").to_string()
-        }
+        Some(v) if req.method() == Method::POST => v.to_str().unwrap_or("").to_string(),
         _ => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
     };
     if let Err(m) = model::check_key(&key) {
@@ -76,36 +80,63 @@ pub async fn middleware(
     else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
-    let mut payload = req.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > limit {
-            return Ok(problem(
-                req,
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("the body exceeds {limit} bytes"),
-                ),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-    let fingerprint = model::fingerprint(req.method().as_str(), &path, &body);
-    req.set_payload(body.into());
+    let mut print = Fingerprint::new(req.method().as_str(), &path);
+    // Bulk imports stream their body: it is fingerprinted as it passes instead of held.
+    let streamed = req.path().starts_with(STREAMED);
+    let known = if streamed {
+        None
+    } else {
+        let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
+        let mut payload = req.take_payload();
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > limit {
+                let detail = format!("the body exceeds {limit} bytes");
+                return Ok(problem(req, ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", detail)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        print.update(&body);
+        req.set_payload(body.into());
+        Some(print.finish())
+    };
 
     let owner = who.sub;
-    match claim(&db, &clock, &owner, &key, &fingerprint).await {
+    match claim(&db, &clock, &owner, &key, known.as_deref()).await {
         Ok(Claim::Mine) => {}
         Ok(Claim::Replay(row)) => {
+            if streamed {
+                // Read the retried body to the end: only the same body gets the same answer.
+                let mut print = Fingerprint::new(req.method().as_str(), &path);
+                let mut payload = req.take_payload();
+                while let Some(chunk) = payload.next().await {
+                    print.update(&chunk?);
+                }
+                if print.finish() != row.fingerprint {
+                    return Ok(problem(req, reused()));
+                }
+            }
             let (http, _) = req.into_parts();
             return Ok(ServiceResponse::new(http, replay(row)));
         }
         Err(e) => return Ok(problem(req, e)),
+    }
+    let streamed_print = Arc::new(Mutex::new(Some(Fingerprint::new(req.method().as_str(), &path))));
+    if streamed {
+        let sink = streamed_print.clone();
+        let payload = req.take_payload().map(move |chunk| {
+            if let (Ok(bytes), Some(print)) = (&chunk, sink.lock().unwrap_or_else(|e| e.into_inner()).as_mut()) {
+                print.update(bytes);
+            }
+            chunk
+        });
+        let boxed: std::pin::Pin<
+            Box<dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
+        > = Box::pin(payload);
+        req.set_payload(Payload::from(boxed));
     }
 
     let res = CURRENT.scope((owner.clone(), key.clone()), next.call(req)).await?;
@@ -117,12 +148,21 @@ pub async fn middleware(
         .iter()
         .filter_map(|h| head.headers().get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string())))
         .collect();
+    let fingerprint = match known {
+        Some(f) => f,
+        None => {
+            streamed_print.lock().unwrap_or_else(|e| e.into_inner()).take().map(Fingerprint::finish).unwrap_or_default()
+        }
+    };
+    // A streamed request refused early did not read its whole body, so its fingerprint would
+    // not match an honest retry: only its successful answers are kept.
+    let keep = model::keeps(status.as_u16()) && (!streamed || status.is_success());
     let (db2, owner2, key2, bytes2) = (db.clone(), owner.clone(), key.clone(), bytes.clone());
     let stored = db2
         .write(move |c| {
-            if model::keeps(status.as_u16()) {
+            if keep {
                 let headers = serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into());
-                store::complete(c, &owner2, &key2, status.as_u16() as i32, &headers, &bytes2)?;
+                store::complete(c, &owner2, &key2, &fingerprint, status.as_u16() as i32, &headers, &bytes2)?;
             } else {
                 store::release(c, &owner2, &key2)?;
             }
@@ -146,13 +186,15 @@ enum Claim {
 
 /// Claims the key for this request, or finds the answer to replay, waiting for a first
 /// request that is still running.
-async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str) -> Result<Claim, ApiError> {
+async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: Option<&str>) -> Result<Claim, ApiError> {
+    // A streamed body's fingerprint is known only at its end: its requests are compared then.
+    let differs = |stored: &str| fingerprint.is_some_and(|f| f != stored);
     for _ in 0..WAIT_STEPS {
         let now = clock.now().naive_utc();
         // Look before taking the write lock: a waiting retry only reads.
         let (o, k) = (owner.to_string(), key.to_string());
         match db.read(move |c| store::get(c, &o, &k).map_err(ApiError::from)).await? {
-            Some(e) if e.fingerprint != fingerprint => return Err(reused()),
+            Some(e) if differs(&e.fingerprint) => return Err(reused()),
             Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
             Some(e) if e.state == "committed" && e.locked_until <= now => return Err(answer_lost()),
             Some(e) if e.locked_until > now => {
@@ -164,7 +206,7 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str
         let row = KeyRow {
             owner: owner.to_string(),
             idempotency_key: key.to_string(),
-            fingerprint: fingerprint.to_string(),
+            fingerprint: fingerprint.unwrap_or_default().to_string(),
             state: "pending".into(),
             locked_until: now + Duration::seconds(model::LEASE_SECS),
             response_status: None,
@@ -172,6 +214,7 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str
             response_body: None,
             created_at: now,
         };
+        let check = fingerprint.is_some();
         let found = db
             .write(move |c| {
                 if store::claim(c, &row)? {
@@ -179,7 +222,11 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str
                 }
                 let existing = store::get(c, &row.owner, &row.idempotency_key)?;
                 match existing {
-                    Some(e) if e.fingerprint == row.fingerprint && e.state == "pending" && e.locked_until <= now => {
+                    Some(e)
+                        if (!check || e.fingerprint == row.fingerprint)
+                            && e.state == "pending"
+                            && e.locked_until <= now =>
+                    {
                         let taken =
                             store::take_over(c, &row.owner, &row.idempotency_key, e.locked_until, row.locked_until)?;
                         Ok(if taken { None } else { Some(e) })
@@ -190,7 +237,7 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: &str
             .await?;
         match found {
             None => return Ok(Claim::Mine),
-            Some(e) if e.fingerprint != fingerprint => return Err(reused()),
+            Some(e) if differs(&e.fingerprint) => return Err(reused()),
             Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
             Some(_) => actix_web::rt::time::sleep(WAIT_STEP).await,
         }

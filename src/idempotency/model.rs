@@ -16,15 +16,34 @@ pub fn check_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// What identifies a request for replay: method, path with query, and the exact body.
+/// What identifies a request for replay: method, path with query, and the exact body. Fed in
+/// pieces, so a streamed body is identified without being held.
+pub struct Fingerprint(Sha256);
+
+impl Fingerprint {
+    pub fn new(method: &str, path_and_query: &str) -> Fingerprint {
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update([0]);
+        h.update(path_and_query.as_bytes());
+        h.update([0]);
+        Fingerprint(h)
+    }
+
+    pub fn update(&mut self, body: &[u8]) {
+        self.0.update(body);
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// The fingerprint of a whole request at once.
 pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(method.as_bytes());
-    h.update([0]);
-    h.update(path_and_query.as_bytes());
-    h.update([0]);
-    h.update(body);
-    hex::encode(h.finalize())
+    let mut f = Fingerprint::new(method, path_and_query);
+    f.update(body);
+    f.finish()
 }
 
 /// Whether an answer is kept for replay: everything but server-side failures, which a retry
@@ -54,6 +73,11 @@ mod tests {
         assert_ne!(a, fingerprint("POST", "/api/v1/installations", b"{\"a\":1}"));
         // The separator keeps path and body apart.
         assert_ne!(fingerprint("POST", "/x", b"y"), fingerprint("POST", "/xy", b""));
+        // Fed in pieces it is the same.
+        let mut f = Fingerprint::new("POST", "/api/v1/contracts");
+        f.update(b"{\"a\"");
+        f.update(b":1}");
+        assert_eq!(f.finish(), a);
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn complete(
     conn: &mut DbConnection,
     owner: &str,
     key: &str,
+    fingerprint: &str,
     status: i32,
     headers: &str,
     body: &[u8],
@@ -74,6 +75,7 @@ pub fn complete(
     diesel::update(k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)))
         .set((
             k::state.eq("done"),
+            k::fingerprint.eq(fingerprint),
             k::response_status.eq(Some(status)),
             k::response_headers.eq(Some(headers)),
             k::response_body.eq(Some(body)),

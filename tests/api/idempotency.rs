@@ -172,3 +172,27 @@ async fn a_first_request_that_died_before_its_work_lets_a_retry_do_it() {
     assert_eq!(retry.header("idempotent-replayed"), None);
     assert_eq!(contract_count(&t).await, 1);
 }
+
+#[actix_rt::test]
+async fn a_streamed_import_is_replayed_for_the_same_body_only() {
+    let t = TestApp::spawn().await;
+    let line = |ext: &str| {
+        json!({"external_ref": ext, "title": "T", "contract_type": "m", "customer_ref": "C", "start_date": "2026-01-01"})
+            .to_string()
+    };
+    let body = format!("{}\n{}\n", line("E-1"), line("E-2"));
+    let import = |key: &'static str, body: String| {
+        t.request("POST", "/api/v1/imports/contracts")
+            .bearer(&t.admin())
+            .header("Idempotency-Key", key)
+            .body("application/x-ndjson", body.into_bytes())
+    };
+    let first = import("batch-1", body.clone()).await;
+    assert_eq!((first.status, first.body["created"].clone()), (200, json!(2)), "{}", first.text);
+    let retry = import("batch-1", body.clone()).await;
+    assert_eq!(retry.body, first.body, "the retry gets the first report, not `unchanged`");
+    assert_eq!(retry.header("idempotent-replayed").as_deref(), Some("true"));
+    let other = import("batch-1", format!("{}\n", line("E-3"))).await;
+    other.assert_problem(422, "idempotency_key_reused");
+    assert_eq!(contract_count(&t).await, 2);
+}
