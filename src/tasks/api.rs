@@ -532,8 +532,8 @@ pub async fn list_feed_tokens(who: Principal, db: web::Data<Db>) -> Result<HttpR
     delete, operation_id = "revoke_feed_token", path = "/api/v1/feed-tokens/{id}", tag = "tasks",
     params(("id" = String, Path, description = "Feed token id")),
     responses(
-        (status = 204, description = "Revoked"),
-        (status = 404, description = "No such live token of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 204, description = "Revoked (revoking again changes nothing)"),
+        (status = 404, description = "The caller has no token with this id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -274,16 +274,14 @@ pub fn feed_tokens_of(conn: &mut DbConnection, sub: &str) -> QueryResult<Vec<Fee
 }
 
 /// Revokes one of `sub`'s tokens; false when there is no such live token.
+/// Revokes a token of `sub` (a revoked one keeps its first revocation time); false when the
+/// caller has no token with that id.
 pub fn revoke_feed_token(conn: &mut DbConnection, sub: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
-    diesel::update(
-        feed_tokens::table
-            .filter(feed_tokens::id.eq(id))
-            .filter(feed_tokens::sub.eq(sub))
-            .filter(feed_tokens::revoked_at.is_null()),
-    )
-    .set(feed_tokens::revoked_at.eq(Some(at)))
-    .execute(conn)
-    .map(|n| n == 1)
+    let mine = feed_tokens::table.filter(feed_tokens::id.eq(id)).filter(feed_tokens::sub.eq(sub));
+    diesel::update(mine.filter(feed_tokens::revoked_at.is_null()))
+        .set(feed_tokens::revoked_at.eq(Some(at)))
+        .execute(conn)?;
+    diesel::select(diesel::dsl::exists(mine)).get_result(conn)
 }
 
 pub fn delete_of_obligation(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<()> {
