@@ -254,6 +254,9 @@ pub fn coverage_of_installations(
     after_contract: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<(CoverageRow, ContractRow)>> {
+    if let Some(day) = in_force_on {
+        return in_force(conn, installation_ids, day, after_contract, limit);
+    }
     let mut q = coverages::table
         .inner_join(contracts::table)
         .filter(coverages::installation_id.eq_any(installation_ids.to_vec()))
@@ -261,18 +264,48 @@ pub fn coverage_of_installations(
         .limit(limit)
         .select((CoverageRow::as_select(), ContractRow::as_select()))
         .into_boxed();
-    if let Some(day) = in_force_on {
-        // The link covers the day, and the contract was in force that day: drafts and suspended
-        // contracts never are; terminated and expired ones were, up to their end date.
-        q = q
-            .filter(coverages::valid_from.le(day))
-            .filter(coverages::valid_to.is_null().or(coverages::valid_to.ge(day)))
-            .filter(contracts::status.eq_any(["active", "terminated", "expired"]))
-            .filter(contracts::start_date.le(day))
-            .filter(contracts::end_date.is_null().or(contracts::end_date.ge(day)));
-    }
     if let Some(a) = after_contract {
         q = q.filter(coverages::contract_id.gt(a.to_string()));
     }
     q.load(conn)
+}
+
+/// The links that cover `day`, and whose contract was in force that day: drafts and suspended
+/// contracts never are; terminated and expired ones were, up to their end date. Two indexed
+/// queries (the few links of these installations, then their contracts) rather than a join a
+/// planner may start from the contracts' side and read every active contract.
+fn in_force(
+    conn: &mut DbConnection,
+    installation_ids: &[String],
+    day: NaiveDate,
+    after_contract: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(CoverageRow, ContractRow)>> {
+    let mut q = coverages::table
+        .filter(coverages::installation_id.eq_any(installation_ids.to_vec()))
+        .filter(coverages::valid_from.le(day))
+        .filter(coverages::valid_to.is_null().or(coverages::valid_to.ge(day)))
+        .select(CoverageRow::as_select())
+        .into_boxed();
+    if let Some(a) = after_contract {
+        q = q.filter(coverages::contract_id.gt(a.to_string()));
+    }
+    let links: Vec<CoverageRow> = q.load(conn)?;
+    let ids: Vec<String> = links.iter().map(|l| l.contract_id.clone()).collect();
+    let mut in_force = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<ContractRow> = contracts::table
+            .filter(contracts::id.eq_any(chunk))
+            .filter(contracts::status.eq_any(["active", "terminated", "expired"]))
+            .filter(contracts::start_date.le(day))
+            .filter(contracts::end_date.is_null().or(contracts::end_date.ge(day)))
+            .select(ContractRow::as_select())
+            .load(conn)?;
+        in_force.extend(found.into_iter().map(|c| (c.id.clone(), c)));
+    }
+    let mut rows: Vec<(CoverageRow, ContractRow)> =
+        links.into_iter().filter_map(|l| in_force.get(&l.contract_id).cloned().map(|c| (l, c))).collect();
+    rows.sort_by(|(a, _), (b, _)| (&a.installation_id, &a.contract_id).cmp(&(&b.installation_id, &b.contract_id)));
+    rows.truncate(limit.max(0) as usize);
+    Ok(rows)
 }

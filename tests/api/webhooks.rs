@@ -472,10 +472,24 @@ async fn two_dispatchers_share_the_work_and_deliver_each_event_once() {
     let cfg = DispatchConfig::from_settings(&t.state.settings);
     let (a, b) = futures_util::join!(
         dispatch_on(t.state.db.clone(), t.clock.clone(), cfg.clone()),
-        dispatch_on(other, t.clock.clone(), cfg)
+        dispatch_on(other.clone(), t.clock.clone(), cfg.clone())
     );
-    assert_eq!(a.queued + b.queued, 15);
-    assert_eq!(a.delivered + b.delivered, 15);
+    let (mut queued, mut delivered) = (a.queued + b.queued, a.delivered + b.delivered);
+    // Two pools on one SQLite file contend for its single writer; a pass that found the file
+    // busy leaves its share to the next pass, never to a second delivery.
+    for _ in 0..5 {
+        if delivered == 15 {
+            break;
+        }
+        let (a, b) = futures_util::join!(
+            dispatch_on(t.state.db.clone(), t.clock.clone(), cfg.clone()),
+            dispatch_on(other.clone(), t.clock.clone(), cfg.clone())
+        );
+        queued += a.queued + b.queued;
+        delivered += a.delivered + b.delivered;
+    }
+    assert_eq!(queued, 15);
+    assert_eq!(delivered, 15);
     let mut seen: Vec<(String, i64)> =
         rx.hits().iter().map(|h| (h.headers["pactum-delivery-id"].clone(), h.event_id())).collect();
     assert_eq!(seen.len(), 15, "each delivery once");
