@@ -64,6 +64,25 @@ impl QueryPairs {
         }
     }
 
+    /// A comma-separated list of names, each checked by `parse` and kept in its canonical
+    /// spelling; empty when the parameter is absent. `allowed` lists the names for the error.
+    pub fn take_names<T>(
+        &mut self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        canonical: impl Fn(&T) -> &'static str,
+        allowed: &str,
+    ) -> Result<Vec<String>, ApiError> {
+        let Some(raw) = self.take(name) else { return Ok(Vec::new()) };
+        raw.split(',')
+            .map(|p| {
+                parse(p.trim()).map(|v| canonical(&v).to_string()).ok_or_else(|| {
+                    ApiError::bad_request("invalid_query", format!("{name} {p:?} is not one of {allowed}"))
+                })
+            })
+            .collect()
+    }
+
     pub fn take_bool(&mut self, name: &str) -> Result<Option<bool>, ApiError> {
         self.take_parsed(name, "true or false")
     }

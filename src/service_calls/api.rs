@@ -260,19 +260,12 @@ pub async fn create(
 
 fn take_filter(q: &mut QueryPairs, who: &Principal, now: NaiveDateTime) -> Result<ListFilter, ApiError> {
     let bad = |m: String| ApiError::bad_request("invalid_query", m);
-    let statuses = match q.take("status") {
-        None => Vec::new(),
-        Some(s) => s
-            .split(',')
-            .map(|p| {
-                Status::parse(p.trim()).map(|s| s.as_str().to_string()).ok_or_else(|| {
-                    bad(format!(
-                        "status {p:?} is not one of new, acknowledged, in_progress, on_hold, resolved, closed, cancelled"
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let statuses = q.take_names(
+        "status",
+        Status::parse,
+        |s| s.as_str(),
+        "new, acknowledged, in_progress, on_hold, resolved, closed, cancelled",
+    )?;
     let priority = match q.take("priority") {
         None => None,
         Some(p) => Some(

@@ -150,17 +150,8 @@ fn take_filter(q: &mut QueryPairs, who: &Principal, today: NaiveDate) -> Result<
             return Err(bad(format!("assignee must be `me`, got {other:?}; use assignee_user or assignee_role")))
         }
     };
-    let statuses = match q.take("status") {
-        None => Vec::new(),
-        Some(s) => s
-            .split(',')
-            .map(|p| {
-                Status::parse(p.trim()).map(|s| s.as_str().to_string()).ok_or_else(|| {
-                    bad(format!("status {p:?} is not one of open, in_progress, done, skipped, cancelled"))
-                })
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let statuses =
+        q.take_names("status", Status::parse, |s| s.as_str(), "open, in_progress, done, skipped, cancelled")?;
     let kind = match q.take("kind") {
         None => None,
         Some(k) => Some(
