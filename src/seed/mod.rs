@@ -117,10 +117,16 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
         store::obligations(c, &rows)
     })?;
     chunked(db, &mut report, "tasks", plan.obligations * TASKS_PER_OBLIGATION, |c, range| {
+        // Consecutive tasks share their obligation: build it once per obligation, not per task.
+        let mut current: Option<(usize, crate::obligations::store::ObligationRow)> = None;
         let rows: Vec<_> = range
             .map(|index| {
                 let j = index / TASKS_PER_OBLIGATION;
-                plan.task(&plan.obligation(j), j, index % TASKS_PER_OBLIGATION)
+                if current.as_ref().is_none_or(|(k, _)| *k != j) {
+                    current = Some((j, plan.obligation(j)));
+                }
+                let (_, o) = current.as_ref().expect("set above");
+                plan.task(o, j, index % TASKS_PER_OBLIGATION)
             })
             .collect();
         store::tasks(c, &rows)
