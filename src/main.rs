@@ -1,4 +1,4 @@
-//! The `pactum` command: serve (default), migrate, openapi, token, seed.
+//! The `pactum` command: serve (default), migrate, openapi, token, seed, schedule.
 
 use clap::{Parser, Subcommand};
 use pactum::auth::JwtKeys;
@@ -45,6 +45,13 @@ enum Command {
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
+    /// Run one scheduler pass now (what the service's background scheduler does every
+    /// SCHEDULER_INTERVAL_SECS) and print what each job did and how long it took.
+    Schedule {
+        /// Run the pass as of this moment (RFC 3339) instead of now, e.g. to catch up a day.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -73,6 +80,10 @@ fn main() -> ExitCode {
             Command::Seed { scale, seed, today } => {
                 init_logging(&settings);
                 seed_database(&settings, scale, seed, today)
+            }
+            Command::Schedule { at } => {
+                init_logging(&settings);
+                schedule_once(&settings, at)
             }
         },
     };
@@ -107,5 +118,18 @@ fn seed_database(settings: &Settings, scale: f64, seed: u64, today: Option<chron
     let report = pactum::seed::run(&db, &plan).map_err(|e| e.detail)?;
     print!("{report}");
     println!("total {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn schedule_once(settings: &Settings, at: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), String> {
+    let db = pactum::startup::prepare_database(&settings.effective_database_url(), 2)?;
+    let clock = at.map(pactum::clock::Clock::fixed).unwrap_or_else(pactum::clock::Clock::system);
+    let started = std::time::Instant::now();
+    let report = pactum::scheduler::run_once_timed(&db, &clock, &mut |job, took| {
+        println!("{job:<20} {:>9.1} ms", took.as_secs_f64() * 1000.0);
+    })
+    .map_err(|e| e.detail)?;
+    println!("total                {:>9.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    println!("{report:#?}");
     Ok(())
 }

@@ -38,6 +38,7 @@ pub struct TypeVersionRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = dossiers)]
 #[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct DossierRow {
     pub id: String,
     pub type_id: String,
@@ -56,6 +57,7 @@ pub struct DossierRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = trg)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct TriggerRow {
     pub dossier_id: String,
     pub rule_key: String,

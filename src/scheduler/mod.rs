@@ -35,16 +35,35 @@ pub struct PassReport {
 
 /// Runs every job once (blocking: call from the blocking pool or a test).
 pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
+    run_once_timed(db, clock, &mut |_, _| {})
+}
+
+/// [`run_once`], telling `timed` how long each job took (for `pactum schedule` and benchmarks).
+pub fn run_once_timed(
+    db: &Db,
+    clock: &Clock,
+    timed: &mut dyn FnMut(&'static str, Duration),
+) -> Result<PassReport, ApiError> {
     let mut report = PassReport::default();
     let ctx = crate::events::Ctx { actor: "system", now: clock.now() };
     let today = ctx.now.date_naive();
+    let mut started = std::time::Instant::now();
+    let mut lap = |job: &'static str| {
+        timed(job, started.elapsed());
+        started = std::time::Instant::now();
+    };
     end_of_term(db, &ctx, today, &mut report)?;
+    lap("end of term");
     extend_horizons(db, &ctx, today, &mut report)?;
+    lap("task horizons");
     let before = (ctx.now - chrono::Duration::hours(idempotency::model::RETENTION_HOURS)).naive_utc();
     report.idempotency_keys_purged =
         db.write_blocking(|c| idempotency::store::purge(c, before).map_err(ApiError::from))?;
+    lap("idempotency purge");
     fire_date_rules(db, &ctx, &mut report);
+    lap("dossier date rules");
     derived_events(db, &ctx, &mut report);
+    lap("derived events");
     Ok(report)
 }
 

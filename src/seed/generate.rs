@@ -4,6 +4,7 @@
 
 use crate::contracts::model::{renewals_due, Period, Term};
 use crate::contracts::store::ContractRow;
+use crate::dossiers::store::{DossierRow, TriggerRow};
 use crate::installations::store::{CoverageRow, InstallationRow};
 use crate::obligations::store::ObligationRow;
 use crate::service_calls::model::{Deadlines, Priority, ServiceLevel, Times};
@@ -30,6 +31,7 @@ pub struct Plan {
     pub installations: usize,
     pub obligations: usize,
     pub service_calls: usize,
+    pub dossiers: usize,
 }
 
 /// Table tags keep the ids and random streams of different tables apart.
@@ -41,6 +43,7 @@ pub enum Table {
     Obligation = 4,
     Task = 5,
     ServiceCall = 6,
+    Dossier = 7,
 }
 
 impl Plan {
@@ -290,6 +293,94 @@ impl Plan {
     }
 }
 
+/// The ids of the two seeded dossier types.
+#[derive(Clone, Debug)]
+pub struct DossierTypes {
+    pub mortgage: String,
+    pub pension: String,
+}
+
+/// A seeded dossier with its attribute index rows and, for a pension, its retirement trigger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeededDossier {
+    pub row: DossierRow,
+    pub values: Vec<crate::seed::store::AttributeValueRow>,
+    pub trigger: Option<TriggerRow>,
+}
+
+/// The offset of the seeded pension type's retirement rule.
+pub const RETIREMENT_AGE: &str = "P67Y";
+
+impl Plan {
+    /// Dossier `i`: even ones are mortgages (an address whose change starts the relocation
+    /// workflow), odd ones pensions whose retirement date lies up to 45 years ahead; one in a
+    /// thousand (the first among them) came due in the past week and waits for the next
+    /// scheduler pass, about a week's worth of retirements.
+    pub fn dossier(&self, i: usize, types: &DossierTypes) -> SeededDossier {
+        let mut rng = self.rng(Table::Dossier, i);
+        let pension = i % 2 == 1;
+        let value = |key: &str, text: String, num: Option<f64>| crate::seed::store::AttributeValueRow {
+            entity_kind: "dossier".into(),
+            entity_id: self.id(Table::Dossier, i),
+            key: key.into(),
+            value_text: Some(text),
+            value_num: num,
+        };
+        let (attributes, values, owner) = if pension {
+            let retires = if i % 2000 == 1 {
+                self.today - Duration::days(rng.random_range(0..7))
+            } else {
+                self.today + Duration::days(rng.random_range(1..45 * 365))
+            };
+            let birth = retires.checked_sub_months(chrono::Months::new(67 * 12)).unwrap_or(retires);
+            let birth = birth.format("%Y-%m-%d").to_string();
+            let attrs = serde_json::json!({ "birth_date": birth });
+            (attrs, vec![value("birth_date", birth, None)], ("role", "pension-desk".to_string()))
+        } else {
+            let address = format!(
+                "{} {}, {}",
+                ["Kerkstraat", "Dorpsweg", "Stationsplein"][i % 3],
+                1 + i % 200,
+                CITIES[rng.random_range(0..CITIES.len())]
+            );
+            let loan: i64 = rng.random_range(100..900) * 1000;
+            let attrs = serde_json::json!({ "address": address, "loan_amount": loan });
+            let values =
+                vec![value("address", address, None), value("loan_amount", loan.to_string(), Some(loan as f64))];
+            (attrs, values, ("user", format!("advisor-{}", i % 200)))
+        };
+        let row = DossierRow {
+            id: self.id(Table::Dossier, i),
+            type_id: if pension { &types.pension } else { &types.mortgage }.clone(),
+            type_key: if pension { "pension" } else { "mortgage" }.into(),
+            type_version: 1,
+            customer_ref: format!("PERS-{:07}", i / 2),
+            contract_id: None,
+            owner_kind: owner.0.into(),
+            owner_name: owner.1,
+            status: "open".into(),
+            attributes: attributes.to_string(),
+            version: 1,
+            created_at: self.now(),
+            updated_at: self.now(),
+        };
+        let trigger = pension
+            .then(|| {
+                let attrs = attributes.as_object().cloned().unwrap_or_default();
+                crate::dossiers::model::trigger_date(&attrs, "birth_date", RETIREMENT_AGE)
+            })
+            .flatten()
+            .map(|due_on| TriggerRow {
+                dossier_id: row.id.clone(),
+                rule_key: "retirement_age".into(),
+                due_on,
+                status: crate::dossiers::model::TriggerStatus::Pending.as_str().into(),
+                fired_at: None,
+            });
+        SeededDossier { row, values, trigger }
+    }
+}
+
 /// The service level of every seeded framework agreement: 24/7.
 pub fn gold() -> ServiceLevel {
     let t = |r, s| Times { response_hours: r, resolution_hours: s };
@@ -315,6 +406,7 @@ mod tests {
             installations: 100,
             obligations: 10,
             service_calls: 10,
+            dossiers: 2000,
         }
     }
 
@@ -363,5 +455,24 @@ mod tests {
         assert_eq!(last.due_date, p.today + Duration::weeks(49));
         assert_eq!(last.status, "open");
         assert_eq!(first.occurrence_key, Some(format!("{}|-|{}", o.id, first.due_date)));
+    }
+
+    #[test]
+    fn pension_dossiers_carry_their_retirement_trigger_and_a_few_are_due() {
+        let p = plan();
+        let types = DossierTypes { mortgage: "m".into(), pension: "p".into() };
+        assert_eq!(p.dossier(5, &types), p.dossier(5, &types));
+        let mortgage = p.dossier(4, &types);
+        assert_eq!(mortgage.row.type_key, "mortgage");
+        assert!(mortgage.trigger.is_none());
+        assert_eq!(mortgage.values.len(), 2);
+        let due: Vec<_> = (0..p.dossiers)
+            .map(|i| p.dossier(i, &types))
+            .filter(|d| d.row.type_key == "pension")
+            .map(|d| d.trigger.expect("every pension has its trigger").due_on)
+            .collect();
+        assert_eq!(due.len(), 1000);
+        assert!(due.iter().any(|d| *d <= p.today), "some are due");
+        assert!(due.iter().filter(|d| **d <= p.today).count() < 10, "but only a few");
     }
 }

@@ -1,8 +1,10 @@
 //! `pactum seed`: fills a database with realistic, reproducible data for benchmarks. At scale
 //! 1: 1,000,000 contracts in framework/call-off hierarchies with a region attribute,
 //! 1,000,000 installations each covered by a call-off, 100,000 weekly obligations with
-//! 10,000,000 tasks around today, and 200,000 service calls. Seeded rows carry no history
-//! events. Rows are generated in chunks and written with COPY on PostgreSQL.
+//! 10,000,000 tasks around today, 200,000 service calls, and 1,000,000 dossiers: mortgages
+//! whose address change starts a relocation workflow, and pensions whose retirement date rule
+//! waits in a date trigger. The workflows and dossier types are made through their services;
+//! the bulk rows carry no history events. Rows are generated in chunks and written with COPY on PostgreSQL.
 
 pub mod generate;
 pub mod store;
@@ -41,7 +43,61 @@ pub fn plan(seed: u64, scale: f64, today: chrono::NaiveDate) -> Plan {
         installations: n(1_000_000.0),
         obligations: n(100_000.0),
         service_calls: n(200_000.0),
+        dossiers: n(1_000_000.0),
     }
+}
+
+/// Defines the relocation and retirement workflows and the mortgage and pension dossier types
+/// through their services, as an administrator would.
+fn dossier_model(
+    c: &mut crate::db::DbConnection,
+    ctx: &crate::events::Ctx,
+) -> Result<generate::DossierTypes, ApiError> {
+    use serde_json::json;
+    fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+        serde_json::from_value(v).map_err(ApiError::internal)
+    }
+    crate::workflows::service::create(
+        c,
+        ctx,
+        parse(json!({"key": "relocation", "name": "Relocation", "steps": [
+            {"key": "contact", "name": "Contact the customer", "due_in": "P5D"},
+            {"key": "check_collateral", "name": "Check the new collateral", "due_in": "P1M"}
+        ]}))?,
+    )?;
+    crate::workflows::service::create(
+        c,
+        ctx,
+        parse(json!({"key": "retirement", "name": "Retirement", "steps": [
+            {"key": "inform", "name": "Inform the participant", "due_in": "P14D"},
+            {"key": "pay_out", "name": "Start the pension payments", "assignee": {"role": "payments"}}
+        ]}))?,
+    )?;
+    let (mortgage, _) = crate::dossiers::service::create_type(
+        c,
+        ctx,
+        parse(json!({
+            "key": "mortgage", "name": "Mortgage", "default_owner": {"role": "mortgage-desk"},
+            "attributes": [
+                {"key": "address", "label": "Address", "data_type": "text", "required": true},
+                {"key": "loan_amount", "label": "Loan", "data_type": "integer"}
+            ],
+            "rules": [{"key": "relocation_on_move", "trigger": {"kind": "attribute_changed", "attribute": "address"},
+                       "workflow": "relocation", "responsible": {"role": "mortgage-desk"}}]
+        }))?,
+    )?;
+    let (pension, _) = crate::dossiers::service::create_type(
+        c,
+        ctx,
+        parse(json!({
+            "key": "pension", "name": "Pension", "default_owner": {"role": "pension-desk"},
+            "attributes": [{"key": "birth_date", "label": "Date of birth", "data_type": "date", "required": true}],
+            "rules": [{"key": "retirement_age",
+                       "trigger": {"kind": "date_reached", "attribute": "birth_date", "offset": generate::RETIREMENT_AGE},
+                       "workflow": "retirement", "responsible": {"role": "pension-desk"}}]
+        }))?,
+    )?;
+    Ok(generate::DossierTypes { mortgage: mortgage.id, pension: pension.id })
 }
 
 /// Writes `total` rows made by `make(range)` in chunks, one transaction each.
@@ -134,6 +190,17 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
     chunked(db, &mut report, "service_calls", plan.service_calls, |c, range| {
         let rows: Vec<_> = range.map(|k| plan.service_call(k)).collect();
         store::service_calls(c, &rows)
+    })?;
+    let types = db.write_blocking(|c| dossier_model(c, &crate::events::Ctx { actor: "seed", now: now.and_utc() }))?;
+    chunked(db, &mut report, "dossiers", plan.dossiers, |c, range| {
+        let seeded: Vec<_> = range.map(|i| plan.dossier(i, &types)).collect();
+        let rows: Vec<_> = seeded.iter().map(|d| d.row.clone()).collect();
+        let values: Vec<_> = seeded.iter().flat_map(|d| d.values.iter().cloned()).collect();
+        let triggers: Vec<_> = seeded.iter().filter_map(|d| d.trigger.clone()).collect();
+        let n = store::dossiers(c, &rows)?;
+        store::attribute_values(c, &values)?;
+        store::date_triggers(c, &triggers)?;
+        Ok(n)
     })?;
     let started = Instant::now();
     db.write_blocking(|c| store::analyze(c).map_err(ApiError::from))?;

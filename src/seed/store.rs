@@ -1,12 +1,12 @@
 //! Bulk writes for `pactum seed`: COPY (binary) on PostgreSQL, multi-row INSERTs on SQLite.
 
 use crate::db::schema::{attribute_definitions, attribute_values, contracts, counters, coverages, installations};
-use crate::db::schema::{obligations, service_calls, tasks};
+use crate::db::schema::{dossier_date_triggers, dossiers, obligations, service_calls, tasks};
 use crate::db::DbConnection;
 use diesel::prelude::*;
 
 /// One row of the attribute value index.
-#[derive(Clone, Insertable)]
+#[derive(Clone, Debug, PartialEq, Insertable)]
 #[diesel(table_name = attribute_values)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct AttributeValueRow {
@@ -65,6 +65,14 @@ pub fn service_calls(
     rows: &[crate::service_calls::store::ServiceCallRow],
 ) -> QueryResult<usize> {
     bulk!(conn, service_calls::table, rows)
+}
+
+pub fn dossiers(conn: &mut DbConnection, rows: &[crate::dossiers::store::DossierRow]) -> QueryResult<usize> {
+    bulk!(conn, dossiers::table, rows)
+}
+
+pub fn date_triggers(conn: &mut DbConnection, rows: &[crate::dossiers::store::TriggerRow]) -> QueryResult<usize> {
+    bulk!(conn, dossier_date_triggers::table, rows)
 }
 
 pub fn definition(conn: &mut DbConnection, row: &crate::attributes::store::DefinitionRow) -> QueryResult<usize> {

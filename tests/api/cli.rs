@@ -103,7 +103,7 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-        for (table, rows) in [("contracts", 500), ("installations", 500), ("obligations", 50), ("tasks", 5000)] {
+        for (table, rows) in [("contracts", 500), ("installations", 500), ("obligations", 50), ("tasks", 5000), ("dossiers", 500)] {
             assert!(
                 stdout.lines().any(|l| l.split_whitespace().take(2).eq([table, &rows.to_string()])),
                 "{table} {rows}: {stdout}"
@@ -117,13 +117,28 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
         }
         let mut c = diesel::SqliteConnection::establish(dir.join("pactum.db").to_str().unwrap()).unwrap();
         let rows: Vec<Row> = diesel::sql_query(
-            "SELECT id || number || status || COALESCE(parent_id, '') || attributes AS line FROM contracts ORDER BY id",
+            "SELECT id || number || status || COALESCE(parent_id, '') || attributes AS line FROM contracts \
+             UNION ALL SELECT id || type_key || owner_name || attributes FROM dossiers \
+             UNION ALL SELECT dossier_id || due_on FROM dossier_date_triggers ORDER BY 1",
         )
         .load(&mut c)
         .unwrap();
         dumps.push(rows);
     }
     assert_eq!(dumps[0], dumps[1], "the same seed gives the same data");
+
+    // A scheduler pass on the seeded data fires exactly the retirement rules that came due.
+    let due = dumps[0].iter().filter(|r| r.line.len() == 46 && &r.line[36..] <= "2026-06-15").count();
+    let pass = |expect: usize| {
+        let out = pactum().env("DATA_DIR", &dirs[0]).args(["schedule", "--at", "2026-06-15T12:00:00Z"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("dossier date rules") && stdout.contains("total"), "{stdout}");
+        assert!(stdout.contains(&format!("date_rules_fired: {expect},")), "{expect} fired: {stdout}");
+    };
+    assert!(due > 0, "the seed leaves some retirement rules due");
+    pass(due);
+    pass(0);
     let again = pactum().env("DATA_DIR", &dirs[0]).args(["seed", "--scale", "0.0005"]).output().unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds contracts"));
