@@ -87,18 +87,26 @@ pub fn contract_has_obligations(conn: &mut DbConnection, contract_id: &str) -> Q
 /// Claims up to `limit` obligations whose tasks were last generated before `today`. On
 /// PostgreSQL the rows stay locked until the caller's transaction ends and rows another
 /// instance holds are skipped, so two instances never generate the same obligation at once.
-pub fn claim_due(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryResult<Vec<ObligationRow>> {
-    if is_postgres(conn) {
+pub fn claim_due(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    skip: &[String],
+    limit: i64,
+) -> QueryResult<Vec<ObligationRow>> {
+    if let DbConnection::Postgres(c) = conn {
+        // `generated_on NULLS FIRST, id` is the order of the `obligations_due` index.
         diesel::sql_query(
-            "SELECT * FROM obligations WHERE generated_on IS NULL OR generated_on < $1 \
-             ORDER BY generated_on NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            "SELECT * FROM obligations WHERE (generated_on IS NULL OR generated_on < $1) AND id <> ALL($2) \
+             ORDER BY generated_on NULLS FIRST, id LIMIT $3 FOR UPDATE SKIP LOCKED",
         )
         .bind::<diesel::sql_types::Date, _>(today)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skip)
         .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load(conn)
+        .load(c)
     } else {
         obligations::table
             .filter(obligations::generated_on.is_null().or(obligations::generated_on.lt(today)))
+            .filter(obligations::id.ne_all(skip))
             .order((obligations::generated_on.asc(), obligations::id.asc()))
             .limit(limit)
             .select(ObligationRow::as_select())

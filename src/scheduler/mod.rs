@@ -9,9 +9,12 @@ use crate::db::Db;
 use crate::http::ApiError;
 use crate::idempotency;
 use crate::obligations::{service as obligations, store as obligation_store};
+use diesel::Connection;
 use std::time::Duration;
 
 const BATCH: i64 = 200;
+/// Obligations generated per transaction.
+const HORIZON_BATCH: i64 = 50;
 
 /// What one pass did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -100,31 +103,46 @@ fn end_of_term(
     Ok(())
 }
 
-/// Generates the tasks of obligations not brought in line today, one obligation per transaction.
+/// Generates the tasks of obligations not brought in line today: a batch of obligations per
+/// transaction (a commit per obligation would cost more than the generation), each under a
+/// savepoint of its own, so one that fails is rolled back alone and left for the next pass.
 fn extend_horizons(
     db: &Db,
     ctx: &crate::events::Ctx,
     today: chrono::NaiveDate,
     report: &mut PassReport,
 ) -> Result<(), ApiError> {
+    let mut failed: Vec<String> = Vec::new();
     for _ in 0..100_000 {
-        let done = db.write_blocking(|c| {
-            let Some(row) = obligation_store::claim_due(c, today, 1)?.into_iter().next() else {
-                return Ok::<_, ApiError>(None);
-            };
-            let contract = contracts::load(c, &row.contract_id)?;
-            obligations::generate(c, ctx, &row, &contract).map(Some)
-        });
-        match done {
-            Ok(None) => break,
-            Ok(Some(r)) => {
-                report.obligations_generated += 1;
-                report.tasks_created += r.created;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "task generation failed; stopping this pass");
-                report.failures += 1;
-                break;
+        let outcomes = db.write_blocking(|c| {
+            let claimed = obligation_store::claim_due(c, today, &failed, HORIZON_BATCH)?;
+            Ok::<_, ApiError>(
+                claimed
+                    .into_iter()
+                    .map(|row| {
+                        let generated = c.transaction(|c| {
+                            let contract = contracts::load(c, &row.contract_id)?;
+                            obligations::generate(c, ctx, &row, &contract)
+                        });
+                        (row.id, generated)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        if outcomes.is_empty() {
+            break;
+        }
+        for (id, generated) in outcomes {
+            match generated {
+                Ok(r) => {
+                    report.obligations_generated += 1;
+                    report.tasks_created += r.created;
+                }
+                Err(e) => {
+                    tracing::warn!(obligation = %id, error = %e, "task generation failed; will retry next pass");
+                    report.failures += 1;
+                    failed.push(id);
+                }
             }
         }
     }

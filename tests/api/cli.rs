@@ -103,7 +103,9 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-        for (table, rows) in [("contracts", 500), ("installations", 500), ("obligations", 50), ("tasks", 5000), ("dossiers", 500)] {
+        for (table, rows) in
+            [("contracts", 500), ("installations", 500), ("obligations", 50), ("tasks", 5000), ("dossiers", 500)]
+        {
             assert!(
                 stdout.lines().any(|l| l.split_whitespace().take(2).eq([table, &rows.to_string()])),
                 "{table} {rows}: {stdout}"
@@ -130,7 +132,8 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
     // A scheduler pass on the seeded data fires exactly the retirement rules that came due.
     let due = dumps[0].iter().filter(|r| r.line.len() == 46 && &r.line[36..] <= "2026-06-15").count();
     let pass = |expect: usize| {
-        let out = pactum().env("DATA_DIR", &dirs[0]).args(["schedule", "--at", "2026-06-15T12:00:00Z"]).output().unwrap();
+        let out =
+            pactum().env("DATA_DIR", &dirs[0]).args(["schedule", "--at", "2026-06-15T12:00:00Z"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("dossier date rules") && stdout.contains("total"), "{stdout}");
