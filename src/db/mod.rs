@@ -130,8 +130,15 @@ impl ManageConnection for DbManager {
         conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection whose server went away (or whose transaction could not be closed) is
+    /// dropped when it comes back, so the pool heals without a test query per checkout.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking()
+            || match conn {
+                DbConnection::Postgres(c) => c.is_broken(),
+                DbConnection::Sqlite(c) => c.is_broken(),
+            }
     }
 }
 
@@ -158,7 +165,9 @@ impl Db {
             .max_size(pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(3))
-            .test_on_check_out(true)
+            // A `SELECT 1` before every request cost a round trip on each; broken connections
+            // are caught by `has_broken` instead, and a request that meets one answers 503.
+            .test_on_check_out(false)
             .build_unchecked(manager);
         Db { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) }
     }
