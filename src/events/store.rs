@@ -2,7 +2,7 @@
 
 use super::model::Changes;
 use crate::db::schema::events;
-use crate::db::{is_postgres, DbConnection};
+use crate::db::DbConnection;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -28,19 +28,13 @@ pub struct NewEvent<'a> {
     pub changes: &'a Changes,
 }
 
-/// The advisory lock that orders event ids by commit on PostgreSQL: the one every write
-/// transaction takes first (taking it again in the same transaction is free).
-const FEED_LOCK: i64 = crate::db::WRITE_LOCK;
-
-/// Appends an event inside the caller's transaction.
-///
-/// On PostgreSQL the transaction first takes a transaction-scoped advisory lock, so event ids
-/// are handed out in commit order: a feed reader that remembers the last id it saw can never
-/// skip an event that commits later with a smaller id. (SQLite has one writer at a time.)
+/// Appends an event inside the caller's transaction, which must be a [`crate::db::Db::write`]
+/// transaction: on PostgreSQL that took the global write lock first, so event ids are handed
+/// out in commit order and a feed reader that remembers the last id it saw can never skip an
+/// event that commits later with a smaller id. (SQLite has one writer at a time.) The lock is
+/// not taken again here: every write already holds it, and each extra round trip would
+/// lengthen the time every writer waits.
 pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
-    if is_postgres(conn) {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FEED_LOCK})")).execute(conn)?;
-    }
     let changes = serde_json::to_string(e.changes).unwrap_or_else(|_| "{}".into());
     diesel::insert_into(events::table)
         .values((
@@ -117,9 +111,6 @@ pub fn feed(conn: &mut DbConnection, after: i64, entity_type: Option<&str>, limi
 pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResult<()> {
     if list.is_empty() {
         return Ok(());
-    }
-    if is_postgres(conn) {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FEED_LOCK})")).execute(conn)?;
     }
     let rows: Vec<_> = list
         .iter()

@@ -252,7 +252,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     who.require_any(REGISTRARS)?;
     let (input, now, sla) = (body.into_inner(), clock.now(), sla_settings(&settings));
-    let row = db.write(move |c| service::register(c, &Ctx { actor: &who.sub, now }, input, &sla)).await?;
+    let actor = who.sub.clone();
+    let assessed = db.read(move |c| service::assess(c, &Ctx { actor: &actor, now }, input, &sla)).await?;
+    let row = db.write(move |c| service::record(c, &Ctx { actor: &who.sub, now }, assessed)).await?;
     let location = format!("/api/v1/service-calls/{}", row.id);
     let version = row.version;
     Ok(resource_response(StatusCode::CREATED, &ServiceCallOut::new(row, now), version, Some(location)))

@@ -163,20 +163,45 @@ fn title_of(input: &ServiceCallIn) -> String {
     }
 }
 
-/// Registers a call: finds the installation, checks entitlement on the reported day and sets
-/// the SLA deadlines.
-pub fn register(
+/// A service call as judged before it is written: which installation, whether it is
+/// entitled, under which level, and its deadlines.
+pub struct Assessed {
+    input: ServiceCallIn,
+    installation: crate::installations::store::InstallationRow,
+    priority: Priority,
+    reported_at: DateTime<Utc>,
+    entitlement: Entitlement,
+    deadlines: Deadlines,
+}
+
+/// Checks a new call and judges its entitlement and deadlines; reads only. The API runs this
+/// before its write transaction, so the global write lock is held only for the writing: the
+/// judgement is as of a moment before the call is recorded, as it is for a call reported a
+/// moment earlier.
+pub fn assess(
     conn: &mut DbConnection,
     ctx: &Ctx,
     input: ServiceCallIn,
     sla: &SlaSettings,
-) -> Result<ServiceCallRow, ApiError> {
+) -> Result<Assessed, ApiError> {
     let reported_at = input.reported_at.map(crate::clock::to_micros).unwrap_or(ctx.now);
     let errors = check_input(&input, reported_at, ctx.now);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let installation = find_installation(conn, &input)?;
+    let priority = input.priority.unwrap_or(Priority::Normal);
+    let entitlement = entitlement(conn, &installation.id, priority, reported_at, sla)?;
+    let deadlines = match &entitlement.level {
+        Some((_, level)) => Deadlines::compute(level, priority, reported_at, sla.risk_share),
+        None => Deadlines::NONE,
+    };
+    Ok(Assessed { input, installation, priority, reported_at, entitlement, deadlines })
+}
+
+/// Records an assessed call: its number, the row and its `created` event.
+pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<ServiceCallRow, ApiError> {
+    let Assessed { input, installation, priority, reported_at, entitlement: ent, deadlines } = assessed;
     if let Some(ext) = &input.external_ref {
         if let Some(other) = store::by_external_ref(conn, ext)? {
             return Err(ApiError::conflict(
@@ -185,12 +210,6 @@ pub fn register(
             ));
         }
     }
-    let priority = input.priority.unwrap_or(Priority::Normal);
-    let ent = entitlement(conn, &installation.id, priority, reported_at, sla)?;
-    let deadlines = match &ent.level {
-        Some((_, level)) => Deadlines::compute(level, priority, reported_at, sla.risk_share),
-        None => Deadlines::NONE,
-    };
     let seq = next_counter(conn, "service_call_number")?;
     let now = ctx.now.naive_utc();
     let mut row = ServiceCallRow {
