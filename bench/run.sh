@@ -155,7 +155,8 @@ regions = ["north", "east", "south", "west"]
 for i in range(int(sys.argv[1])):
     print(json.dumps({"external_ref": f"BENCH-IMP-{i}", "title": f"Imported maintenance {i}",
                       "contract_type": "maintenance", "customer_ref": f"IMP-{i // 10:06d}", "status": "active",
-                      "start_date": "2026-01-01", "term_months": 12, "auto_renew": True,
+                      "start_date": "2026-01-01", "term_months": 12,
+                      "renewal": {"auto_renew": True, "term_months": 12, "notice_period": "P3M"},
                       "attributes": {"region": regions[i % 4]}}))
 EOF
     key=$(python3 -c 'import uuid; print(uuid.uuid4())')

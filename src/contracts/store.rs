@@ -140,7 +140,9 @@ pub fn get_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Cont
 /// renew, the others to expire. Oldest end first.
 pub fn past_end(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryResult<Vec<ContractRow>> {
     contracts::table
-        .filter(contracts::status.eq_any(["active", "suspended"]))
+        // Spelled out, not bound, so that SQLite too matches it to the partial index
+        // `contracts_in_force_end`.
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("contracts.status IN ('active', 'suspended')"))
         .filter(contracts::end_date.lt(today))
         .order((contracts::end_date.asc(), contracts::id.asc()))
         .limit(limit)

@@ -107,10 +107,11 @@ pub fn feed(conn: &mut DbConnection, after: i64, entity_type: Option<&str>, limi
     q.load(conn)
 }
 
-/// Appends several events in one statement per 500 (same ordering guarantee as [`append`]).
-pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResult<()> {
+/// Appends several events in one statement per 500 (same ordering guarantee as [`append`]);
+/// returns each new event's (entity id, event id).
+pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResult<Vec<(String, i64)>> {
     if list.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let rows: Vec<_> = list
         .iter()
@@ -125,10 +126,14 @@ pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResul
             )
         })
         .collect();
+    let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
-        crate::on_backend!(conn, |c| diesel::insert_into(events::table).values(chunk).execute(c))?;
+        ids.extend(crate::on_backend!(conn, |c| diesel::insert_into(events::table)
+            .values(chunk)
+            .returning((events::entity_id, events::id))
+            .get_results::<(String, i64)>(c))?);
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// The id of the newest event (0 when there is none).

@@ -13,6 +13,8 @@ use diesel::Connection;
 use std::time::Duration;
 
 const BATCH: i64 = 200;
+/// Rows a derived-event sweep looks at per transaction.
+const SWEEP_BATCH: i64 = 1000;
 /// Obligations generated per transaction.
 const HORIZON_BATCH: i64 = 50;
 
@@ -174,32 +176,39 @@ fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
 }
 
 /// Appends the events the passing of time makes (`task.overdue`, `service_call.breached`), each
-/// once: a batch per transaction, each event with its marker.
+/// once: a batch per transaction, each event with its marker. Each sweep walks its rows once
+/// per pass with a cursor, so a long backlog costs one read of it, not one per batch.
 fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     use crate::service_calls::store::Breach;
     use crate::webhooks::service as derived;
-    report.tasks_overdue +=
-        in_batches(db, "task.overdue", &mut report.failures, |c| derived::fire_overdue_tasks(c, ctx, BATCH));
+    for status in crate::tasks::store::OPEN {
+        let mut cursor = None;
+        report.tasks_overdue += in_batches(db, "task.overdue", &mut report.failures, |c| {
+            derived::fire_overdue_tasks(c, ctx, status, &mut cursor, SWEEP_BATCH)
+        });
+    }
     for breach in [Breach::Response, Breach::Resolution] {
+        let mut cursor = None;
         report.sla_breaches += in_batches(db, "service_call.breached", &mut report.failures, |c| {
-            derived::fire_breaches(c, ctx, breach, BATCH)
+            derived::fire_breaches(c, ctx, breach, &mut cursor, SWEEP_BATCH)
         });
     }
 }
 
-/// Runs `batch` in transactions of its own until it does less than a full batch; the total done.
+/// Runs `batch` in transactions of its own until it scans less than a full batch; the number
+/// of events fired.
 fn in_batches(
     db: &Db,
     name: &str,
     failures: &mut usize,
-    batch: impl Fn(&mut crate::db::DbConnection) -> Result<usize, ApiError>,
+    mut batch: impl FnMut(&mut crate::db::DbConnection) -> Result<crate::webhooks::service::Swept, ApiError>,
 ) -> usize {
     let mut total = 0;
-    for _ in 0..10_000 {
-        match db.write_blocking(&batch) {
-            Ok(n) => {
-                total += n;
-                if (n as i64) < BATCH {
+    for _ in 0..1_000_000 {
+        match db.write_blocking(&mut batch) {
+            Ok(swept) => {
+                total += swept.fired;
+                if (swept.scanned as i64) < SWEEP_BATCH {
                     break;
                 }
             }

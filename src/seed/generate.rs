@@ -97,7 +97,8 @@ impl Plan {
                 _ => "active",
             }
         };
-        if end.is_some_and(|e| e < self.today) && status == "active" {
+        // As the daily scheduler would have left them: past their end, in force ones expired.
+        if end.is_some_and(|e| e < self.today) && matches!(status, "active" | "suspended") {
             status = "expired";
         }
         let region = REGIONS[rng.random_range(0..REGIONS.len())];
@@ -432,12 +433,12 @@ mod tests {
     }
 
     #[test]
-    fn a_renewing_contract_is_current_and_expired_ones_are_marked() {
+    fn contracts_in_force_are_current_and_expired_ones_are_marked() {
         let p = plan();
         for i in 0..100 {
             let c = p.contract(i);
-            if c.auto_renew && c.status != "expired" {
-                assert!(c.end_date.is_none_or(|e| e >= p.today), "{c:?}");
+            if matches!(c.status.as_str(), "active" | "suspended") {
+                assert!(c.end_date.is_none_or(|e| e >= p.today), "nothing left for the scheduler: {c:?}");
             }
             if c.status == "expired" {
                 assert!(c.end_date.unwrap() < p.today);

@@ -10,6 +10,7 @@ use crate::events::store::{self as events, NewEvent};
 use crate::events::Ctx;
 use crate::http::{ApiError, IfMatch};
 use crate::service_calls::store::Breach;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 
 pub const ENTITY: &str = "webhook";
@@ -112,47 +113,75 @@ fn flag_raised(field: &str) -> Changes {
     Changes::from([(field.to_string(), Change { old: Value::Bool(false), new: Value::Bool(true) })])
 }
 
-/// Appends a derived event once: the marker (entity, kind) is written in the same transaction,
-/// and its key refuses a second one.
-fn fire_once(
+/// What one batch of a derived-event sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Rows looked at; fewer than the batch size means the sweep is through.
+    pub scanned: usize,
+    /// Events appended.
+    pub fired: usize,
+}
+
+/// Appends one derived event per `(entity id, marker kind)` of `entity_type` that has no
+/// marker yet, all in one statement, and their markers in another. This runs in a write
+/// transaction (which holds the global write lock), and the marker's key refuses a second
+/// firing all the same.
+fn fire_unmarked(
     conn: &mut DbConnection,
     ctx: &Ctx,
-    (entity_type, entity_id, action): (&str, &str, &str),
-    kind: &str,
+    (entity_type, action): (&str, &str),
+    candidates: Vec<(String, String)>,
     changes: &Changes,
-) -> Result<bool, ApiError> {
-    if store::marked(conn, entity_type, entity_id, kind)? {
-        return Ok(false);
-    }
-    let event_id = events::append(
-        conn,
-        NewEvent { entity_type, entity_id, action, actor: ctx.actor, at: ctx.now.naive_utc(), changes },
-    )?;
-    store::insert_marker(conn, entity_type, entity_id, kind, event_id)?;
-    Ok(true)
+) -> Result<Swept, ApiError> {
+    let scanned = candidates.len();
+    let ids: Vec<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
+    let marked: std::collections::HashSet<(String, String)> =
+        store::markers_of(conn, entity_type, &ids)?.into_iter().collect();
+    let items: Vec<(String, String)> = candidates.into_iter().filter(|c| !marked.contains(c)).collect();
+    let at = ctx.now.naive_utc();
+    let list: Vec<NewEvent> = items
+        .iter()
+        .map(|(id, _)| NewEvent { entity_type, entity_id: id, action, actor: ctx.actor, at, changes })
+        .collect();
+    let event_ids: std::collections::HashMap<String, i64> = events::append_many(conn, &list)?.into_iter().collect();
+    let markers: Vec<(String, String, i64)> =
+        items.into_iter().filter_map(|(id, kind)| event_ids.get(&id).map(|e| (id, kind, *e))).collect();
+    store::insert_markers(conn, entity_type, &markers)?;
+    Ok(Swept { scanned, fired: markers.len() })
 }
 
-/// Appends `task.overdue` for up to `limit` open tasks whose due date passed; returns how many.
-pub fn fire_overdue_tasks(conn: &mut DbConnection, ctx: &Ctx, limit: i64) -> Result<usize, ApiError> {
-    let due = store::overdue_unmarked(conn, ctx.today(), limit)?;
-    let changes = flag_raised("overdue");
-    let mut fired = 0;
-    for (id, date) in &due {
-        let key = (crate::tasks::service::ENTITY, id.as_str(), "overdue");
-        fired += usize::from(fire_once(conn, ctx, key, &store::overdue_kind(*date), &changes)?);
+/// Appends `task.overdue` for the open tasks of `status` whose due date passed among the next
+/// `limit` after `cursor` (which moves past them).
+pub fn fire_overdue_tasks(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    status: &str,
+    cursor: &mut store::Cursor<NaiveDate>,
+    limit: i64,
+) -> Result<Swept, ApiError> {
+    let due = store::overdue_candidates(conn, ctx.today(), status, cursor, limit)?;
+    if let Some((id, date)) = due.last() {
+        *cursor = Some((*date, id.clone()));
     }
-    Ok(fired)
+    let candidates = due.into_iter().map(|(id, date)| (id, store::overdue_kind(date))).collect();
+    fire_unmarked(conn, ctx, (crate::tasks::service::ENTITY, "overdue"), candidates, &flag_raised("overdue"))
 }
 
-/// Appends `service_call.breached` for up to `limit` calls that passed a deadline of this kind
-/// (its changes name the deadline: `response_breached` or `resolution_breached`).
-pub fn fire_breaches(conn: &mut DbConnection, ctx: &Ctx, breach: Breach, limit: i64) -> Result<usize, ApiError> {
-    let ids = store::breached_unmarked(conn, breach, ctx.now.naive_utc(), limit)?;
-    let changes = flag_raised(breach.as_str());
-    let mut fired = 0;
-    for id in &ids {
-        let key = (crate::service_calls::service::ENTITY, id.as_str(), "breached");
-        fired += usize::from(fire_once(conn, ctx, key, breach.as_str(), &changes)?);
+/// Appends `service_call.breached` for the calls past a deadline of this kind among the next
+/// `limit` after `cursor` (which moves past them); its changes name the deadline:
+/// `response_breached` or `resolution_breached`.
+pub fn fire_breaches(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    breach: Breach,
+    cursor: &mut store::Cursor<NaiveDateTime>,
+    limit: i64,
+) -> Result<Swept, ApiError> {
+    let calls = store::breached_candidates(conn, breach, ctx.now.naive_utc(), cursor, limit)?;
+    if let Some((id, at)) = calls.last() {
+        *cursor = Some((*at, id.clone()));
     }
-    Ok(fired)
+    let candidates = calls.into_iter().map(|(id, _)| (id, breach.as_str().to_string())).collect();
+    let entity = (crate::service_calls::service::ENTITY, "breached");
+    fire_unmarked(conn, ctx, entity, candidates, &flag_raised(breach.as_str()))
 }

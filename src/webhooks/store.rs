@@ -4,9 +4,7 @@ use crate::db::schema::{event_markers, events, service_calls, tasks, webhook_del
 use crate::db::DbConnection;
 use crate::events::store::EventRow;
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::dsl::{exists, not, sql};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
@@ -249,27 +247,36 @@ pub fn deliveries(
 
 /// Records that the derived event `kind` of a resource fired as `event_id`. The key makes a
 /// second firing fail, so it can never be appended twice.
-pub fn insert_marker(
-    conn: &mut DbConnection,
-    entity_type: &str,
-    entity_id: &str,
-    kind: &str,
-    event_id: i64,
-) -> QueryResult<()> {
-    diesel::insert_into(event_markers::table)
-        .values((
-            event_markers::entity_type.eq(entity_type),
-            event_markers::entity_id.eq(entity_id),
-            event_markers::kind.eq(kind),
-            event_markers::event_id.eq(event_id),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Records that the derived events `(entity id, kind, event id)` of `entity_type` fired.
+pub fn insert_markers(conn: &mut DbConnection, entity_type: &str, rows: &[(String, String, i64)]) -> QueryResult<()> {
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(id, kind, event_id)| {
+            (
+                event_markers::entity_type.eq(entity_type),
+                event_markers::entity_id.eq(id),
+                event_markers::kind.eq(kind),
+                event_markers::event_id.eq(*event_id),
+            )
+        })
+        .collect();
+    for chunk in values.chunks(500) {
+        crate::on_backend!(conn, |c| diesel::insert_into(event_markers::table).values(chunk).execute(c))?;
+    }
+    Ok(())
 }
 
-/// Whether the derived event `kind` of a resource has fired.
-pub fn marked(conn: &mut DbConnection, entity_type: &str, entity_id: &str, kind: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(event_markers::table.find((entity_type, entity_id, kind)))).get_result(conn)
+/// The markers of `kind`s among `entity_ids` of `entity_type`: (entity id, kind).
+pub fn markers_of(
+    conn: &mut DbConnection,
+    entity_type: &str,
+    entity_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    event_markers::table
+        .filter(event_markers::entity_type.eq(entity_type))
+        .filter(event_markers::entity_id.eq_any(entity_ids))
+        .select((event_markers::entity_id, event_markers::kind))
+        .load(conn)
 }
 
 /// The marker kind of a task's overdue event: one per due date, so a task moved to a later
@@ -278,49 +285,54 @@ pub fn overdue_kind(due: NaiveDate) -> String {
     format!("overdue:{}", due.format("%Y-%m-%d"))
 }
 
-/// Open tasks due before `today` whose overdue event has not fired (id, due date), oldest first.
-pub fn overdue_unmarked(
+/// Where a sweep over rows in (date or time, id) order has got to.
+pub type Cursor<T> = Option<(T, String)>;
+
+/// Open tasks of `status` due before `today` (id, due date), oldest first, after `after`. One
+/// status at a time, so the scan follows the `(status, due_date, id)` index from the cursor on
+/// and a pass reads each task once. Which of them already fired is asked separately
+/// ([`markers_of`]): an anti-join with the markers is at the mercy of the planner's estimates,
+/// which a table filling up during one pass outruns.
+pub fn overdue_candidates(
     conn: &mut DbConnection,
     today: NaiveDate,
+    status: &str,
+    after: &Cursor<NaiveDate>,
     limit: i64,
 ) -> QueryResult<Vec<(String, NaiveDate)>> {
-    // The day as YYYY-MM-DD, the format of `overdue_kind`: SQLite stores it so; PostgreSQL is
-    // told explicitly rather than trusting the session's DateStyle.
-    let day = if crate::db::is_postgres(conn) {
-        "'overdue:' || to_char(tasks.due_date, 'YYYY-MM-DD')"
-    } else {
-        "'overdue:' || CAST(tasks.due_date AS TEXT)"
-    };
-    let marker = event_markers::table
-        .filter(event_markers::entity_type.eq(crate::tasks::service::ENTITY))
-        .filter(event_markers::entity_id.eq(tasks::id))
-        .filter(event_markers::kind.eq(sql::<Text>(day)));
-    tasks::table
-        .filter(tasks::status.eq_any(crate::tasks::store::OPEN))
+    let mut q = tasks::table
+        .filter(tasks::status.eq(status.to_string()))
         .filter(tasks::due_date.lt(today))
-        .filter(not(exists(marker)))
         .order((tasks::due_date.asc(), tasks::id.asc()))
         .limit(limit)
         .select((tasks::id, tasks::due_date))
-        .load(conn)
+        .into_boxed();
+    if let Some((date, id)) = after {
+        // `>=` on the date bounds the index range; the id breaks ties within the day.
+        q = q.filter(tasks::due_date.ge(*date)).filter(tasks::due_date.gt(*date).or(tasks::id.gt(id.clone())));
+    }
+    q.load(conn)
 }
 
-/// Service calls past a deadline whose breach event `kind` has not fired, oldest report first.
-pub fn breached_unmarked(
+/// Service calls past a deadline of this kind (id, reported at), oldest report first, after
+/// `after`; which of them already fired is asked separately, as for overdue tasks.
+pub fn breached_candidates(
     conn: &mut DbConnection,
     breach: crate::service_calls::store::Breach,
     now: NaiveDateTime,
+    after: &Cursor<NaiveDateTime>,
     limit: i64,
-) -> QueryResult<Vec<String>> {
-    let marker = event_markers::table
-        .filter(event_markers::entity_type.eq(crate::service_calls::service::ENTITY))
-        .filter(event_markers::entity_id.eq(service_calls::id))
-        .filter(event_markers::kind.eq(breach.as_str()));
-    service_calls::table
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    let mut q = service_calls::table
         .filter(breach.condition(now))
-        .filter(not(exists(marker)))
         .order((service_calls::reported_at.asc(), service_calls::id.asc()))
         .limit(limit)
-        .select(service_calls::id)
-        .load(conn)
+        .select((service_calls::id, service_calls::reported_at))
+        .into_boxed();
+    if let Some((at, id)) = after {
+        q = q
+            .filter(service_calls::reported_at.ge(*at))
+            .filter(service_calls::reported_at.gt(*at).or(service_calls::id.gt(id.clone())));
+    }
+    q.load(conn)
 }

@@ -1,3 +1,4 @@
+DROP INDEX contracts_in_force_end;
 DROP INDEX tasks_installation;
 DROP INDEX tasks_service_call;
 DROP INDEX tasks_workflow_instance;

@@ -14,3 +14,7 @@ CREATE INDEX tasks_dossier ON tasks (dossier_id, due_date, id) WHERE dossier_id 
 -- that order lets it take the next batch without sorting every due obligation each time.
 DROP INDEX obligations_generated_on;
 CREATE INDEX obligations_due ON obligations (generated_on NULLS FIRST, id);
+
+-- The scheduler looks for contracts in force past their end every pass; among a million
+-- contracts, mostly ended or current, only this small index holds the ones it can act on.
+CREATE INDEX contracts_in_force_end ON contracts (end_date, id) WHERE status IN ('active', 'suspended');
