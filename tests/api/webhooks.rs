@@ -457,6 +457,46 @@ async fn overdue_tasks_and_breached_deadlines_fire_once_and_are_delivered() {
     assert_eq!(t.run_scheduler().await.tasks_overdue, 1);
 }
 
+/// Runs one overdue sweep in batches of `batch`; (events fired, batches taken).
+async fn sweep_overdue(t: &TestApp, batch: i64) -> (usize, usize) {
+    let (db, now) = (t.state.db.clone(), t.clock.now());
+    web::block(move || {
+        let ctx = pactum::events::Ctx { actor: "system", now };
+        let (mut cursor, mut fired, mut batches) = (None, 0, 0);
+        loop {
+            let swept = db.write_blocking(|c| {
+                pactum::webhooks::service::fire_overdue_tasks(c, &ctx, "open", &mut cursor, batch)
+            })?;
+            fired += swept.fired;
+            batches += 1;
+            if (swept.scanned as i64) < batch {
+                return Ok::<_, pactum::http::ApiError>((fired, batches));
+            }
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn an_overdue_sweep_in_small_batches_fires_every_task_once_even_many_on_one_day() {
+    let t = TestApp::spawn().await;
+    let contract = t.create_contract(json!({"status": "active"})).await;
+    // Five tasks due on one day and two the day after: the cursor must step through ties.
+    for (n, day) in ["2026-06-20", "2026-06-20", "2026-06-20", "2026-06-20", "2026-06-20", "2026-06-21", "2026-06-21"]
+        .iter()
+        .enumerate()
+    {
+        t.create_obligation(&contract, json!({"title": format!("Check {n}"), "schedule": null, "due_date": day})).await;
+    }
+    t.run_scheduler().await;
+    t.clock.set(start_time() + Duration::days(10));
+    assert_eq!(sweep_overdue(&t, 2).await, (7, 4), "batches of 2, 2, 2 and 1");
+    assert_eq!(sweep_overdue(&t, 2).await, (0, 4), "a second sweep finds them all marked");
+    assert_eq!(t.run_scheduler().await.tasks_overdue, 0);
+}
+
 #[actix_rt::test]
 async fn two_dispatchers_share_the_work_and_deliver_each_event_once() {
     let t = TestApp::spawn().await;
