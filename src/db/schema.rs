@@ -411,6 +411,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sweep_marks (name) {
+        name -> Text,
+        mark -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(coverages -> contracts (contract_id));
 diesel::joinable!(coverages -> installations (installation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
@@ -442,4 +450,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     event_markers,
+    sweep_marks,
 );

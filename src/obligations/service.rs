@@ -387,7 +387,7 @@ pub fn generate(
             ..TaskRow::open("planned", row.title.clone(), &assignee_of(row), w.due, now)
         })
         .collect();
-    let created = task_store::insert_new(conn, &new_rows)?;
+    let created = task_store::insert_new(conn, &new_rows, ctx.today())?;
     let mut changed: Vec<(TaskRow, TaskRow, &str)> = Vec::new();
     let by_id: std::collections::HashMap<&str, &TaskRow> = existing_rows.iter().map(|t| (t.id.as_str(), t)).collect();
     for (id, due) in &plan.update {
@@ -423,7 +423,7 @@ pub fn generate(
     let mut applied = Vec::new();
     for (old, new, action) in changed {
         // A task someone changed in the meantime keeps their change.
-        if task_store::update(conn, &new, old.version)? {
+        if task_store::update(conn, &old, &new, ctx.today())? {
             if action == "cancelled" {
                 report.cancelled += 1;
             } else {

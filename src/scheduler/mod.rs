@@ -3,6 +3,8 @@
 //! already done, and obligations are claimed with `FOR UPDATE SKIP LOCKED`. Every item runs in
 //! a transaction of its own, so one failure neither blocks nor undoes the others.
 
+pub mod marks;
+
 use crate::clock::Clock;
 use crate::contracts::{model::Action, service as contracts, store as contract_store};
 use crate::db::Db;
@@ -177,49 +179,69 @@ fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
 
 /// Appends the events the passing of time makes (`task.overdue`, `service_call.breached`), each
 /// once: a batch per transaction, each event with its marker. Each sweep walks its rows once
-/// per pass with a cursor, so a long backlog costs one read of it, not one per batch.
+/// per pass with a cursor, from its mark ([`marks`]) on, and moves the mark up to now when it
+/// got through: a pass reads what came due since the last one, not the whole backlog.
 fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     use crate::service_calls::store::Breach;
     use crate::webhooks::service as derived;
-    for status in crate::tasks::store::OPEN {
-        let mut cursor = None;
-        report.tasks_overdue += in_batches(db, "task.overdue", &mut report.failures, |c| {
-            derived::fire_overdue_tasks(c, ctx, status, &mut cursor, SWEEP_BATCH)
+    let today = ctx.today();
+    report.tasks_overdue += sweep(db, marks::TASK_OVERDUE, marks::day_key(today), &mut report.failures, |from| {
+        let mut fired = 0;
+        for status in crate::tasks::store::OPEN {
+            let mut cursor = None;
+            fired += in_batches(db, |c| {
+                derived::fire_overdue_tasks(c, ctx, (status, from.date()), &mut cursor, SWEEP_BATCH)
+            })?;
+        }
+        Ok(fired)
+    });
+    for (breach, name) in
+        [(Breach::Response, marks::RESPONSE_BREACHED), (Breach::Resolution, marks::RESOLUTION_BREACHED)]
+    {
+        report.sla_breaches += sweep(db, name, ctx.now.naive_utc(), &mut report.failures, |from| {
+            let mut cursor = None;
+            in_batches(db, |c| derived::fire_breaches(c, ctx, (breach, from), &mut cursor, SWEEP_BATCH))
         });
     }
-    for breach in [Breach::Response, Breach::Resolution] {
-        let mut cursor = None;
-        report.sla_breaches += in_batches(db, "service_call.breached", &mut report.failures, |c| {
-            derived::fire_breaches(c, ctx, breach, &mut cursor, SWEEP_BATCH)
-        });
-    }
+}
+
+/// Runs the sweep `name` from its mark and, when it got through, moves the mark to `to`; the
+/// number of events fired. A failure is logged and counted; the mark stays, so the next pass
+/// walks the same rows again (their markers keep each event single).
+fn sweep(
+    db: &Db,
+    name: &'static str,
+    to: chrono::NaiveDateTime,
+    failures: &mut usize,
+    walk: impl FnOnce(chrono::NaiveDateTime) -> Result<usize, ApiError>,
+) -> usize {
+    let run = || {
+        let seen = db.read_blocking(|c| marks::get(c, name).map_err(ApiError::from))?;
+        let fired = walk(seen.at)?;
+        db.write_blocking(|c| marks::advance(c, name, seen, to).map_err(ApiError::from))?;
+        Ok::<_, ApiError>(fired)
+    };
+    run().unwrap_or_else(|e| {
+        tracing::warn!(job = name, error = %e, "derived events failed; will retry next pass");
+        *failures += 1;
+        0
+    })
 }
 
 /// Runs `batch` in transactions of its own until it scans less than a full batch; the number
 /// of events fired.
 fn in_batches(
     db: &Db,
-    name: &str,
-    failures: &mut usize,
     mut batch: impl FnMut(&mut crate::db::DbConnection) -> Result<crate::webhooks::service::Swept, ApiError>,
-) -> usize {
+) -> Result<usize, ApiError> {
     let mut total = 0;
-    for _ in 0..1_000_000 {
-        match db.write_blocking(&mut batch) {
-            Ok(swept) => {
-                total += swept.fired;
-                if (swept.scanned as i64) < SWEEP_BATCH {
-                    break;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(job = name, error = %e, "derived events failed; will retry next pass");
-                *failures += 1;
-                break;
-            }
+    loop {
+        let swept = db.write_blocking(&mut batch)?;
+        total += swept.fired;
+        if (swept.scanned as i64) < SWEEP_BATCH {
+            return Ok(total);
         }
     }
-    total
 }
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.

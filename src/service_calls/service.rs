@@ -252,7 +252,7 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<
         updated_at: now,
     };
     set_deadlines(&mut row, deadlines);
-    store::insert(conn, &row)?;
+    store::insert(conn, &row, ctx.now.naive_utc())?;
     events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
     Ok(row)
 }
@@ -266,7 +266,7 @@ fn save(
 ) -> Result<ServiceCallRow, ApiError> {
     new.version = old.version + 1;
     new.updated_at = ctx.now.naive_utc();
-    if !store::update(conn, &new, old.version)? {
+    if !store::update(conn, old, &new, ctx.now.naive_utc())? {
         return Err(ApiError::conflict(
             "concurrent_update",
             "the service call changed meanwhile; fetch it again and retry",

@@ -112,18 +112,29 @@ pub fn by_external_ref(conn: &mut DbConnection, external_ref: &str) -> QueryResu
         .optional()
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ServiceCallRow) -> QueryResult<()> {
-    diesel::insert_into(service_calls::table).values(row).execute(conn).map(|_| ())
+/// Inserts a call (`now` tells the breach sweeps about a deadline already past).
+pub fn insert(conn: &mut DbConnection, row: &ServiceCallRow, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(service_calls::table).values(row).execute(conn)?;
+    crate::scheduler::marks::call_written(conn, now, None, row)
 }
 
-/// Writes `row` if the stored version is still `expected_version`; false when it was not.
-pub fn update(conn: &mut DbConnection, row: &ServiceCallRow, expected_version: i64) -> QueryResult<bool> {
-    diesel::update(
-        service_calls::table.filter(service_calls::id.eq(&row.id)).filter(service_calls::version.eq(expected_version)),
+/// Writes `row` over `old` if the stored version is still `old`'s; false when it was not.
+pub fn update(
+    conn: &mut DbConnection,
+    old: &ServiceCallRow,
+    row: &ServiceCallRow,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let written = diesel::update(
+        service_calls::table.filter(service_calls::id.eq(&row.id)).filter(service_calls::version.eq(old.version)),
     )
     .set(row)
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(conn)?
+        == 1;
+    if written {
+        crate::scheduler::marks::call_written(conn, now, Some(old), row)?;
+    }
+    Ok(written)
 }
 
 /// Whether the call has actions that are still open or in progress.

@@ -50,7 +50,7 @@ fn save(
 ) -> Result<TaskRow, ApiError> {
     new.version = old.version + 1;
     new.updated_at = ctx.now.naive_utc();
-    if !store::update(conn, &new, old.version)? {
+    if !store::update(conn, old, &new, ctx.today())? {
         return Err(ApiError::conflict("concurrent_update", "the task changed meanwhile; fetch it again and retry"));
     }
     events::record(conn, ctx, ENTITY, &new.id, action, &snapshot(old), &snapshot(&new))?;
@@ -170,7 +170,7 @@ pub fn update(
 
 /// Adds new tasks (service actions, workflow steps) and their `created` events.
 pub fn create(conn: &mut DbConnection, ctx: &Ctx, rows: &[TaskRow]) -> Result<(), ApiError> {
-    store::insert_new(conn, rows)?;
+    store::insert_new(conn, rows, ctx.today())?;
     let changes: Vec<_> = rows.iter().map(|t| crate::events::model::diff(&Value::Null, &snapshot(t))).collect();
     let list: Vec<events::NewEvent> = rows
         .iter()

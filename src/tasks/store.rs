@@ -107,9 +107,10 @@ pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {
     tasks::table.find(id).select(TaskRow::as_select()).first(conn).optional()
 }
 
-/// Inserts one task.
-pub fn insert(conn: &mut DbConnection, row: &TaskRow) -> QueryResult<()> {
-    diesel::insert_into(tasks::table).values(row).execute(conn).map(|_| ())
+/// Inserts one task (`today` tells the overdue sweep about a task already due).
+pub fn insert(conn: &mut DbConnection, row: &TaskRow, today: NaiveDate) -> QueryResult<()> {
+    diesel::insert_into(tasks::table).values(row).execute(conn)?;
+    crate::scheduler::marks::tasks_written(conn, today, [(None, row)])
 }
 
 pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
@@ -119,7 +120,8 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 /// Inserts tasks (one statement per 500 on PostgreSQL; row by row inside the transaction on
 /// SQLite, which cannot batch rows with absent values). A task whose occurrence already exists
 /// is skipped. Returns how many were inserted.
-pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow]) -> QueryResult<usize> {
+pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow], today: NaiveDate) -> QueryResult<usize> {
+    crate::scheduler::marks::tasks_written(conn, today, rows.iter().map(|r| (None, r)))?;
     let mut inserted = 0;
     match conn {
         DbConnection::Postgres(c) => {
@@ -144,12 +146,16 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow]) -> QueryResult<usiz
     Ok(inserted)
 }
 
-/// Writes `row` if the stored version is still `expected_version`; false when it was not.
-pub fn update(conn: &mut DbConnection, row: &TaskRow, expected_version: i64) -> QueryResult<bool> {
-    diesel::update(tasks::table.filter(tasks::id.eq(&row.id)).filter(tasks::version.eq(expected_version)))
+/// Writes `row` over `old` if the stored version is still `old`'s; false when it was not.
+pub fn update(conn: &mut DbConnection, old: &TaskRow, row: &TaskRow, today: NaiveDate) -> QueryResult<bool> {
+    let written = diesel::update(tasks::table.filter(tasks::id.eq(&row.id)).filter(tasks::version.eq(old.version)))
         .set(row)
-        .execute(conn)
-        .map(|n| n == 1)
+        .execute(conn)?
+        == 1;
+    if written {
+        crate::scheduler::marks::tasks_written(conn, today, [(Some(old), row)])?;
+    }
+    Ok(written)
 }
 
 /// The tasks of one obligation whose nominal day is `from` or later.

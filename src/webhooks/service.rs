@@ -151,15 +151,15 @@ fn fire_unmarked(
 }
 
 /// Appends `task.overdue` for the open tasks of `status` whose due date passed among the next
-/// `limit` after `cursor` (which moves past them).
+/// `limit` from `from` (the sweep's mark) after `cursor` (which moves past them).
 pub fn fire_overdue_tasks(
     conn: &mut DbConnection,
     ctx: &Ctx,
-    status: &str,
+    (status, from): (&str, NaiveDate),
     cursor: &mut store::Cursor<NaiveDate>,
     limit: i64,
 ) -> Result<Swept, ApiError> {
-    let due = store::overdue_candidates(conn, ctx.today(), status, cursor, limit)?;
+    let due = store::overdue_candidates(conn, (from, ctx.today()), status, cursor, limit)?;
     if let Some((id, date)) = due.last() {
         *cursor = Some((*date, id.clone()));
     }
@@ -168,16 +168,16 @@ pub fn fire_overdue_tasks(
 }
 
 /// Appends `service_call.breached` for the calls past a deadline of this kind among the next
-/// `limit` after `cursor` (which moves past them); its changes name the deadline:
-/// `response_breached` or `resolution_breached`.
+/// `limit` from `from` (the sweep's mark) after `cursor` (which moves past them); its changes
+/// name the deadline: `response_breached` or `resolution_breached`.
 pub fn fire_breaches(
     conn: &mut DbConnection,
     ctx: &Ctx,
-    breach: Breach,
+    (breach, from): (Breach, NaiveDateTime),
     cursor: &mut store::Cursor<NaiveDateTime>,
     limit: i64,
 ) -> Result<Swept, ApiError> {
-    let calls = store::breached_candidates(conn, breach, ctx.now.naive_utc(), cursor, limit)?;
+    let calls = store::breached_candidates(conn, breach, (from, ctx.now.naive_utc()), cursor, limit)?;
     if let Some((id, at)) = calls.last() {
         *cursor = Some((*at, id.clone()));
     }

@@ -230,7 +230,7 @@ fn activate(
             now,
         )
     };
-    task_store::insert(conn, &task)?;
+    task_store::insert(conn, &task, ctx.today())?;
     events::record(
         conn,
         ctx,
@@ -363,7 +363,7 @@ pub fn cancel(
                     nt.result_note = note.clone().or(Some("workflow cancelled".into()));
                     nt.version = t.version + 1;
                     nt.updated_at = ctx.now.naive_utc();
-                    if !task_store::update(conn, &nt, t.version)? {
+                    if !task_store::update(conn, &t, &nt, ctx.today())? {
                         return Err(ApiError::conflict(
                             "concurrent_update",
                             "the step's task changed meanwhile; retry",

@@ -390,11 +390,9 @@ async fn subscriptions_filter_by_type_and_an_inactive_webhook_catches_up() {
     );
 }
 
-#[actix_rt::test]
-async fn overdue_tasks_and_breached_deadlines_fire_once_and_are_delivered() {
-    let t = TestApp::spawn().await;
-    let rx = Receiver::start().await;
-    subscribe(&t, &rx.url, json!(["task.overdue", "service_call.breached"])).await;
+/// An active contract with a service level (critical: respond in 2 h, resolve in 8 h) covering
+/// one installation; (contract, installation).
+async fn covered_lift(t: &TestApp) -> (Value, Value) {
     let level = json!({
         "name": "Gold",
         "low": {"response_hours": 24, "resolution_hours": 72},
@@ -405,6 +403,15 @@ async fn overdue_tasks_and_breached_deadlines_fire_once_and_are_delivered() {
     let contract = t.create_contract(json!({"status": "active", "service_level": level})).await;
     let lift = t.create_installation("LIFT-1", json!({})).await;
     assert_eq!(t.cover(&contract, json!([{"installation_id": lift["id"]}])).await.status, 201);
+    (contract, lift)
+}
+
+#[actix_rt::test]
+async fn overdue_tasks_and_breached_deadlines_fire_once_and_are_delivered() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    subscribe(&t, &rx.url, json!(["task.overdue", "service_call.breached"])).await;
+    let (contract, lift) = covered_lift(&t).await;
     let obligation = t.create_obligation(&contract, json!({"schedule": null, "due_date": "2026-06-20"})).await;
     t.run_scheduler().await;
     let tasks = t.tasks_of(&obligation).await;
@@ -457,6 +464,57 @@ async fn overdue_tasks_and_breached_deadlines_fire_once_and_are_delivered() {
     assert_eq!(t.run_scheduler().await.tasks_overdue, 1);
 }
 
+#[actix_rt::test]
+async fn rows_written_behind_the_sweep_marks_still_fire_and_a_pass_overtaken_by_a_write_keeps_its_mark() {
+    let t = TestApp::spawn().await;
+    let (contract, lift) = covered_lift(&t).await;
+    let obligation = t.create_obligation(&contract, json!({"schedule": null, "due_date": "2026-06-20"})).await;
+    t.run_scheduler().await;
+    let task = t.tasks_of(&obligation).await[0].clone();
+    t.clock.set(start_time() + Duration::days(10));
+    assert_eq!(t.run_scheduler().await.tasks_overdue, 1);
+    // The marks now stand at the pass: nothing before them is read again.
+    assert_eq!(t.run_scheduler().await, Default::default());
+
+    // Moved to another past date, behind the mark: overdue again for that date.
+    let url = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+    let res = t.patch(&url, &t.admin(), json!({"due_date": "2026-06-22"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    // A call reported two days ago, both its deadlines long past (behind the breach marks).
+    let reported = (start_time() + Duration::days(8)).to_rfc3339();
+    let call = t
+        .post(
+            "/api/v1/service-calls",
+            &t.token("sam", &["service_agent"]),
+            json!({"installation_id": lift["id"], "description": "Stuck", "priority": "critical", "reported_at": reported}),
+        )
+        .await;
+    assert_eq!(call.status, 201, "{}", call.text);
+    let r = t.run_scheduler().await;
+    assert_eq!((r.tasks_overdue, r.sla_breaches), (1, 2));
+    assert_eq!(t.run_scheduler().await, Default::default());
+
+    // A write behind the mark while a pass runs makes that pass keep its old mark.
+    let (db, day) = (t.state.db.clone(), (start_time() + Duration::days(10)).date_naive());
+    let (advanced, mark) = web::block(move || {
+        use pactum::scheduler::marks;
+        db.write_blocking(|c| {
+            let seen = marks::get(c, marks::TASK_OVERDUE)?;
+            assert_eq!(seen.at, marks::day_key(day));
+            marks::behind(c, marks::TASK_OVERDUE, marks::day_key(day - chrono::Days::new(3)), true)?;
+            let advanced = marks::advance(c, marks::TASK_OVERDUE, seen, marks::day_key(day))?;
+            Ok::<_, pactum::http::ApiError>((advanced, marks::get(c, marks::TASK_OVERDUE)?.at))
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!advanced);
+    assert_eq!(mark.date(), day - chrono::Days::new(3));
+    // The next pass walks from there, finds the task fired already, and moves the mark on.
+    assert_eq!(t.run_scheduler().await, Default::default());
+}
+
 /// Runs one overdue sweep in batches of `batch`; (events fired, batches taken).
 async fn sweep_overdue(t: &TestApp, batch: i64) -> (usize, usize) {
     let (db, now) = (t.state.db.clone(), t.clock.now());
@@ -465,7 +523,13 @@ async fn sweep_overdue(t: &TestApp, batch: i64) -> (usize, usize) {
         let (mut cursor, mut fired, mut batches) = (None, 0, 0);
         loop {
             let swept = db.write_blocking(|c| {
-                pactum::webhooks::service::fire_overdue_tasks(c, &ctx, "open", &mut cursor, batch)
+                pactum::webhooks::service::fire_overdue_tasks(
+                    c,
+                    &ctx,
+                    ("open", chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()),
+                    &mut cursor,
+                    batch,
+                )
             })?;
             fired += swept.fired;
             batches += 1;
