@@ -183,6 +183,11 @@ if [ -z "${SKIP_SCHEDULER:-}" ]; then
     echo '```'
     "$BIN" schedule --at "${DAY}T12:05:00Z"
     echo '```'
+    NEXT="$(date -u -d "${DAY} + 1 day" +%F)"
+    echo "and the next day's (\`pactum schedule --at ${NEXT}T06:00:00Z\`), which also moves every obligation's horizon on by a day:"
+    echo '```'
+    "$BIN" schedule --at "${NEXT}T06:00:00Z"
+    echo '```'
 fi
 
 if [ -z "${SKIP_GENERATION:-}" ]; then
