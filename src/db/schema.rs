@@ -130,6 +130,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        regenerate_on -> Nullable<Date>,
     }
 }
 

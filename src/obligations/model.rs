@@ -123,6 +123,23 @@ pub struct Plan {
     pub cancel: Vec<String>,
 }
 
+/// The day the scheduler has to look at an obligation again after bringing its tasks in line
+/// `today` with a horizon of `months`: the day that horizon reaches the schedule's next
+/// occurrence beyond it (a weekly obligation a week on, a yearly one a year on), never later
+/// than a year on (a rule with nothing in the next year, a one-off, an invalid rule) and never
+/// before tomorrow. Month arithmetic clamps to month ends, so the day can come a little early,
+/// never late.
+pub fn next_visit(schedule: Option<&Schedule>, today: NaiveDate, months: chrono::Months) -> NaiveDate {
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    let latest = today.checked_add_days(chrono::Days::new(365)).unwrap_or(tomorrow);
+    let Some(horizon) = today.checked_add_months(months) else { return tomorrow };
+    let next = schedule.and_then(|s| {
+        let beyond = horizon.succ_opt()?;
+        s.expand(beyond, beyond.checked_add_days(chrono::Days::new(366))?).ok()?.into_iter().next()
+    });
+    next.and_then(|day| day.checked_sub_months(months)).unwrap_or(latest).clamp(tomorrow, latest)
+}
+
 /// Compares the wanted occurrences with the existing tasks. Done, skipped, in-progress and
 /// hand-edited tasks are left alone; tasks no longer wanted are cancelled when they lie in the
 /// future (`from` on) or after the contract's end.
@@ -179,6 +196,30 @@ mod tests {
     fn days(rule: &str, anchor: &str, from: &str, to: &str, exdates: &[&str]) -> Vec<String> {
         let s = Schedule { rrule: rule.into(), anchor: d(anchor), exdates: exdates.iter().map(|x| d(x)).collect() };
         s.expand(d(from), d(to)).unwrap().iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn an_obligation_is_visited_again_when_its_horizon_reaches_the_next_occurrence() {
+        let weekly = Schedule { rrule: "FREQ=WEEKLY".into(), anchor: d("2026-01-05"), exdates: vec![] };
+        let twelve = chrono::Months::new(12);
+        // Generated through 2027-11-28; the next Monday after it is 2027-11-29, reached a year
+        // earlier: tomorrow.
+        assert_eq!(next_visit(Some(&weekly), d("2026-11-28"), twelve), d("2026-11-29"));
+        // From 2026-11-30 the horizon is 2027-11-30, a Tuesday; the next Monday, 2027-12-06,
+        // comes within it six days on.
+        assert_eq!(next_visit(Some(&weekly), d("2026-11-30"), twelve), d("2026-12-06"));
+        let yearly = Schedule { rrule: "FREQ=YEARLY".into(), anchor: d("2026-03-15"), exdates: vec![] };
+        assert_eq!(next_visit(Some(&yearly), d("2026-03-16"), twelve), d("2027-03-15"));
+        // Month ends clamp: a visit a little early, never after the horizon passed the day.
+        let month_end =
+            Schedule { rrule: "FREQ=MONTHLY;BYMONTHDAY=-1".into(), anchor: d("2026-01-31"), exdates: vec![] };
+        let visit = next_visit(Some(&month_end), d("2026-02-01"), chrono::Months::new(1));
+        assert_eq!(visit, d("2026-02-28"));
+        assert!(visit.checked_add_months(chrono::Months::new(1)).unwrap() <= d("2026-03-31"));
+        // Nothing within a year after the horizon, a one-off, an ended rule: a year on.
+        let ended = Schedule { rrule: "FREQ=WEEKLY;COUNT=2".into(), anchor: d("2026-01-05"), exdates: vec![] };
+        assert_eq!(next_visit(Some(&ended), d("2026-11-28"), twelve), d("2027-11-28"));
+        assert_eq!(next_visit(None, d("2026-11-28"), twelve), d("2027-11-28"));
     }
 
     #[test]

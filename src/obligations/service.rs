@@ -146,6 +146,7 @@ pub fn create(
         scope: input.scope.unwrap_or(Scope::Contract).as_str().into(),
         horizon_months: input.horizon_months.unwrap_or(12),
         generated_on: None,
+        regenerate_on: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -463,7 +464,8 @@ pub fn generate(
         });
     }
     events::append_many(conn, &list)?;
-    store::mark_generated(conn, &row.id, today)?;
+    let again = crate::obligations::model::next_visit(schedule_of(row, contract.start_date).as_ref(), today, months);
+    store::mark_generated(conn, &row.id, today, again)?;
     Ok(report)
 }
 

@@ -27,6 +27,8 @@ pub struct ObligationRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The day the scheduler looks at the obligation again (None: as soon as it can).
+    pub regenerate_on: Option<NaiveDate>,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ObligationRow>> {
@@ -51,9 +53,13 @@ pub fn update(conn: &mut DbConnection, row: &ObligationRow, expected_version: i6
     .map(|n| n == 1)
 }
 
-/// Records the day the tasks were last brought in line (not a change of the obligation).
-pub fn mark_generated(conn: &mut DbConnection, id: &str, on: NaiveDate) -> QueryResult<()> {
-    diesel::update(obligations::table.find(id)).set(obligations::generated_on.eq(Some(on))).execute(conn).map(|_| ())
+/// Records the day the tasks were last brought in line and the day to look again (not a change
+/// of the obligation).
+pub fn mark_generated(conn: &mut DbConnection, id: &str, on: NaiveDate, again_on: NaiveDate) -> QueryResult<()> {
+    diesel::update(obligations::table.find(id))
+        .set((obligations::generated_on.eq(Some(on)), obligations::regenerate_on.eq(Some(again_on))))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
@@ -84,7 +90,7 @@ pub fn contract_has_obligations(conn: &mut DbConnection, contract_id: &str) -> Q
         .get_result(conn)
 }
 
-/// Claims up to `limit` obligations whose tasks were last generated before `today`. On
+/// Claims up to `limit` obligations due for a visit by `today` (see `regenerate_on`). On
 /// PostgreSQL the rows stay locked until the caller's transaction ends and rows another
 /// instance holds are skipped, so two instances never generate the same obligation at once.
 pub fn claim_due(
@@ -94,10 +100,10 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<ObligationRow>> {
     if let DbConnection::Postgres(c) = conn {
-        // `generated_on NULLS FIRST, id` is the order of the `obligations_due` index.
+        // `regenerate_on NULLS FIRST, id` is the order of the `obligations_due` index.
         diesel::sql_query(
-            "SELECT * FROM obligations WHERE (generated_on IS NULL OR generated_on < $1) AND id <> ALL($2) \
-             ORDER BY generated_on NULLS FIRST, id LIMIT $3 FOR UPDATE SKIP LOCKED",
+            "SELECT * FROM obligations WHERE (regenerate_on IS NULL OR regenerate_on <= $1) AND id <> ALL($2) \
+             ORDER BY regenerate_on NULLS FIRST, id LIMIT $3 FOR UPDATE SKIP LOCKED",
         )
         .bind::<diesel::sql_types::Date, _>(today)
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skip)
@@ -105,9 +111,9 @@ pub fn claim_due(
         .load(c)
     } else {
         obligations::table
-            .filter(obligations::generated_on.is_null().or(obligations::generated_on.lt(today)))
+            .filter(obligations::regenerate_on.is_null().or(obligations::regenerate_on.le(today)))
             .filter(obligations::id.ne_all(skip))
-            .order((obligations::generated_on.asc(), obligations::id.asc()))
+            .order((obligations::regenerate_on.asc(), obligations::id.asc()))
             .limit(limit)
             .select(ObligationRow::as_select())
             .load(conn)

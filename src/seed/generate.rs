@@ -189,7 +189,7 @@ impl Plan {
 
     pub fn obligation(&self, j: usize) -> ObligationRow {
         let contract = self.call_off(j * GROUP + 1 + j % (GROUP - 1));
-        ObligationRow {
+        let mut row = ObligationRow {
             id: self.id(Table::Obligation, j),
             contract_id: self.id(Table::Contract, contract),
             title: "Weekly inspection".into(),
@@ -208,7 +208,13 @@ impl Plan {
             version: 1,
             created_at: self.now(),
             updated_at: self.now(),
-        }
+            regenerate_on: None,
+        };
+        // As the scheduler leaves it after a visit today.
+        let schedule = crate::obligations::service::schedule_of(&row, self.anchor());
+        let months = chrono::Months::new(row.horizon_months as u32);
+        row.regenerate_on = Some(crate::obligations::model::next_visit(schedule.as_ref(), self.today, months));
+        row
     }
 
     /// The `k`-th weekly task of obligation `o`; past ones are mostly done.

@@ -845,7 +845,7 @@ async fn termination_cancels_the_open_tasks_after_the_effective_date() {
 }
 
 #[actix_web::test]
-async fn the_scheduler_extends_horizons_as_time_passes_once_a_day() {
+async fn the_scheduler_extends_a_horizon_when_it_reaches_a_new_occurrence() {
     let t = TestApp::spawn().await;
     let c = t.create_contract(json!({"status": "active", "term_months": null})).await;
     let o = t.create_obligation(&c, json!({"horizon_months": 3})).await;
@@ -857,9 +857,13 @@ async fn the_scheduler_extends_horizons_as_time_passes_once_a_day() {
     let report = t.run_scheduler().await;
     assert_eq!((report.obligations_generated, report.tasks_created, report.failures), (0, 0, 0), "{report:?}");
 
+    // A month on, the monthly one's horizon has reached a new first of the month; the yearly
+    // one has nothing new within its horizon and is left alone until it has.
     t.clock.set(at(2026, 7, 16));
     let report = t.run_scheduler().await;
-    assert_eq!((report.obligations_generated, report.tasks_created, report.failures), (2, 1, 0), "{report:?}");
+    assert_eq!((report.obligations_generated, report.tasks_created, report.failures), (1, 1, 0), "{report:?}");
+    let created_on = t.get(&url(&other), &t.viewer()).await.body["generated_on"].clone();
+    assert_eq!(created_on, "2026-06-15");
     assert_eq!(nominal_in(&t.tasks_of(&o).await, "open"), firsts((2026, 7), (2026, 10)));
     let new_task = t.tasks_of(&o).await.pop().unwrap();
     assert_eq!(
@@ -876,9 +880,15 @@ async fn the_scheduler_extends_horizons_as_time_passes_once_a_day() {
     // Weeks later: everything up to the new horizon.
     t.clock.set(at(2026, 9, 10));
     let report = t.run_scheduler().await;
-    assert_eq!((report.obligations_generated, report.tasks_created), (2, 2), "{report:?}");
+    assert_eq!((report.obligations_generated, report.tasks_created), (1, 2), "{report:?}");
     assert_eq!(nominal_in(&t.tasks_of(&o).await, "open"), firsts((2026, 7), (2026, 12)));
     assert_eq!(nominal_in(&t.tasks_of(&other).await, "open"), ["2027-03-01"]);
+
+    // The day the yearly one's twelve-month horizon reaches its next occurrence, it gets it.
+    t.clock.set(at(2027, 3, 1));
+    t.run_scheduler().await;
+    assert_eq!(nominal_in(&t.tasks_of(&other).await, "open"), ["2027-03-01", "2028-03-01"]);
+    assert_eq!(t.get(&url(&other), &t.viewer()).await.body["generated_on"], "2027-03-01");
 }
 
 #[actix_web::test]
