@@ -130,7 +130,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        regenerate_on -> Nullable<Date>,
+        regenerate_on -> Date,
     }
 }
 

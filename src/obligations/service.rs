@@ -146,7 +146,8 @@ pub fn create(
         scope: input.scope.unwrap_or(Scope::Contract).as_str().into(),
         horizon_months: input.horizon_months.unwrap_or(12),
         generated_on: None,
-        regenerate_on: None,
+        // Due for its first generation at once.
+        regenerate_on: now.date(),
         version: 1,
         created_at: now,
         updated_at: now,

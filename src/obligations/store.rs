@@ -27,8 +27,8 @@ pub struct ObligationRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// The day the scheduler looks at the obligation again (None: as soon as it can).
-    pub regenerate_on: Option<NaiveDate>,
+    /// The day the scheduler looks at the obligation again.
+    pub regenerate_on: NaiveDate,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ObligationRow>> {
@@ -57,7 +57,7 @@ pub fn update(conn: &mut DbConnection, row: &ObligationRow, expected_version: i6
 /// of the obligation).
 pub fn mark_generated(conn: &mut DbConnection, id: &str, on: NaiveDate, again_on: NaiveDate) -> QueryResult<()> {
     diesel::update(obligations::table.find(id))
-        .set((obligations::generated_on.eq(Some(on)), obligations::regenerate_on.eq(Some(again_on))))
+        .set((obligations::generated_on.eq(Some(on)), obligations::regenerate_on.eq(again_on)))
         .execute(conn)
         .map(|_| ())
 }
@@ -100,10 +100,10 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<ObligationRow>> {
     if let DbConnection::Postgres(c) = conn {
-        // `regenerate_on NULLS FIRST, id` is the order of the `obligations_due` index.
+        // `regenerate_on, id` is the order of the `obligations_due` index.
         diesel::sql_query(
-            "SELECT * FROM obligations WHERE (regenerate_on IS NULL OR regenerate_on <= $1) AND id <> ALL($2) \
-             ORDER BY regenerate_on NULLS FIRST, id LIMIT $3 FOR UPDATE SKIP LOCKED",
+            "SELECT * FROM obligations WHERE regenerate_on <= $1 AND id <> ALL($2) \
+             ORDER BY regenerate_on, id LIMIT $3 FOR UPDATE SKIP LOCKED",
         )
         .bind::<diesel::sql_types::Date, _>(today)
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skip)
@@ -111,7 +111,7 @@ pub fn claim_due(
         .load(c)
     } else {
         obligations::table
-            .filter(obligations::regenerate_on.is_null().or(obligations::regenerate_on.le(today)))
+            .filter(obligations::regenerate_on.le(today))
             .filter(obligations::id.ne_all(skip))
             .order((obligations::regenerate_on.asc(), obligations::id.asc()))
             .limit(limit)

@@ -208,12 +208,12 @@ impl Plan {
             version: 1,
             created_at: self.now(),
             updated_at: self.now(),
-            regenerate_on: None,
+            regenerate_on: self.today,
         };
         // As the scheduler leaves it after a visit today.
         let schedule = crate::obligations::service::schedule_of(&row, self.anchor());
         let months = chrono::Months::new(row.horizon_months as u32);
-        row.regenerate_on = Some(crate::obligations::model::next_visit(schedule.as_ref(), self.today, months));
+        row.regenerate_on = crate::obligations::model::next_visit(schedule.as_ref(), self.today, months);
         row
     }
 
