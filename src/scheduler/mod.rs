@@ -185,61 +185,63 @@ fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     use crate::service_calls::store::Breach;
     use crate::webhooks::service as derived;
     let today = ctx.today();
-    report.tasks_overdue += sweep(db, marks::TASK_OVERDUE, marks::day_key(today), &mut report.failures, |from| {
-        let mut fired = 0;
-        for status in crate::tasks::store::OPEN {
-            let mut cursor = None;
-            fired += in_batches(db, |c| {
-                derived::fire_overdue_tasks(c, ctx, (status, from.date()), &mut cursor, SWEEP_BATCH)
-            })?;
-        }
-        Ok(fired)
-    });
+    report.tasks_overdue +=
+        sweep(db, marks::TASK_OVERDUE, marks::day_key(today), &mut report.failures, |from, fired| {
+            for status in crate::tasks::store::OPEN {
+                let mut cursor = None;
+                in_batches(db, fired, |c| {
+                    derived::fire_overdue_tasks(c, ctx, (status, from.date()), &mut cursor, SWEEP_BATCH)
+                })?;
+            }
+            Ok(())
+        });
     for (breach, name) in
         [(Breach::Response, marks::RESPONSE_BREACHED), (Breach::Resolution, marks::RESOLUTION_BREACHED)]
     {
-        report.sla_breaches += sweep(db, name, ctx.now.naive_utc(), &mut report.failures, |from| {
+        report.sla_breaches += sweep(db, name, ctx.now.naive_utc(), &mut report.failures, |from, fired| {
             let mut cursor = None;
-            in_batches(db, |c| derived::fire_breaches(c, ctx, (breach, from), &mut cursor, SWEEP_BATCH))
+            in_batches(db, fired, |c| derived::fire_breaches(c, ctx, (breach, from), &mut cursor, SWEEP_BATCH))
         });
     }
 }
 
-/// Runs the sweep `name` from its mark and, when it got through, moves the mark to `to`; the
-/// number of events fired. A failure is logged and counted; the mark stays, so the next pass
-/// walks the same rows again (their markers keep each event single).
+/// Runs the sweep `name` from its mark (`walk` counts the events it fires) and, when it got
+/// through, moves the mark to `to`; the number of events fired, those of committed batches
+/// before a failure included. A failure is logged and counted; the mark stays, so the next
+/// pass walks the same rows again (their markers keep each event single).
 fn sweep(
     db: &Db,
     name: &'static str,
     to: chrono::NaiveDateTime,
     failures: &mut usize,
-    walk: impl FnOnce(chrono::NaiveDateTime) -> Result<usize, ApiError>,
+    walk: impl FnOnce(chrono::NaiveDateTime, &mut usize) -> Result<(), ApiError>,
 ) -> usize {
+    let mut fired = 0;
     let run = || {
         let seen = db.read_blocking(|c| marks::get(c, name).map_err(ApiError::from))?;
-        let fired = walk(seen.at)?;
+        walk(seen.at, &mut fired)?;
         db.write_blocking(|c| marks::advance(c, name, seen, to).map_err(ApiError::from))?;
-        Ok::<_, ApiError>(fired)
+        Ok::<_, ApiError>(())
     };
-    run().unwrap_or_else(|e| {
+    if let Err(e) = run() {
         tracing::warn!(job = name, error = %e, "derived events failed; will retry next pass");
         *failures += 1;
-        0
-    })
+    }
+    fired
 }
 
-/// Runs `batch` in transactions of its own until it scans less than a full batch; the number
-/// of events fired.
+/// Runs `batch` in transactions of its own until it scans less than a full batch, adding the
+/// events each committed batch fired to `fired`.
 fn in_batches(
     db: &Db,
+    fired: &mut usize,
     mut batch: impl FnMut(&mut crate::db::DbConnection) -> Result<crate::webhooks::service::Swept, ApiError>,
-) -> Result<usize, ApiError> {
-    let mut total = 0;
+) -> Result<(), ApiError> {
     loop {
         let swept = db.write_blocking(&mut batch)?;
-        total += swept.fired;
+        *fired += swept.fired;
         if (swept.scanned as i64) < SWEEP_BATCH {
-            return Ok(total);
+            return Ok(());
         }
     }
 }

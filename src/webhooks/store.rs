@@ -245,9 +245,8 @@ pub fn deliveries(
     q.load(conn)
 }
 
-/// Records that the derived event `kind` of a resource fired as `event_id`. The key makes a
-/// second firing fail, so it can never be appended twice.
-/// Records that the derived events `(entity id, kind, event id)` of `entity_type` fired.
+/// Records that the derived events `(entity id, kind, event id)` of `entity_type` fired. The key
+/// makes a second firing fail, so none can ever be appended twice.
 pub fn insert_markers(conn: &mut DbConnection, entity_type: &str, rows: &[(String, String, i64)]) -> QueryResult<()> {
     let values: Vec<_> = rows
         .iter()
