@@ -24,8 +24,12 @@ pub fn validate(
     scope_type: &str,
     attrs: &Map<String, Value>,
 ) -> Result<model::Validated, ApiError> {
-    let rules: Vec<Rule> = store::in_force(conn, kind, scope_type)?.iter().map(rule_of).collect();
-    model::validate(attrs, &rules).map_err(ApiError::validation)
+    model::validate(attrs, &rules_in_force(conn, kind, scope_type)?).map_err(ApiError::validation)
+}
+
+/// The rules of the definitions in force for an entity of `kind` and type `scope_type`.
+pub fn rules_in_force(conn: &mut DbConnection, kind: EntityKind, scope_type: &str) -> Result<Vec<Rule>, ApiError> {
+    Ok(store::in_force(conn, kind, scope_type)?.iter().map(rule_of).collect())
 }
 
 /// Turns `attr.<key>[.gte|.lte]=value` query parameters into typed filters (400 when the key is

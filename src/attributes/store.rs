@@ -6,6 +6,30 @@ use crate::db::DbConnection;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+/// One row of the attribute value index.
+#[derive(Clone, Debug, PartialEq, Insertable)]
+#[diesel(table_name = vals)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct AttributeValueRow {
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub key: String,
+    pub value_text: Option<String>,
+    pub value_num: Option<f64>,
+}
+
+impl AttributeValueRow {
+    pub fn of(kind: EntityKind, entity_id: &str, v: &IndexedValue) -> AttributeValueRow {
+        AttributeValueRow {
+            entity_kind: kind.as_str().into(),
+            entity_id: entity_id.into(),
+            key: v.key.clone(),
+            value_text: v.text.clone(),
+            value_num: v.num,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = defs)]
 #[diesel(treat_none_as_null = true)]
@@ -95,19 +119,13 @@ pub fn replace_values(
     if values.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = values
-        .iter()
-        .map(|v| {
-            (
-                vals::entity_kind.eq(kind.as_str()),
-                vals::entity_id.eq(entity_id),
-                vals::key.eq(&v.key),
-                vals::value_text.eq(v.text.as_deref()),
-                vals::value_num.eq(v.num),
-            )
-        })
-        .collect();
+    let rows: Vec<_> = values.iter().map(|v| AttributeValueRow::of(kind, entity_id, v)).collect();
     crate::on_backend!(conn, |c| diesel::insert_into(vals::table).values(&rows).execute(c)).map(|_| ())
+}
+
+/// Writes many index rows at once (bulk loads and imports).
+pub fn insert_values(conn: &mut DbConnection, rows: &[AttributeValueRow]) -> QueryResult<usize> {
+    crate::bulk_insert!(conn, vals::table, rows)
 }
 
 pub fn delete_values(conn: &mut DbConnection, kind: EntityKind, entity_id: &str) -> QueryResult<()> {

@@ -3,15 +3,18 @@
 use super::api::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{self, Action, Period, Status, Term};
 use super::store::{self, ContractRow};
+use crate::attributes::model::{self as attribute_model, Rule};
 use crate::attributes::model::{merge, EntityKind};
+use crate::attributes::store::AttributeValueRow;
 use crate::attributes::{service as attributes, store as attribute_store};
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use crate::service_calls::model::ServiceLevel;
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDateTime};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 pub const ENTITY: &str = "contract";
 
@@ -135,24 +138,29 @@ fn check_row(row: &ContractRow) -> Vec<FieldError> {
     errors
 }
 
+fn duplicate_number(number: &str, other: &str) -> ApiError {
+    ApiError::conflict("duplicate_number", format!("contract number {number} is already used by contract {other}"))
+}
+
+fn duplicate_external_ref(external_ref: &str, other: &str) -> ApiError {
+    ApiError::conflict(
+        "duplicate_external_ref",
+        format!("external_ref {external_ref} is already used by contract {other}"),
+    )
+}
+
 /// Checks the unique human keys up front for a clear 409 (the unique indexes stay the backstop).
 fn check_unique(conn: &mut DbConnection, row: &ContractRow) -> Result<(), ApiError> {
     let by_number =
         store::list(conn, &store::ListFilter { number: Some(row.number.clone()), ..Default::default() }, None, 1)?;
     if let Some(other) = by_number.into_iter().find(|o| o.id != row.id) {
-        return Err(ApiError::conflict(
-            "duplicate_number",
-            format!("contract number {} is already used by contract {}", row.number, other.id),
-        ));
+        return Err(duplicate_number(&row.number, &other.id));
     }
     if let Some(ext) = &row.external_ref {
         let by_ref =
             store::list(conn, &store::ListFilter { external_ref: Some(ext.clone()), ..Default::default() }, None, 1)?;
         if let Some(other) = by_ref.into_iter().find(|o| o.id != row.id) {
-            return Err(ApiError::conflict(
-                "duplicate_external_ref",
-                format!("external_ref {ext} is already used by contract {}", other.id),
-            ));
+            return Err(duplicate_external_ref(ext, &other.id));
         }
     }
     Ok(())
@@ -199,18 +207,14 @@ fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<
     Err(ApiError::conflict("number_exhausted", "no free contract number found; give the number explicitly"))
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
+/// Builds a new contract's row from its input and checks its fields, without I/O; gives the
+/// row (attributes not yet set) and the attributes to validate.
+fn new_row(
     input: ContractIn,
-    number_pattern: &str,
-) -> Result<ContractRow, ApiError> {
+    number: String,
+    now: NaiveDateTime,
+) -> Result<(ContractRow, Map<String, Value>), ApiError> {
     let renewal = input.renewal.unwrap_or_default();
-    let now = ctx.now.naive_utc();
-    let number = match input.number {
-        Some(n) => n,
-        None => generate_number(conn, number_pattern, ctx.today().year())?,
-    };
     let mut row = ContractRow {
         id: uuid::Uuid::now_v7().to_string(),
         number,
@@ -246,12 +250,104 @@ pub fn create(
     row.service_level = input.service_level.map(encode_service_level).transpose()?;
     derive_dates(&mut row);
     row.search_text = search_text(&row.number, &row.title);
+    Ok((row, input.attributes.unwrap_or_default()))
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    mut input: ContractIn,
+    number_pattern: &str,
+) -> Result<ContractRow, ApiError> {
+    let number = match input.number.take() {
+        Some(n) => n,
+        None => generate_number(conn, number_pattern, ctx.today().year())?,
+    };
+    let (mut row, attrs) = new_row(input, number, ctx.now.naive_utc())?;
     check_parent(conn, &row.id, row.parent_id.as_deref())?;
     check_unique(conn, &row)?;
-    apply_attributes(conn, &mut row, &input.attributes.unwrap_or_default())?;
+    apply_attributes(conn, &mut row, &attrs)?;
     store::insert(conn, &row)?;
     record(conn, ctx, &row.id, "created", None, Some(&row))?;
     Ok(row)
+}
+
+/// Creates many contracts at once, as [`create`] would one after the other, for bulk imports:
+/// the checks run once for all (one query per unique key, the attribute definitions once per
+/// contract type) and the rows, index values and events are written in a few statements.
+/// Gives each input's contract or the problem that refused it, in input order; refused inputs
+/// write nothing. An error of the whole (`Err`) may leave some rows written: run it in a
+/// savepoint.
+pub fn create_many(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    inputs: Vec<ContractIn>,
+    number_pattern: &str,
+) -> Result<Vec<Result<ContractRow, ApiError>>, ApiError> {
+    let (now, year) = (ctx.now.naive_utc(), ctx.today().year());
+    let to_number = inputs.iter().filter(|i| i.number.is_none()).count() as i64;
+    // Numbers to generate come from one reserved block of the counter.
+    let mut seq = match to_number {
+        0 => 0,
+        n => store::take_counter(conn, "contract_number", n)? - n + 1,
+    };
+    let mut built = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        let generated = input.number.is_none();
+        let number = input.number.take().unwrap_or_else(|| {
+            seq += 1;
+            model::format_number(number_pattern, year, seq - 1)
+        });
+        built.push(new_row(input, number, now).map(|(row, attrs)| (row, attrs, generated)));
+    }
+    let rows = || built.iter().filter_map(|b| b.as_ref().ok()).map(|(row, _, _)| row);
+    let numbers: Vec<String> = rows().map(|r| r.number.clone()).collect();
+    let refs: Vec<String> = rows().filter_map(|r| r.external_ref.clone()).collect();
+    let mut number_owner: HashMap<String, String> =
+        store::ids_by(conn, store::UniqueKey::Number, &numbers)?.into_iter().collect();
+    let mut ref_owner: HashMap<String, String> =
+        store::ids_by(conn, store::UniqueKey::ExternalRef, &refs)?.into_iter().collect();
+    let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
+    let (mut results, mut values) = (Vec::with_capacity(built.len()), Vec::new());
+    for b in built {
+        let checked = b.and_then(|(mut row, attrs, generated)| {
+            check_parent(conn, &row.id, row.parent_id.as_deref())?;
+            if number_owner.contains_key(&row.number) {
+                if !generated {
+                    return Err(duplicate_number(&row.number, &number_owner[&row.number]));
+                }
+                // Taken since the block was reserved: take further numbers, as `create` would.
+                row.number = generate_number(conn, number_pattern, year)?;
+                while number_owner.contains_key(&row.number) {
+                    row.number = generate_number(conn, number_pattern, year)?;
+                }
+                row.search_text = search_text(&row.number, &row.title);
+            }
+            if let Some(other) = row.external_ref.as_ref().and_then(|r| ref_owner.get(r)) {
+                return Err(duplicate_external_ref(row.external_ref.as_deref().unwrap_or_default(), other));
+            }
+            if !rules.contains_key(&row.contract_type) {
+                let in_force = attributes::rules_in_force(conn, EntityKind::Contract, &row.contract_type)?;
+                rules.insert(row.contract_type.clone(), in_force);
+            }
+            let (canonical, indexed) =
+                attribute_model::validate(&attrs, &rules[&row.contract_type]).map_err(ApiError::validation)?;
+            row.attributes = Value::Object(canonical).to_string();
+            values.extend(indexed.iter().map(|v| AttributeValueRow::of(EntityKind::Contract, &row.id, v)));
+            number_owner.insert(row.number.clone(), row.id.clone());
+            if let Some(r) = &row.external_ref {
+                ref_owner.insert(r.clone(), row.id.clone());
+            }
+            Ok(row)
+        });
+        results.push(checked);
+    }
+    let created: Vec<ContractRow> = results.iter().filter_map(|r| r.as_ref().ok()).cloned().collect();
+    store::insert_many(conn, &created)?;
+    attribute_store::insert_values(conn, &values)?;
+    let snapshots: Vec<(&str, Value)> = created.iter().map(|r| (r.id.as_str(), snapshot(r))).collect();
+    events::record_created(conn, ctx, ENTITY, &snapshots)?;
+    Ok(results)
 }
 
 pub fn update(

@@ -68,6 +68,38 @@ pub fn insert(conn: &mut DbConnection, row: &ContractRow) -> QueryResult<()> {
     diesel::insert_into(contracts::table).values(row).execute(conn).map(|_| ())
 }
 
+/// Writes many new contracts at once (bulk loads and imports).
+pub fn insert_many(conn: &mut DbConnection, rows: &[ContractRow]) -> QueryResult<usize> {
+    crate::bulk_insert!(conn, contracts::table, rows)
+}
+
+/// A unique human key of contracts.
+#[derive(Clone, Copy)]
+pub enum UniqueKey {
+    Number,
+    ExternalRef,
+}
+
+/// Which of `values` of a unique key are taken, each with its contract's id.
+pub fn ids_by(conn: &mut DbConnection, key: UniqueKey, values: &[String]) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(500) {
+        let q = contracts::table.select((contracts::number, contracts::external_ref, contracts::id)).into_boxed();
+        let q = match key {
+            UniqueKey::Number => q.filter(contracts::number.eq_any(chunk)),
+            UniqueKey::ExternalRef => q.filter(contracts::external_ref.eq_any(chunk)),
+        };
+        for (number, external_ref, id) in q.load::<(String, Option<String>, String)>(conn)? {
+            let value = match key {
+                UniqueKey::Number => number,
+                UniqueKey::ExternalRef => external_ref.unwrap_or_default(),
+            };
+            out.push((value, id));
+        }
+    }
+    Ok(out)
+}
+
 /// Writes `row` if the stored version is still `expected_version`; false when it was not.
 pub fn update(conn: &mut DbConnection, row: &ContractRow, expected_version: i64) -> QueryResult<bool> {
     diesel::update(contracts::table.filter(contracts::id.eq(&row.id)).filter(contracts::version.eq(expected_version)))
@@ -155,17 +187,23 @@ pub fn past_end(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryR
 /// One upsert statement, so two transactions taking the first value of a new counter at the
 /// same time do not both try to insert it (the second waits and then increments).
 pub fn next_counter(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
+    take_counter(conn, name, 1)
+}
+
+/// Takes the next `n` (at least 1) values of a named counter at once; returns the last of them.
+pub fn take_counter(conn: &mut DbConnection, name: &str, n: i64) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Counter {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         value: i64,
     }
     let row: Counter = diesel::sql_query(
-        "INSERT INTO counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 \
+        "INSERT INTO counters (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 \
          RETURNING value",
     )
     .bind::<Text, _>(name)
+    .bind::<diesel::sql_types::BigInt, _>(n)
     .get_result(conn)?;
     Ok(row.value)
 }

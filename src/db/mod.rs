@@ -34,6 +34,25 @@ macro_rules! on_backend {
     };
 }
 
+/// Writes the insertable rows `$rows` (a slice) into `$table` in as few statements as the
+/// backend allows: one binary COPY on PostgreSQL, multi-row INSERTs of 100 on SQLite (whose
+/// statements take a bounded number of parameters). Gives the number of rows written.
+#[macro_export]
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres(c) => diesel::copy_from($table).from_insertable($rows).execute(c),
+            $crate::db::DbConnection::Sqlite(c) => {
+                let mut n = 0;
+                for chunk in $rows.chunks(100) {
+                    n += diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+                Ok(n)
+            }
+        }
+    };
+}
+
 /// Key of the PostgreSQL advisory lock that orders all write transactions (see [`Db::write`]).
 pub const WRITE_LOCK: i64 = 0x5041_4354_0001;
 

@@ -136,6 +136,31 @@ pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResul
     Ok(ids)
 }
 
+/// Appends the `created` events of many new resources of one type at once, each given by its
+/// id and JSON snapshot (same ordering guarantee as [`append`]).
+pub fn record_created(
+    conn: &mut DbConnection,
+    ctx: &super::Ctx,
+    entity_type: &str,
+    created: &[(&str, serde_json::Value)],
+) -> QueryResult<Vec<(String, i64)>> {
+    let changes: Vec<Changes> =
+        created.iter().map(|(_, snapshot)| super::model::diff(&serde_json::Value::Null, snapshot)).collect();
+    let list: Vec<NewEvent> = created
+        .iter()
+        .zip(&changes)
+        .map(|((entity_id, _), changes)| NewEvent {
+            entity_type,
+            entity_id,
+            action: "created",
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    append_many(conn, &list)
+}
+
 /// The id of the newest event (0 when there is none).
 pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
     events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(|id| id.unwrap_or(0))

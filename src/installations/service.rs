@@ -10,7 +10,6 @@ use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
-use crate::events::model::diff;
 use crate::events::store as events;
 use crate::events::Ctx;
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
@@ -403,20 +402,8 @@ pub fn add_coverage(
     }
     let rows: Vec<CoverageRow> = out.iter().map(|(row, _)| row.clone()).collect();
     store::insert_coverages(conn, &rows)?;
-    let changes: Vec<_> = rows.iter().map(|r| diff(&Value::Null, &coverage_snapshot(r))).collect();
-    let list: Vec<events::NewEvent> = rows
-        .iter()
-        .zip(&changes)
-        .map(|(r, changes)| events::NewEvent {
-            entity_type: COVERAGE,
-            entity_id: &r.id,
-            action: "created",
-            actor: ctx.actor,
-            at: now,
-            changes,
-        })
-        .collect();
-    events::append_many(conn, &list)?;
+    let snapshots: Vec<(&str, Value)> = rows.iter().map(|r| (r.id.as_str(), coverage_snapshot(r))).collect();
+    events::record_created(conn, ctx, COVERAGE, &snapshots)?;
     crate::obligations::service::follow_contract(conn, ctx, &contract.id)?;
     Ok(out)
 }

@@ -2,14 +2,14 @@
 //! (`PUT /contracts/by-external-ref/{ref}`, `PUT /installations/by-external-ref/{ref}`) and
 //! NDJSON bulk imports (`POST /imports/contracts`, `POST /imports/installations`).
 
-use super::model::{ImportReport, Line, LineOutcome, LineReport, LineSplitter, Outcome};
-use super::service;
+use super::model::{ImportReport, Line, LineSplitter, Outcome};
+use super::{import, service};
 use crate::auth::{Principal, Role};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::contracts::api::{ContractOut, RenewalTerms};
 use crate::contracts::model::Status as ContractStatus;
-use crate::db::{Db, DbConnection};
+use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::json::BodyLimit;
@@ -21,7 +21,6 @@ use crate::service_calls::model::ServiceLevel;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::Connection;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -217,7 +216,7 @@ pub async fn put_installation(
     Ok(pushed(outcome, &InstallationPushOut { outcome, installation: row.into() }, version, location))
 }
 
-fn check_ref(external_ref: &str) -> Result<(), ApiError> {
+pub(super) fn check_ref(external_ref: &str) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     crate::http::check_text(&mut errors, "external_ref", external_ref, 200);
     if errors.is_empty() {
@@ -227,101 +226,6 @@ fn check_ref(external_ref: &str) -> Result<(), ApiError> {
     }
 }
 
-/// What an import line is.
-#[derive(Clone, Copy)]
-enum Kind {
-    Contracts,
-    Installations,
-}
-
-/// The end of a batch's inner transaction: a dry run rolls back on purpose.
-enum BatchEnd {
-    DryRun,
-    Db(diesel::result::Error),
-}
-
-impl From<diesel::result::Error> for BatchEnd {
-    fn from(e: diesel::result::Error) -> BatchEnd {
-        BatchEnd::Db(e)
-    }
-}
-
-fn failed(line: usize, external_ref: Option<String>, e: ApiError) -> LineReport {
-    LineReport { line, external_ref, outcome: LineOutcome::Failed, id: None, problem: Some(e.problem()) }
-}
-
-/// Applies one line in a savepoint of its own, so a bad line undoes only itself.
-fn apply_line(c: &mut DbConnection, ctx: &Ctx, kind: Kind, line: usize, bytes: &[u8], pattern: &str) -> LineReport {
-    let parsed: Result<(Option<String>, Value), ApiError> = crate::http::json::parse::<Value>(bytes)
-        .map(|v| (v.get("external_ref").and_then(Value::as_str).map(str::to_string), v));
-    let (external_ref, value) = match parsed {
-        Ok(p) => p,
-        Err(e) => return failed(line, None, e),
-    };
-    let Some(ext) = external_ref.clone() else {
-        return failed(line, None, ApiError::invalid("external_ref", "required", "every line needs its external_ref"));
-    };
-    if let Err(e) = check_ref(&ext) {
-        return failed(line, external_ref, e);
-    }
-    let result = c.transaction::<_, ApiError, _>(|c| match kind {
-        Kind::Contracts => {
-            let doc: ContractDocument = crate::http::json::parse(value.to_string().as_bytes())?;
-            service::with_outcome(c, |c| service::put_contract(c, ctx, &ext, doc, pattern)).map(|(r, o)| (r.id, o))
-        }
-        Kind::Installations => {
-            let doc: InstallationDocument = crate::http::json::parse(value.to_string().as_bytes())?;
-            service::with_outcome(c, |c| service::put_installation(c, ctx, &ext, doc)).map(|(r, o)| (r.id, o))
-        }
-    });
-    match result {
-        Ok((id, outcome)) => LineReport { line, external_ref, outcome: outcome.into(), id: Some(id), problem: None },
-        Err(e) => failed(line, external_ref, e),
-    }
-}
-
-async fn apply_batch(
-    db: &Db,
-    who: &Principal,
-    now: DateTime<Utc>,
-    kind: Kind,
-    batch: Vec<Line>,
-    dry_run: bool,
-    pattern: &str,
-) -> Result<Vec<LineReport>, ApiError> {
-    let (actor, pattern) = (who.sub.clone(), pattern.to_string());
-    db.write(move |c| {
-        let ctx = Ctx { actor: &actor, now };
-        let mut reports = Vec::with_capacity(batch.len());
-        let end = c.transaction::<(), BatchEnd, _>(|c| {
-            for line in batch {
-                reports.push(match line {
-                    Line::TooLong(n) => failed(
-                        n,
-                        None,
-                        ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "line_too_large",
-                            "the line exceeds the body limit",
-                        ),
-                    ),
-                    Line::Text(n, bytes) => apply_line(c, &ctx, kind, n, &bytes, &pattern),
-                });
-            }
-            if dry_run {
-                Err(BatchEnd::DryRun)
-            } else {
-                Ok(())
-            }
-        });
-        match end {
-            Ok(()) | Err(BatchEnd::DryRun) => Ok(reports),
-            Err(BatchEnd::Db(e)) => Err(ApiError::from(e)),
-        }
-    })
-    .await
-}
-
 async fn import(
     who: Principal,
     db: web::Data<Db>,
@@ -329,7 +233,7 @@ async fn import(
     settings: web::Data<Settings>,
     req: HttpRequest,
     mut payload: web::Payload,
-    kind: Kind,
+    kind: import::Kind,
 ) -> Result<HttpResponse, ApiError> {
     who.require_any(PUSHERS)?;
     let mut q = QueryPairs::from_request(&req)?;
@@ -360,14 +264,17 @@ async fn import(
             };
             batch.push(line);
             if batch.len() >= BATCH || bytes >= BATCH_BYTES {
-                report.add(apply_batch(&db, &who, now, kind, std::mem::take(&mut batch), dry_run, &pattern).await?);
+                report.add(
+                    import::apply_batch(&db, &who.sub, now, kind, std::mem::take(&mut batch), dry_run, &pattern)
+                        .await?,
+                );
                 bytes = 0;
             }
         }
     }
     batch.extend(splitter.finish());
     if !batch.is_empty() {
-        report.add(apply_batch(&db, &who, now, kind, batch, dry_run, &pattern).await?);
+        report.add(import::apply_batch(&db, &who.sub, now, kind, batch, dry_run, &pattern).await?);
     }
     Ok(HttpResponse::Ok().json(report))
 }
@@ -397,7 +304,7 @@ pub async fn import_contracts(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    import(who, db, clock, settings, req, payload, Kind::Contracts).await
+    import(who, db, clock, settings, req, payload, import::Kind::Contracts).await
 }
 
 /// Import installation documents as NDJSON (integration, contract_manager).
@@ -423,5 +330,5 @@ pub async fn import_installations(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    import(who, db, clock, settings, req, payload, Kind::Installations).await
+    import(who, db, clock, settings, req, payload, import::Kind::Installations).await
 }

@@ -3,6 +3,7 @@
 //! `crate::idempotency`.)
 
 pub mod api;
+pub mod import;
 pub mod model;
 pub mod service;
 

@@ -137,35 +137,54 @@ pub fn put_contract(
     apply_contract(conn, ctx, external_ref, doc, None, "", 0, number_pattern)
 }
 
+/// Whether applying the document touches its own contract alone: no child contracts, covered
+/// installations or obligations to apply.
+pub fn is_header_only(doc: &ContractDocument) -> bool {
+    doc.children.as_ref().is_none_or(Vec::is_empty)
+        && doc.installations.as_ref().is_none_or(Vec::is_empty)
+        && doc.obligations.as_ref().is_none_or(Vec::is_empty)
+}
+
+/// The external references of a document and of all its child documents.
+pub fn external_refs<'a>(doc: &'a ContractDocument, out: &mut Vec<&'a str>) {
+    out.extend(doc.external_ref.as_deref());
+    for child in doc.children.iter().flatten() {
+        external_refs(child, out);
+    }
+}
+
+/// The input that creates a document's contract (its lists are applied separately).
+pub fn new_contract(doc: ContractDocument, external_ref: &str, parent_id: Option<&str>) -> ContractIn {
+    ContractIn {
+        number: doc.number,
+        title: doc.title,
+        contract_type: doc.contract_type,
+        customer_ref: doc.customer_ref,
+        customer_name: doc.customer_name,
+        status: doc.status,
+        start_date: doc.start_date,
+        term_months: doc.term_months,
+        renewal: doc.renewal,
+        signed_at: doc.signed_at,
+        external_ref: Some(external_ref.to_string()),
+        parent_id: parent_id.map(str::to_string),
+        attributes: doc.attributes,
+        service_level: doc.service_level,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn apply_contract(
     conn: &mut DbConnection,
     ctx: &Ctx,
     external_ref: &str,
-    doc: ContractDocument,
+    mut doc: ContractDocument,
     parent_id: Option<&str>,
     at: &str,
     depth: usize,
     number_pattern: &str,
 ) -> Result<(ContractRow, bool), ApiError> {
-    let ContractDocument {
-        external_ref: _,
-        number,
-        title,
-        contract_type,
-        customer_ref,
-        customer_name,
-        status,
-        start_date,
-        term_months,
-        renewal,
-        signed_at,
-        attributes,
-        service_level,
-        children,
-        installations: covered,
-        obligations: duties,
-    } = doc;
+    let (children, covered, duties) = (doc.children.take(), doc.installations.take(), doc.obligations.take());
     let existing = contract_store::list(
         conn,
         &contract_store::ListFilter { external_ref: Some(external_ref.to_string()), ..Default::default() },
@@ -176,7 +195,11 @@ fn apply_contract(
     .next();
     let (mut row, created) = match existing {
         None => {
-            let input = ContractIn {
+            let input = new_contract(doc, external_ref, parent_id);
+            (contracts::create(conn, ctx, input, number_pattern).map_err(|e| within(at, e))?, true)
+        }
+        Some(old) => {
+            let ContractDocument {
                 number,
                 title,
                 contract_type,
@@ -187,14 +210,10 @@ fn apply_contract(
                 term_months,
                 renewal,
                 signed_at,
-                external_ref: Some(external_ref.to_string()),
-                parent_id: parent_id.map(str::to_string),
                 attributes,
                 service_level,
-            };
-            (contracts::create(conn, ctx, input, number_pattern).map_err(|e| within(at, e))?, true)
-        }
-        Some(old) => {
+                ..
+            } = doc;
             let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
             let renewal = renewal.unwrap_or_default();
             let patch = ContractPatch {

@@ -311,7 +311,7 @@ pub struct DossierTypes {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeededDossier {
     pub row: DossierRow,
-    pub values: Vec<crate::seed::store::AttributeValueRow>,
+    pub values: Vec<crate::attributes::store::AttributeValueRow>,
     pub trigger: Option<TriggerRow>,
 }
 
@@ -326,7 +326,7 @@ impl Plan {
     pub fn dossier(&self, i: usize, types: &DossierTypes) -> SeededDossier {
         let mut rng = self.rng(Table::Dossier, i);
         let pension = i % 2 == 1;
-        let value = |key: &str, text: String, num: Option<f64>| crate::seed::store::AttributeValueRow {
+        let value = |key: &str, text: String, num: Option<f64>| crate::attributes::store::AttributeValueRow {
             entity_kind: "dossier".into(),
             entity_id: self.id(Table::Dossier, i),
             key: key.into(),

@@ -149,7 +149,7 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
         let rows: Vec<_> = range.map(|i| plan.contract(i)).collect();
         let values: Vec<_> = rows
             .iter()
-            .map(|r| store::AttributeValueRow {
+            .map(|r| crate::attributes::store::AttributeValueRow {
                 entity_kind: "contract".into(),
                 entity_id: r.id.clone(),
                 key: "region".into(),
@@ -157,8 +157,8 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
                 value_num: None,
             })
             .collect();
-        store::attribute_values(c, &values)?;
-        store::contracts(c, &rows)
+        crate::attributes::store::insert_values(c, &values)?;
+        crate::contracts::store::insert_many(c, &rows)
     })?;
     chunked(db, &mut report, "installations", plan.installations, |c, range| {
         let rows: Vec<_> = range.map(|i| plan.installation(i)).collect();
@@ -198,7 +198,7 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
         let values: Vec<_> = seeded.iter().flat_map(|d| d.values.iter().cloned()).collect();
         let triggers: Vec<_> = seeded.iter().filter_map(|d| d.trigger.clone()).collect();
         let n = store::dossiers(c, &rows)?;
-        store::attribute_values(c, &values)?;
+        crate::attributes::store::insert_values(c, &values)?;
         store::date_triggers(c, &triggers)?;
         Ok(n)
     })?;

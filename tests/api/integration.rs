@@ -291,3 +291,120 @@ async fn repeats_stay_unchanged_with_fine_timestamps_and_pushed_installations_ar
     let res = put_contract(&t, "CRM-2", doc).await;
     assert_eq!((res.status, res.error_fields()), (422, vec!["children[0].obligations[1].title".to_string()]));
 }
+
+/// The contract fields a push decides, without what is generated (id, number, timestamps).
+fn pushed_fields(c: &Value) -> Value {
+    let mut c = c.clone();
+    for generated in ["id", "number", "external_ref", "created_at", "updated_at", "version", "_links"] {
+        c.as_object_mut().unwrap().remove(generated);
+    }
+    c
+}
+
+#[actix_rt::test]
+async fn an_import_creates_new_contracts_at_once_exactly_as_single_pushes_would() {
+    let t = TestApp::spawn().await;
+    t.define_attribute(json!({"entity_kind": "contract", "scope": "maintenance", "key": "region", "label": "Region",
+                              "data_type": "enum", "options": ["north", "south"]}))
+        .await;
+    let doc = |title: &str| {
+        json!({"title": title, "contract_type": "maintenance", "customer_ref": "CUST-9", "status": "active",
+               "start_date": "2026-01-01", "term_months": 12,
+               "renewal": {"auto_renew": true, "term_months": 12, "notice_period": "P3M"},
+               "attributes": {"region": "north"}})
+    };
+    let line = |ext: &str, mut d: Value| {
+        d["external_ref"] = json!(ext);
+        d.to_string()
+    };
+    let stored = put_contract(&t, "E-0", doc("Stored before")).await;
+    assert_eq!(stored.status, 201, "{}", stored.text);
+    // The next generated number is already taken by hand: the import must skip it.
+    let next = stored.body["contract"]["number"].as_str().unwrap().replace("000001", "000002");
+    let taken = t.create_contract(json!({"number": next, "title": "By hand"})).await;
+
+    let mut bad_attribute = doc("Bad region");
+    bad_attribute["attributes"] = json!({"region": "east"});
+    let mut numbered = doc("Numbered");
+    numbered["number"] = json!("N-1");
+    let mut with_child = doc("Framework");
+    with_child["children"] = json!([{"external_ref": "E-8", "title": "Call-off", "contract_type": "maintenance",
+                                     "customer_ref": "CUST-9", "start_date": "2026-02-01"}]);
+    let body = [
+        line("E-1", doc("First")),
+        line("E-2", numbered.clone()),
+        line("E-3", numbered),
+        line("E-4", bad_attribute),
+        line("E-5", doc("Five")),
+        line("E-5", doc("Five again")),
+        line("E-0", doc("Stored after")),
+        line("E-7", with_child),
+        line("E-9", doc("Last")),
+    ]
+    .join("\n");
+    let events_before = event_count(&t).await;
+    let res = import(&t, "contracts", "", &body).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let lines = res.body["lines"].as_array().unwrap();
+    let outcomes: Vec<(u64, &str)> =
+        lines.iter().map(|l| (l["line"].as_u64().unwrap(), l["outcome"].as_str().unwrap())).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (1, "created"),
+            (2, "created"),
+            (3, "failed"),
+            (4, "failed"),
+            (5, "created"),
+            (6, "updated"),
+            (7, "updated"),
+            (8, "created"),
+            (9, "created")
+        ]
+    );
+    assert_eq!(lines[2]["problem"]["code"], "duplicate_number", "E-3 is new, its number is not");
+    assert_eq!(lines[3]["problem"]["errors"][0]["field"], "attributes.region");
+    assert_eq!(
+        (res.body["created"].clone(), res.body["updated"].clone(), res.body["failed"].clone()),
+        (json!(5), json!(2), json!(2))
+    );
+
+    // Each created contract is what a single push of its line makes, with a number of its own.
+    let by_ref = |r: &str| {
+        let t = &t;
+        let r = r.to_string();
+        async move {
+            let res = t.get(&format!("/api/v1/contracts?external_ref={r}"), &t.viewer()).await;
+            assert_eq!(res.status, 200, "{}", res.text);
+            res.body["items"][0].clone()
+        }
+    };
+    let first = by_ref("E-1").await;
+    let pushed = put_contract(&t, "P-1", doc("First")).await;
+    assert_eq!(pushed.status, 201, "{}", pushed.text);
+    assert_eq!(pushed_fields(&first), pushed_fields(&pushed.body["contract"]));
+    assert_eq!(first["end_date"], "2026-12-31");
+    assert_eq!(first["notice_deadline"], "2026-09-30");
+    assert_eq!(first["id"], lines[0]["id"]);
+    let mut numbers = Vec::new();
+    for r in ["E-1", "E-2", "E-5", "E-7", "E-9"] {
+        numbers.push(by_ref(r).await["number"].as_str().unwrap().to_string());
+    }
+    assert_eq!(numbers[1], "N-1");
+    let unique: std::collections::HashSet<&String> = numbers.iter().chain([&next]).collect();
+    assert_eq!(unique.len(), 6, "numbers are unique, also against {taken}: {numbers:?}");
+    assert_eq!(by_ref("E-5").await["title"], "Five again", "the later line of a reference wins");
+    assert_eq!(by_ref("E-0").await["title"], "Stored after");
+    assert_eq!(by_ref("E-8").await["parent_id"], by_ref("E-7").await["id"]);
+    assert!(by_ref("E-3").await.is_null() && by_ref("E-4").await.is_null(), "refused lines write nothing");
+
+    // Attribute index rows and history events were written for the contracts made at once.
+    let north = t.get("/api/v1/contracts?attr.region=north&external_ref=E-9", &t.viewer()).await;
+    assert_eq!(north.body["items"].as_array().unwrap().len(), 1, "{}", north.text);
+    let history = t.get(&format!("/api/v1/contracts/{}/history", first["id"].as_str().unwrap()), &t.viewer()).await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    assert_eq!(history.body["items"][0]["action"], "created");
+    assert_eq!(history.body["items"][0]["changes"]["title"]["new"], "First", "{}", history.text);
+    // Five contracts created (E-8 too), two updated, one pushed after.
+    assert_eq!(event_count(&t).await, events_before + 6 + 2 + 1);
+}
