@@ -193,7 +193,7 @@ fi
 if [ -z "${SKIP_GENERATION:-}" ]; then
     # Generating a year of tasks rewrites the data, so it runs on a copy: the obligations' future
     # tasks are removed and their horizons reset, then one pass generates them again.
-    reset="DELETE FROM tasks WHERE obligation_id IS NOT NULL AND due_date >= '${DAY}'; UPDATE obligations SET generated_on = NULL;"
+    reset="DELETE FROM tasks WHERE obligation_id IS NOT NULL AND due_date >= '${DAY}'; UPDATE obligations SET generated_on = NULL, regenerate_on = '${DAY}';"
     if [ "$BACKEND" = postgres ]; then
         psql "$ADMIN" -qc "DROP DATABASE IF EXISTS ${DB}_generation" -c "CREATE DATABASE ${DB}_generation TEMPLATE ${DB}"
         export DATABASE_URL="${DATABASE_URL%/*}/${DB}_generation"

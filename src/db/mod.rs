@@ -34,6 +34,22 @@ macro_rules! on_backend {
     };
 }
 
+/// `(a, id) > (x, y)` (or another comparison) over a sort column and an id as one row-value
+/// comparison, for keyset pages and sweeps ordered by (a, id). Both backends use it as a range
+/// bound on an index over (…, a, id); the same condition spelled `a > x OR (a = x AND id > y)` is
+/// only a filter to them, so every page re-reads all entries from `a = x` on (a day of 100,000
+/// tasks: 120 ms a page instead of 1 ms, by `EXPLAIN ANALYZE` on the full set).
+#[macro_export]
+macro_rules! row_cmp {
+    ($columns:literal $op:literal ($sql_type:ty, $first:expr), $id:expr) => {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(concat!("(", $columns, ") ", $op, " ("))
+            .bind::<$sql_type, _>($first)
+            .sql(", ")
+            .bind::<diesel::sql_types::Text, _>($id)
+            .sql(")")
+    };
+}
+
 /// Writes the insertable rows `$rows` (a slice) into `$table` in as few statements as the
 /// backend allows: one binary COPY on PostgreSQL, multi-row INSERTs of 100 on SQLite (whose
 /// statements take a bounded number of parameters). Gives the number of rows written.

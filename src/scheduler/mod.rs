@@ -1,7 +1,7 @@
 //! Background jobs. Each pass is safe to run on several instances at once against one
 //! PostgreSQL database: contract changes are conditional updates that a second instance finds
 //! already done, and obligations are claimed with `FOR UPDATE SKIP LOCKED`. Every item runs in
-//! a transaction of its own, so one failure neither blocks nor undoes the others.
+//! a transaction or a savepoint of its own, so one failure neither blocks nor undoes the others.
 
 pub mod marks;
 
@@ -17,6 +17,11 @@ use std::time::Duration;
 const BATCH: i64 = 200;
 /// Rows a derived-event sweep looks at per transaction.
 const SWEEP_BATCH: i64 = 1000;
+/// Contracts renewed or expired per transaction: short enough that API writes waiting for the
+/// write lock wait a few tens of milliseconds at most.
+const TERM_BATCH: usize = 20;
+/// Events a sweep fires between two refreshes of the markers' planner statistics.
+const ANALYZE_EVERY: usize = 20_000;
 /// Obligations generated per transaction.
 const HORIZON_BATCH: i64 = 50;
 
@@ -74,7 +79,9 @@ pub fn run_once_timed(
     Ok(report)
 }
 
-/// Renews or expires the contracts whose end date has passed.
+/// Renews or expires the contracts whose end date has passed: a few contracts per transaction
+/// (a commit each cost about as much as the renewal itself), each under a savepoint of its own,
+/// so one that fails is rolled back alone and left for the next pass.
 fn end_of_term(
     db: &Db,
     ctx: &crate::events::Ctx,
@@ -89,17 +96,24 @@ fn end_of_term(
         if due.is_empty() {
             break;
         }
-        for row in due {
-            match db.write_blocking(|c| contracts::end_of_term(c, ctx, &row)) {
-                Ok(Some(Action::Renew)) => report.contracts_renewed += 1,
-                Ok(Some(_)) => report.contracts_expired += 1,
-                Ok(None) => {
-                    skip.insert(row.id.clone());
-                }
-                Err(e) => {
-                    tracing::warn!(contract = %row.id, error = %e, "end of term failed; will retry next pass");
-                    report.failures += 1;
-                    skip.insert(row.id.clone());
+        for chunk in due.chunks(TERM_BATCH) {
+            let outcomes = db.write_blocking(|c| {
+                Ok::<_, ApiError>(
+                    chunk.iter().map(|row| c.transaction(|c| contracts::end_of_term(c, ctx, row))).collect::<Vec<_>>(),
+                )
+            })?;
+            for (row, outcome) in chunk.iter().zip(outcomes) {
+                match outcome {
+                    Ok(Some(Action::Renew)) => report.contracts_renewed += 1,
+                    Ok(Some(_)) => report.contracts_expired += 1,
+                    Ok(None) => {
+                        skip.insert(row.id.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(contract = %row.id, error = %e, "end of term failed; will retry next pass");
+                        report.failures += 1;
+                        skip.insert(row.id.clone());
+                    }
                 }
             }
         }
@@ -237,11 +251,17 @@ fn in_batches(
     fired: &mut usize,
     mut batch: impl FnMut(&mut crate::db::DbConnection) -> Result<crate::webhooks::service::Swept, ApiError>,
 ) -> Result<(), ApiError> {
+    let mut since_analyze = 0;
     loop {
         let swept = db.write_blocking(&mut batch)?;
         *fired += swept.fired;
+        since_analyze += swept.fired;
         if (swept.scanned as i64) < SWEEP_BATCH {
             return Ok(());
+        }
+        if since_analyze >= ANALYZE_EVERY {
+            db.read_blocking(|c| crate::webhooks::store::refresh_marker_statistics(c).map_err(ApiError::from))?;
+            since_analyze = 0;
         }
     }
 }

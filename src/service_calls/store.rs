@@ -290,7 +290,7 @@ pub fn list(
     }
     if let Some((at, id)) = after {
         q = q.filter(
-            service_calls::reported_at.lt(at).or(service_calls::reported_at.eq(at).and(service_calls::id.lt(id))),
+            crate::row_cmp!("service_calls.reported_at, service_calls.id" "<" (diesel::sql_types::Timestamp, at), id),
         );
     }
     q.load(conn)

@@ -240,7 +240,7 @@ pub fn list(
         q = q.filter(tasks::dossier_id.eq(v.clone()));
     }
     if let Some((due, id)) = after {
-        q = q.filter(tasks::due_date.gt(due).or(tasks::due_date.eq(due).and(tasks::id.gt(id))));
+        q = q.filter(crate::row_cmp!("tasks.due_date, tasks.id" ">" (diesel::sql_types::Date, due), id));
     }
     q.load(conn)
 }

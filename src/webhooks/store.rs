@@ -299,6 +299,18 @@ pub fn markers_of(
     }
 }
 
+/// Refreshes PostgreSQL's statistics of the markers (SQLite keeps none to refresh). A sweep that
+/// fires many events calls it as it goes: planned with the sizes of a smaller table, the
+/// lookup above reads every marker of the entity type instead of probing the ids (80 ms instead
+/// of a few for 1,000 ids at 350,000 markers, by `EXPLAIN ANALYZE` on the full set), and where
+/// autovacuum is off or behind nothing else would refresh them.
+pub fn refresh_marker_statistics(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Postgres(c) = conn {
+        diesel::sql_query("ANALYZE event_markers").execute(c)?;
+    }
+    Ok(())
+}
+
 /// The marker kind of a task's overdue event: one per due date, so a task moved to a later
 /// date and missed again fires again.
 pub fn overdue_kind(due: NaiveDate) -> String {
@@ -329,9 +341,8 @@ pub fn overdue_candidates(
         .select((tasks::id, tasks::due_date))
         .into_boxed();
     match after {
-        // `>=` on the date bounds the index range; the id breaks ties within the day.
         Some((date, id)) => {
-            q = q.filter(tasks::due_date.ge(*date)).filter(tasks::due_date.gt(*date).or(tasks::id.gt(id.clone())))
+            q = q.filter(crate::row_cmp!("tasks.due_date, tasks.id" ">" (diesel::sql_types::Date, *date), id.clone()))
         }
         None => q = q.filter(tasks::due_date.ge(from)),
     }
@@ -350,7 +361,7 @@ pub fn breached_candidates(
 ) -> QueryResult<Vec<(String, NaiveDateTime)>> {
     use crate::service_calls::store::Breach;
     macro_rules! walk {
-        ($deadline:expr) => {{
+        ($deadline:expr, $columns:literal) => {{
             let mut q = service_calls::table
                 .filter(breach.condition(now))
                 .filter($deadline.lt(now))
@@ -360,7 +371,7 @@ pub fn breached_candidates(
                 .into_boxed();
             match after {
                 Some((at, id)) => {
-                    q = q.filter($deadline.ge(*at)).filter($deadline.gt(*at).or(service_calls::id.gt(id.clone())))
+                    q = q.filter(crate::row_cmp!($columns ">" (diesel::sql_types::Timestamp, *at), id.clone()))
                 }
                 None => q = q.filter($deadline.ge(from)),
             }
@@ -368,7 +379,7 @@ pub fn breached_candidates(
         }};
     }
     match breach {
-        Breach::Response => walk!(service_calls::respond_by),
-        Breach::Resolution => walk!(service_calls::resolve_by),
+        Breach::Response => walk!(service_calls::respond_by, "service_calls.respond_by, service_calls.id"),
+        Breach::Resolution => walk!(service_calls::resolve_by, "service_calls.resolve_by, service_calls.id"),
     }
 }
