@@ -2,7 +2,7 @@
 //! (`PUT /contracts/by-external-ref/{ref}`, `PUT /installations/by-external-ref/{ref}`) and
 //! NDJSON bulk imports (`POST /imports/contracts`, `POST /imports/installations`).
 
-use super::model::{ImportReport, Line, LineSplitter, Outcome};
+use super::model::{ImportReport, Line, LineSplitter, Outcome, ReportBuilder};
 use super::{import, service};
 use crate::auth::{Principal, Role};
 use crate::clock::Clock;
@@ -252,7 +252,7 @@ async fn import(
     let now = clock.now();
     let pattern = settings.contract_number_pattern.clone();
     let mut splitter = LineSplitter::new(limit);
-    let mut report = ImportReport { dry_run, ..Default::default() };
+    let mut report = ReportBuilder::new(dry_run);
     let (mut batch, mut bytes) = (Vec::new(), 0);
     while let Some(chunk) = payload.next().await {
         let chunk =
@@ -276,7 +276,7 @@ async fn import(
     if !batch.is_empty() {
         report.add(import::apply_batch(&db, &who.sub, now, kind, batch, dry_run, &pattern).await?);
     }
-    Ok(HttpResponse::Ok().json(report))
+    Ok(HttpResponse::Ok().content_type(header::ContentType::json()).body(report.finish()))
 }
 
 /// Import contract documents as NDJSON (integration, contract_manager).
