@@ -49,8 +49,8 @@ pub struct LineReport {
     pub problem: Option<Problem>,
 }
 
-/// The answer to an import: counts and every non-blank line's outcome. (Its JSON is written by
-/// [`ReportBuilder`]; this is its shape.)
+// The shape of the answer for the spec and the tests; its JSON is written by `ReportBuilder`.
+/// The answer to an import: counts and every non-blank line's outcome.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportReport {
     /// `true`: everything was checked and rolled back; the outcomes say what would happen.
