@@ -3,7 +3,7 @@
 use super::api::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{self, Action, Period, Status, Term};
 use super::store::{self, ContractRow};
-use crate::attributes::model::{self as attribute_model, Rule};
+use crate::attributes::model::{self as attribute_model, IndexedValue, Rule};
 use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::store::AttributeValueRow;
 use crate::attributes::{service as attributes, store as attribute_store};
@@ -194,9 +194,16 @@ fn apply_attributes(
     Ok(())
 }
 
+/// The counter contract numbers are generated from.
+const COUNTER: &str = "contract_number";
+
+fn number_exhausted() -> ApiError {
+    ApiError::conflict("number_exhausted", "no free contract number found; give the number explicitly")
+}
+
 fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<String, ApiError> {
     for _ in 0..20 {
-        let seq = store::next_counter(conn, "contract_number")?;
+        let seq = store::next_counter(conn, COUNTER)?;
         let number = model::format_number(pattern, year, seq);
         let taken =
             store::list(conn, &store::ListFilter { number: Some(number.clone()), ..Default::default() }, None, 1)?;
@@ -204,7 +211,7 @@ fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<
             return Ok(number);
         }
     }
-    Err(ApiError::conflict("number_exhausted", "no free contract number found; give the number explicitly"))
+    Err(number_exhausted())
 }
 
 /// Builds a new contract's row from its input and checks its fields, without I/O; gives the
@@ -272,12 +279,74 @@ pub fn create(
     Ok(row)
 }
 
+/// What [`create_many`] knows while it takes its inputs in order: the numbers and external
+/// references taken so far (stored, or by an earlier input), the number counter as the inputs
+/// so far have moved it, and the attribute rules of each contract type met.
+struct Batch<'a> {
+    pattern: &'a str,
+    year: i32,
+    seq: i64,
+    /// Generated numbers up to this counter value were looked up in the database up front.
+    looked_up_to: i64,
+    numbers: HashMap<String, String>,
+    refs: HashMap<String, String>,
+    rules: HashMap<String, Vec<Rule>>,
+}
+
+impl Batch<'_> {
+    /// The next free generated number, as [`generate_number`] would find it.
+    fn next_number(&mut self, conn: &mut DbConnection) -> Result<String, ApiError> {
+        for _ in 0..20 {
+            self.seq += 1;
+            let number = model::format_number(self.pattern, self.year, self.seq);
+            if self.seq > self.looked_up_to {
+                self.numbers.extend(store::ids_by(conn, store::UniqueKey::Number, std::slice::from_ref(&number))?);
+            }
+            if !self.numbers.contains_key(&number) {
+                return Ok(number);
+            }
+        }
+        Err(number_exhausted())
+    }
+
+    /// Checks one input as [`create`] does, in the same order; gives its row and index values.
+    fn accept(
+        &mut self,
+        conn: &mut DbConnection,
+        mut input: ContractIn,
+        now: NaiveDateTime,
+    ) -> Result<(ContractRow, Vec<IndexedValue>), ApiError> {
+        let explicit = input.number.is_some();
+        let number = match input.number.take() {
+            Some(n) => n,
+            None => self.next_number(conn)?,
+        };
+        let (mut row, attrs) = new_row(input, number, now)?;
+        check_parent(conn, &row.id, row.parent_id.as_deref())?;
+        if let Some(other) = self.numbers.get(&row.number).filter(|_| explicit) {
+            return Err(duplicate_number(&row.number, other));
+        }
+        if let Some((r, other)) = row.external_ref.as_ref().and_then(|r| self.refs.get_key_value(r)) {
+            return Err(duplicate_external_ref(r, other));
+        }
+        if !self.rules.contains_key(&row.contract_type) {
+            let in_force = attributes::rules_in_force(conn, EntityKind::Contract, &row.contract_type)?;
+            self.rules.insert(row.contract_type.clone(), in_force);
+        }
+        let (canonical, indexed) =
+            attribute_model::validate(&attrs, &self.rules[&row.contract_type]).map_err(ApiError::validation)?;
+        row.attributes = Value::Object(canonical).to_string();
+        Ok((row, indexed))
+    }
+}
+
 /// Creates many contracts at once, as [`create`] would one after the other, for bulk imports:
-/// the checks run once for all (one query per unique key, the attribute definitions once per
-/// contract type) and the rows, index values and events are written in a few statements.
-/// Gives each input's contract or the problem that refused it, in input order; refused inputs
-/// write nothing. An error of the whole (`Err`) may leave some rows written: run it in a
-/// savepoint.
+/// the same checks in the same order, but the lookups run once for all (one query per unique
+/// key, the attribute definitions once per contract type) and the rows, index values and
+/// events are written in a few statements. Gives each input's contract or the problem that
+/// refused it, in input order; a refused input writes nothing and takes no number. A parent
+/// must already be stored: an input cannot be the parent of another. An error of the whole
+/// (`Err`) may leave some rows written: run it in a savepoint.
 pub fn create_many(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -285,64 +354,47 @@ pub fn create_many(
     number_pattern: &str,
 ) -> Result<Vec<Result<ContractRow, ApiError>>, ApiError> {
     let (now, year) = (ctx.now.naive_utc(), ctx.today().year());
-    let to_number = inputs.iter().filter(|i| i.number.is_none()).count() as i64;
-    // Numbers to generate come from one reserved block of the counter.
-    let mut seq = match to_number {
+    let to_generate = inputs.iter().filter(|i| i.number.is_none()).count() as i64;
+    // The counter is read (and its row locked) here and moved once at the end.
+    let start = match to_generate {
         0 => 0,
-        n => store::take_counter(conn, "contract_number", n)? - n + 1,
+        _ => store::take_counter(conn, COUNTER, 0)?,
     };
-    let mut built = Vec::with_capacity(inputs.len());
-    for mut input in inputs {
-        let generated = input.number.is_none();
-        let number = input.number.take().unwrap_or_else(|| {
-            seq += 1;
-            model::format_number(number_pattern, year, seq - 1)
-        });
-        built.push(new_row(input, number, now).map(|(row, attrs)| (row, attrs, generated)));
-    }
-    let rows = || built.iter().filter_map(|b| b.as_ref().ok()).map(|(row, _, _)| row);
-    let numbers: Vec<String> = rows().map(|r| r.number.clone()).collect();
-    let refs: Vec<String> = rows().filter_map(|r| r.external_ref.clone()).collect();
-    let mut number_owner: HashMap<String, String> =
-        store::ids_by(conn, store::UniqueKey::Number, &numbers)?.into_iter().collect();
-    let mut ref_owner: HashMap<String, String> =
-        store::ids_by(conn, store::UniqueKey::ExternalRef, &refs)?.into_iter().collect();
-    let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
-    let (mut results, mut values) = (Vec::with_capacity(built.len()), Vec::new());
-    for b in built {
-        let checked = b.and_then(|(mut row, attrs, generated)| {
-            check_parent(conn, &row.id, row.parent_id.as_deref())?;
-            if number_owner.contains_key(&row.number) {
-                if !generated {
-                    return Err(duplicate_number(&row.number, &number_owner[&row.number]));
+    let mut numbers: Vec<String> = inputs.iter().filter_map(|i| i.number.clone()).collect();
+    numbers.extend((start + 1..=start + to_generate).map(|seq| model::format_number(number_pattern, year, seq)));
+    let refs: Vec<String> = inputs.iter().filter_map(|i| i.external_ref.clone()).collect();
+    let mut batch = Batch {
+        pattern: number_pattern,
+        year,
+        seq: start,
+        looked_up_to: start + to_generate,
+        numbers: store::ids_by(conn, store::UniqueKey::Number, &numbers)?.into_iter().collect(),
+        refs: store::ids_by(conn, store::UniqueKey::ExternalRef, &refs)?.into_iter().collect(),
+        rules: HashMap::new(),
+    };
+    let (mut results, mut created, mut values) = (Vec::with_capacity(inputs.len()), Vec::new(), Vec::new());
+    for input in inputs {
+        let seq_before = batch.seq;
+        match batch.accept(conn, input, now) {
+            Ok((row, indexed)) => {
+                values.extend(indexed.iter().map(|v| AttributeValueRow::of(EntityKind::Contract, &row.id, v)));
+                batch.numbers.insert(row.number.clone(), row.id.clone());
+                if let Some(r) = &row.external_ref {
+                    batch.refs.insert(r.clone(), row.id.clone());
                 }
-                // Taken since the block was reserved: take further numbers, as `create` would.
-                row.number = generate_number(conn, number_pattern, year)?;
-                while number_owner.contains_key(&row.number) {
-                    row.number = generate_number(conn, number_pattern, year)?;
-                }
-                row.search_text = search_text(&row.number, &row.title);
+                results.push(Ok(row.clone()));
+                created.push(row);
             }
-            if let Some(other) = row.external_ref.as_ref().and_then(|r| ref_owner.get(r)) {
-                return Err(duplicate_external_ref(row.external_ref.as_deref().unwrap_or_default(), other));
+            Err(e) => {
+                // As a refused `create` rolls back: the numbers it took are free again.
+                batch.seq = seq_before;
+                results.push(Err(e));
             }
-            if !rules.contains_key(&row.contract_type) {
-                let in_force = attributes::rules_in_force(conn, EntityKind::Contract, &row.contract_type)?;
-                rules.insert(row.contract_type.clone(), in_force);
-            }
-            let (canonical, indexed) =
-                attribute_model::validate(&attrs, &rules[&row.contract_type]).map_err(ApiError::validation)?;
-            row.attributes = Value::Object(canonical).to_string();
-            values.extend(indexed.iter().map(|v| AttributeValueRow::of(EntityKind::Contract, &row.id, v)));
-            number_owner.insert(row.number.clone(), row.id.clone());
-            if let Some(r) = &row.external_ref {
-                ref_owner.insert(r.clone(), row.id.clone());
-            }
-            Ok(row)
-        });
-        results.push(checked);
+        }
     }
-    let created: Vec<ContractRow> = results.iter().filter_map(|r| r.as_ref().ok()).cloned().collect();
+    if batch.seq > start {
+        store::take_counter(conn, COUNTER, batch.seq - start)?;
+    }
     store::insert_many(conn, &created)?;
     attribute_store::insert_values(conn, &values)?;
     let snapshots: Vec<(&str, Value)> = created.iter().map(|r| (r.id.as_str(), snapshot(r))).collect();
