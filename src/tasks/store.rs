@@ -207,8 +207,12 @@ pub fn list(
     if let Some(r) = &f.assignee_role {
         q = q.filter(tasks::assignee_kind.eq("role")).filter(tasks::assignee_name.eq(r.clone()));
     }
-    if !f.statuses.is_empty() {
-        q = q.filter(tasks::status.eq_any(f.statuses.clone()));
+    match f.statuses.as_slice() {
+        [] => {}
+        // One status as `=`, not `IN`: an index over (…, status, due_date, id) then gives the
+        // page in due order without sorting.
+        [one] => q = q.filter(tasks::status.eq(one.clone())),
+        many => q = q.filter(tasks::status.eq_any(many.to_vec())),
     }
     if let Some(k) = &f.kind {
         q = q.filter(tasks::kind.eq(k.clone()));
