@@ -190,7 +190,8 @@ pub fn next_counter(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
     take_counter(conn, name, 1)
 }
 
-/// Takes the next `n` (at least 1) values of a named counter at once; returns the last of them.
+/// Takes the next `n` values of a named counter at once and returns the last of them; with
+/// `n` = 0 it reads the counter and locks its row until the transaction ends.
 pub fn take_counter(conn: &mut DbConnection, name: &str, n: i64) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Counter {

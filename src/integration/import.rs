@@ -116,7 +116,10 @@ fn create_run(c: &mut DbConnection, ctx: &Ctx, run: Vec<(Read, ContractDocument)
                 Err(e) => failed(r.line, Some(r.external_ref), e),
             })
             .collect(),
-        Err(_) => reads.into_iter().map(|r| apply_alone(c, ctx, Kind::Contracts, r, pattern)).collect(),
+        Err(e) => {
+            tracing::warn!(lines = reads.len(), error = %e, "a run of new contracts failed as a whole; applying its lines one by one");
+            reads.into_iter().map(|r| apply_alone(c, ctx, Kind::Contracts, r, pattern)).collect()
+        }
     }
 }
 
@@ -161,7 +164,6 @@ fn apply_contract_lines(
         .map(|(external_ref, _)| external_ref)
         .collect();
     let fast: Vec<bool> = lines.iter().map(|(r, doc)| candidate(r, doc) && !stored.contains(&r.external_ref)).collect();
-    drop(named);
     let mut run = Vec::new();
     for ((r, doc), fast) in lines.into_iter().zip(fast) {
         match doc {
