@@ -5,7 +5,7 @@ pub mod hierarchy;
 pub mod migrations;
 pub mod schema;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use std::sync::{Arc, Mutex};
@@ -271,23 +271,46 @@ impl Db {
         E: From<Unavailable> + From<diesel::result::Error>,
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
-        let mut conn = self.conn()?;
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConnection = &mut pooled;
         let _writer = match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
             Backend::Postgres => None,
         };
-        conn.transaction(|c| {
-            // On PostgreSQL every write transaction first takes one transaction-scoped advisory
-            // lock: writers then never wait on each other's row locks in different orders (no
-            // deadlocks), check-then-write rules (overlaps, cycles, definition changes) see a
-            // settled database, and event ids are handed out in commit order for the feed.
-            // SQLite gets the same from its single writer.
-            if is_postgres(c) {
-                diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})")).execute(c)?;
+        // On PostgreSQL every write transaction first takes one transaction-scoped advisory
+        // lock: writers then never wait on each other's row locks in different orders (no
+        // deadlocks), check-then-write rules (overlaps, cycles, definition changes) see a
+        // settled database, and event ids are handed out in commit order for the feed.
+        // SQLite gets the same from its single writer.
+        match conn {
+            DbConnection::Postgres(ref mut pg) => begin_locked(pg)?,
+            DbConnection::Sqlite(_) => return conn.transaction(f),
+        }
+        type Manager = <DbConnection as Connection>::TransactionManager;
+        // The rest of what `Connection::transaction` does, after the begin above.
+        match f(conn) {
+            Ok(value) => {
+                Manager::commit_transaction(conn)?;
+                Ok(value)
             }
-            f(c)
-        })
+            Err(error) => match Manager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback_error) => Err(rollback_error.into()),
+            },
+        }
     }
+}
+
+/// Opens a write transaction holding the write lock in one round trip: every writer waits for
+/// the lock and holds it until its commit, so each round trip saved here shortens every other
+/// writer's wait too.
+fn begin_locked(pg: &mut diesel::PgConnection) -> QueryResult<()> {
+    let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
+    diesel::connection::AnsiTransactionManager::begin_transaction_sql(pg, &sql).inspect_err(|_| {
+        // BEGIN may have gone through before the lock failed (a cancelled wait): the connection
+        // must not go back to the pool inside that failed transaction.
+        let _ = pg.batch_execute("ROLLBACK");
+    })
 }
 
 /// Helper for `r2d2` users elsewhere (tests, CLI) that need the raw pool type.
