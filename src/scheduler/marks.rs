@@ -55,15 +55,36 @@ pub fn advance(conn: &mut DbConnection, name: &str, seen: Mark, to: NaiveDateTim
 /// a running pass may have walked past it, so the version is bumped and the mark goes back to
 /// the key if it is ahead; otherwise only a mark ahead of the key (a clock set back) goes back.
 pub fn behind(conn: &mut DbConnection, name: &str, key: NaiveDateTime, due: bool) -> QueryResult<()> {
-    diesel::sql_query(
-        "UPDATE sweep_marks SET mark = CASE WHEN mark > $1 THEN $1 ELSE mark END, version = version + 1 \
-         WHERE name = $2 AND (mark > $1 OR $3)",
-    )
-    .bind::<Timestamp, _>(key)
-    .bind::<Text, _>(name)
-    .bind::<Bool, _>(due)
-    .execute(conn)
-    .map(|_| ())
+    behind_all(conn, &[(name, key, due)])
+}
+
+/// [`behind`] for several sweeps in one statement (each `(name, key, due)`): these run inside
+/// writes that hold the write lock, where every round trip counts.
+fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) -> QueryResult<()> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    // Parameters: each sweep's name and key ($1, $2, $3, $4, …) in the order the SET clause
+    // first uses them, then each one's `due`. SQLite numbers `$n` parameters by first use, so
+    // they must first appear in this order.
+    let n = marks.len();
+    let (name, key, due) = (|i: usize| 2 * i + 1, |i: usize| 2 * i + 2, |i: usize| 2 * n + i + 1);
+    let moved: String =
+        (0..n).map(|i| format!("WHEN name = ${} AND mark > ${} THEN ${} ", name(i), key(i), key(i))).collect();
+    let wanted: Vec<String> =
+        (0..n).map(|i| format!("(name = ${} AND (mark > ${} OR ${}))", name(i), key(i), due(i))).collect();
+    let sql = format!(
+        "UPDATE sweep_marks SET mark = CASE {moved}ELSE mark END, version = version + 1 WHERE {}",
+        wanted.join(" OR ")
+    );
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for (name, key, _) in marks {
+        query = query.bind::<Text, _>(*name).bind::<Timestamp, _>(*key);
+    }
+    for (_, _, due) in marks {
+        query = query.bind::<Bool, _>(*due);
+    }
+    query.execute(conn).map(|_| ())
 }
 
 /// A date as a sweep key (its midnight).
@@ -102,11 +123,12 @@ pub fn call_written(
     type Row = crate::service_calls::store::ServiceCallRow;
     let response = |r: &Row| (r.respond_by, r.acknowledged_at, r.cancelled_at);
     let resolution = |r: &Row| (r.resolve_by, r.resolved_at, r.cancelled_at, r.on_hold_since);
+    let mut marks = Vec::with_capacity(2);
     if let Some(key) = new.respond_by.filter(|_| old.is_none_or(|o| response(o) != response(new))) {
-        behind(conn, RESPONSE_BREACHED, key, key < now)?;
+        marks.push((RESPONSE_BREACHED, key, key < now));
     }
     if let Some(key) = new.resolve_by.filter(|_| old.is_none_or(|o| resolution(o) != resolution(new))) {
-        behind(conn, RESOLUTION_BREACHED, key, key < now)?;
+        marks.push((RESOLUTION_BREACHED, key, key < now));
     }
-    Ok(())
+    behind_all(conn, &marks)
 }
