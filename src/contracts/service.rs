@@ -205,9 +205,7 @@ fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<
     for _ in 0..20 {
         let seq = store::next_counter(conn, COUNTER)?;
         let number = model::format_number(pattern, year, seq);
-        let taken =
-            store::list(conn, &store::ListFilter { number: Some(number.clone()), ..Default::default() }, None, 1)?;
-        if taken.is_empty() {
+        if store::ids_by(conn, store::UniqueKey::Number, std::slice::from_ref(&number))?.is_empty() {
             return Ok(number);
         }
     }

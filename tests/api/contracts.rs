@@ -40,6 +40,10 @@ async fn numbers_are_generated_from_the_pattern_or_taken_as_given_and_unique() {
     assert_eq!(b["number"], "MC/2026/0002");
     let given = t.create_contract(json!({"number": "K-77", "external_ref": "crm-77"})).await;
     assert_eq!(given["number"], "K-77");
+    // A number the pattern would give next, already taken by hand, is skipped.
+    let by_hand = t.create_contract(json!({"number": "MC/2026/0003"})).await;
+    assert_eq!(by_hand["number"], "MC/2026/0003");
+    assert_eq!(t.create_contract(json!({})).await["number"], "MC/2026/0004");
 
     // Numbers are unique, compared exactly (the same on both backends); so are external
     // references.
