@@ -69,8 +69,11 @@ macro_rules! bulk_insert {
     };
 }
 
-/// Key of the PostgreSQL advisory lock that orders all write transactions (see [`Db::write`]).
-pub const WRITE_LOCK: i64 = 0x5041_4354_0001;
+/// Key of the PostgreSQL advisory lock every write transaction holds (see [`Begin`]).
+const WRITE_LOCK: i64 = 0x5041_4354_0001;
+/// Key of the PostgreSQL advisory lock writes running beside each other hold shared, and
+/// readers of the feed exclusively, to wait for those writes (see [`Begin`]).
+const BESIDE_LOCK: i64 = 0x5041_4354_0002;
 
 /// A `LIKE … ESCAPE '\\'` pattern matching lowercased text that contains `q` (wildcards in `q`
 /// are taken literally). Both backends compare a lowercased search column with it.
@@ -232,8 +235,31 @@ impl Db {
     }
 
     /// Runs `f` in one transaction on the blocking pool: everything it writes, events
-    /// included, commits together or not at all.
+    /// included, commits together or not at all. On PostgreSQL it holds the write lock
+    /// exclusively (see [`Begin`]): no other write runs beside it.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        self.write_holding(Begin::Exclusive, f).await
+    }
+
+    /// [`Db::write`] for writes that may run beside each other on PostgreSQL: they hold the
+    /// write lock shared, so their commits share WAL flushes. Only for writes that check
+    /// nothing another write could change meanwhile (unique indexes still refuse duplicates)
+    /// and take no row lock other writes take in another order.
+    pub async fn write_concurrent<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        self.write_holding(Begin::Shared, f).await
+    }
+
+    async fn write_holding<T, E, F>(&self, lock: Begin, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
@@ -244,7 +270,7 @@ impl Db {
         // the work was done: a retry can then never do it a second time.
         let key = crate::idempotency::current_key();
         actix_web::web::block(move || {
-            db.write_blocking(|c| {
+            db.transaction(lock, |c| {
                 let out = f(c)?;
                 if let Some((owner, key)) = &key {
                     crate::idempotency::store::mark_committed(c, owner, key)?;
@@ -253,6 +279,26 @@ impl Db {
             })
         })
         .await?
+    }
+
+    /// Read-only work that must see the event log settled, such as the change feed: on
+    /// PostgreSQL it first waits for the writes running beside each other
+    /// ([`Db::write_concurrent`]) to end and keeps new ones waiting while it reads, so no event
+    /// with a smaller id than one it reads can still commit later (see [`Begin`]). On
+    /// SQLite every committed event is settled already.
+    pub async fn read_settled<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        match self.backend {
+            Backend::Postgres => {
+                let db = self.clone();
+                actix_web::web::block(move || db.transaction(Begin::Settled, f)).await?
+            }
+            Backend::Sqlite => self.read(f).await,
+        }
     }
 
     /// Read-only work for background jobs already off the async workers.
@@ -271,46 +317,109 @@ impl Db {
         E: From<Unavailable> + From<diesel::result::Error>,
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
+        self.transaction(Begin::Exclusive, f)
+    }
+
+    /// Runs `f` in a short transaction of its own that takes no write lock and, on PostgreSQL,
+    /// commits without waiting for its WAL flush: for taking a number from a counter ahead of
+    /// the write that uses it, so that writes running beside each other do not queue on the
+    /// counter's row until their commits. `f` must write nothing a client can read before
+    /// that write commits. This is durable enough: the write that uses the number commits
+    /// after it and waits for its own flush, which covers this commit too; a crash before
+    /// that loses both together, and a write that fails leaves a gap.
+    pub async fn take_ahead<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.transaction(Begin::Ahead, f)).await?
+    }
+
+    fn transaction<T, E, F>(&self, begin: Begin, f: F) -> Result<T, E>
+    where
+        E: From<Unavailable> + From<diesel::result::Error>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
-        let _writer = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
-            Backend::Postgres => None,
-        };
-        // On PostgreSQL every write transaction first takes one transaction-scoped advisory
-        // lock: writers then never wait on each other's row locks in different orders (no
-        // deadlocks), check-then-write rules (overlaps, cycles, definition changes) see a
-        // settled database, and event ids are handed out in commit order for the feed.
-        // SQLite gets the same from its single writer.
         match conn {
-            DbConnection::Postgres(ref mut pg) => begin_locked(pg)?,
-            DbConnection::Sqlite(_) => return conn.transaction(f),
-        }
-        type Manager = <DbConnection as Connection>::TransactionManager;
-        // The rest of what `Connection::transaction` does, after the begin above.
-        match f(conn) {
-            Ok(value) => {
-                Manager::commit_transaction(conn)?;
-                Ok(value)
+            DbConnection::Postgres(ref mut pg) => {
+                let then = match begin {
+                    Begin::Exclusive => format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+                    Begin::Shared => format!(
+                        "SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), pg_advisory_xact_lock_shared({BESIDE_LOCK})"
+                    ),
+                    Begin::Settled => format!("SELECT pg_advisory_xact_lock({BESIDE_LOCK})"),
+                    Begin::Ahead => "SET LOCAL synchronous_commit TO OFF".into(),
+                };
+                begin_with(pg, &format!("BEGIN; {then}"))?;
+                finish(conn, f)
             }
-            Err(error) => match Manager::rollback_transaction(conn) {
-                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-                Err(rollback_error) => Err(rollback_error.into()),
-            },
+            DbConnection::Sqlite(_) => {
+                let _writer = self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner());
+                conn.transaction(f)
+            }
         }
     }
 }
 
-/// Opens a write transaction holding the write lock in one round trip: every writer waits for
-/// the lock and holds it until its commit, so each round trip saved here shortens every other
-/// writer's wait too.
-fn begin_locked(pg: &mut diesel::PgConnection) -> QueryResult<()> {
-    let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
-    diesel::connection::AnsiTransactionManager::begin_transaction_sql(pg, &sql).inspect_err(|_| {
+/// How a PostgreSQL transaction of [`Db`] begins: which advisory locks it takes first and
+/// keeps until it ends. SQLite gets the same from its single writer.
+///
+/// Every write holds the write lock, most of them exclusively: they then never wait on each
+/// other's row locks in different orders (no deadlocks), and check-then-write rules (overlaps,
+/// cycles, definition changes) see a settled database. Writes that need neither hold it
+/// shared and run beside each other, so their commits share WAL flushes.
+///
+/// The change feed hands out events by id and must never list one while an event with a
+/// smaller id can still commit. Between exclusive writes that holds by itself: ids are handed
+/// out in commit order. Writes running beside each other commit in any order, so they also
+/// hold the beside lock shared, and a reader of the feed takes it exclusively
+/// ([`Db::read_settled`]): it waits for those in flight, keeps new ones waiting while it reads,
+/// and does not wait for exclusive writes (one in flight has the largest ids there are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Begin {
+    /// No other write runs beside this one.
+    Exclusive,
+    /// Runs beside other shared writes, never beside an exclusive one.
+    Shared,
+    /// Reads the feed: waits for the shared writes in flight, not for exclusive ones.
+    Settled,
+    /// Holds no lock and commits without waiting for its flush ([`Db::take_ahead`]).
+    Ahead,
+}
+
+/// Opens a transaction with `sql` (a `BEGIN` and what must follow it at once) in one round
+/// trip: every writer waits for the lock and holds it until its commit, so each round trip
+/// saved here shortens every other writer's wait too.
+fn begin_with(pg: &mut diesel::PgConnection, sql: &str) -> QueryResult<()> {
+    diesel::connection::AnsiTransactionManager::begin_transaction_sql(pg, sql).inspect_err(|_| {
         // BEGIN may have gone through before the lock failed (a cancelled wait): the connection
         // must not go back to the pool inside that failed transaction.
         let _ = pg.batch_execute("ROLLBACK");
     })
+}
+
+/// The rest of what `Connection::transaction` does, after [`begin_with`]: commits what `f`
+/// did, or rolls it back when it fails.
+fn finish<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
 }
 
 /// Helper for `r2d2` users elsewhere (tests, CLI) that need the raw pool type.

@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 /// One recorded change of a resource.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventOut {
-    /// Position of the event in the log; increases with commit order.
+    /// Position of the event in the log. The feed lists events by it, and no event ever
+    /// appears in the feed behind one already listed.
     pub sequence: i64,
     /// Kind of resource, e.g. `contract`, `attribute_definition`.
     pub entity_type: String,
@@ -57,8 +58,8 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
 
 /// The change feed for integrations.
 ///
-/// Events in the order they were committed. Poll with the `next_cursor` of the previous answer
-/// as `after`: no event is ever missed or repeated. `next_cursor` is never `null` here; on an
+/// Events in the order of their `sequence`, each once its write has committed. Poll with the
+/// `next_cursor` of the previous answer as `after`: no event is ever missed or repeated. `next_cursor` is never `null` here; on an
 /// empty page it is the position you asked from, so keep polling with it.
 #[utoipa::path(
     get, operation_id = "list_events",
@@ -83,8 +84,9 @@ pub async fn feed(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         return Err(ApiError::bad_request("unknown_parameter", "the feed takes `after`, not `cursor`"));
     }
     q.finish()?;
-    let rows =
-        db.read(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from)).await?;
+    let rows = db
+        .read_settled(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from))
+        .await?;
     let last = rows.last().map(|r| r.id).unwrap_or(after);
     Ok(HttpResponse::Ok().json(Page {
         items: rows.into_iter().map(EventOut::from).collect(),

@@ -28,12 +28,11 @@ pub struct NewEvent<'a> {
     pub changes: &'a Changes,
 }
 
-/// Appends an event inside the caller's transaction, which must be a [`crate::db::Db::write`]
-/// transaction: on PostgreSQL that took the global write lock first, so event ids are handed
-/// out in commit order and a feed reader that remembers the last id it saw can never skip an
-/// event that commits later with a smaller id. (SQLite has one writer at a time.) The lock is
-/// not taken again here: every write already holds it, and each extra round trip would
-/// lengthen the time every writer waits.
+/// Appends an event inside the caller's transaction, which must be a write transaction of
+/// [`crate::db::Db`]: on PostgreSQL that holds the write lock, and the feed is read holding it
+/// exclusively ([`crate::db::Db::read_settled`]), so a feed reader that remembers the last id
+/// it saw can never skip an event that commits later with a smaller id. (SQLite has one writer
+/// at a time.)
 pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
     let changes = serde_json::to_string(e.changes).unwrap_or_else(|_| "{}".into());
     diesel::insert_into(events::table)

@@ -9,8 +9,8 @@
 //! call created late or given another deadline. Those writes call [`behind`], which moves the
 //! mark back to the row and bumps the version. A pass remembers the version it started from and
 //! advances the mark only if it is unchanged ([`advance`]), so a row written behind its cursor
-//! while it ran is read again by the next pass. Both run in write transactions, which the
-//! global write lock orders.
+//! while it ran is read again by the next pass. Both run in write transactions; a pass's hold
+//! the write lock exclusively, so no write runs beside a pass's batch.
 
 use crate::db::schema::sweep_marks;
 use crate::db::DbConnection;

@@ -71,7 +71,9 @@ pub struct ServiceCallIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceCallOut {
     pub id: String,
-    /// Human reference, `SC-<year>-<sequence>`.
+    /// Human reference, `SC-<year>-<sequence>`. The sequence increases with every
+    /// registration; one refused as it was being recorded (a duplicate `external_ref`) leaves
+    /// its sequence unused.
     #[schema(example = "SC-2026-000042")]
     pub number: String,
     pub installation_id: String,
@@ -254,7 +256,8 @@ pub async fn create(
     let (input, now, sla) = (body.into_inner(), clock.now(), sla_settings(&settings));
     let actor = who.sub.clone();
     let assessed = db.read(move |c| service::assess(c, &Ctx { actor: &actor, now }, input, &sla)).await?;
-    let row = db.write(move |c| service::record(c, &Ctx { actor: &who.sub, now }, assessed)).await?;
+    let seq = db.take_ahead(service::take_number).await?;
+    let row = db.write_concurrent(move |c| service::record(c, &Ctx { actor: &who.sub, now }, assessed, seq)).await?;
     let location = format!("/api/v1/service-calls/{}", row.id);
     let version = row.version;
     Ok(resource_response(StatusCode::CREATED, &ServiceCallOut::new(row, now), version, Some(location)))

@@ -199,18 +199,26 @@ pub fn assess(
     Ok(Assessed { input, installation, priority, reported_at, entitlement, deadlines })
 }
 
-/// Records an assessed call: its number, the row and its `created` event.
-pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<ServiceCallRow, ApiError> {
+/// Takes the sequence number of the next call, in a transaction of its own ahead of the one
+/// that records it ([`crate::db::Db::take_ahead`]), so that registrations running beside each
+/// other do not queue on the counter; a registration that then fails leaves a gap.
+pub fn take_number(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    Ok(next_counter(conn, "service_call_number")?)
+}
+
+/// Records an assessed call under the number `seq` ([`take_number`]): the row and its `created`
+/// event. Runs beside other registrations ([`crate::db::Db::write_concurrent`]): it checks
+/// nothing but the unique external reference, which the unique index guards as well.
+pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed, seq: i64) -> Result<ServiceCallRow, ApiError> {
     let Assessed { input, installation, priority, reported_at, entitlement: ent, deadlines } = assessed;
+    let duplicate = |ext: &str, by: &str| {
+        ApiError::conflict("duplicate_external_ref", format!("external_ref {ext} is already used by {by}"))
+    };
     if let Some(ext) = &input.external_ref {
         if let Some(other) = store::by_external_ref(conn, ext)? {
-            return Err(ApiError::conflict(
-                "duplicate_external_ref",
-                format!("external_ref {ext} is already used by service call {}", other.id),
-            ));
+            return Err(duplicate(ext, &format!("service call {}", other.id)));
         }
     }
-    let seq = next_counter(conn, "service_call_number")?;
     let now = ctx.now.naive_utc();
     let mut row = ServiceCallRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -252,7 +260,16 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<
         updated_at: now,
     };
     set_deadlines(&mut row, deadlines);
-    store::insert(conn, &row, ctx.now.naive_utc())?;
+    match store::insert(conn, &row, ctx.now.naive_utc()) {
+        // A registration beside this one took the same external reference first (the failed
+        // statement ended the transaction, so the other call cannot be looked up here).
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some("service_calls_external_ref") =>
+        {
+            return Err(duplicate(row.external_ref.as_deref().unwrap_or_default(), "another service call"));
+        }
+        written => written?,
+    }
     events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
     Ok(row)
 }

@@ -654,3 +654,117 @@ async fn contract_service_levels_are_validated() {
     assert_eq!(res.status, 422, "{}", res.text);
     assert_eq!(t.get(&url, &t.viewer()).await.body["version"], 1);
 }
+
+/// Records a call through the service inside a write that runs beside others, as the API's
+/// registration does, and keeps that write open until `release` says so; `recorded` gets the
+/// call's id once it is written (not yet committed).
+fn hold_registration(
+    t: &TestApp,
+    body: Value,
+    recorded: std::sync::mpsc::Sender<String>,
+    release: std::sync::mpsc::Receiver<()>,
+) -> actix_web::rt::task::JoinHandle<Result<String, pactum::http::ApiError>> {
+    use pactum::service_calls::{api::ServiceCallIn, service};
+    let (db, now) = (t.state.db.clone(), t.clock.now());
+    actix_web::rt::spawn(async move {
+        db.write_concurrent(move |c| {
+            let ctx = pactum::events::Ctx { actor: "held", now };
+            let sla = service::SlaSettings { default_level: None, risk_share: 0.25 };
+            let input: ServiceCallIn = serde_json::from_value(body).unwrap();
+            let assessed = service::assess(c, &ctx, input, &sla)?;
+            let row = service::record(c, &ctx, assessed, 900)?;
+            recorded.send(row.id.clone()).unwrap();
+            release.recv().unwrap();
+            Ok(row.id)
+        })
+        .await
+    })
+}
+
+/// Waits (up to 10 s) until `done` says so.
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("gave up waiting");
+}
+
+#[actix_web::test]
+async fn registrations_run_beside_each_other_and_the_feed_waits_for_them_to_commit() {
+    let t = TestApp::spawn().await;
+    covered(&t, "PUMP-1", json!({})).await;
+    let feed = |after: &str| format!("/api/v1/events?entity_type=service_call&after={after}");
+    let start = t.get("/api/v1/events?entity_type=service_call", &t.viewer()).await;
+    let start = start.body["next_cursor"].as_str().unwrap().to_string();
+    let postgres = t.state.db.backend() == pactum::db::Backend::Postgres;
+
+    let (recorded_tx, recorded) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let held = hold_registration(
+        &t,
+        json!({"serial_number": "PUMP-1", "description": "held open", "external_ref": "CRM-9"}),
+        recorded_tx,
+        release_rx,
+    );
+    let mut held_id = None;
+    until(|| {
+        held_id = recorded.try_recv().ok();
+        held_id.is_some()
+    })
+    .await;
+    let held_id = held_id.unwrap();
+
+    // Another registration, and one with the held call's external reference, while it is open.
+    let body = json!({"serial_number": "PUMP-1", "description": "beside it"});
+    let beside = actix_web::rt::spawn(t.request("POST", "/api/v1/service-calls").bearer(&agent(&t)).json(body));
+    let body = json!({"serial_number": "PUMP-1", "description": "same ref", "external_ref": "CRM-9"});
+    let same_ref = actix_web::rt::spawn(t.request("POST", "/api/v1/service-calls").bearer(&agent(&t)).json(body));
+    let reading;
+    if postgres {
+        // PostgreSQL: the registration commits while the held one is still open, the one with
+        // the same reference waits on the unique index, and a feed read now waits for the held
+        // write: had it not, it would list the newer call and move its cursor past the held
+        // call's smaller sequence for good.
+        until(|| beside.is_finished()).await;
+        reading = actix_web::rt::spawn(t.request("GET", &feed(&start)).bearer(&t.viewer()).send());
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!reading.is_finished(), "the feed read did not wait for the open registration");
+    } else {
+        // SQLite has one writer at a time: both registrations wait, and the feed reads at once
+        // what has committed.
+        reading = actix_web::rt::spawn(t.request("GET", &feed(&start)).bearer(&t.viewer()).send());
+        until(|| reading.is_finished()).await;
+        assert!(!beside.is_finished(), "a second SQLite writer ran beside the held one");
+    }
+    assert!(!same_ref.is_finished(), "the duplicate reference was decided before the held call committed");
+    release.send(()).unwrap();
+    assert_eq!(held.await.unwrap().unwrap(), held_id);
+
+    let beside = beside.await.unwrap();
+    assert_eq!(beside.status, 201, "{}", beside.text);
+    same_ref.await.unwrap().assert_problem(409, "duplicate_external_ref");
+    let beside_id = id(&beside.body).to_string();
+    let read = reading.await.unwrap();
+    assert_eq!(read.status, 200, "{}", read.text);
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|e| e["entity_id"].as_str().unwrap().to_string()).collect()
+    };
+    if postgres {
+        assert_eq!(ids(&read.body), vec![held_id.clone(), beside_id.clone()]);
+    } else {
+        assert_eq!(ids(&read.body), Vec::<String>::new());
+    }
+    // Read on from where that read left off: every call's event exactly once, in sequence order.
+    let after = read.body["next_cursor"].as_str().unwrap();
+    let rest = t.get(&feed(after), &t.viewer()).await;
+    let mut seen = ids(&read.body);
+    seen.extend(ids(&rest.body));
+    assert_eq!(seen, vec![held_id, beside_id]);
+    let all = t.get(&feed(&start), &t.viewer()).await;
+    let sequences: Vec<i64> =
+        all.body["items"].as_array().unwrap().iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+}
