@@ -49,6 +49,18 @@ pub fn effective_service_level(conn: &mut DbConnection, id: &str) -> Result<Opti
     }))
 }
 
+/// [`effective_service_level`] of a contract already loaded: no query when it has its own.
+pub fn effective_service_level_of(
+    conn: &mut DbConnection,
+    row: &ContractRow,
+) -> Result<Option<(String, ServiceLevel)>, ApiError> {
+    match (own_service_level(row), &row.parent_id) {
+        (Some(level), _) => Ok(Some((row.id.clone(), level))),
+        (None, Some(parent)) => effective_service_level(conn, parent),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Checks a service level and gives its stored form.
 fn encode_service_level(level: ServiceLevel) -> Result<String, ApiError> {
     let errors = level.check("service_level");

@@ -1,7 +1,7 @@
 //! Queries on contracts, their hierarchy and the number counter.
 
 use crate::attributes::model::{AttrFilter, EntityKind};
-use crate::db::schema::contracts;
+use crate::db::schema::{contracts, counters};
 use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -188,6 +188,12 @@ pub fn past_end(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryR
 /// same time do not both try to insert it (the second waits and then increments).
 pub fn next_counter(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
     take_counter(conn, name, 1)
+}
+
+/// Sets a named counter: `value` is the last one handed out (after a bulk load).
+pub fn set_counter(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<usize> {
+    diesel::delete(counters::table.filter(counters::name.eq(name))).execute(conn)?;
+    diesel::insert_into(counters::table).values((counters::name.eq(name), counters::value.eq(value))).execute(conn)
 }
 
 /// Takes the next `n` values of a named counter at once and returns the last of them; with

@@ -65,6 +65,15 @@ pub fn ancestor_ids(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResul
     Ok(links)
 }
 
+/// [`ancestor_ids`] of a row already loaded, given its parent: no query for the row itself.
+pub fn ancestor_ids_of(conn: &mut DbConnection, tree: Tree, id: &str, parent: Option<&str>) -> QueryResult<Vec<Link>> {
+    let mut links = vec![Link { id: id.to_string(), depth: 0 }];
+    if let Some(parent) = parent {
+        links.extend(ancestor_ids(conn, tree, parent)?.into_iter().map(|l| Link { id: l.id, depth: l.depth + 1 }));
+    }
+    Ok(links)
+}
+
 /// [`ancestor_ids`] in one recursive query.
 fn ancestors_by_query(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<Vec<Link>> {
     let table = tree.table();

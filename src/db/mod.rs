@@ -72,8 +72,9 @@ macro_rules! bulk_insert {
 /// Key of the PostgreSQL advisory lock every write transaction holds (see [`Begin`]).
 const WRITE_LOCK: i64 = 0x5041_4354_0001;
 /// Key of the PostgreSQL advisory lock writes running beside each other hold shared, and
-/// readers of the feed exclusively, to wait for those writes (see [`Begin`]).
-const BESIDE_LOCK: i64 = 0x5041_4354_0002;
+/// readers of the feed exclusively, to wait for those writes (see [`Begin`]). (Migrations take
+/// the key ending in 2.)
+const BESIDE_LOCK: i64 = 0x5041_4354_0003;
 
 /// A `LIKE … ESCAPE '\\'` pattern matching lowercased text that contains `q` (wildcards in `q`
 /// are taken literally). Both backends compare a lowercased search column with it.
@@ -320,23 +321,6 @@ impl Db {
         self.transaction(Begin::Exclusive, f)
     }
 
-    /// Runs `f` in a short transaction of its own that takes no write lock and, on PostgreSQL,
-    /// commits without waiting for its WAL flush: for taking a number from a counter ahead of
-    /// the write that uses it, so that writes running beside each other do not queue on the
-    /// counter's row until their commits. `f` must write nothing a client can read before
-    /// that write commits. This is durable enough: the write that uses the number commits
-    /// after it and waits for its own flush, which covers this commit too; a crash before
-    /// that loses both together, and a write that fails leaves a gap.
-    pub async fn take_ahead<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
-    {
-        let db = self.clone();
-        actix_web::web::block(move || db.transaction(Begin::Ahead, f)).await?
-    }
-
     fn transaction<T, E, F>(&self, begin: Begin, f: F) -> Result<T, E>
     where
         E: From<Unavailable> + From<diesel::result::Error>,
@@ -352,7 +336,6 @@ impl Db {
                         "SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), pg_advisory_xact_lock_shared({BESIDE_LOCK})"
                     ),
                     Begin::Settled => format!("SELECT pg_advisory_xact_lock({BESIDE_LOCK})"),
-                    Begin::Ahead => "SET LOCAL synchronous_commit TO OFF".into(),
                 };
                 begin_with(pg, &format!("BEGIN; {then}"))?;
                 finish(conn, f)
@@ -387,8 +370,6 @@ enum Begin {
     Shared,
     /// Reads the feed: waits for the shared writes in flight, not for exclusive ones.
     Settled,
-    /// Holds no lock and commits without waiting for its flush ([`Db::take_ahead`]).
-    Ahead,
 }
 
 /// Opens a transaction with `sql` (a `BEGIN` and what must follow it at once) in one round

@@ -122,6 +122,26 @@ pub fn covering(
     if chain.is_empty() {
         return Err(ApiError::not_found(format!("installation {id} does not exist")));
     }
+    covering_along(conn, id, &chain, day)
+}
+
+/// [`covering`] of an installation already loaded.
+pub fn covering_of(
+    conn: &mut DbConnection,
+    row: &InstallationRow,
+    day: chrono::NaiveDate,
+) -> Result<Vec<(CoverageRow, ContractRow)>, ApiError> {
+    let chain = hierarchy::ancestor_ids_of(conn, Tree::Installations, &row.id, row.parent_id.as_deref())?;
+    covering_along(conn, &row.id, &chain, day)
+}
+
+/// [`covering`] of installation `id`, whose ancestors (itself first) are `chain`.
+fn covering_along(
+    conn: &mut DbConnection,
+    id: &str,
+    chain: &[hierarchy::Link],
+    day: chrono::NaiveDate,
+) -> Result<Vec<(CoverageRow, ContractRow)>, ApiError> {
     let ids: Vec<String> = chain.iter().map(|l| l.id.clone()).collect();
     let mut rows = store::coverage_of_installations(conn, &ids, Some(day), None, 10_000)?;
     rows.sort_by(|(a, ca), (b, cb)| (a.installation_id != id, &ca.number).cmp(&(b.installation_id != id, &cb.number)));

@@ -1,6 +1,6 @@
 //! Bulk writes for `pactum seed`: COPY (binary) on PostgreSQL, multi-row INSERTs on SQLite.
 
-use crate::db::schema::{attribute_definitions, contracts, counters, coverages, installations};
+use crate::db::schema::{attribute_definitions, contracts, coverages, installations};
 use crate::db::schema::{dossier_date_triggers, dossiers, obligations, service_calls, tasks};
 use crate::db::DbConnection;
 use diesel::prelude::*;
@@ -45,12 +45,6 @@ pub fn definition(conn: &mut DbConnection, row: &crate::attributes::store::Defin
 
 pub fn has_contracts(conn: &mut DbConnection) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(contracts::table.select(contracts::id))).get_result(conn)
-}
-
-/// Moves a number counter past the seeded numbers.
-pub fn set_counter(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<usize> {
-    diesel::delete(counters::table.filter(counters::name.eq(name))).execute(conn)?;
-    diesel::insert_into(counters::table).values((counters::name.eq(name), counters::value.eq(value))).execute(conn)
 }
 
 /// Refreshes the planner statistics after a bulk load (PostgreSQL; SQLite needs none here).

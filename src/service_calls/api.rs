@@ -72,7 +72,7 @@ pub struct ServiceCallIn {
 pub struct ServiceCallOut {
     pub id: String,
     /// Human reference, `SC-<year>-<sequence>`. The sequence increases with every
-    /// registration; one refused as it was being recorded (a duplicate `external_ref`) leaves
+    /// registration; one refused as it was being recorded (a duplicate `external_ref`) may leave
     /// its sequence unused.
     #[schema(example = "SC-2026-000042")]
     pub number: String,
@@ -254,10 +254,13 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     who.require_any(REGISTRARS)?;
     let (input, now, sla) = (body.into_inner(), clock.now(), sla_settings(&settings));
-    let actor = who.sub.clone();
-    let assessed = db.read(move |c| service::assess(c, &Ctx { actor: &actor, now }, input, &sla)).await?;
-    let seq = db.take_ahead(service::take_number).await?;
-    let row = db.write_concurrent(move |c| service::record(c, &Ctx { actor: &who.sub, now }, assessed, seq)).await?;
+    let row = db
+        .write_concurrent(move |c| {
+            let ctx = Ctx { actor: &who.sub, now };
+            let assessed = service::assess(c, &ctx, input, &sla)?;
+            service::record(c, &ctx, assessed)
+        })
+        .await?;
     let location = format!("/api/v1/service-calls/{}", row.id);
     let version = row.version;
     Ok(resource_response(StatusCode::CREATED, &ServiceCallOut::new(row, now), version, Some(location)))

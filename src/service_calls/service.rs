@@ -5,8 +5,7 @@ use super::api::{ActionIn, ServiceCallIn};
 use super::model::{self, Action, Channel, Deadlines, Priority, ServiceLevel, Status, Stops};
 use super::store::{self, ServiceCallRow};
 use crate::clock::as_utc;
-use crate::contracts::service::effective_service_level;
-use crate::contracts::store::next_counter;
+use crate::contracts::service::effective_service_level_of;
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch};
@@ -103,16 +102,16 @@ struct Entitlement {
 
 fn entitlement(
     conn: &mut DbConnection,
-    installation_id: &str,
+    installation: &crate::installations::store::InstallationRow,
     priority: Priority,
     reported_at: DateTime<Utc>,
     sla: &SlaSettings,
 ) -> Result<Entitlement, ApiError> {
     // Coverage is by calendar day; a call counts on the (UTC) day it was reported.
-    let covering = installations::covering(conn, installation_id, reported_at.date_naive())?;
+    let covering = installations::covering_of(conn, installation, reported_at.date_naive())?;
     let mut best: Option<(DateTime<Utc>, String, String, ServiceLevel)> = None;
     for (_, contract) in &covering {
-        if let Some((source, level)) = effective_service_level(conn, &contract.id)? {
+        if let Some((source, level)) = effective_service_level_of(conn, contract)? {
             let by = Deadlines::compute(&level, priority, reported_at, sla.risk_share).resolve_by;
             let by = by.unwrap_or(DateTime::<Utc>::MAX_UTC);
             if best.as_ref().is_none_or(|(b, ..)| by < *b) {
@@ -174,10 +173,9 @@ pub struct Assessed {
     deadlines: Deadlines,
 }
 
-/// Checks a new call and judges its entitlement and deadlines; reads only. The API runs this
-/// before its write transaction, so the global write lock is held only for the writing: the
-/// judgement is as of a moment before the call is recorded, as it is for a call reported a
-/// moment earlier.
+/// Checks a new call and judges its entitlement and deadlines; reads only. The API runs it in
+/// the transaction that records the call ([`record`]), which no write that could change the
+/// judgement (coverage, contracts, service levels) runs beside.
 pub fn assess(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -191,7 +189,7 @@ pub fn assess(
     }
     let installation = find_installation(conn, &input)?;
     let priority = input.priority.unwrap_or(Priority::Normal);
-    let entitlement = entitlement(conn, &installation.id, priority, reported_at, sla)?;
+    let entitlement = entitlement(conn, &installation, priority, reported_at, sla)?;
     let deadlines = match &entitlement.level {
         Some((_, level)) => Deadlines::compute(level, priority, reported_at, sla.risk_share),
         None => Deadlines::NONE,
@@ -199,17 +197,11 @@ pub fn assess(
     Ok(Assessed { input, installation, priority, reported_at, entitlement, deadlines })
 }
 
-/// Takes the sequence number of the next call, in a transaction of its own ahead of the one
-/// that records it ([`crate::db::Db::take_ahead`]), so that registrations running beside each
-/// other do not queue on the counter; a registration that then fails leaves a gap.
-pub fn take_number(conn: &mut DbConnection) -> Result<i64, ApiError> {
-    Ok(next_counter(conn, "service_call_number")?)
-}
-
-/// Records an assessed call under the number `seq` ([`take_number`]): the row and its `created`
-/// event. Runs beside other registrations ([`crate::db::Db::write_concurrent`]): it checks
-/// nothing but the unique external reference, which the unique index guards as well.
-pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed, seq: i64) -> Result<ServiceCallRow, ApiError> {
+/// Records an assessed call: its number, the row and its `created` event. Runs beside other
+/// registrations ([`crate::db::Db::write_concurrent`]): it checks nothing but the unique
+/// external reference, which the unique index guards as well, and its number comes from a
+/// sequence that never waits ([`store::next_number`]).
+pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<ServiceCallRow, ApiError> {
     let Assessed { input, installation, priority, reported_at, entitlement: ent, deadlines } = assessed;
     let duplicate = |ext: &str, by: &str| {
         ApiError::conflict("duplicate_external_ref", format!("external_ref {ext} is already used by {by}"))
@@ -219,6 +211,7 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed, seq: i64) 
             return Err(duplicate(ext, &format!("service call {}", other.id)));
         }
     }
+    let seq = store::next_number(conn)?;
     let now = ctx.now.naive_utc();
     let mut row = ServiceCallRow {
         id: uuid::Uuid::now_v7().to_string(),

@@ -672,7 +672,7 @@ fn hold_registration(
             let sla = service::SlaSettings { default_level: None, risk_share: 0.25 };
             let input: ServiceCallIn = serde_json::from_value(body).unwrap();
             let assessed = service::assess(c, &ctx, input, &sla)?;
-            let row = service::record(c, &ctx, assessed, 900)?;
+            let row = service::record(c, &ctx, assessed)?;
             recorded.send(row.id.clone()).unwrap();
             release.recv().unwrap();
             Ok(row.id)
