@@ -49,15 +49,28 @@ pub fn effective_service_level(conn: &mut DbConnection, id: &str) -> Result<Opti
     }))
 }
 
-/// [`effective_service_level`] of a contract already loaded: no query when it has its own.
+/// [`effective_service_level`] of a contract already loaded: no query when it has its own, and
+/// one per ancestor up to the one that has (contract trees are shallow; past a few levels the
+/// rest of the chain is read at once).
 pub fn effective_service_level_of(
     conn: &mut DbConnection,
     row: &ContractRow,
 ) -> Result<Option<(String, ServiceLevel)>, ApiError> {
-    match (own_service_level(row), &row.parent_id) {
-        (Some(level), _) => Ok(Some((row.id.clone(), level))),
-        (None, Some(parent)) => effective_service_level(conn, parent),
-        (None, None) => Ok(None),
+    let mut parent = match own_service_level(row) {
+        Some(level) => return Ok(Some((row.id.clone(), level))),
+        None => row.parent_id.clone(),
+    };
+    for _ in 0..hierarchy::NEAR_LEVELS {
+        let Some(id) = parent else { return Ok(None) };
+        let Some(row) = store::get(conn, &id)? else { return Ok(None) };
+        if let Some(level) = own_service_level(&row) {
+            return Ok(Some((row.id, level)));
+        }
+        parent = row.parent_id;
+    }
+    match parent {
+        Some(id) => effective_service_level(conn, &id),
+        None => Ok(None),
     }
 }
 

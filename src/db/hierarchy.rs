@@ -31,7 +31,7 @@ pub struct Link {
 
 /// Levels [`ancestor_ids`] follows one statement each before it hands the rest of the chain to
 /// the recursive query.
-const NEAR_LEVELS: i32 = 4;
+pub const NEAR_LEVELS: i32 = 4;
 
 /// The parent link of a row: `None` when the row does not exist.
 fn parent_of(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<Option<Option<String>>> {

@@ -271,6 +271,34 @@ async fn a_child_contract_without_a_level_uses_its_parents() {
     assert_eq!(res.body["service_level"], Value::Null);
     let res = t.get(&format!("/api/v1/contracts/{}/service-level", id(&child)), &t.viewer()).await;
     assert_eq!(res.body["defined_by"], parent["id"]);
+
+    // Far down a chain of contracts without levels, the level of the one at its top applies;
+    // a level on one in the middle is nearer and wins.
+    let mut above = parent.clone();
+    let mut chain = Vec::new();
+    for _ in 0..6 {
+        above = t
+            .create_contract(json!({"status": "active", "contract_type": "framework", "parent_id": above["id"]}))
+            .await;
+        chain.push(above.clone());
+    }
+    let (deep, _) = covered(&t, "LIFT-2", json!({"parent_id": above["id"], "service_level": null})).await;
+    let call = register(&t, json!({"serial_number": "LIFT-2", "description": "Noise", "priority": "critical"})).await;
+    assert_eq!(
+        (call["contract_id"].clone(), call["service_level_contract_id"].clone()),
+        (deep["id"].clone(), parent["id"].clone())
+    );
+    for middle in [&chain[1], &chain[4]] {
+        let res =
+            t.patch(&format!("/api/v1/contracts/{}", id(middle)), &t.admin(), json!({"service_level": own})).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let call =
+            register(&t, json!({"serial_number": "LIFT-2", "description": "Noise", "priority": "critical"})).await;
+        assert_eq!(
+            (call["service_level_contract_id"].clone(), call["service_level"]["name"].clone()),
+            (middle["id"].clone(), json!("Silver"))
+        );
+    }
 }
 
 #[actix_rt::test]
