@@ -337,7 +337,9 @@ impl Db {
                     ),
                     Begin::Settled => format!("SELECT pg_advisory_xact_lock({BESIDE_LOCK})"),
                 };
-                begin_with(pg, &format!("BEGIN; {then}"))?;
+                // Pinned: the feed relies on each statement seeing what committed before it began
+                // (after the lock), which a database default of REPEATABLE READ would break.
+                begin_with(pg, &format!("BEGIN ISOLATION LEVEL READ COMMITTED; {then}"))?;
                 finish(conn, f)
             }
             DbConnection::Sqlite(_) => {

@@ -29,10 +29,10 @@ pub struct NewEvent<'a> {
 }
 
 /// Appends an event inside the caller's transaction, which must be a write transaction of
-/// [`crate::db::Db`]: on PostgreSQL that holds the write lock, and the feed is read holding it
-/// exclusively ([`crate::db::Db::read_settled`]), so a feed reader that remembers the last id
-/// it saw can never skip an event that commits later with a smaller id. (SQLite has one writer
-/// at a time.)
+/// [`crate::db::Db`]: on PostgreSQL its locks and those the feed is read under
+/// ([`crate::db::Db::read_settled`]) make sure that a feed reader that remembers the last id it
+/// saw can never skip an event that commits later with a smaller id. (SQLite has one writer at
+/// a time.)
 pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
     let changes = serde_json::to_string(e.changes).unwrap_or_else(|_| "{}".into());
     diesel::insert_into(events::table)

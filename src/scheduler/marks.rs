@@ -9,14 +9,13 @@
 //! call created late or given another deadline. Those writes call [`behind`], which moves the
 //! mark back to the row and bumps the version. A pass remembers the version it started from and
 //! advances the mark only if it is unchanged ([`advance`]), so a row written behind its cursor
-//! while it ran is read again by the next pass. Both run in write transactions; a pass's hold
-//! the write lock exclusively, so no write runs beside a pass's batch.
+//! while it ran is read again by the next pass. Both run in write transactions, and a pass's
+//! hold the write lock exclusively, so no write runs beside a batch of a pass.
 
 use crate::db::schema::sweep_marks;
 use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamp};
 
 /// The sweep of open tasks past their due date (`task.overdue`); keyed by due date.
 pub const TASK_OVERDUE: &str = "task.overdue";
@@ -58,47 +57,36 @@ pub fn behind(conn: &mut DbConnection, name: &str, key: NaiveDateTime, due: bool
     behind_all(conn, &[(name, key, due)])
 }
 
-/// [`behind`] for several sweeps in one statement (each `(name, key, due)`): these run inside
-/// writes that hold the write lock, where every round trip counts.
+/// [`behind`] for several sweeps (each `(name, key, due)`): these run inside writes that hold
+/// the write lock, where every round trip counts.
 fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) -> QueryResult<()> {
-    if marks.is_empty() {
-        return Ok(());
-    }
-    // Most writes land ahead of every mark and change none. Looking first costs one round trip
-    // of a prepared query; the UPDATE below is parsed anew each time and costs two. No pass can
-    // move a mark forward before this write commits: passes write holding the lock exclusively.
-    let marks: Vec<(&str, NaiveDateTime, bool)> = if marks.iter().any(|(_, _, due)| *due) {
+    // Most writes land ahead of every mark and change none: looking first costs one round trip
+    // of a prepared query, and saves the UPDATEs. No pass can move a mark forward before this
+    // write commits: passes write holding the write lock exclusively.
+    let mut marks: Vec<(&str, NaiveDateTime, bool)> = if marks.iter().any(|(_, _, due)| *due) {
         marks.to_vec()
+    } else if marks.is_empty() {
+        return Ok(());
     } else {
         let current: Vec<(String, NaiveDateTime)> =
             sweep_marks::table.select((sweep_marks::name, sweep_marks::mark)).load(conn)?;
         let ahead = |name: &str, key: NaiveDateTime| current.iter().any(|(n, at)| n == name && *at > key);
         marks.iter().copied().filter(|(name, key, _)| ahead(name, *key)).collect()
     };
-    if marks.is_empty() {
-        return Ok(());
+    // In name order, one row per statement: writes that run beside each other (registrations)
+    // then lock the rows in one order and cannot deadlock.
+    marks.sort_by_key(|(name, _, _)| *name);
+    for (name, key, due) in marks {
+        let moved = diesel::update(sweep_marks::table.find(name).filter(sweep_marks::mark.gt(key)))
+            .set((sweep_marks::mark.eq(key), sweep_marks::version.eq(sweep_marks::version + 1)))
+            .execute(conn)?;
+        if moved == 0 && due {
+            diesel::update(sweep_marks::table.find(name))
+                .set(sweep_marks::version.eq(sweep_marks::version + 1))
+                .execute(conn)?;
+        }
     }
-    // Parameters: each sweep's name and key ($1, $2, $3, $4, …) in the order the SET clause
-    // first uses them, then each one's `due`. SQLite numbers `$n` parameters by first use, so
-    // they must first appear in this order.
-    let n = marks.len();
-    let (name, key, due) = (|i: usize| 2 * i + 1, |i: usize| 2 * i + 2, |i: usize| 2 * n + i + 1);
-    let moved: String =
-        (0..n).map(|i| format!("WHEN name = ${} AND mark > ${} THEN ${} ", name(i), key(i), key(i))).collect();
-    let wanted: Vec<String> =
-        (0..n).map(|i| format!("(name = ${} AND (mark > ${} OR ${}))", name(i), key(i), due(i))).collect();
-    let sql = format!(
-        "UPDATE sweep_marks SET mark = CASE {moved}ELSE mark END, version = version + 1 WHERE {}",
-        wanted.join(" OR ")
-    );
-    let mut query = diesel::sql_query(sql).into_boxed();
-    for (name, key, _) in &marks {
-        query = query.bind::<Text, _>(*name).bind::<Timestamp, _>(*key);
-    }
-    for (_, _, due) in &marks {
-        query = query.bind::<Bool, _>(*due);
-    }
-    query.execute(conn).map(|_| ())
+    Ok(())
 }
 
 /// A date as a sweep key (its midnight).

@@ -71,9 +71,10 @@ pub struct ServiceCallIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceCallOut {
     pub id: String,
-    /// Human reference, `SC-<year>-<sequence>`. The sequence increases with every
-    /// registration; one refused as it was being recorded (a duplicate `external_ref`) may leave
-    /// its sequence unused.
+    /// Human reference, `SC-<year>-<sequence>`. Sequences are unique and handed out in the
+    /// order registrations are recorded, which on a busy server need not be the order they
+    /// finish in; a registration that fails while it is recorded (a duplicate `external_ref`,
+    /// say) may leave its sequence unused.
     #[schema(example = "SC-2026-000042")]
     pub number: String,
     pub installation_id: String,
