@@ -1,14 +1,11 @@
 //! Schema migrations, embedded in the binary: one tree per backend, same versions and columns.
 
-use super::{ConnectError, DbConnection};
+use super::{ConnectError, DbConnection, MIGRATION_LOCK};
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-
-/// Key of the session advisory lock that lets one starting instance migrate at a time.
-const MIGRATION_LOCK: i64 = 0x5041_4354_0002;
 
 /// Applies every pending migration and returns how many ran. On PostgreSQL, instances that
 /// start together take turns, so a second one finds the work done instead of failing on it.

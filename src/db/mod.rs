@@ -69,11 +69,13 @@ macro_rules! bulk_insert {
     };
 }
 
-/// Key of the PostgreSQL advisory lock every write transaction holds (see [`Begin`]).
+// The PostgreSQL advisory lock keys, each with one job.
+/// Key of the lock every write transaction holds (see [`Begin`]).
 const WRITE_LOCK: i64 = 0x5041_4354_0001;
-/// Key of the PostgreSQL advisory lock writes running beside each other hold shared, and
-/// readers of the feed exclusively, to wait for those writes (see [`Begin`]). (Migrations take
-/// the key ending in 2.)
+/// Key of the session lock that lets one starting instance migrate at a time.
+const MIGRATION_LOCK: i64 = 0x5041_4354_0002;
+/// Key of the lock writes running beside each other hold shared, and readers of the feed
+/// exclusively, to wait for those writes (see [`Begin`]).
 const BESIDE_LOCK: i64 = 0x5041_4354_0003;
 
 /// A `LIKE … ESCAPE '\\'` pattern matching lowercased text that contains `q` (wildcards in `q`

@@ -59,8 +59,9 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
 /// The change feed for integrations.
 ///
 /// Events in the order of their `sequence`, each once its write has committed. Poll with the
-/// `next_cursor` of the previous answer as `after`: no event is ever missed or repeated. `next_cursor` is never `null` here; on an
-/// empty page it is the position you asked from, so keep polling with it.
+/// `next_cursor` of the previous answer as `after`: no event is ever missed or repeated.
+/// `next_cursor` is never `null` here; on an empty page it is the position you asked from, so
+/// keep polling with it.
 #[utoipa::path(
     get, operation_id = "list_events",
     path = "/api/v1/events",

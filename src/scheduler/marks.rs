@@ -9,7 +9,7 @@
 //! call created late or given another deadline. Those writes call [`behind`], which moves the
 //! mark back to the row and bumps the version. A pass remembers the version it started from and
 //! advances the mark only if it is unchanged ([`advance`]), so a row written behind its cursor
-//! while it ran is read again by the next pass. Both run in write transactions, and a pass's
+//! while it ran is read again by the next pass. Both run in write transactions, and passes
 //! hold the write lock exclusively, so no write runs beside a batch of a pass.
 
 use crate::db::schema::sweep_marks;
@@ -63,10 +63,11 @@ fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) ->
     // Most writes land ahead of every mark and change none: looking first costs one round trip
     // of a prepared query, and saves the UPDATEs. No pass can move a mark forward before this
     // write commits: passes write holding the write lock exclusively.
+    if marks.is_empty() {
+        return Ok(());
+    }
     let mut marks: Vec<(&str, NaiveDateTime, bool)> = if marks.iter().any(|(_, _, due)| *due) {
         marks.to_vec()
-    } else if marks.is_empty() {
-        return Ok(());
     } else {
         let current: Vec<(String, NaiveDateTime)> =
             sweep_marks::table.select((sweep_marks::name, sweep_marks::mark)).load(conn)?;

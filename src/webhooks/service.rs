@@ -124,7 +124,7 @@ pub struct Swept {
 
 /// Appends one derived event per `(entity id, marker kind)` of `entity_type` that has no
 /// marker yet, all in one statement, and their markers in another. This runs in a write
-/// transaction (which holds the global write lock), and the marker's key refuses a second
+/// transaction (which holds the write lock exclusively), and the marker's key refuses a second
 /// firing all the same.
 fn fire_unmarked(
     conn: &mut DbConnection,
