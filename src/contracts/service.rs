@@ -518,7 +518,7 @@ pub fn update(
     record(conn, ctx, id, "updated", Some(&old), Some(&row))?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     if (old.start_date, old.end_date) != (row.start_date, row.end_date) {
-        crate::obligations::service::follow_contract(conn, ctx, &row.id)?;
+        crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
     }
     Ok(row)
 }
@@ -620,7 +620,7 @@ pub fn act(
     }
     record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
-    crate::obligations::service::follow_contract(conn, ctx, &row.id)?;
+    crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
     Ok(row)
 }
 
@@ -631,37 +631,69 @@ pub struct RenewalPass {
     pub expired: usize,
 }
 
-/// Renews auto-renewing contracts whose end date has passed and expires the others.
+/// Renews the auto-renewing contracts among `rows` whose end date has passed and expires the
+/// others, all at once: one statement each writes the contracts, their events, their coverage
+/// and finds their obligations, however many contracts there are. Gives each contract's
+/// action, `None` for one with nothing to do or that changed since it was read.
 ///
 /// Safe to run on several instances at once: each change is a conditional update on the
 /// version that was read, so a contract another instance already handled is skipped.
-pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, row: &ContractRow) -> Result<Option<Action>, ApiError> {
-    let today = ctx.today();
+pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, rows: &[ContractRow]) -> Result<Vec<Option<Action>>, ApiError> {
+    let planned: Vec<(usize, ContractRow, Action)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| term_end(ctx, row).map(|(new, action)| (i, new, action)))
+        .collect();
+    let written: std::collections::HashSet<String> =
+        store::update_terms(conn, &planned.iter().map(|(_, new, _)| new).collect::<Vec<_>>())?.into_iter().collect();
+    let done: Vec<(usize, ContractRow, Action)> =
+        planned.into_iter().filter(|(_, new, _)| written.contains(&new.id)).collect();
+    let changes: Vec<crate::events::model::Changes> =
+        done.iter().map(|(i, new, _)| crate::events::model::diff(&snapshot(&rows[*i]), &snapshot(new))).collect();
+    let list: Vec<events::NewEvent> = done
+        .iter()
+        .zip(&changes)
+        .map(|((_, new, action), changes)| events::NewEvent {
+            entity_type: ENTITY,
+            entity_id: &new.id,
+            action: action.past_tense(),
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
+    let pairs: Vec<(&ContractRow, &ContractRow)> = done.iter().map(|(i, new, _)| (&rows[*i], new)).collect();
+    crate::installations::service::follow_contracts(conn, ctx, &pairs)?;
+    crate::obligations::service::follow_contracts(conn, ctx, &done.iter().map(|(_, new, _)| new).collect::<Vec<_>>())?;
+    let mut out = vec![None; rows.len()];
+    for (i, _, action) in done {
+        out[i] = Some(action);
+    }
+    Ok(out)
+}
+
+/// What the end of its term makes of a contract whose end date has passed, as of `ctx`'s day:
+/// an auto-renewing active one renewed by as many terms as have run out, any other one in
+/// force expired; `None` when there is nothing to do.
+fn term_end(ctx: &Ctx, row: &ContractRow) -> Option<(ContractRow, Action)> {
     let mut new = row.clone();
     let action = if row.status == "active" && row.auto_renew && row.terminated_on.is_none() {
         let months = row.renewal_term_months.or(row.term_months).unwrap_or(0).max(0) as u32;
         let total = row.total_term_months.unwrap_or(0).max(0) as u32;
-        let n = model::renewals_due(row.start_date, total, months, today);
+        let n = model::renewals_due(row.start_date, total, months, ctx.today());
         if n == 0 {
-            return Ok(None);
+            return None;
         }
         new.total_term_months = Some((total + n * months) as i32);
         Action::Renew
     } else {
-        let Some(to) = model::transition(Status::parse(&row.status).unwrap_or(Status::Draft), Action::Expire) else {
-            return Ok(None);
-        };
+        let to = model::transition(Status::parse(&row.status).unwrap_or(Status::Draft), Action::Expire)?;
         new.status = to.as_str().into();
         Action::Expire
     };
     derive_dates(&mut new);
     new.version = row.version + 1;
     new.updated_at = ctx.now.naive_utc();
-    if !store::update(conn, &new, row.version)? {
-        return Ok(None);
-    }
-    record(conn, ctx, &row.id, action.past_tense(), Some(row), Some(&new))?;
-    crate::installations::service::follow_contract(conn, ctx, row, &new)?;
-    crate::obligations::service::follow_contract(conn, ctx, &new.id)?;
-    Ok(Some(action))
+    Some((new, action))
 }

@@ -69,6 +69,32 @@ macro_rules! bulk_insert {
     };
 }
 
+/// The rows of a `(VALUES …) AS v` list for a statement that writes many rows at once by joining
+/// them (`UPDATE t SET … FROM (VALUES …) AS v WHERE t.id = v.column1`): `rows` rows of `width`
+/// parameters, numbered `$first` on. Both backends name such columns `column1`, `column2`, …;
+/// SQLite numbers `$n` parameters by first use, so they are bound in exactly this order.
+pub fn values_rows(rows: usize, width: usize, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", first + r * width + c));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The id of a row a raw statement wrote (`RETURNING id`).
+#[derive(diesel::QueryableByName, Debug)]
+pub struct WrittenId {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: String,
+}
+
 // The PostgreSQL advisory lock keys, each with one job.
 /// Key of the lock every write transaction holds (see [`Begin`]).
 const WRITE_LOCK: i64 = 0x5041_4354_0001;
@@ -410,3 +436,12 @@ where
 /// Helper for `r2d2` users elsewhere (tests, CLI) that need the raw pool type.
 pub type DbPool = Pool<DbManager>;
 pub use r2d2::PooledConnection as Pooled;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_rows_number_their_parameters_in_the_order_they_are_bound() {
+        assert_eq!(super::values_rows(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::values_rows(1, 2, 5), "($5, $6)");
+    }
+}

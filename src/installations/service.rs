@@ -484,22 +484,31 @@ pub fn delete_coverage(
     crate::obligations::service::follow_contract(conn, ctx, contract_id)
 }
 
-/// Per installation, the first day after `after` on which another contract of `contract`'s type
-/// covers it (an extension must stop short of that day); one query for all of them.
+/// For each `(contract, installation, after)`, the first day after `after` on which another
+/// contract of that contract's type covers the installation (an extension must stop short of
+/// that day); one query for all of them.
 fn next_same_type_starts(
     conn: &mut DbConnection,
-    contract: &ContractRow,
-    installation_ids: &[String],
-    after: chrono::NaiveDate,
-) -> Result<HashMap<String, chrono::NaiveDate>, ApiError> {
+    wanted: &[(&ContractRow, String, chrono::NaiveDate)],
+) -> Result<HashMap<(String, String), chrono::NaiveDate>, ApiError> {
     let mut next = HashMap::new();
-    if installation_ids.is_empty() {
+    if wanted.is_empty() {
         return Ok(next);
     }
-    for (cov, other) in store::coverage_of_installations(conn, installation_ids, None, None, i64::MAX)? {
-        if other.id != contract.id && other.contract_type == contract.contract_type && cov.valid_from > after {
-            let day = next.entry(cov.installation_id).or_insert(cov.valid_from);
-            *day = (*day).min(cov.valid_from);
+    let mut installation_ids: Vec<String> = wanted.iter().map(|(_, i, _)| i.clone()).collect();
+    installation_ids.sort();
+    installation_ids.dedup();
+    let mut others: HashMap<String, Vec<(CoverageRow, ContractRow)>> = HashMap::new();
+    for (cov, other) in store::coverage_of_installations(conn, &installation_ids, None, None, i64::MAX)? {
+        others.entry(cov.installation_id.clone()).or_default().push((cov, other));
+    }
+    for (contract, installation_id, after) in wanted {
+        let first = others.get(installation_id).into_iter().flatten().filter_map(|(cov, other)| {
+            (other.id != contract.id && other.contract_type == contract.contract_type && cov.valid_from > *after)
+                .then_some(cov.valid_from)
+        });
+        if let Some(day) = first.min() {
+            next.insert((contract.id.clone(), installation_id.clone()), day);
         }
     }
     Ok(next)
@@ -519,58 +528,105 @@ pub fn follow_contract(
     old: &ContractRow,
     new: &ContractRow,
 ) -> Result<(), ApiError> {
-    let type_changed = old.contract_type != new.contract_type;
-    if !type_changed && old.start_date == new.start_date && old.end_date == new.end_date {
+    follow_contracts(conn, ctx, &[(old, new)])
+}
+
+/// [`follow_contract`] for many changed contracts `(old, new)` at once: one query reads all
+/// their links, one the other contracts their extensions must stop short of, and one statement
+/// writes the links that change.
+pub fn follow_contracts(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    changes: &[(&ContractRow, &ContractRow)],
+) -> Result<(), ApiError> {
+    let changes: Vec<(&ContractRow, &ContractRow)> = changes
+        .iter()
+        .copied()
+        .filter(|(old, new)| {
+            old.contract_type != new.contract_type || old.start_date != new.start_date || old.end_date != new.end_date
+        })
+        .collect();
+    if changes.is_empty() {
         return Ok(());
     }
-    let extended = match (old.end_date, new.end_date) {
+    let ids: Vec<String> = changes.iter().map(|(_, new)| new.id.clone()).collect();
+    let mut links: HashMap<String, Vec<CoverageRow>> = HashMap::new();
+    for cov in store::all_coverage_of_contracts(conn, &ids)? {
+        links.entry(cov.contract_id.clone()).or_default().push(cov);
+    }
+    let extended = |old: &ContractRow, new: &ContractRow| match (old.end_date, new.end_date) {
         (Some(before), Some(after)) if after > before => Some((before, after)),
         _ => None,
     };
-    let links = store::all_coverage_of_contract(conn, &new.id)?;
-    let next_starts = match extended {
-        Some((before, _)) => {
-            let ending: Vec<String> =
-                links.iter().filter(|c| c.valid_to == Some(before)).map(|c| c.installation_id.clone()).collect();
-            next_same_type_starts(conn, new, &ending, before)?
-        }
-        None => Default::default(),
-    };
-    for cov in links {
-        let (mut from, mut to) = (cov.valid_from, cov.valid_to);
-        let mut action = if new.terminated_on.is_some() && old.terminated_on.is_none() { "ended" } else { "adjusted" };
-        if let Some((before, after)) = extended {
-            if to == Some(before) {
-                to = Some(extended_end(before, after, next_starts.get(&cov.installation_id).copied()));
-                action = "extended";
+    let mut ending = Vec::new();
+    for (old, new) in &changes {
+        if let Some((before, _)) = extended(old, new) {
+            for cov in links.get(&new.id).into_iter().flatten().filter(|c| c.valid_to == Some(before)) {
+                ending.push((*new, cov.installation_id.clone(), before));
             }
         }
-        from = from.max(new.start_date);
-        if let Some(end) = new.end_date {
-            to = Some(to.map_or(end, |t| t.min(end)));
-        }
-        if to.is_some_and(|t| t < from) {
-            store::delete_coverage(conn, &cov.id)?;
-            events::record(conn, ctx, COVERAGE, &cov.id, "deleted", &coverage_snapshot(&cov), &Value::Null)?;
-            continue;
-        }
-        if type_changed {
-            check_overlap(conn, new, &cov.installation_id, &Period { from, to })?;
-        }
-        let changed = CoverageRow {
-            valid_from: from,
-            valid_to: to,
-            version: cov.version + 1,
-            updated_at: ctx.now.naive_utc(),
-            ..cov.clone()
-        };
-        if (changed.valid_from, changed.valid_to) == (cov.valid_from, cov.valid_to) {
-            continue;
-        }
-        if !store::update_coverage(conn, &changed, cov.version)? {
-            return Err(ApiError::conflict("concurrent_update", "the contract's coverage changed meanwhile; retry"));
-        }
-        events::record(conn, ctx, COVERAGE, &cov.id, action, &coverage_snapshot(&cov), &coverage_snapshot(&changed))?;
     }
+    let next_starts = next_same_type_starts(conn, &ending)?;
+    let mut written: Vec<(&CoverageRow, CoverageRow, &str)> = Vec::new();
+    for (old, new) in &changes {
+        let type_changed = old.contract_type != new.contract_type;
+        let extended = extended(old, new);
+        for cov in links.get(&new.id).into_iter().flatten() {
+            let (mut from, mut to) = (cov.valid_from, cov.valid_to);
+            let mut action =
+                if new.terminated_on.is_some() && old.terminated_on.is_none() { "ended" } else { "adjusted" };
+            if let Some((before, after)) = extended {
+                if to == Some(before) {
+                    let next = next_starts.get(&(new.id.clone(), cov.installation_id.clone())).copied();
+                    to = Some(extended_end(before, after, next));
+                    action = "extended";
+                }
+            }
+            from = from.max(new.start_date);
+            if let Some(end) = new.end_date {
+                to = Some(to.map_or(end, |t| t.min(end)));
+            }
+            if to.is_some_and(|t| t < from) {
+                store::delete_coverage(conn, &cov.id)?;
+                events::record(conn, ctx, COVERAGE, &cov.id, "deleted", &coverage_snapshot(cov), &Value::Null)?;
+                continue;
+            }
+            if type_changed {
+                check_overlap(conn, new, &cov.installation_id, &Period { from, to })?;
+            }
+            if (from, to) == (cov.valid_from, cov.valid_to) {
+                continue;
+            }
+            let changed = CoverageRow {
+                valid_from: from,
+                valid_to: to,
+                version: cov.version + 1,
+                updated_at: ctx.now.naive_utc(),
+                ..cov.clone()
+            };
+            written.push((cov, changed, action));
+        }
+    }
+    let rows: Vec<&CoverageRow> = written.iter().map(|(_, changed, _)| changed).collect();
+    if store::update_coverages(conn, &rows)?.len() != rows.len() {
+        return Err(ApiError::conflict("concurrent_update", "the contract's coverage changed meanwhile; retry"));
+    }
+    let diffs: Vec<crate::events::model::Changes> = written
+        .iter()
+        .map(|(old, changed, _)| crate::events::model::diff(&coverage_snapshot(old), &coverage_snapshot(changed)))
+        .collect();
+    let list: Vec<events::NewEvent> = written
+        .iter()
+        .zip(&diffs)
+        .map(|((_, changed, action), changes)| events::NewEvent {
+            entity_type: COVERAGE,
+            entity_id: &changed.id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
     Ok(())
 }

@@ -423,9 +423,11 @@ pub fn generate(
     }
     let mut report = GenerationReport { created, ..Default::default() };
     let mut applied = Vec::new();
+    let pairs: Vec<(&TaskRow, &TaskRow)> = changed.iter().map(|(old, new, _)| (old, new)).collect();
+    let written = task_store::update_planned(conn, &pairs, ctx.today())?;
     for (old, new, action) in changed {
         // A task someone changed in the meantime keeps their change.
-        if task_store::update(conn, &old, &new, ctx.today())? {
+        if written.contains(&new.id) {
             if action == "cancelled" {
                 report.cancelled += 1;
             } else {
@@ -468,6 +470,18 @@ pub fn generate(
     let again = crate::obligations::model::next_visit(schedule_of(row, contract.start_date).as_ref(), today, months);
     store::mark_generated(conn, &row.id, today, again)?;
     Ok(report)
+}
+
+/// [`follow_contract`] for contracts at hand (already written): one query finds the
+/// obligations of all of them.
+pub fn follow_contracts(conn: &mut DbConnection, ctx: &Ctx, contracts: &[&ContractRow]) -> Result<(), ApiError> {
+    let ids: Vec<String> = contracts.iter().map(|c| c.id.clone()).collect();
+    for o in store::of_contracts(conn, &ids)? {
+        if let Some(contract) = contracts.iter().find(|c| c.id == o.contract_id) {
+            generate(conn, ctx, &o, contract)?;
+        }
+    }
+    Ok(())
 }
 
 /// Regenerates every obligation of a contract, after a change to its term, status or coverage.

@@ -85,6 +85,21 @@ pub fn of_contract(
     q.load(conn)
 }
 
+/// Every obligation of some contracts, in (contract, id) order: one query per 500 contracts.
+pub fn of_contracts(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec<ObligationRow>> {
+    let mut out = Vec::new();
+    for chunk in contract_ids.chunks(500) {
+        out.extend(
+            obligations::table
+                .filter(obligations::contract_id.eq_any(chunk))
+                .order((obligations::contract_id.asc(), obligations::id.asc()))
+                .select(ObligationRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn contract_has_obligations(conn: &mut DbConnection, contract_id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(obligations::table.filter(obligations::contract_id.eq(contract_id))))
         .get_result(conn)

@@ -892,3 +892,91 @@ async fn a_type_change_that_would_double_cover_an_installation_is_refused() {
     assert_eq!(still.body["contract_type"], "lease");
     assert_eq!(still.body["version"], lease["version"]);
 }
+
+#[actix_web::test]
+async fn one_pass_renews_and_expires_many_contracts_together_each_as_if_alone() {
+    let t = TestApp::spawn().await;
+    let renewing = json!({"status": "active", "renewal": {"auto_renew": true}});
+    let mut fields = renewing.clone();
+    fields["number"] = json!("M-1");
+    let maintenance = t.create_contract(fields).await;
+    let mut fields = renewing.clone();
+    fields["number"] = json!("L-1");
+    fields["contract_type"] = json!("lease");
+    let lease = t.create_contract(fields).await;
+    let expiring = t.create_contract(json!({"status": "active", "number": "M-3"})).await;
+    let successor = t.create_contract(json!({"status": "active", "number": "M-2", "start_date": "2027-03-01"})).await;
+    let x = t.create_installation("X", json!({})).await;
+    let y = t.create_installation("Y", json!({})).await;
+    // X is covered by a maintenance and a lease contract, both renewing; a second maintenance
+    // contract takes X over from March 2027, which stops only the maintenance contract's extension.
+    for (contract, installation) in [(&maintenance, &x), (&lease, &x), (&successor, &x), (&expiring, &y)] {
+        let res = t.cover(contract, json!([{"installation_id": installation["id"]}])).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let monthly = t.create_obligation(&maintenance, json!({})).await;
+    let quarterly = t.create_obligation(&lease, json!({"schedule": {"rrule": "FREQ=MONTHLY;INTERVAL=3"}})).await;
+    let ended = t.create_obligation(&expiring, json!({})).await;
+
+    t.clock.set(at(2027, 1, 1));
+    let report = t.run_scheduler().await;
+    assert_eq!((report.contracts_renewed, report.contracts_expired, report.failures), (2, 1, 0), "{report:?}");
+
+    assert_eq!(links(&t, &maintenance).await, vec![("X".to_string(), json!("2026-01-01"), json!("2027-02-28"))]);
+    assert_eq!(links(&t, &lease).await, vec![("X".to_string(), json!("2026-01-01"), json!("2027-12-31"))]);
+    assert_eq!(links(&t, &expiring).await, vec![("Y".to_string(), json!("2026-01-01"), json!("2026-12-31"))]);
+    assert_eq!(covering(&t, &x, "2027-02-28").await, pairs(&[("L-1", "direct"), ("M-1", "direct")]));
+    assert_eq!(covering(&t, &x, "2027-03-01").await, pairs(&[("L-1", "direct"), ("M-2", "direct")]));
+    assert_eq!(covering(&t, &y, "2027-01-01").await, Vec::<(String, String)>::new());
+
+    // Each contract's obligations follow its own new term: tasks through the renewed end, none
+    // past the expired one.
+    let open_days = |tasks: Vec<Value>| -> Vec<String> {
+        let mut days: Vec<String> = tasks
+            .iter()
+            .filter(|x| x["status"] == "open")
+            .map(|x| x["nominal_date"].as_str().unwrap().to_string())
+            .filter(|d| d.as_str() >= "2027-01-01")
+            .collect();
+        days.sort();
+        days
+    };
+    let months = |list: &[&str]| list.iter().map(|m| format!("2027-{m}-01")).collect::<Vec<_>>();
+    assert_eq!(
+        open_days(t.tasks_of(&monthly).await),
+        months(&["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"])
+    );
+    assert_eq!(open_days(t.tasks_of(&quarterly).await), months(&["01", "04", "07", "10"]));
+    assert_eq!(open_days(t.tasks_of(&ended).await), Vec::<String>::new());
+
+    // Every change has its event, by the system, with what changed.
+    let res = t.get("/api/v1/events?entity_type=coverage&limit=500", &t.viewer()).await;
+    let extended: Vec<Value> = res.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "extended")
+        .map(|e| json!([e["actor"], e["changes"]["valid_to"]]))
+        .collect();
+    assert_eq!(
+        extended,
+        vec![
+            json!(["system", {"old": "2026-12-31", "new": "2027-02-28"}]),
+            json!(["system", {"old": "2026-12-31", "new": "2027-12-31"}]),
+        ]
+    );
+    for (contract, action, end) in [
+        (&maintenance, "renewed", "2027-12-31"),
+        (&lease, "renewed", "2027-12-31"),
+        (&expiring, "expired", "2026-12-31"),
+    ] {
+        let got = t.get(&format!("/api/v1/contracts/{}", id(contract)), &t.viewer()).await.body;
+        assert_eq!((got["end_date"].as_str(), got["version"].as_i64()), (Some(end), Some(2)), "{got}");
+        let res = t.get(&format!("/api/v1/contracts/{}/history", id(contract)), &t.viewer()).await;
+        let last = res.body["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["action"].as_str(), last["actor"].as_str()), (Some(action), Some("system")), "{last}");
+    }
+
+    // A second pass finds nothing left to do.
+    assert_eq!(t.run_scheduler().await, Default::default());
+}
