@@ -349,6 +349,21 @@ impl Db {
         self.transaction(Begin::Exclusive, f)
     }
 
+    /// The blocking core of [`Db::write_concurrent`], for background jobs already off the
+    /// async workers.
+    pub fn write_concurrent_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<Unavailable> + From<diesel::result::Error>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        self.transaction(Begin::Shared, f)
+    }
+
+    /// How many connections the pool holds at most.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     fn transaction<T, E, F>(&self, begin: Begin, f: F) -> Result<T, E>
     where
         E: From<Unavailable> + From<diesel::result::Error>,

@@ -923,6 +923,54 @@ async fn two_scheduler_passes_at_once_generate_each_obligation_once() {
     }
 }
 
+#[actix_rt::test]
+async fn one_pass_generates_many_obligations_on_two_connections_each_once_and_a_broken_one_once() {
+    use diesel::RunQueryDsl;
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active", "term_months": null})).await;
+    let mut all = Vec::new();
+    // More than two batches, so that both workers claim several.
+    for i in 0..120 {
+        all.push(t.create_obligation(&c, json!({"title": format!("Job {i}"), "horizon_months": 1})).await);
+    }
+    let broken = all[60].clone();
+    let db = t.state.db.clone();
+    let spoil = |rule: &'static str| {
+        let (db, id) = (db.clone(), id(&broken).to_string());
+        actix_web::web::block(move || {
+            db.write_blocking(|c| {
+                diesel::sql_query(format!("UPDATE obligations SET rrule = '{rule}' WHERE id = '{id}'"))
+                    .execute(c)
+                    .map_err(pactum::http::ApiError::from)
+            })
+        })
+    };
+    spoil("NOT A RULE").await.unwrap().unwrap();
+
+    t.clock.set(at(2026, 7, 20));
+    let report = t.run_scheduler().await;
+    assert_eq!((report.obligations_generated, report.tasks_created, report.failures), (119, 119, 1), "{report:?}");
+    for o in all.iter().filter(|o| o["id"] != broken["id"]) {
+        assert_eq!(nominal_in(&t.tasks_of(o).await, "open"), strings(&["2026-07-01", "2026-08-01"]));
+    }
+    assert_eq!(nominal_in(&t.tasks_of(&broken).await, "open"), strings(&["2026-07-01"]));
+    let created = t.get("/api/v1/events?entity_type=task&limit=500", &t.viewer()).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "created" && e["occurred_at"] == "2026-07-20T09:00:00Z")
+        .count();
+    assert_eq!(created, 119, "one event per new task");
+
+    // Each pass tries the broken one once, and once it is mended, generates it.
+    let report = t.run_scheduler().await;
+    assert_eq!((report.obligations_generated, report.failures), (0, 1), "{report:?}");
+    spoil("FREQ=MONTHLY").await.unwrap().unwrap();
+    let report = t.run_scheduler().await;
+    assert_eq!((report.obligations_generated, report.tasks_created, report.failures), (1, 1, 0), "{report:?}");
+    assert_eq!(nominal_in(&t.tasks_of(&broken).await, "open"), strings(&["2026-07-01", "2026-08-01"]));
+}
+
 #[actix_web::test]
 async fn a_scheduler_outage_longer_than_the_horizon_loses_no_occurrence() {
     let t = TestApp::spawn().await;
