@@ -429,6 +429,25 @@ impl TestApp {
     }
 
     /// The tasks of an obligation, earliest due first (as a viewer).
+    /// Sets an obligation's stored rule behind the service's back: a rule that does not parse
+    /// makes its generation fail, a good one mends it.
+    pub async fn set_stored_rrule(&self, obligation: &Value, rule: &str) {
+        use diesel::RunQueryDsl;
+        let (db, id, rule) = (self.state.db.clone(), obligation["id"].as_str().unwrap().to_string(), rule.to_string());
+        actix_web::web::block(move || {
+            db.write_blocking(|c| {
+                diesel::sql_query("UPDATE obligations SET rrule = $1 WHERE id = $2")
+                    .bind::<diesel::sql_types::Text, _>(rule)
+                    .bind::<diesel::sql_types::Text, _>(id)
+                    .execute(c)
+                    .map_err(pactum::http::ApiError::from)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    }
+
     pub async fn tasks_of(&self, obligation: &Value) -> Vec<Value> {
         self.all_tasks(&format!("obligation_id={}", obligation["id"].as_str().unwrap()), &self.viewer()).await
     }

@@ -449,7 +449,6 @@ async fn a_contract_three_years_behind_catches_up_in_one_pass() {
 
 #[actix_rt::test]
 async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
-    use diesel::RunQueryDsl;
     let t = TestApp::spawn().await;
     t.clock.set(at(2026, 1, 1));
     let terms = json!({"status": "active", "start_date": "2026-01-01", "term_months": 12,
@@ -459,18 +458,7 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
     let obligation = t.create_obligation(&broken, json!({})).await;
     // The obligation's stored rule is spoiled behind the service's back: regenerating the
     // renewed contract's tasks fails.
-    let db = t.state.db.clone();
-    let spoil = |rule: &'static str| {
-        let (db, id) = (db.clone(), obligation["id"].as_str().unwrap().to_string());
-        actix_web::web::block(move || {
-            db.write_blocking(|c| {
-                diesel::sql_query(format!("UPDATE obligations SET rrule = '{rule}' WHERE id = '{id}'"))
-                    .execute(c)
-                    .map_err(pactum::http::ApiError::from)
-            })
-        })
-    };
-    spoil("NOT A RULE").await.unwrap().unwrap();
+    t.set_stored_rrule(&obligation, "NOT A RULE").await;
     t.clock.set(at(2027, 1, 2));
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.failures), (1, 1), "{report:?}");
@@ -479,7 +467,7 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
     assert_eq!((kept["end_date"].clone(), kept["version"].clone()), (json!("2026-12-31"), json!(1)), "{kept}");
     assert_eq!(history_actions(&t, &broken).await.len(), 1, "no renewal event of the rolled-back renewal");
 
-    spoil("FREQ=MONTHLY").await.unwrap().unwrap();
+    t.set_stored_rrule(&obligation, "FREQ=MONTHLY").await;
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.failures), (1, 0), "{report:?}");
     assert_eq!(t.get(&url(&broken), &t.viewer()).await.body["end_date"], "2027-12-31");

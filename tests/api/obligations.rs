@@ -925,7 +925,6 @@ async fn two_scheduler_passes_at_once_generate_each_obligation_once() {
 
 #[actix_rt::test]
 async fn one_pass_generates_many_obligations_on_two_connections_each_once_and_a_broken_one_once() {
-    use diesel::RunQueryDsl;
     let t = TestApp::spawn().await;
     let c = t.create_contract(json!({"status": "active", "term_months": null})).await;
     let mut all = Vec::new();
@@ -934,18 +933,7 @@ async fn one_pass_generates_many_obligations_on_two_connections_each_once_and_a_
         all.push(t.create_obligation(&c, json!({"title": format!("Job {i}"), "horizon_months": 1})).await);
     }
     let broken = all[60].clone();
-    let db = t.state.db.clone();
-    let spoil = |rule: &'static str| {
-        let (db, id) = (db.clone(), id(&broken).to_string());
-        actix_web::web::block(move || {
-            db.write_blocking(|c| {
-                diesel::sql_query(format!("UPDATE obligations SET rrule = '{rule}' WHERE id = '{id}'"))
-                    .execute(c)
-                    .map_err(pactum::http::ApiError::from)
-            })
-        })
-    };
-    spoil("NOT A RULE").await.unwrap().unwrap();
+    t.set_stored_rrule(&broken, "NOT A RULE").await;
 
     t.clock.set(at(2026, 7, 20));
     let report = t.run_scheduler().await;
@@ -965,7 +953,7 @@ async fn one_pass_generates_many_obligations_on_two_connections_each_once_and_a_
     // Each pass tries the broken one once, and once it is mended, generates it.
     let report = t.run_scheduler().await;
     assert_eq!((report.obligations_generated, report.failures), (0, 1), "{report:?}");
-    spoil("FREQ=MONTHLY").await.unwrap().unwrap();
+    t.set_stored_rrule(&broken, "FREQ=MONTHLY").await;
     let report = t.run_scheduler().await;
     assert_eq!((report.obligations_generated, report.tasks_created, report.failures), (1, 1, 0), "{report:?}");
     assert_eq!(nominal_in(&t.tasks_of(&broken).await, "open"), strings(&["2026-07-01", "2026-08-01"]));
