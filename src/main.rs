@@ -122,7 +122,8 @@ fn seed_database(settings: &Settings, scale: f64, seed: u64, today: Option<chron
 }
 
 fn schedule_once(settings: &Settings, at: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), String> {
-    let db = pactum::startup::prepare_database(&settings.effective_database_url(), 2)?;
+    // Three: task generation runs on two and leaves one free.
+    let db = pactum::startup::prepare_database(&settings.effective_database_url(), 3)?;
     let clock = at.map(pactum::clock::Clock::fixed).unwrap_or_else(pactum::clock::Clock::system);
     let started = std::time::Instant::now();
     let report = pactum::scheduler::run_once_timed(&db, &clock, &mut |job, took| {

@@ -499,8 +499,10 @@ fn next_same_type_starts(
     installation_ids.sort();
     installation_ids.dedup();
     let mut others: HashMap<String, Vec<(CoverageRow, ContractRow)>> = HashMap::new();
-    for (cov, other) in store::coverage_of_installations(conn, &installation_ids, None, None, i64::MAX)? {
-        others.entry(cov.installation_id.clone()).or_default().push((cov, other));
+    for chunk in installation_ids.chunks(500) {
+        for (cov, other) in store::coverage_of_installations(conn, chunk, None, None, i64::MAX)? {
+            others.entry(cov.installation_id.clone()).or_default().push((cov, other));
+        }
     }
     for (contract, installation_id, after) in wanted {
         let first = others.get(installation_id).into_iter().flatten().filter_map(|(cov, other)| {

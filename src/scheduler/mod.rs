@@ -46,6 +46,9 @@ pub struct PassReport {
     pub sla_breaches: usize,
     /// Items that failed (logged); the next pass tries them again.
     pub failures: usize,
+    /// Batches of contracts at the end of their term that failed together and were done again
+    /// one contract at a time (logged).
+    pub term_batches_retried: usize,
 }
 
 /// Runs every job once (blocking: call from the blocking pool or a test).
@@ -100,18 +103,23 @@ fn end_of_term(
             break;
         }
         for chunk in due.chunks(TERM_BATCH) {
+            let mut retried = false;
             let outcomes = match db.write_blocking(|c| {
                 // All at once, in a savepoint; should that fail, one by one, each in a savepoint
                 // of its own, so that only the contract at fault is left for the next pass.
                 let outcomes = match c.transaction(|c| contracts::end_of_term(c, ctx, chunk)) {
                     Ok(actions) => actions.into_iter().map(Ok).collect(),
-                    Err(_) => chunk
-                        .iter()
-                        .map(|row| {
-                            c.transaction(|c| contracts::end_of_term(c, ctx, std::slice::from_ref(row)))
-                                .map(|actions| actions.into_iter().next().flatten())
-                        })
-                        .collect::<Vec<_>>(),
+                    Err(e) => {
+                        tracing::warn!(contracts = chunk.len(), error = %e, "end of term failed for a batch; one at a time");
+                        retried = true;
+                        chunk
+                            .iter()
+                            .map(|row| {
+                                c.transaction(|c| contracts::end_of_term(c, ctx, std::slice::from_ref(row)))
+                                    .map(|actions| actions.into_iter().next().flatten())
+                            })
+                            .collect::<Vec<_>>()
+                    }
                 };
                 Ok::<_, ApiError>(outcomes)
             }) {
@@ -125,6 +133,7 @@ fn end_of_term(
                     continue;
                 }
             };
+            report.term_batches_retried += usize::from(retried);
             for (row, outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
                     Ok(Some(Action::Renew)) => report.contracts_renewed += 1,
@@ -144,7 +153,8 @@ fn end_of_term(
     Ok(())
 }
 
-/// Generates the tasks of obligations not brought in line today, on two connections at once:
+/// Generates the tasks of obligations not brought in line today, on PostgreSQL on two
+/// connections at once (when the pool has a third to spare):
 /// with one, each core waits in turn for the other (the service building rows, the database
 /// writing them). Both claim obligations with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so they
 /// never take the same one, and write beside each other (see [`generate_due`]).
@@ -155,7 +165,12 @@ fn extend_horizons(
     report: &mut PassReport,
 ) -> Result<(), ApiError> {
     let failed = std::sync::Mutex::new(Vec::new());
-    let workers = HORIZON_WORKERS.min(db.max_connections() as usize).max(1);
+    let workers = match db.backend() {
+        // SQLite writes one transaction at a time: a second worker would only wait.
+        crate::db::Backend::Sqlite => 1,
+        // One connection stays free for API requests and the webhook dispatcher.
+        crate::db::Backend::Postgres => HORIZON_WORKERS.min(db.max_connections().saturating_sub(1) as usize).max(1),
+    };
     let done: Vec<Result<Generated, ApiError>> = std::thread::scope(|s| {
         let running: Vec<_> = (0..workers).map(|_| s.spawn(|| generate_due(db, ctx, today, &failed))).collect();
         running.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()

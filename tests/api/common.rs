@@ -428,7 +428,6 @@ impl TestApp {
         }
     }
 
-    /// The tasks of an obligation, earliest due first (as a viewer).
     /// Sets an obligation's stored rule behind the service's back: a rule that does not parse
     /// makes its generation fail, a good one mends it.
     pub async fn set_stored_rrule(&self, obligation: &Value, rule: &str) {
@@ -448,6 +447,7 @@ impl TestApp {
         .unwrap();
     }
 
+    /// The tasks of an obligation, earliest due first (as a viewer).
     pub async fn tasks_of(&self, obligation: &Value) -> Vec<Value> {
         self.all_tasks(&format!("obligation_id={}", obligation["id"].as_str().unwrap()), &self.viewer()).await
     }

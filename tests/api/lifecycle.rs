@@ -462,6 +462,7 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
     t.clock.set(at(2027, 1, 2));
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.failures), (1, 1), "{report:?}");
+    assert_eq!(report.term_batches_retried, 1, "the batch of both failed and was done again one by one");
     assert_eq!(t.get(&url(&fine), &t.viewer()).await.body["end_date"], "2027-12-31");
     let kept = t.get(&url(&broken), &t.viewer()).await.body;
     assert_eq!((kept["end_date"].clone(), kept["version"].clone()), (json!("2026-12-31"), json!(1)), "{kept}");
@@ -469,6 +470,6 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
 
     t.set_stored_rrule(&obligation, "FREQ=MONTHLY").await;
     let report = t.run_scheduler().await;
-    assert_eq!((report.contracts_renewed, report.failures), (1, 0), "{report:?}");
+    assert_eq!((report.contracts_renewed, report.failures, report.term_batches_retried), (1, 0, 0), "{report:?}");
     assert_eq!(t.get(&url(&broken), &t.viewer()).await.body["end_date"], "2027-12-31");
 }
