@@ -153,11 +153,11 @@ fn end_of_term(
     Ok(())
 }
 
-/// Generates the tasks of obligations not brought in line today, on PostgreSQL on two
-/// connections at once (when the pool has a third to spare):
-/// with one, each core waits in turn for the other (the service building rows, the database
-/// writing them). Both claim obligations with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so they
-/// never take the same one, and write beside each other (see [`generate_due`]).
+/// Generates the tasks of obligations not brought in line today. On PostgreSQL two workers do
+/// it on two connections at once (when the pool has a third to spare): with one, each core
+/// waits in turn for the other, the service building rows and the database writing them. Both
+/// claim obligations with `FOR UPDATE SKIP LOCKED`, so they never take the same one, and write
+/// beside each other (see [`generate_due`]).
 fn extend_horizons(
     db: &Db,
     ctx: &crate::events::Ctx,
