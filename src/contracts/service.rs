@@ -648,21 +648,13 @@ pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, rows: &[ContractRow]) -> 
         store::update_terms(conn, &planned.iter().map(|(_, new, _)| new).collect::<Vec<_>>())?.into_iter().collect();
     let done: Vec<(usize, ContractRow, Action)> =
         planned.into_iter().filter(|(_, new, _)| written.contains(&new.id)).collect();
-    let changes: Vec<crate::events::model::Changes> =
-        done.iter().map(|(i, new, _)| crate::events::model::diff(&snapshot(&rows[*i]), &snapshot(new))).collect();
-    let list: Vec<events::NewEvent> = done
+    let snapshots: Vec<(Value, Value)> = done.iter().map(|(i, new, _)| (snapshot(&rows[*i]), snapshot(new))).collect();
+    let changes: Vec<_> = done
         .iter()
-        .zip(&changes)
-        .map(|((_, new, action), changes)| events::NewEvent {
-            entity_type: ENTITY,
-            entity_id: &new.id,
-            action: action.past_tense(),
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes,
-        })
+        .zip(&snapshots)
+        .map(|((_, new, action), (before, after))| (new.id.as_str(), action.past_tense(), before, after))
         .collect();
-    events::append_many(conn, &list)?;
+    events::record_many(conn, ctx, ENTITY, &changes)?;
     let pairs: Vec<(&ContractRow, &ContractRow)> = done.iter().map(|(i, new, _)| (&rows[*i], new)).collect();
     crate::installations::service::follow_contracts(conn, ctx, &pairs)?;
     crate::obligations::service::follow_contracts(conn, ctx, &done.iter().map(|(_, new, _)| new).collect::<Vec<_>>())?;

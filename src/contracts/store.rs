@@ -110,32 +110,21 @@ pub fn update(conn: &mut DbConnection, row: &ContractRow, expected_version: i64)
 
 /// Writes what the end of a term changes (status, term, the derived dates, version, update
 /// time) for many contracts at once, each only if its stored version is still the one it was
-/// read at (`row.version - 1`): one statement per 200. Gives the ids of the contracts written.
+/// read at (`row.version - 1`). Gives the ids of the contracts written.
 pub fn update_terms(conn: &mut DbConnection, rows: &[&ContractRow]) -> QueryResult<Vec<String>> {
     use diesel::sql_types::{BigInt, Date, Integer, Nullable, Timestamp};
-    let mut written = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(200) {
-        let sql = format!(
-            "UPDATE contracts SET status = v.column3, total_term_months = v.column4, end_date = v.column5, \
-             notice_deadline = v.column6, version = v.column7, updated_at = v.column8 \
-             FROM (VALUES {}) AS v WHERE contracts.id = v.column1 AND contracts.version = v.column2 RETURNING id",
-            crate::db::values_rows(chunk.len(), 8, 1)
-        );
-        let mut q = diesel::sql_query(sql).into_boxed::<crate::db::SqlBackend>();
-        for row in chunk {
-            q = q
-                .bind::<Text, _>(&row.id)
-                .bind::<BigInt, _>(row.version - 1)
-                .bind::<Text, _>(&row.status)
-                .bind::<Nullable<Integer>, _>(row.total_term_months)
-                .bind::<Nullable<Date>, _>(row.end_date)
-                .bind::<Nullable<Date>, _>(row.notice_deadline)
-                .bind::<BigInt, _>(row.version)
-                .bind::<Timestamp, _>(row.updated_at);
-        }
-        written.extend(q.load::<crate::db::WrittenId>(conn)?.into_iter().map(|w| w.id));
-    }
-    Ok(written)
+    let set = "status = v.column3, total_term_months = v.column4, end_date = v.column5, \
+               notice_deadline = v.column6, version = v.column7, updated_at = v.column8";
+    crate::db::update_versioned(conn, ("contracts", set, 8), rows, |q, row| {
+        q.bind::<Text, _>(&row.id)
+            .bind::<BigInt, _>(row.version - 1)
+            .bind::<Text, _>(&row.status)
+            .bind::<Nullable<Integer>, _>(row.total_term_months)
+            .bind::<Nullable<Date>, _>(row.end_date)
+            .bind::<Nullable<Date>, _>(row.notice_deadline)
+            .bind::<BigInt, _>(row.version)
+            .bind::<Timestamp, _>(row.updated_at)
+    })
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {

@@ -69,11 +69,37 @@ macro_rules! bulk_insert {
     };
 }
 
-/// The rows of a `(VALUES …) AS v` list for a statement that writes many rows at once by joining
-/// them (`UPDATE t SET … FROM (VALUES …) AS v WHERE t.id = v.column1`): `rows` rows of `width`
-/// parameters, numbered `$first` on. Both backends name such columns `column1`, `column2`, …;
-/// SQLite numbers `$n` parameters by first use, so they are bound in exactly this order.
-pub fn values_rows(rows: usize, width: usize, first: usize) -> String {
+/// A raw statement of either backend with its values bound one by one.
+pub type BoundSql<'a> = diesel::query_builder::BoxedSqlQuery<'a, SqlBackend, diesel::query_builder::SqlQuery>;
+
+/// Writes many rows of `table` at once, each only if its stored version is still the one it
+/// was read at: `UPDATE table SET set FROM (VALUES …) AS v WHERE table.id = v.column1 AND
+/// table.version = v.column2`, one statement per 200 rows. `set` assigns from `v.column3` on,
+/// `width` is the number of values per row, and `bind` binds one row's values in column order,
+/// its id and expected version first. Gives the ids of the rows written.
+pub fn update_versioned<'a, R>(
+    conn: &mut DbConnection,
+    (table, set, width): (&str, &str, usize),
+    rows: &'a [R],
+    bind: impl Fn(BoundSql<'a>, &'a R) -> BoundSql<'a>,
+) -> QueryResult<Vec<String>> {
+    let mut written = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(200) {
+        let sql = format!(
+            "UPDATE {table} SET {set} FROM (VALUES {}) AS v \
+             WHERE {table}.id = v.column1 AND {table}.version = v.column2 RETURNING id",
+            values_rows(chunk.len(), width)
+        );
+        let q = chunk.iter().fold(diesel::sql_query(sql).into_boxed::<SqlBackend>(), &bind);
+        written.extend(q.load::<WrittenId>(conn)?.into_iter().map(|w| w.id));
+    }
+    Ok(written)
+}
+
+/// The rows of a `(VALUES …)` list: `rows` rows of `width` parameters, `$1` on. Both backends
+/// name such columns `column1`, `column2`, …; SQLite numbers `$n` parameters by first use, so
+/// they are bound in exactly this order.
+fn values_rows(rows: usize, width: usize) -> String {
     let mut sql = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -81,7 +107,7 @@ pub fn values_rows(rows: usize, width: usize, first: usize) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", first + r * width + c));
+            sql.push_str(&format!("${}", 1 + r * width + c));
         }
         sql.push(')');
     }
@@ -90,9 +116,9 @@ pub fn values_rows(rows: usize, width: usize, first: usize) -> String {
 
 /// The id of a row a raw statement wrote (`RETURNING id`).
 #[derive(diesel::QueryableByName, Debug)]
-pub struct WrittenId {
+struct WrittenId {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub id: String,
+    id: String,
 }
 
 // The PostgreSQL advisory lock keys, each with one job.
@@ -456,7 +482,7 @@ pub use r2d2::PooledConnection as Pooled;
 mod tests {
     #[test]
     fn values_rows_number_their_parameters_in_the_order_they_are_bound() {
-        assert_eq!(super::values_rows(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(super::values_rows(1, 2, 5), "($5, $6)");
+        assert_eq!(super::values_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::values_rows(1, 2), "($1, $2)");
     }
 }

@@ -135,6 +135,31 @@ pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResul
     Ok(ids)
 }
 
+/// Appends the events of many changes to resources of one type at once, each given as
+/// `(entity id, action, old JSON snapshot, new JSON snapshot)` as for [`record`] (same ordering
+/// guarantee as [`append`]).
+pub fn record_many(
+    conn: &mut DbConnection,
+    ctx: &super::Ctx,
+    entity_type: &str,
+    changes: &[(&str, &str, &serde_json::Value, &serde_json::Value)],
+) -> QueryResult<Vec<(String, i64)>> {
+    let diffs: Vec<Changes> = changes.iter().map(|(_, _, old, new)| super::model::diff(old, new)).collect();
+    let list: Vec<NewEvent> = changes
+        .iter()
+        .zip(&diffs)
+        .map(|((entity_id, action, _, _), changes)| NewEvent {
+            entity_type,
+            entity_id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    append_many(conn, &list)
+}
+
 /// Appends the `created` events of many new resources of one type at once, each given by its
 /// id and JSON snapshot (same ordering guarantee as [`append`]).
 pub fn record_created(
@@ -143,21 +168,9 @@ pub fn record_created(
     entity_type: &str,
     created: &[(&str, serde_json::Value)],
 ) -> QueryResult<Vec<(String, i64)>> {
-    let changes: Vec<Changes> =
-        created.iter().map(|(_, snapshot)| super::model::diff(&serde_json::Value::Null, snapshot)).collect();
-    let list: Vec<NewEvent> = created
-        .iter()
-        .zip(&changes)
-        .map(|((entity_id, _), changes)| NewEvent {
-            entity_type,
-            entity_id,
-            action: "created",
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes,
-        })
-        .collect();
-    append_many(conn, &list)
+    const NONE: serde_json::Value = serde_json::Value::Null;
+    let changes: Vec<_> = created.iter().map(|(id, snapshot)| (*id, "created", &NONE, snapshot)).collect();
+    record_many(conn, ctx, entity_type, &changes)
 }
 
 /// The id of the newest event (0 when there is none).

@@ -424,7 +424,7 @@ pub fn add_coverage(
     store::insert_coverages(conn, &rows)?;
     let snapshots: Vec<(&str, Value)> = rows.iter().map(|r| (r.id.as_str(), coverage_snapshot(r))).collect();
     events::record_created(conn, ctx, COVERAGE, &snapshots)?;
-    crate::obligations::service::follow_contract(conn, ctx, &contract.id)?;
+    crate::obligations::service::follow_contracts(conn, ctx, &[&contract])?;
     Ok(out)
 }
 
@@ -466,7 +466,7 @@ pub fn update_coverage(
         return Err(ApiError::conflict("concurrent_update", "the coverage changed meanwhile; retry"));
     }
     events::record(conn, ctx, COVERAGE, &row.id, "updated", &coverage_snapshot(&old), &coverage_snapshot(&row))?;
-    crate::obligations::service::follow_contract(conn, ctx, contract_id)?;
+    crate::obligations::service::follow_contracts(conn, ctx, &[&contract])?;
     Ok((row, installation))
 }
 
@@ -481,7 +481,8 @@ pub fn delete_coverage(
     if_match.check(old.version)?;
     store::delete_coverage(conn, &old.id)?;
     events::record(conn, ctx, COVERAGE, &old.id, "deleted", &coverage_snapshot(&old), &Value::Null)?;
-    crate::obligations::service::follow_contract(conn, ctx, contract_id)
+    let contract = load_contract(conn, contract_id)?;
+    crate::obligations::service::follow_contracts(conn, ctx, &[&contract])
 }
 
 /// For each `(contract, installation, after)`, the first day after `after` on which another
@@ -613,22 +614,13 @@ pub fn follow_contracts(
     if store::update_coverages(conn, &rows)?.len() != rows.len() {
         return Err(ApiError::conflict("concurrent_update", "the contract's coverage changed meanwhile; retry"));
     }
-    let diffs: Vec<crate::events::model::Changes> = written
+    let snapshots: Vec<(Value, Value)> =
+        written.iter().map(|(old, changed, _)| (coverage_snapshot(old), coverage_snapshot(changed))).collect();
+    let changes: Vec<_> = written
         .iter()
-        .map(|(old, changed, _)| crate::events::model::diff(&coverage_snapshot(old), &coverage_snapshot(changed)))
+        .zip(&snapshots)
+        .map(|((_, changed, action), (before, after))| (changed.id.as_str(), *action, before, after))
         .collect();
-    let list: Vec<events::NewEvent> = written
-        .iter()
-        .zip(&diffs)
-        .map(|((_, changed, action), changes)| events::NewEvent {
-            entity_type: COVERAGE,
-            entity_id: &changed.id,
-            action,
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes,
-        })
-        .collect();
-    events::append_many(conn, &list)?;
+    events::record_many(conn, ctx, COVERAGE, &changes)?;
     Ok(())
 }

@@ -252,30 +252,18 @@ pub fn all_coverage_of_contracts(conn: &mut DbConnection, contract_ids: &[String
 }
 
 /// Writes the period of many coverage links at once, each only if its stored version is still
-/// the one it was read at (`row.version - 1`): one statement per 200. Gives the ids written.
+/// the one it was read at (`row.version - 1`). Gives the ids written.
 pub fn update_coverages(conn: &mut DbConnection, rows: &[&CoverageRow]) -> QueryResult<Vec<String>> {
     use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
-    let mut written = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(200) {
-        let sql = format!(
-            "UPDATE coverages SET valid_from = v.column3, valid_to = v.column4, version = v.column5, \
-             updated_at = v.column6 FROM (VALUES {}) AS v \
-             WHERE coverages.id = v.column1 AND coverages.version = v.column2 RETURNING id",
-            crate::db::values_rows(chunk.len(), 6, 1)
-        );
-        let mut q = diesel::sql_query(sql).into_boxed::<crate::db::SqlBackend>();
-        for row in chunk {
-            q = q
-                .bind::<Text, _>(&row.id)
-                .bind::<BigInt, _>(row.version - 1)
-                .bind::<Date, _>(row.valid_from)
-                .bind::<Nullable<Date>, _>(row.valid_to)
-                .bind::<BigInt, _>(row.version)
-                .bind::<Timestamp, _>(row.updated_at);
-        }
-        written.extend(q.load::<crate::db::WrittenId>(conn)?.into_iter().map(|w| w.id));
-    }
-    Ok(written)
+    let set = "valid_from = v.column3, valid_to = v.column4, version = v.column5, updated_at = v.column6";
+    crate::db::update_versioned(conn, ("coverages", set, 6), rows, |q, row| {
+        q.bind::<Text, _>(&row.id)
+            .bind::<BigInt, _>(row.version - 1)
+            .bind::<Date, _>(row.valid_from)
+            .bind::<Nullable<Date>, _>(row.valid_to)
+            .bind::<BigInt, _>(row.version)
+            .bind::<Timestamp, _>(row.updated_at)
+    })
 }
 
 pub fn contract_has_coverage(conn: &mut DbConnection, contract_id: &str) -> QueryResult<bool> {

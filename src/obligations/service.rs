@@ -472,27 +472,14 @@ pub fn generate(
     Ok(report)
 }
 
-/// [`follow_contract`] for contracts at hand (already written): one query finds the
-/// obligations of all of them.
+/// Regenerates every obligation of some contracts at hand (as just written), after a change to
+/// their term, status or coverage: one query finds the obligations of all of them.
 pub fn follow_contracts(conn: &mut DbConnection, ctx: &Ctx, contracts: &[&ContractRow]) -> Result<(), ApiError> {
     let ids: Vec<String> = contracts.iter().map(|c| c.id.clone()).collect();
     for o in store::of_contracts(conn, &ids)? {
         if let Some(contract) = contracts.iter().find(|c| c.id == o.contract_id) {
             generate(conn, ctx, &o, contract)?;
         }
-    }
-    Ok(())
-}
-
-/// Regenerates every obligation of a contract, after a change to its term, status or coverage.
-pub fn follow_contract(conn: &mut DbConnection, ctx: &Ctx, contract_id: &str) -> Result<(), ApiError> {
-    let obligations = store::of_contract(conn, contract_id, None, 100_000)?;
-    if obligations.is_empty() {
-        return Ok(());
-    }
-    let contract = load_contract(conn, contract_id)?;
-    for o in &obligations {
-        generate(conn, ctx, o, &contract)?;
     }
     Ok(())
 }

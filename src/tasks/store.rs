@@ -160,26 +160,19 @@ pub fn update(conn: &mut DbConnection, old: &TaskRow, row: &TaskRow, today: Naiv
 
 /// Writes what generation changes in planned tasks (status, due date, title, description,
 /// assignee, closing, version, update time) for many tasks at once, each `(old, new)` only if
-/// the stored version is still `old`'s: one statement per 200. Gives the ids written.
+/// the stored version is still `old`'s. Gives the ids written.
 pub fn update_planned(
     conn: &mut DbConnection,
     changes: &[(&TaskRow, &TaskRow)],
     today: NaiveDate,
 ) -> QueryResult<std::collections::HashSet<String>> {
     use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
-    let mut written = std::collections::HashSet::with_capacity(changes.len());
-    for chunk in changes.chunks(200) {
-        let sql = format!(
-            "UPDATE tasks SET status = v.column3, due_date = v.column4, title = v.column5, description = v.column6, \
-             assignee_kind = v.column7, assignee_name = v.column8, closed_at = v.column9, closed_by = v.column10, \
-             version = v.column11, updated_at = v.column12 FROM (VALUES {}) AS v \
-             WHERE tasks.id = v.column1 AND tasks.version = v.column2 RETURNING id",
-            crate::db::values_rows(chunk.len(), 12, 1)
-        );
-        let mut q = diesel::sql_query(sql).into_boxed::<crate::db::SqlBackend>();
-        for (old, new) in chunk {
-            q = q
-                .bind::<Text, _>(&new.id)
+    let set = "status = v.column3, due_date = v.column4, title = v.column5, description = v.column6, \
+               assignee_kind = v.column7, assignee_name = v.column8, closed_at = v.column9, closed_by = v.column10, \
+               version = v.column11, updated_at = v.column12";
+    let written: std::collections::HashSet<String> =
+        crate::db::update_versioned(conn, ("tasks", set, 12), changes, |q, (old, new)| {
+            q.bind::<Text, _>(&new.id)
                 .bind::<BigInt, _>(old.version)
                 .bind::<Text, _>(&new.status)
                 .bind::<Date, _>(new.due_date)
@@ -190,10 +183,10 @@ pub fn update_planned(
                 .bind::<Nullable<Timestamp>, _>(new.closed_at)
                 .bind::<Nullable<Text>, _>(&new.closed_by)
                 .bind::<BigInt, _>(new.version)
-                .bind::<Timestamp, _>(new.updated_at);
-        }
-        written.extend(q.load::<crate::db::WrittenId>(conn)?.into_iter().map(|w| w.id));
-    }
+                .bind::<Timestamp, _>(new.updated_at)
+        })?
+        .into_iter()
+        .collect();
     crate::scheduler::marks::tasks_written(
         conn,
         today,
