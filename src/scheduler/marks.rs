@@ -9,8 +9,8 @@
 //! call created late or given another deadline. Those writes call [`behind`], which moves the
 //! mark back to the row and bumps the version. A pass remembers the version it started from and
 //! advances the mark only if it is unchanged ([`advance`]), so a row written behind its cursor
-//! while it ran is read again by the next pass. Both run in write transactions, and passes
-//! hold the write lock exclusively, so no write runs beside a batch of a pass.
+//! while it ran is read again by the next pass. Both run in write transactions, and sweep
+//! passes hold the write lock exclusively, so no write runs beside a batch of a pass.
 
 use crate::db::schema::sweep_marks;
 use crate::db::DbConnection;
@@ -74,8 +74,8 @@ fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) ->
         let ahead = |name: &str, key: NaiveDateTime| current.iter().any(|(n, at)| n == name && *at > key);
         marks.iter().copied().filter(|(name, key, _)| ahead(name, *key)).collect()
     };
-    // In name order, one row per statement: writes that run beside each other (registrations)
-    // then lock the rows in one order and cannot deadlock.
+    // In name order, one row per statement: writes that run beside each other (registrations,
+    // task generation) then lock the rows in one order and cannot deadlock.
     marks.sort_by_key(|(name, _, _)| *name);
     for (name, key, due) in marks {
         let moved = diesel::update(sweep_marks::table.find(name).filter(sweep_marks::mark.gt(key)))
