@@ -43,14 +43,31 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<IfMatch, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values: Vec<String> = req
-            .headers()
-            .get_all(header::IF_MATCH)
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(',').map(|t| t.trim().to_string()).collect::<Vec<_>>())
-            .filter(|t| !t.is_empty())
-            .collect();
-        ready(Ok(IfMatch(if values.is_empty() { None } else { Some(values) })))
+        ready(parse_if_match(req.headers().get_all(header::IF_MATCH).map(|v| v.to_str().ok())))
+    }
+}
+
+/// Reads the `If-Match` header lines (`None` for a line that is not visible ASCII). RFC 9110
+/// gives the header no empty form: a header that is present but names no entity tag is a
+/// malformed request (400), never taken as absent, so a client that meant a precondition never
+/// writes without one.
+fn parse_if_match<'a>(lines: impl Iterator<Item = Option<&'a str>>) -> Result<IfMatch, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_if_match",
+            "If-Match must name the entity tags to match, e.g. If-Match: \"3\" (or *); leave the header out to write unconditionally",
+        )
+    };
+    let mut present = false;
+    let mut tags = Vec::new();
+    for line in lines {
+        present = true;
+        tags.extend(line.ok_or_else(bad)?.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()));
+    }
+    match (present, tags.is_empty()) {
+        (false, _) => Ok(IfMatch(None)),
+        (true, true) => Err(bad()),
+        (true, false) => Ok(IfMatch(Some(tags))),
     }
 }
 
@@ -67,4 +84,26 @@ pub fn resource_response<T: serde::Serialize>(
         r.insert_header((header::LOCATION, loc));
     }
     r.json(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(lines: &[Option<&str>]) -> Result<Option<Vec<String>>, String> {
+        parse_if_match(lines.iter().copied()).map(|m| m.0).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_if_match_header_must_name_a_tag() {
+        assert_eq!(parse(&[]), Ok(None));
+        assert_eq!(parse(&[Some("\"3\"")]), Ok(Some(vec!["\"3\"".into()])));
+        assert_eq!(
+            parse(&[Some("\"1\", W/\"2\""), Some("*")]),
+            Ok(Some(vec!["\"1\"".into(), "W/\"2\"".into(), "*".into()]))
+        );
+        for empty in [&[Some("")][..], &[Some(" , ")], &[Some("  ")], &[None], &[Some("\"1\""), None]] {
+            assert!(parse(empty).is_err(), "{empty:?} should be refused");
+        }
+    }
 }

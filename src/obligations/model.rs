@@ -49,33 +49,95 @@ fn midnight(d: NaiveDate) -> chrono::DateTime<Tz> {
     Tz::UTC.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
+/// The rule as the recurrence library reads it, checked in the schedule's own terms: planned
+/// work recurs on days, so frequencies finer than a day and the time-of-day parts are refused
+/// by name; `UNTIL` is a date (RFC 5545: the same value type as the start, which here is the
+/// anchor date; the last day included) or a UTC date-time, and may not lie before the anchor.
+fn normalize_rule(raw: &str, anchor: NaiveDate) -> Result<String, String> {
+    let text = raw.trim();
+    let text = text.strip_prefix("RRULE:").unwrap_or(text);
+    if text.is_empty() || text.contains('\n') || text.to_ascii_uppercase().contains("DTSTART") {
+        return Err("give the rule only, e.g. FREQ=MONTHLY;INTERVAL=6; the anchor date is its start".into());
+    }
+    let mut parts = Vec::new();
+    for part in text.split(';') {
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(format!("`{part}` is not a rule part: write NAME=VALUE parts separated by `;`"));
+        };
+        let name = name.trim().to_ascii_uppercase();
+        let value = value.trim();
+        match name.as_str() {
+            "FREQ" if matches!(value.to_ascii_uppercase().as_str(), "SECONDLY" | "MINUTELY" | "HOURLY") => {
+                return Err(format!(
+                    "`FREQ={value}` repeats within a day; planned work recurs at most daily: \
+                     use DAILY, WEEKLY, MONTHLY or YEARLY"
+                ));
+            }
+            "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
+                return Err(format!("`{name}` sets a time of day; planned work is due on days, so leave it out"));
+            }
+            "UNTIL" => {
+                let last_day = until_day(value).ok_or_else(|| {
+                    format!(
+                        "`UNTIL={value}` is neither a date (YYYYMMDD, that day included) \
+                         nor a UTC date-time (YYYYMMDDTHHMMSSZ)"
+                    )
+                })?;
+                if last_day < anchor {
+                    return Err(format!("`UNTIL` ({last_day}) lies before the anchor date ({anchor})"));
+                }
+                // Occurrences fall at midnight UTC of their day: the end of the last day
+                // includes it whichever form was given.
+                parts.push(format!("UNTIL={}T235959Z", last_day.format("%Y%m%d")));
+                continue;
+            }
+            _ => {}
+        }
+        parts.push(format!("{name}={value}"));
+    }
+    Ok(parts.join(";"))
+}
+
+/// The last day an `UNTIL` value allows: a `YYYYMMDD` date or a `YYYYMMDDTHHMMSSZ` UTC
+/// date-time (an occurrence at midnight of its day counts when the time is on that day).
+fn until_day(value: &str) -> Option<NaiveDate> {
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    match value.len() {
+        8 if value.bytes().all(|b| b.is_ascii_digit()) => date(value),
+        16 if value.ends_with('Z') && value.as_bytes()[8] == b'T' => {
+            chrono::NaiveDateTime::parse_from_str(&value[..15], "%Y%m%dT%H%M%S").ok().map(|t| t.date())
+        }
+        _ => None,
+    }
+}
+
+/// The recurrence library's messages name `DTSTART`, which users never write: it is the anchor.
+fn in_schedule_terms(message: String) -> String {
+    message.replace("`DTSTART`", "the anchor date").replace("DTSTART", "the anchor date")
+}
+
 impl Schedule {
-    /// Parses and validates the rule against the anchor; the error is the parser's reason.
+    /// Parses and validates the rule against the anchor; the error says what to change.
     pub fn check(&self) -> Result<(), String> {
         self.expand(self.anchor, self.anchor).map(|_| ())
     }
 
-    /// The occurrence days from `from` to `to`, both included. Dates only: a rule that sets
-    /// hours or minutes yields the days they fall on, once each.
+    /// The occurrence days from `from` to `to`, both included.
     pub fn expand(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, String> {
-        let text = self.rrule.trim();
-        let text = text.strip_prefix("RRULE:").unwrap_or(text);
-        if text.is_empty() || text.contains('\n') || text.to_ascii_uppercase().contains("DTSTART") {
-            return Err("give the rule only, e.g. FREQ=MONTHLY;INTERVAL=6; the anchor date is its start".into());
-        }
+        let text = normalize_rule(&self.rrule, self.anchor)?;
         let anchor = self.anchor;
         let exdates = self.exdates.clone();
-        let text = text.to_string();
         // The parser is third-party code fed with user input: a panic in it must stay a 422.
         let expanded = std::panic::catch_unwind(move || -> Result<Vec<NaiveDate>, String> {
-            let rule: RRule<Unvalidated> = text.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
+            let rule: RRule<Unvalidated> =
+                text.parse().map_err(|e: rrule::RRuleError| in_schedule_terms(e.to_string()))?;
             // RFC 5545 wants a positive INTERVAL; the parser takes 0 and then yields nothing.
             if rule.get_interval() == 0 {
                 return Err("`INTERVAL` must be a positive integer".into());
             }
             let set = rule
                 .build(midnight(anchor))
-                .map_err(|e| e.to_string())?
+                .map_err(|e| in_schedule_terms(e.to_string()))?
                 .set_exdates(exdates.iter().map(|d| midnight(*d)).collect())
                 .after(midnight(from))
                 .before(midnight(to) + chrono::Duration::days(1) - chrono::Duration::seconds(1));
@@ -273,6 +335,208 @@ mod tests {
             days("FREQ=DAILY;COUNT=3", "2026-06-01", "2026-06-02", "2026-06-30", &[]),
             ["2026-06-02", "2026-06-03"]
         );
+    }
+
+    /// Rules whose dates were compared with a reference RFC 5545 implementation (python-dateutil
+    /// 2.9): (rule, anchor, window from, window to, exception dates, the reference's dates).
+    type Case =
+        (&'static str, &'static str, &'static str, &'static str, &'static [&'static str], &'static [&'static str]);
+    const REFERENCE: &[Case] = &[
+        (
+            "FREQ=MONTHLY",
+            "2026-01-31",
+            "2026-01-01",
+            "2026-12-31",
+            &[],
+            &["2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31", "2026-08-31", "2026-10-31", "2026-12-31"],
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=-1FR",
+            "2026-01-01",
+            "2026-01-01",
+            "2026-06-30",
+            &[],
+            &["2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24", "2026-05-29", "2026-06-26"],
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+            "2026-01-01",
+            "2026-01-01",
+            "2026-06-30",
+            &[],
+            &["2026-01-30", "2026-02-27", "2026-03-31", "2026-04-30", "2026-05-29", "2026-06-30"],
+        ),
+        (
+            "FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO",
+            "2026-01-01",
+            "2026-01-01",
+            "2029-12-31",
+            &[],
+            &["2026-05-11", "2027-05-17", "2028-05-15", "2029-05-14"],
+        ),
+        (
+            "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO",
+            "2024-01-01",
+            "2024-01-01",
+            "2028-12-31",
+            &[],
+            &["2024-01-01", "2024-12-30", "2025-12-29", "2027-01-04", "2028-01-03"],
+        ),
+        (
+            "FREQ=YEARLY;BYYEARDAY=1,100,-1",
+            "2026-01-01",
+            "2026-01-01",
+            "2028-12-31",
+            &[],
+            &[
+                "2026-01-01",
+                "2026-04-10",
+                "2026-12-31",
+                "2027-01-01",
+                "2027-04-10",
+                "2027-12-31",
+                "2028-01-01",
+                "2028-04-09",
+                "2028-12-31",
+            ],
+        ),
+        ("FREQ=YEARLY", "2024-02-29", "2024-01-01", "2032-12-31", &[], &["2024-02-29", "2028-02-29", "2032-02-29"]),
+        (
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+            "2026-01-01",
+            "2026-01-01",
+            "2029-12-31",
+            &[],
+            &["2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28"],
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=29",
+            "2027-01-01",
+            "2027-01-01",
+            "2028-04-30",
+            &[],
+            &[
+                "2027-01-29",
+                "2027-03-29",
+                "2027-04-29",
+                "2027-05-29",
+                "2027-06-29",
+                "2027-07-29",
+                "2027-08-29",
+                "2027-09-29",
+                "2027-10-29",
+                "2027-11-29",
+                "2027-12-29",
+                "2028-01-29",
+                "2028-02-29",
+                "2028-03-29",
+                "2028-04-29",
+            ],
+        ),
+        (
+            "FREQ=WEEKLY;COUNT=5",
+            "2026-03-02",
+            "2026-01-01",
+            "2026-12-31",
+            &[],
+            &["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"],
+        ),
+        (
+            "FREQ=MONTHLY;INTERVAL=2",
+            "2026-01-15",
+            "2026-01-01",
+            "2026-12-31",
+            &["2026-05-15", "2026-09-15"],
+            &["2026-01-15", "2026-03-15", "2026-07-15", "2026-11-15"],
+        ),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;WKST=SU",
+            "2026-06-02",
+            "2026-06-01",
+            "2026-07-15",
+            &[],
+            &["2026-06-02", "2026-06-04", "2026-06-16", "2026-06-18", "2026-06-30", "2026-07-02", "2026-07-14"],
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=2WE",
+            "2026-01-01",
+            "2026-01-01",
+            "2026-05-31",
+            &[],
+            &["2026-01-14", "2026-02-11", "2026-03-11", "2026-04-08", "2026-05-13"],
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13",
+            "2026-01-01",
+            "2026-01-01",
+            "2028-12-31",
+            &[],
+            &["2026-02-13", "2026-03-13", "2026-11-13", "2027-08-13", "2028-10-13"],
+        ),
+        (
+            "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=31",
+            "2026-01-31",
+            "2026-01-01",
+            "2027-12-31",
+            &[],
+            &["2026-01-31", "2026-07-31", "2026-10-31", "2027-01-31", "2027-07-31", "2027-10-31"],
+        ),
+        (
+            "FREQ=DAILY;UNTIL=20240310",
+            "2024-03-05",
+            "2024-03-01",
+            "2024-03-31",
+            &[],
+            &["2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08", "2024-03-09", "2024-03-10"],
+        ),
+        (
+            "FREQ=DAILY;UNTIL=20240310T000000Z",
+            "2024-03-05",
+            "2024-03-01",
+            "2024-03-31",
+            &[],
+            &["2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08", "2024-03-09", "2024-03-10"],
+        ),
+    ];
+
+    #[test]
+    fn rules_give_the_dates_of_the_reference_implementation() {
+        for (rule, anchor, from, to, exdates, want) in REFERENCE {
+            assert_eq!(days(rule, anchor, from, to, exdates), *want, "{rule} from {anchor}");
+        }
+    }
+
+    #[test]
+    fn until_as_a_date_includes_that_day_and_other_forms_are_refused_in_schedule_terms() {
+        // Lower-case names and a prefix are read as the RFC allows.
+        assert_eq!(
+            days("RRULE:freq=WEEKLY;until=20260615", "2026-06-01", "2026-06-01", "2026-12-31", &[]),
+            ["2026-06-01", "2026-06-08", "2026-06-15"]
+        );
+        let refused = |rule: &str, anchor: &str| {
+            Schedule { rrule: rule.into(), anchor: d(anchor), exdates: vec![] }.check().unwrap_err()
+        };
+        for local in ["FREQ=DAILY;UNTIL=20240310T000000", "FREQ=DAILY;UNTIL=2024-03-10", "FREQ=DAILY;UNTIL=20240231"] {
+            let e = refused(local, "2024-03-01");
+            assert!(e.contains("neither a date (YYYYMMDD") && !e.contains("DTSTART"), "{local}: {e}");
+        }
+        let e = refused("FREQ=DAILY;UNTIL=20240229", "2024-03-01");
+        assert_eq!(e, "`UNTIL` (2024-02-29) lies before the anchor date (2024-03-01)");
+    }
+
+    #[test]
+    fn planned_work_recurs_at_most_daily() {
+        let refused =
+            |rule: &str| Schedule { rrule: rule.into(), anchor: d("2026-01-01"), exdates: vec![] }.check().unwrap_err();
+        for freq in ["SECONDLY", "MINUTELY", "HOURLY", "hourly"] {
+            let e = refused(&format!("FREQ={freq}"));
+            assert!(e.contains(&format!("FREQ={freq}")) && e.contains("at most daily"), "{e}");
+        }
+        for part in ["BYHOUR=9", "BYMINUTE=30", "BYSECOND=0", "byhour=9"] {
+            let e = refused(&format!("FREQ=DAILY;{part}"));
+            assert!(e.contains(&part.split('=').next().unwrap().to_ascii_uppercase()), "{e}");
+        }
+        assert!(refused("FREQ=DAILY;INTERVAL").contains("`INTERVAL` is not a rule part"));
     }
 
     #[test]

@@ -381,7 +381,10 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
 
 /// The worklist as an iCalendar feed, for calendar apps.
 ///
-/// Takes the filters of `GET /api/v1/tasks` (up to 5000 tasks, earliest due first). Calendar
+/// Takes the filters of `GET /api/v1/tasks` (up to 5000 tasks, earliest due first), except that
+/// without `status` it lists open work only (`open`, `in_progress`). Finished work asked for with
+/// `status` shows done tasks as confirmed events whose summary starts with `Done:`, and skipped
+/// or cancelled ones as `STATUS:CANCELLED`. The answer is `text/calendar` (read it as text). Calendar
 /// apps cannot send a bearer token: subscribe with `?token=` and a personal feed token from
 /// `POST /api/v1/feed-tokens`, which grants read access to this feed only.
 #[utoipa::path(
@@ -391,7 +394,7 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
         ("assignee" = Option<String>, Query, description = "`me`: assigned to me or to one of my roles"),
         ("assignee_user" = Option<String>, Query, description = "Assigned to this user"),
         ("assignee_role" = Option<String>, Query, description = "Assigned to this role or team"),
-        ("status" = Option<String>, Query, description = "One status or a comma-separated list"),
+        ("status" = Option<String>, Query, description = "One status or a comma-separated list: open, in_progress, done, skipped, cancelled; without it, open and in_progress"),
         ("kind" = Option<Kind>, Query, description = "Only tasks of this kind"),
         ("due_before" = Option<NaiveDate>, Query, description = "Due before this day"),
         ("due_after" = Option<NaiveDate>, Query, description = "Due after this day"),
@@ -412,8 +415,12 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
     let today = clock.today();
     let mut q = QueryPairs::from_request(&req)?;
     let who = feed_caller(&req, &mut q, &db).await?;
-    let filter = take_filter(&mut q, &who, today)?;
+    let mut filter = take_filter(&mut q, &who, today)?;
     q.finish()?;
+    if filter.statuses.is_empty() {
+        // A calendar shows the work still to do unless finished work is asked for.
+        filter.statuses = store::OPEN.iter().map(|s| s.to_string()).collect();
+    }
     let (tasks, contracts, installations) = db
         .read(move |c| {
             let tasks = store::list(c, &filter, None, 5000)?;
@@ -432,7 +439,10 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
             Ok::<_, ApiError>((tasks, contracts, installations))
         })
         .await?;
-    let mut cal = Calendar::new();
+    let mut cal = Calendar::empty();
+    cal.append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", concat!("-//Pactum//Pactum ", env!("CARGO_PKG_VERSION"), "//EN")))
+        .append_property(("CALSCALE", "GREGORIAN"));
     cal.name("Pactum tasks");
     for t in tasks {
         let mut about = Vec::new();
@@ -442,7 +452,12 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
         if let Some(s) = t.installation_id.as_ref().and_then(|id| installations.get(id)) {
             about.push(format!("installation {s}"));
         }
-        let summary = if about.is_empty() { t.title.clone() } else { format!("{} ({})", t.title, about.join(", ")) };
+        let status = Status::parse(&t.status);
+        let mut summary =
+            if about.is_empty() { t.title.clone() } else { format!("{} ({})", t.title, about.join(", ")) };
+        if status == Some(Status::Done) {
+            summary = format!("Done: {summary}");
+        }
         let mut event = Event::new();
         event
             .uid(&format!("task-{}@pactum", t.id))
@@ -452,9 +467,11 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
             .starts(t.due_date)
             .ends(t.due_date.succ_opt().unwrap_or(t.due_date))
             .timestamp(as_utc(t.updated_at))
+            // Done work happened: it stays a confirmed event, marked in its summary. Only work
+            // that will not happen (skipped, cancelled) is a cancelled event.
             .add_property(
                 "STATUS",
-                if Status::parse(&t.status).is_some_and(Status::is_open) { "CONFIRMED" } else { "CANCELLED" },
+                if matches!(status, Some(Status::Skipped | Status::Cancelled)) { "CANCELLED" } else { "CONFIRMED" },
             );
         if let Some(d) = &t.description {
             event.description(d);

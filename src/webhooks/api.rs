@@ -29,7 +29,8 @@ pub struct WebhookIn {
     pub url: String,
     /// Event types to deliver: `<entity>.<action>` such as `contract.created`, `contract.renewed`,
     /// `task.overdue`, `service_call.breached`, `workflow.started`; `<entity>.*` for every type of
-    /// one entity; `*` for all.
+    /// one entity; `*` for every type except the webhooks' own changes (`webhook.created`,
+    /// `webhook.updated`, `webhook.deleted`), which are delivered only when named or as `webhook.*`.
     #[schema(example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
     pub event_types: Vec<String>,
     /// Signing secret, 16 to 200 printable ASCII characters. Absent: one is generated. Either way

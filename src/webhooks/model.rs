@@ -9,9 +9,10 @@ use sha2::Sha256;
 use std::time::Duration;
 use utoipa::ToSchema;
 
-/// Every event type a webhook can subscribe to: `<entity>.<action>` of the event log (see
-/// [`event_type`] for the two entities named differently). `task.overdue` and
-/// `service_call.breached` are appended by the scheduler when time passes.
+/// Every event type a webhook can subscribe to: every `<entity>.<action>` the event log holds
+/// (see [`event_type`] for the two entities named differently). `task.overdue` and
+/// `service_call.breached` are appended by the scheduler when time passes. The webhook
+/// configuration's own types are delivered only when named (`webhook.*` or one of them).
 pub const CATALOGUE: &[&str] = &[
     "attribute_definition.created",
     "attribute_definition.updated",
@@ -63,6 +64,9 @@ pub const CATALOGUE: &[&str] = &[
     "task.cancelled",
     "task.reopened",
     "task.overdue",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
     "workflow.started",
     "workflow.advanced",
     "workflow.completed",
@@ -86,8 +90,12 @@ pub fn event_type(entity_type: &str, action: &str) -> String {
     format!("{entity}.{action}")
 }
 
+/// The entity whose changes `*` leaves out: the subscriptions themselves, which are the admin's
+/// bookkeeping rather than business events.
+const NAMED_ONLY: &str = "webhook";
+
 /// Whether `pattern` is a valid subscription: a catalogue type, `<entity>.*` for an entity of
-/// the catalogue, or `*` (every type of the catalogue).
+/// the catalogue, or `*` (every business type of the catalogue: all but `webhook.*`).
 pub fn valid_pattern(pattern: &str) -> bool {
     match pattern.strip_suffix(".*") {
         _ if pattern == "*" => true,
@@ -97,13 +105,15 @@ pub fn valid_pattern(pattern: &str) -> bool {
 }
 
 /// Whether an event of type `event_type` is wanted by any of `patterns`. Types outside the
-/// catalogue (bookkeeping such as webhook changes) are never delivered.
+/// catalogue are never delivered; `*` leaves out the webhook configuration's own changes.
 pub fn matches(patterns: &[String], event_type: &str) -> bool {
     if !CATALOGUE.contains(&event_type) {
         return false;
     }
     let entity = event_type.split_once('.').map(|(e, _)| e).unwrap_or(event_type);
-    patterns.iter().any(|p| p == "*" || p == event_type || p.strip_suffix(".*") == Some(entity))
+    patterns
+        .iter()
+        .any(|p| (p == "*" && entity != NAMED_ONLY) || p == event_type || p.strip_suffix(".*") == Some(entity))
 }
 
 /// Checks the subscribed event types (non-empty, known, no repeats).
@@ -272,7 +282,9 @@ mod tests {
         assert!(valid_pattern("contract.*"));
         assert!(valid_pattern("*"));
         assert!(!valid_pattern("contract.exploded"));
-        assert!(!valid_pattern("webhook.created"));
+        assert!(valid_pattern("webhook.created"));
+        assert!(valid_pattern("webhook.*"));
+        assert!(!valid_pattern("webhook.fired"));
         assert!(!valid_pattern("nothing.*"));
         assert!(!valid_pattern(""));
     }
@@ -283,7 +295,10 @@ mod tests {
         assert!(matches(&p, "contract.renewed"));
         assert!(matches(&p, "task.overdue"));
         assert!(!matches(&p, "task.created"));
-        assert!(!matches(&["*".to_string()], "webhook.created"), "bookkeeping types are never delivered");
+        assert!(!matches(&["*".to_string()], "webhook.created"), "`*` leaves out the webhooks' own changes");
+        assert!(matches(&["webhook.*".to_string()], "webhook.deleted"));
+        assert!(matches(&["webhook.updated".to_string()], "webhook.updated"));
+        assert!(!matches(&["*".to_string()], "feed_token.created"), "never a type outside the catalogue");
         assert!(matches(&["*".to_string()], "service_call.breached"));
     }
 

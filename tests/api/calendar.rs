@@ -1,107 +1,116 @@
 //! The calendar feed `GET /api/v1/tasks.ics` and personal feed tokens: the feed is parsed by a
-//! real iCalendar parser (Python's `icalendar`), with a bearer token and with `?token=`; feed
+//! real iCalendar parser (the `icalendar` crate's), with a bearer token and with `?token=`; feed
 //! tokens are shown once, listed without the secret, revocable, and good for the feed only.
 
 use crate::common::{Res, TestApp};
+use icalendar::parser::{read_calendar, unfold, Property};
 use serde_json::{json, Value};
-use std::process::Command;
-use std::sync::OnceLock;
 
 fn id(v: &Value) -> &str {
     v["id"].as_str().unwrap()
 }
 
-/// Makes sure `python3` can `import icalendar`, installing it with pip once if needed. Fails
-/// (never skips) when python3 is missing or the package cannot be had.
-fn ensure_icalendar() {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let importable =
-            || Command::new("python3").args(["-c", "import icalendar"]).output().map(|o| o.status.success());
-        match importable() {
-            Err(e) => return Err(format!("python3 is needed to parse the calendar feed and cannot be run: {e}")),
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-        }
-        let attempts: [&[&str]; 2] = [
-            &["-m", "pip", "install", "--quiet", "icalendar"],
-            &["-m", "pip", "install", "--quiet", "--user", "--break-system-packages", "icalendar"],
-        ];
-        let mut log = String::new();
-        for args in attempts {
-            match Command::new("python3").args(args).output() {
-                Ok(o) => log.push_str(&String::from_utf8_lossy(&o.stderr)),
-                Err(e) => log.push_str(&e.to_string()),
-            }
-            if importable().unwrap_or(false) {
-                return Ok(());
-            }
-        }
-        Err(format!("the Python package icalendar is not installed and pip could not install it:\n{log}"))
-    });
-    if let Err(e) = ready {
-        panic!("{e}");
-    }
+/// A calendar date-time in UTC as RFC 5545 writes it: `YYYYMMDDTHHMMSSZ`.
+fn utc_stamp(v: &str) -> bool {
+    v.len() == 16 && v.ends_with('Z') && chrono::NaiveDateTime::parse_from_str(&v[..15], "%Y%m%dT%H%M%S").is_ok()
 }
 
-/// Parses an iCalendar document with Python's `icalendar` and checks what that lenient parser
-/// lets through: per-component parse errors, VERSION 2.0, PRODID, and per event UID, DTSTAMP,
-/// an all-day DTSTART, a DTEND after it (when present) and a SUMMARY.
-const PARSE: &str = r#"
-import datetime, json, sys
-import icalendar
-cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
-problems = []
-def collect(c):
-    for e in (getattr(c, "errors", None) or []):
-        problems.append("%s: %s" % (c.name, e))
-    for sub in c.subcomponents:
-        collect(sub)
-collect(cal)
-if cal.name != "VCALENDAR":
-    problems.append("not a VCALENDAR: %s" % cal.name)
-for p in ("VERSION", "PRODID"):
-    if p not in cal:
-        problems.append("the calendar has no " + p)
-if str(cal.get("VERSION")) != "2.0":
-    problems.append("VERSION is %r" % cal.get("VERSION"))
-events = []
-for ev in cal.walk("VEVENT"):
-    for p in ("UID", "DTSTAMP", "DTSTART", "SUMMARY"):
-        if p not in ev:
-            problems.append("an event has no " + p)
-    start = ev.decoded("DTSTART") if "DTSTART" in ev else None
-    if isinstance(start, datetime.datetime) or not isinstance(start, datetime.date):
-        problems.append("DTSTART %r is not a date" % (start,))
-        continue
-    end = ev.decoded("DTEND") if "DTEND" in ev else None
-    if end is not None and not end > start:
-        problems.append("DTEND %s is not after DTSTART %s (RFC 5545 3.8.2.2)" % (end, start))
-    events.append({
-        "uid": str(ev.get("UID")),
-        "dtstart": start.isoformat(),
-        "dtend": end.isoformat() if end is not None else None,
-        "summary": str(ev.get("SUMMARY")),
-        "status": str(ev.get("STATUS", "")),
-    })
-print(json.dumps({"problems": problems, "events": events}))
-"#;
+/// A property's value parameter, e.g. `DATE` for `DTSTART;VALUE=DATE:…`.
+fn value_type<'a>(p: &'a Property<'a>) -> Option<&'a str> {
+    p.params
+        .iter()
+        .find(|x| x.key.as_str().eq_ignore_ascii_case("VALUE"))
+        .and_then(|x| x.val.as_ref())
+        .map(|v| v.as_str())
+}
 
-/// The events of a feed as parsed by the real parser; asserts it found no problem.
+/// An all-day date property (`;VALUE=DATE:YYYYMMDD`) as a date.
+fn all_day(p: &Property<'_>) -> Result<chrono::NaiveDate, String> {
+    if value_type(p) != Some("DATE") {
+        return Err(format!("{} is not marked VALUE=DATE: {:?}", p.name.as_str(), p));
+    }
+    chrono::NaiveDate::parse_from_str(p.val.as_str(), "%Y%m%d")
+        .map_err(|e| format!("{} {:?}: {e}", p.name.as_str(), p.val))
+}
+
+/// Parses an iCalendar document with the `icalendar` crate's parser and checks strictly what
+/// calendar apps rely on: CRLF lines of at most 75 octets, VERSION 2.0, our own PRODID, and per
+/// event a single UID, a UTC DTSTAMP, an all-day DTSTART, a DTEND after it (when present) and a
+/// SUMMARY. Returns the events as JSON (uid, dtstart, dtend, summary, status).
 fn parse_ics(text: &str) -> Vec<Value> {
-    ensure_icalendar();
-    let path = std::env::temp_dir().join(format!("pactum-feed-{}.ics", uuid::Uuid::now_v7().simple()));
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new("python3").args(["-c", PARSE]).arg(&path).output().expect("run python3");
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        out.status.success(),
-        "the iCalendar parser refused the feed:\n{}\n--- feed ---\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parsed: Value = serde_json::from_slice(&out.stdout).expect("parser output");
-    assert_eq!(parsed["problems"], json!([]), "feed:\n{text}");
-    parsed["events"].as_array().unwrap().clone()
+    let mut problems = Vec::new();
+    let body = text.strip_suffix("\r\n").unwrap_or_else(|| panic!("the feed does not end with CRLF:\n{text}"));
+    for line in body.split("\r\n") {
+        if line.contains('\n') || line.contains('\r') {
+            problems.push(format!("a bare line break in {line:?}"));
+        }
+        if line.len() > 75 {
+            problems.push(format!("a line of {} octets (RFC 5545 3.1 folds at 75): {line:?}", line.len()));
+        }
+    }
+    let unfolded = unfold(text);
+    let cal = read_calendar(&unfolded).unwrap_or_else(|e| panic!("the iCalendar parser refused the feed: {e}\n{text}"));
+    let top = |name: &str| {
+        cal.properties.iter().filter(|p| p.name.as_str() == name).map(|p| p.val.as_str()).collect::<Vec<_>>()
+    };
+    if top("VERSION") != ["2.0"] {
+        problems.push(format!("VERSION is {:?}", top("VERSION")));
+    }
+    let prodid = top("PRODID");
+    if prodid.len() != 1 || !prodid[0].starts_with("-//Pactum//Pactum ") || !prodid[0].ends_with("//EN") {
+        problems.push(format!("PRODID is {prodid:?}"));
+    }
+    let mut events = Vec::new();
+    for ev in &cal.components {
+        if ev.name.as_str() != "VEVENT" {
+            problems.push(format!("an unexpected {} component", ev.name.as_str()));
+            continue;
+        }
+        let one = |name: &str| {
+            let found: Vec<&Property<'_>> = ev.properties.iter().filter(|p| p.name.as_str() == name).collect();
+            match found.as_slice() {
+                [p] => Ok(*p),
+                _ => Err(format!("an event has {} {name} properties", found.len())),
+            }
+        };
+        let mut check = |r: Result<(), String>| {
+            if let Err(e) = r {
+                problems.push(e);
+            }
+        };
+        check(one("UID").map(|_| ()));
+        check(one("SUMMARY").map(|_| ()));
+        check(one("DTSTAMP").and_then(|p| {
+            if utc_stamp(p.val.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("DTSTAMP {:?} is not a UTC date-time", p.val))
+            }
+        }));
+        let start = one("DTSTART").and_then(all_day);
+        let end = ev.find_prop("DTEND").map(all_day).transpose();
+        let (start, end) = match (start, end) {
+            (Ok(s), Ok(e)) => (s, e),
+            (s, e) => {
+                check(s.map(|_| ()));
+                check(e.map(|_| ()));
+                continue;
+            }
+        };
+        if end.is_some_and(|e| e <= start) {
+            check(Err(format!("DTEND {end:?} is not after DTSTART {start} (RFC 5545 3.8.2.2)")));
+        }
+        let text_of = |name: &str| ev.find_prop(name).map(|p| p.val.clone().unescape_text().as_str().to_string());
+        events.push(json!({
+            "uid": text_of("UID"),
+            "dtstart": start.to_string(),
+            "dtend": end.map(|e| e.to_string()),
+            "summary": text_of("SUMMARY"),
+            "status": text_of("STATUS").unwrap_or_default(),
+        }));
+    }
+    assert!(problems.is_empty(), "{problems:#?}\n--- feed ---\n{text}");
+    events
 }
 
 /// Asserts a 200 calendar answer and returns its parsed events.
@@ -188,14 +197,35 @@ async fn the_feed_has_one_event_per_task_with_a_stable_uid_its_due_date_and_a_su
     t.get("/api/v1/tasks.ics?status=finished", &alice).await.assert_problem(400, "invalid_query");
     t.get("/api/v1/tasks.ics?colour=red", &alice).await.assert_problem(400, "unknown_parameter");
 
-    // Closed tasks show as cancelled events.
+    // By default the feed shows open work: a completed task leaves it.
     let done = t.post(&format!("/api/v1/tasks/{}/complete", id(&tasks[0])), &alice, json!({})).await;
     assert_eq!(done.status, 200, "{}", done.text);
-    let all = calendar_events(&t.get("/api/v1/tasks.ics?assignee=me", &alice).await);
-    let closed = all.iter().find(|e| e["uid"] == format!("task-{}@pactum", id(&tasks[0])).as_str()).unwrap();
-    assert_eq!(closed["status"], "CANCELLED");
-    let open = calendar_events(&t.get("/api/v1/tasks.ics?assignee=me&status=open", &alice).await);
-    assert_eq!(open.len(), 2);
+    let uid_of = |task: &Value| format!("task-{}@pactum", id(task));
+    let open = calendar_events(&t.get("/api/v1/tasks.ics?assignee=me", &alice).await);
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert!(open.iter().all(|e| e["uid"] != uid_of(&tasks[0]).as_str() && e["status"] == "CONFIRMED"));
+    assert_eq!(calendar_events(&t.get("/api/v1/tasks.ics?assignee=me&status=open", &alice).await).len(), 2);
+    // Asked for, finished work shows: done is marked done and stays confirmed; only work that
+    // will not happen is cancelled.
+    let started = t.post(&format!("/api/v1/tasks/{}/start", id(&tasks[1])), &alice, json!({})).await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let skipped = t.post(&format!("/api/v1/tasks/{}/skip", id(&tasks[2])), &alice, json!({"note": "not needed"})).await;
+    assert_eq!(skipped.status, 200, "{}", skipped.text);
+    let all =
+        calendar_events(&t.get("/api/v1/tasks.ics?assignee=me&status=open,in_progress,done,skipped", &alice).await);
+    assert_eq!(all.len(), 3);
+    let event_of = |task: &Value| all.iter().find(|e| e["uid"] == uid_of(task).as_str()).unwrap().clone();
+    let done = event_of(&tasks[0]);
+    assert_eq!(done["status"], "CONFIRMED");
+    assert!(done["summary"].as_str().unwrap().starts_with("Done: "), "{done}");
+    let in_progress = event_of(&tasks[1]);
+    assert_eq!(in_progress["status"], "CONFIRMED");
+    assert!(!in_progress["summary"].as_str().unwrap().starts_with("Done"), "{in_progress}");
+    assert_eq!(event_of(&tasks[2])["status"], "CANCELLED");
+    // The default is open and in progress.
+    let default = calendar_events(&t.get("/api/v1/tasks.ics?assignee=me", &alice).await);
+    assert_eq!(default.len(), 1);
+    assert_eq!(default[0]["uid"], uid_of(&tasks[1]));
 }
 
 #[actix_web::test]

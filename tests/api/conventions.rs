@@ -362,6 +362,23 @@ async fn if_match_guards_against_lost_updates() {
     let final_state = t.get(&url, &t.viewer()).await;
     assert_eq!(final_state.body["title"], "Fourth");
     assert_eq!(final_state.body["status"], "active");
+
+    // RFC 9110 gives If-Match no empty form: a present header that names no tag is malformed,
+    // never taken as "no precondition", and nothing changes.
+    for empty in ["", " ", ",", " , "] {
+        let res = t
+            .request("PATCH", &url)
+            .bearer(&t.manager())
+            .header("If-Match", empty)
+            .json(json!({"title": "Lost"}))
+            .await;
+        res.assert_problem(400, "invalid_if_match");
+        let res =
+            t.request("POST", &format!("{url}/suspend")).bearer(&t.manager()).header("If-Match", empty).send().await;
+        res.assert_problem(400, "invalid_if_match");
+    }
+    let after = t.get(&url, &t.viewer()).await;
+    assert_eq!(after.body, final_state.body);
 }
 
 #[actix_web::test]

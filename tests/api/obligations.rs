@@ -390,6 +390,43 @@ async fn an_invalid_rrule_is_422_with_the_parsers_reason() {
 }
 
 #[actix_web::test]
+async fn until_may_be_a_date_and_planned_work_recurs_at_most_daily() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active"})).await;
+    // RFC 5545: with a date start, UNTIL is a date; that day is included. The UTC form still works.
+    for until in ["20260710", "20260710T000000Z"] {
+        let rule = format!("FREQ=WEEKLY;UNTIL={until}");
+        let o = t.create_obligation(&c, json!({"schedule": {"rrule": rule, "anchor_date": "2026-06-19"}})).await;
+        assert_eq!(o["schedule"]["rrule"], rule.as_str(), "stored as written");
+        assert_eq!(nominal_in(&t.tasks_of(&o).await, "open"), ["2026-06-19", "2026-06-26", "2026-07-03", "2026-07-10"]);
+    }
+    // Refusals speak of the schedule, never of the library's internals.
+    for (rule, field_says) in [
+        ("FREQ=SECONDLY", "`FREQ=SECONDLY` repeats within a day"),
+        ("FREQ=HOURLY;INTERVAL=12", "`FREQ=HOURLY` repeats within a day"),
+        ("FREQ=DAILY;BYHOUR=9", "`BYHOUR` sets a time of day"),
+        ("FREQ=WEEKLY;BYMINUTE=0", "`BYMINUTE` sets a time of day"),
+        ("FREQ=DAILY;UNTIL=20260710T000000", "`UNTIL=20260710T000000` is neither a date"),
+        ("FREQ=DAILY;UNTIL=20260601", "`UNTIL` (2026-06-01) lies before the anchor date (2026-06-19)"),
+    ] {
+        let res = t
+            .post(
+                &obligations_url(&c),
+                &t.manager(),
+                json!({"title": "Service", "kind": "x", "assignee": {"role": "crew"},
+                       "schedule": {"rrule": rule, "anchor_date": "2026-06-19"}}),
+            )
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), ["schedule.rrule"], "{rule}: {}", res.text);
+        let message = s(&res.body["errors"][0]["message"]);
+        assert!(message.starts_with(field_says), "{rule}: {message}");
+        assert!(!message.contains("DTSTART") && !message.contains("Local"), "{rule}: {message}");
+    }
+    assert_eq!(t.get(&obligations_url(&c), &t.viewer()).await.body["items"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
 async fn preview_lists_the_occurrences_and_stores_nothing() {
     let t = TestApp::spawn().await;
     let c = t.create_contract(json!({"status": "active"})).await;
