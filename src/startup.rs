@@ -104,6 +104,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         doc.merge(part);
     }
     crate::http::openapi::add_standard_problems(&mut doc);
+    crate::http::openapi::refine_for_clients(&mut doc);
     doc
 }
 

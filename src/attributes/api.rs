@@ -49,7 +49,7 @@ pub struct DefinitionIn {
 #[serde(deny_unknown_fields)]
 pub struct DefinitionPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub label: Patch<String>,
     /// `null` clears the description.
     #[serde(default)]
@@ -57,11 +57,11 @@ pub struct DefinitionPatch {
     pub description: Patch<String>,
     /// Making an attribute required fails with 409 while resources in scope lack a value.
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub required: Patch<bool>,
     /// Changing the type fails with 409 while values are stored.
     #[serde(default)]
-    #[schema(value_type = Option<DataType>)]
+    #[schema(value_type = DataType)]
     pub data_type: Patch<DataType>,
     /// New options of an `enum`; removing an option still in use fails with 409.
     #[serde(default)]

@@ -75,7 +75,7 @@ pub struct ContractIn {
     /// Parent contract (framework agreement, master contract).
     pub parent_id: Option<String>,
     /// Values of the attribute definitions for contracts of this type.
-    #[schema(value_type = Option<Object>, example = json!({"region": "north"}))]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>, example = json!({"region": "north"}))]
     pub attributes: Option<Map<String, Value>>,
     /// Response and resolution times for service calls on what this contract covers; absent:
     /// the parent contract's applies.
@@ -101,22 +101,22 @@ pub struct RenewalPatch {
 #[serde(deny_unknown_fields)]
 pub struct ContractPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub number: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub title: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub contract_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub customer_ref: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub customer_name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub start_date: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Option<i32>, minimum = 1, maximum = 1200)]
@@ -131,7 +131,7 @@ pub struct ContractPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub parent_id: Patch<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
     /// Replaces the contract's own service level as a whole; `null` removes it (the parent's
     /// then applies).
@@ -172,7 +172,7 @@ pub struct ContractOut {
     pub termination_reason: Option<String>,
     pub external_ref: Option<String>,
     pub parent_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::http::openapi::AttributeValues)]
     pub attributes: Map<String, Value>,
     /// The contract's own service level; `GET /contracts/{id}/service-level` gives the one in
     /// force, which may come from a parent contract.
@@ -299,6 +299,7 @@ pub async fn create(
 #[utoipa::path(
     get, operation_id = "list_contracts", path = "/api/v1/contracts", tag = "contracts",
     params(
+        ("attr" = Option<std::collections::HashMap<String, String>>, Query, style = DeepObject, explode, description = "Attribute filters, one per key: `attr[region]=north` (or `attr.region=north`) matches the value, compared by the attribute's type; for numbers and dates `attr[amount.gte]=` and `attr[amount.lte]=` (or `attr.amount.gte=`) bound it from below and above, both included. The key must be defined for the entity kind (400 otherwise)."),
         ("status" = Option<Status>, Query, description = "Only contracts in this status"),
         ("contract_type" = Option<String>, Query, description = "Only contracts of this type"),
         ("customer_ref" = Option<String>, Query, description = "Only contracts of this customer"),

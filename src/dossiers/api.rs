@@ -51,7 +51,7 @@ pub struct DossierTypeIn {
 pub struct DossierTypePatch {
     /// New display name.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: Patch<String>,
     /// New description; `null` clears it.
     #[serde(default)]
@@ -139,7 +139,7 @@ pub struct DossierIn {
     /// A person or department; default the type's default owner.
     pub owner: Option<Assignee>,
     /// Values validated against the type version's schema (and global dossier attribute definitions).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
 }
 
@@ -149,7 +149,7 @@ pub struct DossierIn {
 pub struct DossierPatch {
     /// New customer reference.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub customer_ref: Patch<String>,
     /// New contract; `null` unlinks it.
     #[serde(default)]
@@ -157,14 +157,14 @@ pub struct DossierPatch {
     pub contract_id: Patch<String>,
     /// New owner.
     #[serde(default)]
-    #[schema(value_type = Option<Assignee>)]
+    #[schema(value_type = Assignee)]
     pub owner: Patch<Assignee>,
     /// Attribute changes; changes fire the type version's attribute rules.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
     /// Move the dossier to another version of its type (its attributes are validated against it).
     #[serde(default)]
-    #[schema(value_type = Option<i64>, minimum = 1)]
+    #[schema(value_type = i64, minimum = 1)]
     pub type_version: Patch<i64>,
 }
 
@@ -197,7 +197,7 @@ pub struct DossierOut {
     /// `open` or `closed`.
     pub status: DossierStatus,
     /// The attribute values.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::http::openapi::AttributeValues)]
     pub attributes: Value,
     /// With `?as_of=`: the day this state was rebuilt for.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,7 +238,7 @@ pub struct EventIn {
     #[schema(example = "moved")]
     pub event_type: String,
     /// A JSON object with what goes with it (default `{}`).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::JsonObject>)]
     pub data: Option<Map<String, Value>>,
     /// Optional idempotency key: posting the same key again on the dossier returns the first
     /// post (200) and fires nothing again.
@@ -256,7 +256,7 @@ pub struct BusinessEventOut {
     #[serde(rename = "type")]
     pub event_type: String,
     /// Its data.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::http::openapi::JsonObject)]
     pub data: Value,
     /// The idempotency key it was posted with.
     pub key: Option<String>,
@@ -297,7 +297,7 @@ pub struct FiringOut {
     /// The type version whose rule fired.
     pub type_version: i64,
     /// What happened: the attribute's old and new value, the due day, or the posted event.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::http::openapi::JsonObject)]
     pub details: Value,
     /// The workflow instance it started.
     pub workflow_instance_id: Option<String>,
@@ -526,6 +526,7 @@ pub async fn create(
 #[utoipa::path(
     get, operation_id = "list_dossiers", path = "/api/v1/dossiers", tag = "dossiers",
     params(
+        ("attr" = Option<std::collections::HashMap<String, String>>, Query, style = DeepObject, explode, description = "Attribute filters, one per key: `attr[region]=north` (or `attr.region=north`) matches the value, compared by the attribute's type; for numbers and dates `attr[amount.gte]=` and `attr[amount.lte]=` (or `attr.amount.gte=`) bound it from below and above, both included. The key must be defined for the entity kind (400 otherwise)."),
         ("type" = Option<String>, Query, description = "Only dossiers of this type (key)"),
         ("customer_ref" = Option<String>, Query, description = "Only dossiers of this customer"),
         ("contract_id" = Option<String>, Query, description = "Only dossiers linked to this contract"),

@@ -6,11 +6,21 @@ use crate::auth::Principal;
 use crate::clock::as_utc;
 use crate::db::Db;
 use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, Cursor, Page, QueryPairs};
+use crate::http::{ApiError, Cursor, QueryPairs};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// One page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPage {
+    /// The events of this page, in `sequence` order.
+    pub items: Vec<EventOut>,
+    /// Pass as `after` to read on. Never `null`: on an empty page it is the position you read
+    /// from, so keep polling with it.
+    pub next_cursor: String,
+}
 
 /// One recorded change of a resource.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,7 +82,7 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50).", minimum = 1, maximum = 500),
     ),
     responses(
-        (status = 200, description = "A page of events", body = Page<EventOut>),
+        (status = 200, description = "A page of events", body = FeedPage),
     ),
     security(("bearer" = []))
 )]
@@ -89,9 +99,9 @@ pub async fn feed(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         .read_settled(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from))
         .await?;
     let last = rows.last().map(|r| r.id).unwrap_or(after);
-    Ok(HttpResponse::Ok().json(Page {
+    Ok(HttpResponse::Ok().json(FeedPage {
         items: rows.into_iter().map(EventOut::from).collect(),
-        next_cursor: Some(Cursor::encode(&last.to_string())),
+        next_cursor: Cursor::encode(&last.to_string()),
     }))
 }
 

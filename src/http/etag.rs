@@ -48,21 +48,27 @@ impl FromRequest for IfMatch {
 }
 
 /// Reads the `If-Match` header lines (`None` for a line that is not visible ASCII). RFC 9110
-/// gives the header no empty form: a header that is present but names no entity tag is a
-/// malformed request (400), never taken as absent, so a client that meant a precondition never
-/// writes without one.
+/// gives the header no empty form: a header that is present but names no entity tag, or holds
+/// something that is not one, is a malformed request (400), never taken as absent, so a client
+/// that meant a precondition never writes without one. Well-formed tags that do not match are
+/// the 412 of [`IfMatch::check`].
 fn parse_if_match<'a>(lines: impl Iterator<Item = Option<&'a str>>) -> Result<IfMatch, ApiError> {
     let bad = || {
         ApiError::bad_request(
             "invalid_if_match",
-            "If-Match must name the entity tags to match, e.g. If-Match: \"3\" (or *); leave the header out to write unconditionally",
+            "If-Match must list entity tags such as \"3\" (or be *); leave the header out to write unconditionally",
         )
     };
     let mut present = false;
     let mut tags = Vec::new();
     for line in lines {
         present = true;
-        tags.extend(line.ok_or_else(bad)?.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()));
+        for tag in line.ok_or_else(bad)?.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if !is_entity_tag(tag) {
+                return Err(bad());
+            }
+            tags.push(tag.to_string());
+        }
     }
     match (present, tags.is_empty()) {
         (false, _) => Ok(IfMatch(None)),
@@ -86,6 +92,16 @@ pub fn resource_response<T: serde::Serialize>(
     r.json(body)
 }
 
+/// `*` or an entity tag: `"…"` or `W/"…"` around visible ASCII other than `"` (RFC 9110 8.8.3).
+fn is_entity_tag(tag: &str) -> bool {
+    let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+    tag == "*"
+        || (opaque.len() >= 2
+            && opaque.starts_with('"')
+            && opaque.ends_with('"')
+            && opaque[1..opaque.len() - 1].bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,7 +118,17 @@ mod tests {
             parse(&[Some("\"1\", W/\"2\""), Some("*")]),
             Ok(Some(vec!["\"1\"".into(), "W/\"2\"".into(), "*".into()]))
         );
-        for empty in [&[Some("")][..], &[Some(" , ")], &[Some("  ")], &[None], &[Some("\"1\""), None]] {
+        for empty in [
+            &[Some("")][..],
+            &[Some(" , ")],
+            &[Some("  ")],
+            &[None],
+            &[Some("\"1\""), None],
+            &[Some("garbage")],
+            &[Some("{}")],
+            &[Some("\"1\", 2")],
+            &[Some("\"a\"b\"")],
+        ] {
             assert!(parse(empty).is_err(), "{empty:?} should be refused");
         }
     }

@@ -4,7 +4,7 @@
 //! takes `If-Match`. Endpoints document only the answers that say something about them.
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::Required;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
@@ -32,9 +32,25 @@ fn complete(op: &mut Operation) {
         add(op, "400", "Bad query parameter");
     }
     if has_if_match {
+        for p in op.parameters.iter_mut().flatten().filter(|p| p.name == "If-Match") {
+            p.schema = Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(IF_MATCH_PATTERN))
+                    .min_length(Some(1))
+                    .into(),
+            );
+        }
+        add(op, "400", "Bad request (for example an If-Match header that names no entity tag)");
         add(op, "412", "If-Match does not match the current ETag");
     }
 }
+
+/// `*` or a comma-separated list of entity tags (RFC 9110 13.1.1); an empty header is a 400.
+const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)\s*$"#;
+
+/// What `crate::idempotency` accepts as a key: 1-255 visible ASCII characters.
+const IDEMPOTENCY_KEY_PATTERN: &str = r"^[\x21-\x7e]{1,255}$";
 
 /// Every POST takes an `Idempotency-Key` (see `crate::idempotency`).
 fn idempotent(op: &mut Operation) {
@@ -47,7 +63,13 @@ fn idempotent(op: &mut Operation) {
              does the work; a retry with the same key and body gets the same answer again, marked \
              `Idempotent-Replayed: true`, without doing it twice. Keys are per caller and kept at least 24 hours.",
         ))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some(IDEMPOTENCY_KEY_PATTERN)),
+        ))
         .build();
     op.parameters.get_or_insert_with(Vec::new).push(param);
     add(op, "400", "Bad request (for example an invalid Idempotency-Key)");
@@ -66,5 +88,137 @@ pub fn add_standard_problems(doc: &mut OpenApi) {
         {
             complete(op);
         }
+    }
+}
+
+/// The spec of a JSON object whose keys are the client's own: every value allowed. Generated
+/// clients read `{"type": "object"}` alone as "no properties", so the open map is spelled out.
+pub struct JsonObject;
+
+impl utoipa::PartialSchema for JsonObject {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("A JSON object with keys of the client's choosing."))
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JsonObject {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "JsonObject".into()
+    }
+}
+
+/// User-defined attribute values by key (see attribute definitions): each a string (text,
+/// enum, date, date-time), a number (integer, decimal), a boolean, or `null` (in a patch: clear).
+pub struct AttributeValues;
+
+impl utoipa::PartialSchema for AttributeValues {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        let value = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number, Type::Boolean, Type::Null]))
+            .description(Some("Text, enum, date (YYYY-MM-DD) and date-time values are strings; integers and decimals are numbers; booleans; null clears in a patch."));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "User-defined attribute values by key, validated against the attribute definitions of the entity's kind and type.",
+            ))
+            .property_names(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(ATTRIBUTE_KEY_PATTERN))))
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(value.into()))))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AttributeValues {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AttributeValues".into()
+    }
+}
+
+/// Attribute keys: snake_case, starting with a letter.
+pub const ATTRIBUTE_KEY_PATTERN: &str = "^[a-z][a-z0-9_]{0,62}$";
+
+/// Fields of answers that are left out rather than sent as `null` in some answers:
+/// (schema, field). Every other field of a schema that only answers use is always sent.
+const SOMETIMES_ABSENT: &[(&str, &str)] = &[
+    ("CoverageOut", "contract"),
+    ("CoverageOut", "installation"),
+    ("DossierOut", "as_of"),
+    ("InstanceOut", "steps"),
+    ("WebhookOut", "secret"),
+];
+
+/// Makes the document say what generated clients need to know, where the derives cannot:
+/// pages refer to their item schema instead of copying it; every field that answers always
+/// carry is required (nullable where it can be `null`); merge-patch bodies also accept plain
+/// `application/json`, as the service does.
+pub fn refine_for_clients(doc: &mut OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    // Which schemas requests use and which answers use, read off the document as JSON.
+    let json = serde_json::to_value(&*doc).unwrap_or_default();
+    let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+    for item in json["paths"].as_object().into_iter().flat_map(|m| m.values()) {
+        for op in item.as_object().into_iter().flat_map(|m| m.values()) {
+            collect_refs(&op["requestBody"], &mut inputs);
+            collect_refs(&op["parameters"], &mut inputs);
+            collect_refs(&op["responses"], &mut outputs);
+        }
+    }
+    let closure = |mut seeds: Vec<String>| {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(name) = seeds.pop() {
+            if seen.insert(name.clone()) {
+                collect_refs(&json["components"]["schemas"][name.as_str()], &mut seeds);
+            }
+        }
+        seen
+    };
+    let (inputs, outputs) = (closure(inputs), closure(outputs));
+
+    let Some(components) = doc.components.as_mut() else { return };
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else { continue };
+        if let Some(item) = name.strip_prefix("Page_").filter(|item| names.iter().any(|n| n == item)) {
+            // A page: items by reference; `next_cursor` is always there (null on the last page).
+            if let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut("items") {
+                array.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+            }
+        }
+        if outputs.contains(name) && !inputs.contains(name) {
+            object.required = object
+                .properties
+                .keys()
+                .filter(|field| !SOMETIMES_ABSENT.contains(&(name.as_str(), field.as_str())))
+                .cloned()
+                .collect();
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.put, &mut item.post, &mut item.patch].into_iter().flatten() {
+            if let Some(body) = op.request_body.as_mut() {
+                if let Some(patch) = body.content.get("application/merge-patch+json").cloned() {
+                    body.content.entry("application/json".to_string()).or_insert(patch);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the names of the component schemas `value` refers to.
+fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(name) =
+                map.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
     }
 }

@@ -17,6 +17,12 @@ impl QueryPairs {
             .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
         let mut pairs = BTreeMap::new();
         for (k, v) in list {
+            // Generated clients send object parameters as deep objects (`attr[region]=north`);
+            // they mean the same as the dotted form `attr.region=north`.
+            let k = match k.strip_prefix("attr[").and_then(|rest| rest.strip_suffix(']')) {
+                Some(inner) if !inner.contains(['[', ']']) => format!("attr.{inner}"),
+                _ => k,
+            };
             if k.contains('\0') || v.contains('\0') {
                 return Err(ApiError::bad_request("invalid_character", "the query must not contain NUL characters"));
             }

@@ -50,7 +50,7 @@ pub struct InstallationIn {
     pub parent_id: Option<String>,
     /// Unique reference in the pushing system.
     pub external_ref: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
 }
 
@@ -60,25 +60,25 @@ pub struct InstallationIn {
 #[serde(deny_unknown_fields)]
 pub struct InstallationPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub serial_number: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub installation_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub customer_ref: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Location>)]
     pub location: Patch<Map<String, Value>>,
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub installed_at: Patch<NaiveDate>,
     #[serde(default)]
-    #[schema(value_type = Option<Status>)]
+    #[schema(value_type = Status)]
     pub status: Patch<Status>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -86,7 +86,7 @@ pub struct InstallationPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_ref: Patch<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
 }
 
@@ -103,7 +103,7 @@ pub struct InstallationOut {
     pub status: Status,
     pub parent_id: Option<String>,
     pub external_ref: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::http::openapi::AttributeValues)]
     pub attributes: Map<String, Value>,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,
@@ -159,7 +159,7 @@ pub struct CoverageIn {
 #[serde(deny_unknown_fields)]
 pub struct CoveragePatch {
     #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub valid_from: Patch<NaiveDate>,
     /// `null`: open-ended (only for an open-ended contract).
     #[serde(default)]
@@ -321,6 +321,7 @@ pub async fn create(
 #[utoipa::path(
     get, operation_id = "list_installations", path = "/api/v1/installations", tag = "installations",
     params(
+        ("attr" = Option<std::collections::HashMap<String, String>>, Query, style = DeepObject, explode, description = "Attribute filters, one per key: `attr[region]=north` (or `attr.region=north`) matches the value, compared by the attribute's type; for numbers and dates `attr[amount.gte]=` and `attr[amount.lte]=` (or `attr.amount.gte=`) bound it from below and above, both included. The key must be defined for the entity kind (400 otherwise)."),
         ("customer_ref" = Option<String>, Query, description = "Only installations of this customer"),
         ("installation_type" = Option<String>, Query, description = "Only installations of this type"),
         ("status" = Option<Status>, Query, description = "Only installations in this status"),

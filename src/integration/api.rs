@@ -62,7 +62,7 @@ pub struct ContractDocument {
     pub renewal: Option<RenewalTerms>,
     pub signed_at: Option<DateTime<Utc>>,
     /// The full set of attribute values; keys not given are removed on replace.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
     pub service_level: Option<ServiceLevel>,
     /// Child contracts (call-offs, schedules), each with its own `external_ref`; at most 5
@@ -115,7 +115,7 @@ pub struct InstallationDocument {
     /// Absent: `in_service` on create, unchanged on replace.
     pub status: Option<InstallationStatus>,
     /// The full set of attribute values; keys not given are removed on replace.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
 }
 

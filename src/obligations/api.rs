@@ -69,16 +69,16 @@ pub struct ObligationIn {
 #[serde(deny_unknown_fields)]
 pub struct ObligationPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub title: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub kind: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<Assignee>)]
+    #[schema(value_type = Assignee)]
     pub assignee: Patch<Assignee>,
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
@@ -87,13 +87,13 @@ pub struct ObligationPatch {
     #[schema(value_type = Option<ScheduleIn>)]
     pub schedule: Patch<ScheduleIn>,
     #[serde(default)]
-    #[schema(value_type = Option<i32>, minimum = 0, maximum = 366)]
+    #[schema(value_type = i32, minimum = 0, maximum = 366)]
     pub lead_days: Patch<i32>,
     #[serde(default)]
-    #[schema(value_type = Option<Scope>)]
+    #[schema(value_type = Scope)]
     pub scope: Patch<Scope>,
     #[serde(default)]
-    #[schema(value_type = Option<i32>, minimum = 1, maximum = 60)]
+    #[schema(value_type = i32, minimum = 1, maximum = 60)]
     pub horizon_months: Patch<i32>,
 }
 

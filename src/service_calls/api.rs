@@ -356,7 +356,7 @@ async fn page_of(
 #[utoipa::path(
     get, operation_id = "list_service_calls", path = "/api/v1/service-calls", tag = "service-calls",
     params(
-        ("status" = Option<String>, Query, description = "One status or a comma-separated list: new, acknowledged, in_progress, on_hold, resolved, closed, cancelled"),
+        ("status" = Option<Vec<Status>>, Query, style = Form, explode = false, description = "One status or a comma-separated list: new, acknowledged, in_progress, on_hold, resolved, closed, cancelled"),
         ("priority" = Option<Priority>, Query, description = "Only calls of this priority"),
         ("installation_id" = Option<String>, Query, description = "Only calls about this installation"),
         ("contract_id" = Option<String>, Query, description = "Only calls entitled under this contract"),
@@ -393,7 +393,7 @@ pub async fn list(
     get, operation_id = "list_installation_service_calls", path = "/api/v1/installations/{id}/service-calls", tag = "service-calls",
     params(
         ("id" = String, Path, description = "Installation id"),
-        ("status" = Option<String>, Query, description = "One status or a comma-separated list: new, acknowledged, in_progress, on_hold, resolved, closed, cancelled"),
+        ("status" = Option<Vec<Status>>, Query, style = Form, explode = false, description = "One status or a comma-separated list: new, acknowledged, in_progress, on_hold, resolved, closed, cancelled"),
         ("priority" = Option<Priority>, Query, description = "Only calls of this priority"),
         ("contract_id" = Option<String>, Query, description = "Only calls entitled under this contract"),
         ("customer_ref" = Option<String>, Query, description = "Only calls of this customer"),

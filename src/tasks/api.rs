@@ -96,10 +96,10 @@ impl TaskOut {
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
     #[serde(default)]
-    #[schema(value_type = Option<Assignee>)]
+    #[schema(value_type = Assignee)]
     pub assignee: Patch<Assignee>,
     #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub due_date: Patch<NaiveDate>,
     /// `null` clears the notes.
     #[serde(default)]
@@ -122,22 +122,35 @@ pub struct ActIn {
     pub outcome: Option<String>,
 }
 
-/// A personal calendar-feed token. The token itself is shown once, at creation.
+/// A personal calendar-feed token as listed: the secret itself is never shown again.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedTokenOut {
     pub id: String,
-    /// Present only in the answer to its creation: keep it, it cannot be shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new personal calendar-feed token, with its secret: this answer is the only one that has it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedTokenCreated {
+    pub id: String,
+    /// The secret: keep it, it cannot be shown again.
+    pub token: String,
     /// The feed URL path with the token, to append to this service's address.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: String,
     pub created_at: DateTime<Utc>,
 }
 
 fn ok(row: TaskRow, today: NaiveDate) -> HttpResponse {
     let version = row.version;
     resource_response(StatusCode::OK, &TaskOut::new(row, today), version, None)
+}
+
+/// The one value `assignee` takes: `me`, the caller and the caller's roles (for anyone else use
+/// `assignee_user` or `assignee_role`). Documents the parameter; the query reader parses it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssigneeFilter {
+    Me,
 }
 
 /// Reads the worklist filters shared by the list and the calendar feed.
@@ -190,10 +203,10 @@ pub fn decode_position(raw: &str) -> Result<(NaiveDate, String), ApiError> {
 #[utoipa::path(
     get, operation_id = "list_tasks", path = "/api/v1/tasks", tag = "tasks",
     params(
-        ("assignee" = Option<String>, Query, description = "`me`: assigned to me or to one of my roles"),
+        ("assignee" = Option<AssigneeFilter>, Query, description = "`me`: assigned to me or to one of my roles"),
         ("assignee_user" = Option<String>, Query, description = "Assigned to this user"),
         ("assignee_role" = Option<String>, Query, description = "Assigned to this role or team"),
-        ("status" = Option<String>, Query, description = "One status or a comma-separated list: open, in_progress, done, skipped, cancelled"),
+        ("status" = Option<Vec<Status>>, Query, style = Form, explode = false, description = "One status or a comma-separated list: open, in_progress, done, skipped, cancelled"),
         ("kind" = Option<Kind>, Query, description = "Only tasks of this kind"),
         ("due_before" = Option<NaiveDate>, Query, description = "Due before this day"),
         ("due_after" = Option<NaiveDate>, Query, description = "Due after this day"),
@@ -391,10 +404,10 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<P
     get, operation_id = "get_task_calendar", path = "/api/v1/tasks.ics", tag = "tasks",
     params(
         ("token" = Option<String>, Query, description = "A personal feed token, instead of a bearer token"),
-        ("assignee" = Option<String>, Query, description = "`me`: assigned to me or to one of my roles"),
+        ("assignee" = Option<AssigneeFilter>, Query, description = "`me`: assigned to me or to one of my roles"),
         ("assignee_user" = Option<String>, Query, description = "Assigned to this user"),
         ("assignee_role" = Option<String>, Query, description = "Assigned to this role or team"),
-        ("status" = Option<String>, Query, description = "One status or a comma-separated list: open, in_progress, done, skipped, cancelled; without it, open and in_progress"),
+        ("status" = Option<Vec<Status>>, Query, style = Form, explode = false, description = "One status or a comma-separated list: open, in_progress, done, skipped, cancelled; without it, open and in_progress"),
         ("kind" = Option<Kind>, Query, description = "Only tasks of this kind"),
         ("due_before" = Option<NaiveDate>, Query, description = "Due before this day"),
         ("due_after" = Option<NaiveDate>, Query, description = "Due after this day"),
@@ -488,7 +501,7 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
 #[utoipa::path(
     post, operation_id = "create_feed_token", path = "/api/v1/feed-tokens", tag = "tasks",
     responses(
-        (status = 201, description = "The new token (shown only now)", body = FeedTokenOut, headers(("Location" = String, description = "URL of the token"))),
+        (status = 201, description = "The new token (shown only now)", body = FeedTokenCreated, headers(("Location" = String, description = "URL of the token"))),
     ),
     security(("bearer" = []))
 )]
@@ -509,9 +522,9 @@ pub async fn create_feed_token(
     let saved = row.clone();
     db.write(move |c| store::insert_feed_token(c, &saved).map_err(ApiError::from)).await?;
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/feed-tokens/{}", row.id))).json(
-        FeedTokenOut {
-            url: Some(format!("/api/v1/tasks.ics?token={secret}&assignee=me")),
-            token: Some(secret),
+        FeedTokenCreated {
+            url: format!("/api/v1/tasks.ics?token={secret}&assignee=me"),
+            token: secret,
             id: row.id,
             created_at: as_utc(row.created_at),
         },
@@ -528,10 +541,7 @@ pub async fn create_feed_token(
 )]
 pub async fn list_feed_tokens(who: Principal, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
     let rows = db.read(move |c| store::feed_tokens_of(c, &who.sub).map_err(ApiError::from)).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| FeedTokenOut { id: r.id, token: None, url: None, created_at: as_utc(r.created_at) })
-        .collect();
+    let items = rows.into_iter().map(|r| FeedTokenOut { id: r.id, created_at: as_utc(r.created_at) }).collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
 }
 

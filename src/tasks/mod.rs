@@ -31,6 +31,7 @@ use utoipa::OpenApi;
         api::TaskPatch,
         api::ActIn,
         api::FeedTokenOut,
+        api::FeedTokenCreated,
         model::Assignee,
         model::Status,
         model::Kind

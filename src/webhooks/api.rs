@@ -50,16 +50,16 @@ pub struct WebhookIn {
 pub struct WebhookPatch {
     /// New receiver URL.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub url: Patch<String>,
     /// New list of event types, replacing the old one; it applies to the events the outbox has not
     /// taken in yet (those after `last_event_id`).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Vec<String>)]
     pub event_types: Patch<Vec<String>>,
     /// A new signing secret; deliveries from now on are signed with it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub secret: Patch<String>,
     /// `null` clears the description.
     #[serde(default)]
@@ -67,7 +67,7 @@ pub struct WebhookPatch {
     pub description: Patch<String>,
     /// Pause (`false`) or resume (`true`) deliveries.
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub active: Patch<bool>,
 }
 

@@ -45,7 +45,7 @@ pub struct WorkflowIn {
 pub struct WorkflowPatch {
     /// New display name.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: Patch<String>,
     /// New description; `null` clears it.
     #[serde(default)]
@@ -53,7 +53,7 @@ pub struct WorkflowPatch {
     pub description: Patch<String>,
     /// The new list of steps.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Step>>)]
+    #[schema(value_type = Vec<Step>)]
     pub steps: Patch<Vec<Step>>,
 }
 

@@ -425,6 +425,11 @@ async fn patch_merges_attributes_key_by_key_and_rejected_writes_change_nothing()
     assert_eq!(now.body["attributes"], json!({"region": "north", "size": 5, "vip": true}));
     assert_eq!(numbers(&t, "attr.size=5").await, vec![c["number"].as_str().unwrap().to_string()]);
     assert_eq!(numbers(&t, "attr.region=east").await.len(), 0);
+    // The deep-object form that generated clients send means the same; both at once is a repeat.
+    assert_eq!(numbers(&t, "attr%5Bsize%5D=5").await, vec![c["number"].as_str().unwrap().to_string()]);
+    assert_eq!(numbers(&t, "attr%5Bsize.gte%5D=5&attr%5Bsize.lte%5D=5").await.len(), 1);
+    assert_eq!(numbers(&t, "attr%5Bsize.gte%5D=6").await.len(), 0);
+    t.get("/api/v1/contracts?attr.size=5&attr%5Bsize%5D=5", &t.viewer()).await.assert_problem(400, "invalid_query");
     let history = t.get(&format!("{url}/history"), &t.viewer()).await;
     let actions: Vec<&str> =
         history.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
