@@ -26,13 +26,13 @@ pub struct DefinitionIn {
     pub entity_kind: EntityKind,
     /// Limit the attribute to one contract type, installation type or dossier type.
     /// Absent: it applies to every resource of the kind.
-    #[schema(example = "maintenance")]
+    #[schema(example = "maintenance", min_length = 1, max_length = 100, pattern = r"\S")]
     pub scope: Option<String>,
     /// snake_case key, unique per kind and scope; immutable.
-    #[schema(example = "region")]
+    #[schema(example = "region", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// Display label.
-    #[schema(example = "Sales region")]
+    #[schema(example = "Sales region", min_length = 1, max_length = 200, pattern = r"\S")]
     pub label: String,
     pub data_type: DataType,
     /// Whether every resource in scope must have a value.
@@ -49,7 +49,7 @@ pub struct DefinitionIn {
 #[serde(deny_unknown_fields)]
 pub struct DefinitionPatch {
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub label: Patch<String>,
     /// `null` clears the description.
     #[serde(default)]

@@ -48,16 +48,17 @@ pub struct RenewalTerms {
 #[serde(deny_unknown_fields)]
 pub struct ContractIn {
     /// Unique contract number; absent: generated from CONTRACT_NUMBER_PATTERN.
-    #[schema(example = "C-2026-000001")]
+    #[schema(example = "C-2026-000001", min_length = 1, max_length = 64, pattern = r"\S")]
     pub number: Option<String>,
-    #[schema(example = "Lift maintenance Amsterdam office")]
+    #[schema(example = "Lift maintenance Amsterdam office", min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
     /// Free contract type, e.g. `maintenance`, `lease`, `framework`; scopes attribute definitions.
-    #[schema(example = "maintenance")]
+    #[schema(example = "maintenance", min_length = 1, max_length = 100, pattern = r"\S")]
     pub contract_type: String,
     /// The customer's reference in the CRM.
-    #[schema(example = "CUST-1001")]
+    #[schema(example = "CUST-1001", min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub customer_name: Option<String>,
     /// Initial status (default `draft`).
     pub status: Option<Status>,
@@ -71,6 +72,7 @@ pub struct ContractIn {
     /// When the contract was signed.
     pub signed_at: Option<DateTime<Utc>>,
     /// Unique reference of the contract in the pushing system.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_ref: Option<String>,
     /// Parent contract (framework agreement, master contract).
     pub parent_id: Option<String>,
@@ -101,19 +103,19 @@ pub struct RenewalPatch {
 #[serde(deny_unknown_fields)]
 pub struct ContractPatch {
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = r"\S")]
     pub number: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
     pub contract_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500, pattern = r"\S")]
     pub customer_name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = NaiveDate)]
@@ -126,7 +128,7 @@ pub struct ContractPatch {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub signed_at: Patch<DateTime<Utc>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_ref: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]

@@ -27,10 +27,10 @@ const WRITERS: &[Role] = &[Role::CaseWorker];
 #[serde(deny_unknown_fields)]
 pub struct DossierTypeIn {
     /// snake_case key, unique; dossiers name their type by it.
-    #[schema(example = "mortgage")]
+    #[schema(example = "mortgage", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// Display name.
-    #[schema(example = "Mortgage")]
+    #[schema(example = "Mortgage", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// What the type is for.
     pub description: Option<String>,
@@ -51,7 +51,7 @@ pub struct DossierTypeIn {
 pub struct DossierTypePatch {
     /// New display name.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Patch<String>,
     /// New description; `null` clears it.
     #[serde(default)]
@@ -132,7 +132,7 @@ pub struct DossierIn {
     #[schema(example = "mortgage")]
     pub dossier_type: String,
     /// The customer the dossier is about.
-    #[schema(example = "CUST-1")]
+    #[schema(example = "CUST-1", min_length = 1, max_length = 100, pattern = r"\S")]
     pub customer_ref: String,
     /// The contract the dossier belongs to.
     pub contract_id: Option<String>,
@@ -149,7 +149,7 @@ pub struct DossierIn {
 pub struct DossierPatch {
     /// New customer reference.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
     pub customer_ref: Patch<String>,
     /// New contract; `null` unlinks it.
     #[serde(default)]
@@ -242,6 +242,7 @@ pub struct EventIn {
     pub data: Option<Map<String, Value>>,
     /// Optional idempotency key: posting the same key again on the dossier returns the first
     /// post (200) and fires nothing again.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub key: Option<String>,
 }
 

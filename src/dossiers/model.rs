@@ -16,10 +16,10 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct AttributeDef {
     /// snake_case key, unique in the type.
-    #[schema(example = "birth_date")]
+    #[schema(example = "birth_date", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// Display label.
-    #[schema(example = "Date of birth")]
+    #[schema(example = "Date of birth", min_length = 1, max_length = 200, pattern = r"\S")]
     pub label: String,
     /// The type of its values.
     pub data_type: DataType,
@@ -186,7 +186,7 @@ impl TriggerStatus {
 #[serde(deny_unknown_fields)]
 pub struct RuleDef {
     /// snake_case key, unique in the type; firings are recorded under it.
-    #[schema(example = "relocation_on_address_change")]
+    #[schema(example = "relocation_on_address_change", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// What the rule is for.
     pub description: Option<String>,

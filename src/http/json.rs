@@ -100,6 +100,8 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "text must not contain NUL characters",
         )]));
     }
+    let mut document = document;
+    integral_floats_as_integers(&mut document);
     match serde_path_to_error::deserialize::<_, T>(document) {
         Ok(value) => Ok(value),
         Err(err) => {
@@ -130,6 +132,29 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                 Err(ApiError::validation(vec![FieldError::new(field, code, message)]))
             }
         }
+    }
+}
+
+/// JSON Schema counts `12.0` as the integer 12, so generated clients may send it for an integer
+/// field; serde would refuse it. Integral numbers are made integers before the typed read
+/// (a float field takes an integer just as well). Opaque client data (`data`) is left as sent.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key != "data" {
+                    integral_floats_as_integers(v);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -147,6 +147,7 @@ const SOMETIMES_ABSENT: &[(&str, &str)] = &[
     ("CoverageOut", "installation"),
     ("DossierOut", "as_of"),
     ("InstanceOut", "steps"),
+    ("Problem", "errors"),
     ("WebhookOut", "secret"),
 ];
 

@@ -32,14 +32,14 @@ const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
 #[serde(deny_unknown_fields)]
 pub struct InstallationIn {
     /// Unique serial number.
-    #[schema(example = "LIFT-000123")]
+    #[schema(example = "LIFT-000123", min_length = 1, max_length = 100, pattern = r"\S")]
     pub serial_number: String,
-    #[schema(example = "Passenger lift, main entrance")]
+    #[schema(example = "Passenger lift, main entrance", min_length = 1, max_length = 500, pattern = r"\S")]
     pub name: String,
     /// Free type, e.g. `lift`, `boiler`; scopes attribute definitions.
-    #[schema(example = "lift")]
+    #[schema(example = "lift", min_length = 1, max_length = 100, pattern = r"\S")]
     pub installation_type: String,
-    #[schema(example = "CUST-1001")]
+    #[schema(example = "CUST-1001", min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: String,
     pub location: Option<Location>,
     /// Day the installation was delivered.
@@ -49,6 +49,7 @@ pub struct InstallationIn {
     /// The installation this one is a component of.
     pub parent_id: Option<String>,
     /// Unique reference in the pushing system.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_ref: Option<String>,
     #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
@@ -60,16 +61,16 @@ pub struct InstallationIn {
 #[serde(deny_unknown_fields)]
 pub struct InstallationPatch {
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
     pub serial_number: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"\S")]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
     pub installation_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<Location>)]
@@ -84,7 +85,7 @@ pub struct InstallationPatch {
     #[schema(value_type = Option<String>)]
     pub parent_id: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_ref: Patch<String>,
     #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
     pub attributes: Option<Map<String, Value>>,
@@ -138,6 +139,7 @@ impl From<InstallationRow> for InstallationOut {
 #[serde(deny_unknown_fields)]
 pub struct CoverageItem {
     pub installation_id: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub serial_number: Option<String>,
     /// First covered day; default the contract's start date.
     pub valid_from: Option<NaiveDate>,

@@ -45,12 +45,13 @@ pub struct ContractDocument {
     pub external_ref: Option<String>,
     /// Absent: generated on create, kept on replace.
     pub number: Option<String>,
-    #[schema(example = "Lift maintenance Amsterdam office")]
+    #[schema(example = "Lift maintenance Amsterdam office", min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
-    #[schema(example = "maintenance")]
+    #[schema(example = "maintenance", min_length = 1, max_length = 100, pattern = r"\S")]
     pub contract_type: String,
-    #[schema(example = "CUST-1001")]
+    #[schema(example = "CUST-1001", min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub customer_name: Option<String>,
     /// On create the initial status (default `draft`); on replace `active` or `suspended`
     /// moves the contract there. Absent: unchanged.
@@ -81,14 +82,16 @@ pub struct ContractDocument {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoveredInstallation {
-    #[schema(example = "LIFT-000123")]
+    #[schema(example = "LIFT-000123", min_length = 1, max_length = 100, pattern = r"\S")]
     pub serial_number: String,
     /// Used only when the installation is created (default: the serial number).
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub name: Option<String>,
     /// Needed when the installation is unknown and gets created.
-    #[schema(example = "lift")]
+    #[schema(example = "lift", min_length = 1, max_length = 100, pattern = r"\S")]
     pub installation_type: Option<String>,
     /// Used only when the installation is created (default: the contract's customer).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: Option<String>,
     /// Used only when the installation is created.
     pub location: Option<Location>,
@@ -104,11 +107,13 @@ pub struct CoveredInstallation {
 pub struct InstallationDocument {
     /// Optional in a PUT (must match the path); required in import lines.
     pub external_ref: Option<String>,
-    #[schema(example = "LIFT-000123")]
+    #[schema(example = "LIFT-000123", min_length = 1, max_length = 100, pattern = r"\S")]
     pub serial_number: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub name: String,
-    #[schema(example = "lift")]
+    #[schema(example = "lift", min_length = 1, max_length = 100, pattern = r"\S")]
     pub installation_type: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: String,
     pub location: Option<Location>,
     pub installed_at: Option<NaiveDate>,

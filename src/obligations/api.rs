@@ -42,11 +42,11 @@ pub struct ScheduleIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObligationIn {
-    #[schema(example = "Preventive maintenance")]
+    #[schema(example = "Preventive maintenance", min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
     pub description: Option<String>,
     /// Free text, e.g. `preventive_maintenance`, `inspection`, `report`.
-    #[schema(example = "preventive_maintenance")]
+    #[schema(example = "preventive_maintenance", min_length = 1, max_length = 100, pattern = r"\S")]
     pub kind: String,
     /// Who is responsible for the tasks.
     pub assignee: Assignee,
@@ -69,13 +69,13 @@ pub struct ObligationIn {
 #[serde(deny_unknown_fields)]
 pub struct ObligationPatch {
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
     pub kind: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Assignee)]

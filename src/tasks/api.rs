@@ -107,6 +107,18 @@ pub struct TaskPatch {
     pub notes: Patch<String>,
 }
 
+/// The note that goes with starting, skipping or cancelling. No `outcome`: only completing a
+/// workflow step's task takes one.
+// Documents those bodies; the handlers read an `ActIn` and refuse an outcome by name (422).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = TaskNoteIn)]
+#[serde(deny_unknown_fields)]
+pub struct NoteIn {
+    /// The reason (skipping, cancelling) or a remark.
+    #[schema(max_length = 10000)]
+    pub note: Option<String>,
+}
+
 /// The note that goes with completing (the result), skipping or cancelling (the reason).
 #[derive(Debug, Default, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
@@ -309,12 +321,12 @@ async fn act(
 }
 
 macro_rules! verb {
-    ($name:ident, $op:literal, $path:literal, $action:expr, $summary:literal) => {
+    ($name:ident, $op:literal, $path:literal, $action:expr, $body:ty, $summary:literal) => {
         #[doc = $summary]
         #[utoipa::path(
             post, operation_id = $op, path = $path, tag = "tasks",
             params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-            request_body(content = Option<ActIn>, description = "Optional note: the result when completing, the reason when skipping or cancelling"),
+            request_body(content = Option<$body>, description = "Optional note: the result when completing, the reason when skipping or cancelling"),
             responses(
                 (status = 200, description = "The task after the change", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
                 (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
@@ -330,12 +342,20 @@ macro_rules! verb {
     };
 }
 
-verb!(start, "start_task", "/api/v1/tasks/{id}/start", Action::Start, "Start working on a task (open → in_progress).");
+verb!(
+    start,
+    "start_task",
+    "/api/v1/tasks/{id}/start",
+    Action::Start,
+    NoteIn,
+    "Start working on a task (open → in_progress)."
+);
 verb!(
     complete,
     "complete_task",
     "/api/v1/tasks/{id}/complete",
     Action::Complete,
+    ActIn,
     "Complete a task, with an optional result note; records who and when. Completing a workflow step's task (with its `outcome` when the step lists outcomes) activates the workflow's next step or ends the instance."
 );
 verb!(
@@ -343,6 +363,7 @@ verb!(
     "skip_task",
     "/api/v1/tasks/{id}/skip",
     Action::Skip,
+    NoteIn,
     "Skip a task (it will not be done), with an optional reason. A workflow step without outcomes then moves on to its default next step."
 );
 verb!(
@@ -350,6 +371,7 @@ verb!(
     "cancel_task",
     "/api/v1/tasks/{id}/cancel",
     Action::Cancel,
+    NoteIn,
     "Cancel a task, with an optional reason. A workflow step's task is cancelled by cancelling its workflow instance (409 here)."
 );
 

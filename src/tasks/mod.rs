@@ -30,8 +30,10 @@ use utoipa::OpenApi;
         api::TaskOut,
         api::TaskPatch,
         api::ActIn,
+        api::NoteIn,
         api::FeedTokenOut,
         api::FeedTokenCreated,
+        api::AssigneeFilter,
         model::Assignee,
         model::Status,
         model::Kind

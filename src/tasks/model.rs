@@ -5,13 +5,48 @@ use utoipa::ToSchema;
 
 /// Who is responsible: one person (`{"user": "alice"}`) or everyone holding a role or team
 /// name (`{"role": "pension-desk"}`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Assignee {
     /// A user, by the `sub` of their token.
     User(String),
     /// A role or team name from the `roles` claim.
     Role(String),
+}
+
+/// The spec says what [`Assignee::check`] and serde enforce: exactly one of `user` or `role`,
+/// a name of 1 to 200 characters that is not blank.
+impl utoipa::PartialSchema for Assignee {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let choice = |key: &str, description: &str| {
+            let name = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(200))
+                .pattern(Some(r"\S"))
+                .description(Some(description));
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(key, name)
+                .required(key)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .description(Some(description))
+        };
+        OneOfBuilder::new()
+            .item(choice("user", "A user, by the `sub` of their token."))
+            .item(choice("role", "A role or team name from the `roles` claim."))
+            .description(Some(
+                "Who is responsible: one person (`{\"user\": \"alice\"}`) or everyone holding a role or team\nname (`{\"role\": \"pension-desk\"}`).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Assignee {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Assignee".into()
+    }
 }
 
 impl Assignee {

@@ -31,7 +31,7 @@ pub struct WebhookIn {
     /// `task.overdue`, `service_call.breached`, `workflow.started`; `<entity>.*` for every type of
     /// one entity; `*` for every type except the webhooks' own changes (`webhook.created`,
     /// `webhook.updated`, `webhook.deleted`), which are delivered only when named or as `webhook.*`.
-    #[schema(example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
+    #[schema(value_type = Vec<super::model::EventTypePattern>, example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
     pub event_types: Vec<String>,
     /// Signing secret, 16 to 200 printable ASCII characters. Absent: one is generated. Either way
     /// it is shown in this answer only; later answers show a hint.
@@ -55,7 +55,7 @@ pub struct WebhookPatch {
     /// New list of event types, replacing the old one; it applies to the events the outbox has not
     /// taken in yet (those after `last_event_id`).
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<super::model::EventTypePattern>, min_items = 1, max_items = 100)]
     pub event_types: Patch<Vec<String>>,
     /// A new signing secret; deliveries from now on are signed with it.
     #[serde(default)]

@@ -104,6 +104,39 @@ pub fn valid_pattern(pattern: &str) -> bool {
     }
 }
 
+/// Every subscription a webhook may list: the catalogue's types, `<entity>.*` per entity, `*`.
+pub fn subscribable() -> Vec<String> {
+    let mut all: Vec<String> = CATALOGUE.iter().map(|t| t.to_string()).collect();
+    let mut entities: Vec<&str> = CATALOGUE.iter().filter_map(|t| t.split_once('.').map(|(e, _)| e)).collect();
+    entities.sort_unstable();
+    entities.dedup();
+    all.extend(entities.into_iter().map(|e| format!("{e}.*")));
+    all.push("*".into());
+    all
+}
+
+/// The spec of one subscribed event type: an enum of [`subscribable`], so generated clients
+/// check the names at compile time.
+pub struct EventTypePattern;
+
+impl utoipa::PartialSchema for EventTypePattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(subscribable()))
+            .description(Some(
+                "An event type, `<entity>.*` for every type of one entity, or `*` for every type except the webhooks' own changes.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventTypePattern {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "EventTypePattern".into()
+    }
+}
+
 /// Whether an event of type `event_type` is wanted by any of `patterns`. Types outside the
 /// catalogue are never delivered; `*` leaves out the webhook configuration's own changes.
 pub fn matches(patterns: &[String], event_type: &str) -> bool {
@@ -300,6 +333,14 @@ mod tests {
         assert!(matches(&["webhook.updated".to_string()], "webhook.updated"));
         assert!(!matches(&["*".to_string()], "feed_token.created"), "never a type outside the catalogue");
         assert!(matches(&["*".to_string()], "service_call.breached"));
+    }
+
+    #[test]
+    fn every_subscribable_name_is_a_valid_pattern() {
+        let all = subscribable();
+        assert!(all.iter().all(|p| valid_pattern(p)), "{all:?}");
+        assert!(all.contains(&"contract.*".to_string()) && all.contains(&"*".to_string()));
+        assert_eq!(all.iter().filter(|p| p.as_str() == "task.*").count(), 1);
     }
 
     #[test]

@@ -27,14 +27,15 @@ pub const CASE_WRITERS: &[Role] = &[Role::CaseWorker];
 #[serde(deny_unknown_fields)]
 pub struct WorkflowIn {
     /// snake_case key, unique; rules name the workflow by it.
-    #[schema(example = "relocation")]
+    #[schema(example = "relocation", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// Display name; also the first part of each step task's title.
-    #[schema(example = "Relocation")]
+    #[schema(example = "Relocation", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// What the workflow is for.
     pub description: Option<String>,
     /// The steps; the first one starts the workflow.
+    #[schema(min_items = 1)]
     pub steps: Vec<Step>,
 }
 
@@ -45,7 +46,7 @@ pub struct WorkflowIn {
 pub struct WorkflowPatch {
     /// New display name.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Patch<String>,
     /// New description; `null` clears it.
     #[serde(default)]
@@ -53,7 +54,7 @@ pub struct WorkflowPatch {
     pub description: Patch<String>,
     /// The new list of steps.
     #[serde(default)]
-    #[schema(value_type = Vec<Step>)]
+    #[schema(value_type = Vec<Step>, min_items = 1)]
     pub steps: Patch<Vec<Step>>,
 }
 
@@ -453,7 +454,7 @@ pub async fn get_instance(_who: Principal, db: web::Data<Db>, id: web::Path<Stri
         ("id" = String, Path, description = "Instance id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on"),
     ),
-    request_body(content = Option<ActIn>, description = "Optional reason"),
+    request_body(content = Option<crate::tasks::api::NoteIn>, description = "Optional reason"),
     responses(
         (status = 200, description = "Cancelled", body = InstanceOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),

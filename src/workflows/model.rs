@@ -44,7 +44,7 @@ impl StepAssignee {
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// snake_case name of the outcome, given when completing the step's task.
-    #[schema(example = "approved")]
+    #[schema(example = "approved", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// The key of the next step, or `end`. Absent: the step's default next step.
     #[schema(example = "end")]
@@ -56,10 +56,10 @@ pub struct Outcome {
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// snake_case key, unique in the workflow (`end` is reserved).
-    #[schema(example = "contact_customer")]
+    #[schema(example = "contact_customer", pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub key: String,
     /// What the step's task is called in the worklist.
-    #[schema(example = "Contact the customer")]
+    #[schema(example = "Contact the customer", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Who the step's task is for (default `"responsible"`).
     #[serde(default)]

@@ -111,6 +111,38 @@ async fn invalid_fields_are_422_with_their_paths_and_change_nothing() {
 }
 
 #[actix_web::test]
+async fn integral_numbers_count_as_integers_as_json_schema_says() {
+    let t = TestApp::spawn().await;
+    // JSON Schema counts 12.0 as the integer 12, and so does the service; 12.5 is no integer.
+    let res = t
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01",
+                   "term_months": 12.0, "renewal": {"auto_renew": true, "term_months": 6.0}}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!((res.body["term_months"].clone(), res.body["end_date"].clone()), (json!(12), json!("2026-12-31")));
+    assert_eq!(res.body["renewal"]["term_months"], 6);
+    let url = format!("/api/v1/contracts/{}", res.body["id"].as_str().unwrap());
+    let res = t.patch(&url, &t.manager(), json!({"term_months": 24.0})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["end_date"], "2027-12-31");
+    let res = t
+        .post(
+            "/api/v1/contracts",
+            &t.manager(),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01",
+                   "term_months": 12.5}),
+        )
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), vec!["term_months"]);
+    assert_eq!(t.get(&url, &t.viewer()).await.body["term_months"], 24);
+}
+
+#[actix_web::test]
 async fn patch_is_a_merge_patch() {
     let t = TestApp::spawn().await;
     let c = t

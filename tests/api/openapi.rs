@@ -46,3 +46,59 @@ fn no_two_features_define_a_schema_of_the_same_name_differently() {
         }
     }
 }
+
+/// Every `$ref` names a schema the document defines: generators stop at a dangling one.
+#[test]
+fn every_reference_resolves() {
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_string());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(doc["components"]["schemas"][name].is_object(), "{r} is not defined");
+    }
+}
+
+/// Every field an answer always carries is required, so generated clients need no guards;
+/// fields a request may leave out are not.
+#[test]
+fn answers_require_what_they_always_carry_and_pages_refer_to_their_items() {
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let required = |name: &str| -> Vec<String> {
+        schemas[name]["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    };
+    for (name, nullable_field) in
+        [("ContractOut", "end_date"), ("TaskOut", "installation_id"), ("ServiceCallOut", "contract_id")]
+    {
+        let props = schemas[name]["properties"].as_object().unwrap();
+        assert_eq!(required(name).len(), props.len(), "{name}: {:?}", required(name));
+        assert!(required(name).contains(&nullable_field.to_string()));
+        assert!(props[nullable_field].to_string().contains("null"), "{name}.{nullable_field} stays nullable");
+    }
+    assert_eq!(required("FeedTokenCreated"), ["id", "token", "url", "created_at"]);
+    assert!(!required("CoverageOut").contains(&"contract".to_string()), "only one side of a link carries it");
+    assert!(schemas["ContractPatch"].get("required").is_none(), "a merge patch leaves every field out at will");
+    assert_eq!(schemas["Page_ContractOut"]["properties"]["items"]["items"]["$ref"], "#/components/schemas/ContractOut");
+    assert_eq!(required("Page_ContractOut"), ["items", "next_cursor"]);
+    assert_eq!(schemas["FeedPage"]["properties"]["next_cursor"]["type"], "string");
+    assert_eq!(
+        schemas["AttributeValues"]["additionalProperties"]["type"],
+        serde_json::json!(["string", "number", "boolean", "null"])
+    );
+    let patch = &doc["paths"]["/api/v1/contracts/{id}"]["patch"]["requestBody"]["content"];
+    assert!(patch["application/json"].is_object() && patch["application/merge-patch+json"].is_object());
+}
