@@ -63,13 +63,14 @@ pub struct ContractIn {
     /// Initial status (default `draft`).
     pub status: Option<Status>,
     /// First day in force.
-    #[schema(example = "2026-01-01")]
+    #[schema(example = "2026-01-01", pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub start_date: NaiveDate,
     /// Initial term in months; absent: open-ended.
     #[schema(minimum = 1, maximum = 1200, example = 12)]
     pub term_months: Option<i32>,
     pub renewal: Option<RenewalTerms>,
     /// When the contract was signed.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub signed_at: Option<DateTime<Utc>>,
     /// Unique reference of the contract in the pushing system.
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
@@ -118,14 +119,14 @@ pub struct ContractPatch {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 500, pattern = r"\S")]
     pub customer_name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = NaiveDate)]
+    #[schema(value_type = NaiveDate, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub start_date: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Option<i32>, minimum = 1, maximum = 1200)]
     pub term_months: Patch<i32>,
     pub renewal: Option<RenewalPatch>,
     #[serde(default)]
-    #[schema(value_type = Option<DateTime<Utc>>)]
+    #[schema(value_type = Option<DateTime<Utc>>, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub signed_at: Patch<DateTime<Utc>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
@@ -224,6 +225,7 @@ impl From<ContractRow> for ContractOut {
 #[serde(deny_unknown_fields)]
 pub struct TerminateIn {
     /// Last day in force (default today); between the start and the current end date.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub effective_date: Option<NaiveDate>,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]

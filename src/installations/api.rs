@@ -43,6 +43,7 @@ pub struct InstallationIn {
     pub customer_ref: String,
     pub location: Option<Location>,
     /// Day the installation was delivered.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub installed_at: Option<NaiveDate>,
     /// Default `active`.
     pub status: Option<Status>,
@@ -76,7 +77,7 @@ pub struct InstallationPatch {
     #[schema(value_type = Option<Location>)]
     pub location: Patch<Map<String, Value>>,
     #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = Option<NaiveDate>, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub installed_at: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Status)]
@@ -142,8 +143,10 @@ pub struct CoverageItem {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub serial_number: Option<String>,
     /// First covered day; default the contract's start date.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub valid_from: Option<NaiveDate>,
     /// Last covered day; default the contract's end date (open-ended if it has none).
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub valid_to: Option<NaiveDate>,
 }
 
@@ -161,11 +164,11 @@ pub struct CoverageIn {
 #[serde(deny_unknown_fields)]
 pub struct CoveragePatch {
     #[serde(default)]
-    #[schema(value_type = NaiveDate)]
+    #[schema(value_type = NaiveDate, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub valid_from: Patch<NaiveDate>,
     /// `null`: open-ended (only for an open-ended contract).
     #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = Option<NaiveDate>, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub valid_to: Patch<NaiveDate>,
 }
 

@@ -56,11 +56,12 @@ pub struct ContractDocument {
     /// On create the initial status (default `draft`); on replace `active` or `suspended`
     /// moves the contract there. Absent: unchanged.
     pub status: Option<ContractStatus>,
-    #[schema(example = "2026-01-01")]
+    #[schema(example = "2026-01-01", pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub start_date: NaiveDate,
     #[schema(minimum = 1, maximum = 1200)]
     pub term_months: Option<i32>,
     pub renewal: Option<RenewalTerms>,
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub signed_at: Option<DateTime<Utc>>,
     /// The full set of attribute values; keys not given are removed on replace.
     #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
@@ -96,8 +97,10 @@ pub struct CoveredInstallation {
     /// Used only when the installation is created.
     pub location: Option<Location>,
     /// First covered day (default: the contract's start).
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub valid_from: Option<NaiveDate>,
     /// Last covered day (default: the contract's end).
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub valid_to: Option<NaiveDate>,
 }
 
@@ -116,6 +119,7 @@ pub struct InstallationDocument {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_ref: String,
     pub location: Option<Location>,
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub installed_at: Option<NaiveDate>,
     /// Absent: `in_service` on create, unchanged on replace.
     pub status: Option<InstallationStatus>,

@@ -35,6 +35,7 @@ pub struct ScheduleIn {
     #[serde(default)]
     pub exdates: Vec<NaiveDate>,
     /// The first occurrence the rule counts from; default the contract's start date.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub anchor_date: Option<NaiveDate>,
 }
 
@@ -51,6 +52,7 @@ pub struct ObligationIn {
     /// Who is responsible for the tasks.
     pub assignee: Assignee,
     /// The one day a one-off obligation falls on.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub due_date: Option<NaiveDate>,
     pub schedule: Option<ScheduleIn>,
     /// Days before each occurrence its task is due (default 0, at most 366).
@@ -81,7 +83,7 @@ pub struct ObligationPatch {
     #[schema(value_type = Assignee)]
     pub assignee: Patch<Assignee>,
     #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = Option<NaiveDate>, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub due_date: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Option<ScheduleIn>)]

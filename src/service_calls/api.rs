@@ -50,6 +50,7 @@ pub struct ServiceCallIn {
     pub serial_number: Option<String>,
     /// When the customer reported the problem (default now); not in the future. Entitlement
     /// is checked on this (UTC) day and the SLA clocks start here.
+    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub reported_at: Option<DateTime<Utc>>,
     /// Default `normal`.
     pub priority: Option<Priority>,
@@ -182,7 +183,7 @@ pub struct ActionIn {
     /// Who does it.
     pub assignee: Assignee,
     /// The day it is planned for (the task's due date).
-    #[schema(example = "2026-06-16")]
+    #[schema(example = "2026-06-16", pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub planned_date: NaiveDate,
 }
 

@@ -99,7 +99,7 @@ pub struct TaskPatch {
     #[schema(value_type = Assignee)]
     pub assignee: Patch<Assignee>,
     #[serde(default)]
-    #[schema(value_type = NaiveDate)]
+    #[schema(value_type = NaiveDate, pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub due_date: Patch<NaiveDate>,
     /// `null` clears the notes.
     #[serde(default)]
