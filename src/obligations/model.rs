@@ -53,7 +53,7 @@ fn midnight(d: NaiveDate) -> chrono::DateTime<Tz> {
 /// work recurs on days, so frequencies finer than a day and the time-of-day parts are refused
 /// by name; `UNTIL` is a date (RFC 5545: the same value type as the start, which here is the
 /// anchor date; the last day included) or a UTC date-time, and may not lie before the anchor.
-fn normalize_rule(raw: &str, anchor: NaiveDate) -> Result<String, String> {
+fn normalize_rule(raw: &str, anchor: NaiveDate) -> Result<Vec<(String, String)>, String> {
     let text = raw.trim();
     let text = text.strip_prefix("RRULE:").unwrap_or(text);
     if text.is_empty() || text.contains('\n') || text.to_ascii_uppercase().contains("DTSTART") {
@@ -88,14 +88,64 @@ fn normalize_rule(raw: &str, anchor: NaiveDate) -> Result<String, String> {
                 }
                 // Occurrences fall at midnight UTC of their day: the end of the last day
                 // includes it whichever form was given.
-                parts.push(format!("UNTIL={}T235959Z", last_day.format("%Y%m%d")));
+                parts.push((name, format!("{}T235959Z", last_day.format("%Y%m%d"))));
                 continue;
             }
             _ => {}
         }
-        parts.push(format!("{name}={value}"));
+        parts.push((name, value.to_string()));
     }
-    Ok(parts.join(";"))
+    Ok(parts)
+}
+
+/// A start for the expansion of a window beginning `from`: the anchor moved forward by whole
+/// periods of the rule to about one period before the window, so that expanding a window
+/// decades after the anchor does not walk every occurrence since. The parts the library would
+/// take from the start (the day of the month, the month, the weekday) are written out first so
+/// the moved start yields the same days. A rule with COUNT counts from the anchor and is left.
+/// Returns the start and the rule's parts for it.
+fn start_near(
+    anchor: NaiveDate,
+    from: NaiveDate,
+    mut parts: Vec<(String, String)>,
+) -> (NaiveDate, Vec<(String, String)>) {
+    use chrono::Datelike;
+    let has = |parts: &[(String, String)], names: &[&str]| parts.iter().any(|(n, _)| names.contains(&n.as_str()));
+    let value = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_ascii_uppercase());
+    let interval = value("INTERVAL").and_then(|v| v.parse::<u32>().ok()).unwrap_or(1).max(1);
+    if has(&parts, &["COUNT"]) || from <= anchor {
+        return (anchor, parts);
+    }
+    let moved_days = |step: i64| {
+        let periods = (from - anchor).num_days() / step - 1;
+        (periods > 0).then(|| anchor + chrono::Duration::days(periods * step))
+    };
+    let months_between = (from.year() - anchor.year()) * 12 + from.month() as i32 - anchor.month() as i32;
+    let periods_of = |step: u32| (months_between / step as i32 - 1).max(0) as u32;
+    let by_day_rules = ["BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY"];
+    let moved = match value("FREQ").as_deref() {
+        Some("DAILY") => moved_days(i64::from(interval)),
+        Some("WEEKLY") => moved_days(7 * i64::from(interval)),
+        Some("MONTHLY") if periods_of(interval) > 0 => {
+            if !has(&parts, &by_day_rules) {
+                parts.push(("BYMONTHDAY".into(), anchor.day().to_string()));
+            }
+            anchor
+                .with_day(1)
+                .and_then(|first| first.checked_add_months(chrono::Months::new(periods_of(interval) * interval)))
+        }
+        Some("YEARLY") if periods_of(12 * interval) > 0 => {
+            if !has(&parts, &by_day_rules) {
+                if !has(&parts, &["BYMONTH"]) {
+                    parts.push(("BYMONTH".into(), anchor.month().to_string()));
+                }
+                parts.push(("BYMONTHDAY".into(), anchor.day().to_string()));
+            }
+            NaiveDate::from_ymd_opt(anchor.year() + (periods_of(12 * interval) * interval) as i32, 1, 1)
+        }
+        _ => None,
+    };
+    (moved.unwrap_or(anchor), parts)
 }
 
 /// The last day an `UNTIL` value allows: a `YYYYMMDD` date or a `YYYYMMDDTHHMMSSZ` UTC
@@ -124,8 +174,19 @@ impl Schedule {
 
     /// The occurrence days from `from` to `to`, both included.
     pub fn expand(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, String> {
-        let text = normalize_rule(&self.rrule, self.anchor)?;
-        let anchor = self.anchor;
+        self.expand_starting(from, to, true)
+    }
+
+    /// [`Schedule::expand`], optionally without moving the start near the window (for tests
+    /// that compare the two).
+    fn expand_starting(&self, from: NaiveDate, to: NaiveDate, near: bool) -> Result<Vec<NaiveDate>, String> {
+        let parts = normalize_rule(&self.rrule, self.anchor)?;
+        let until = parts.iter().find(|(n, _)| n == "UNTIL").and_then(|(_, v)| until_day(v));
+        let (anchor, parts) = if near { start_near(self.anchor, from, parts) } else { (self.anchor, parts) };
+        if until.is_some_and(|last| last < anchor || last < from) || to < from {
+            return Ok(Vec::new());
+        }
+        let text = parts.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";");
         let exdates = self.exdates.clone();
         // The parser is third-party code fed with user input: a panic in it must stay a 422.
         let expanded = std::panic::catch_unwind(move || -> Result<Vec<NaiveDate>, String> {
@@ -504,6 +565,54 @@ mod tests {
         for (rule, anchor, from, to, exdates, want) in REFERENCE {
             assert_eq!(days(rule, anchor, from, to, exdates), *want, "{rule} from {anchor}");
         }
+    }
+
+    #[test]
+    fn a_window_far_from_the_anchor_gives_the_same_days_as_walking_from_the_anchor() {
+        let rules = [
+            "FREQ=DAILY",
+            "FREQ=DAILY;INTERVAL=3",
+            "FREQ=WEEKLY",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;WKST=SU",
+            "FREQ=MONTHLY",
+            "FREQ=MONTHLY;INTERVAL=5",
+            "FREQ=MONTHLY;BYDAY=-1FR",
+            "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+            "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=31",
+            "FREQ=YEARLY",
+            "FREQ=YEARLY;INTERVAL=4",
+            "FREQ=YEARLY;BYMONTH=3",
+            "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO",
+            "FREQ=YEARLY;BYYEARDAY=1,100,-1",
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+            "FREQ=DAILY;UNTIL=20300115",
+        ];
+        for anchor in ["1990-01-31", "2000-02-29", "2011-08-30", "2019-12-30"] {
+            for rule in rules {
+                for (from, to) in
+                    [("2026-01-01", "2027-12-31"), ("2028-02-28", "2028-03-31"), ("2030-01-10", "2030-01-20")]
+                {
+                    let s = Schedule { rrule: rule.into(), anchor: d(anchor), exdates: vec![d("2026-05-29")] };
+                    let near = s.expand_starting(d(from), d(to), true).unwrap();
+                    let walked = s.expand_starting(d(from), d(to), false).unwrap();
+                    assert_eq!(near, walked, "{rule} from {anchor}, window {from}..{to}");
+                }
+            }
+        }
+        // Centuries of a daily rule are not walked day by day: the start moves to just before
+        // the window, by whole periods (weeks keep their weekday, months their day).
+        let parts = |rule: &str| normalize_rule(rule, d("1900-01-31")).unwrap();
+        let (start, _) = start_near(d("1900-01-31"), d("2999-06-15"), parts("FREQ=DAILY"));
+        assert_eq!(start, d("2999-06-14"));
+        let (start, _) = start_near(d("1900-01-31"), d("2999-06-15"), parts("FREQ=WEEKLY;INTERVAL=2"));
+        assert!(start < d("2999-06-15") && (d("2999-06-15") - start).num_days() <= 28, "{start}");
+        assert_eq!((start - d("1900-01-31")).num_days() % 14, 0);
+        let (start, moved) = start_near(d("1900-01-31"), d("2999-06-15"), parts("FREQ=MONTHLY"));
+        assert_eq!((start, moved.last().cloned()), (d("2999-05-01"), Some(("BYMONTHDAY".into(), "31".into()))));
+        let (start, _) = start_near(d("1900-01-31"), d("2999-06-15"), parts("FREQ=DAILY;COUNT=3"));
+        assert_eq!(start, d("1900-01-31"), "COUNT counts from the anchor");
+        let daily = Schedule { rrule: "FREQ=DAILY".into(), anchor: d("1900-01-01"), exdates: vec![] };
+        assert_eq!(daily.expand(d("2999-01-01"), d("2999-12-31")).unwrap().len(), 365);
     }
 
     #[test]
