@@ -1,7 +1,7 @@
 //! User-defined characteristics: data types and the validation of attribute values.
 
 use crate::http::FieldError;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -156,6 +156,11 @@ pub fn check_value(rule: &Rule, value: &Value) -> Result<(Value, IndexedValue), 
             _ => Err(("invalid_type", "must be true or false".into())),
         },
         DataType::Date => match value.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()) {
+            // The years every other date of the service keeps to; also what keeps the text
+            // order of the value index the date order (no year 0 or five-digit years).
+            Some(d) if !(1900..=2999).contains(&d.year()) => {
+                Err(("out_of_range", "must be between the years 1900 and 2999".into()))
+            }
             Some(d) => {
                 let canon = d.format("%Y-%m-%d").to_string();
                 Ok((Value::String(canon.clone()), text(canon)))
@@ -163,6 +168,9 @@ pub fn check_value(rule: &Rule, value: &Value) -> Result<(Value, IndexedValue), 
             None => Err(("invalid_type", "must be a date YYYY-MM-DD".into())),
         },
         DataType::Datetime => match value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()) {
+            Some(t) if !(1900..=2999).contains(&t.with_timezone(&Utc).year()) => {
+                Err(("out_of_range", "must be between the years 1900 and 2999".into()))
+            }
             Some(t) => {
                 // Fixed width, so that text order is time order in the value index.
                 let canon = t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -369,6 +377,21 @@ mod tests {
         assert!(!valid_key("2region"));
         assert!(!valid_key("re-gion"));
         assert!(!valid_key(""));
+    }
+
+    #[test]
+    fn dates_keep_to_the_years_1900_to_2999() {
+        let d = rule("since", DataType::Date, false);
+        for bad in ["0000-01-01", "9999-12-31", "+12026-01-01", "1899-12-31", "3000-01-01"] {
+            let got = check_value(&d, &Value::String(bad.into()));
+            assert!(matches!(got, Err(("out_of_range", _)) | Err(("invalid_type", _))), "{bad}: {got:?}");
+        }
+        assert_eq!(check_value(&d, &Value::String("0000-01-01".into())).unwrap_err().0, "out_of_range");
+        assert!(check_value(&d, &Value::String("1900-01-01".into())).is_ok());
+        assert!(check_value(&d, &Value::String("2999-12-31".into())).is_ok());
+        let t = rule("seen", DataType::Datetime, false);
+        assert_eq!(check_value(&t, &Value::String("0001-01-01T00:00:00Z".into())).unwrap_err().0, "out_of_range");
+        assert!(check_value(&t, &Value::String("2026-06-15T10:00:00+02:00".into())).is_ok());
     }
 
     #[test]

@@ -767,3 +767,27 @@ async fn a_type_change_must_keep_the_key_one_type_across_scopes() {
     t.patch(&url, &t.admin(), json!({"data_type": "integer"})).await.assert_problem(409, "attribute_key_conflict");
     assert_eq!(t.get(&url, &t.viewer()).await.body["data_type"], "text");
 }
+
+#[actix_web::test]
+async fn date_values_keep_to_the_years_1900_to_2999_and_nothing_is_stored() {
+    let t = TestApp::spawn().await;
+    t.define_attribute(
+        json!({"entity_kind": "contract", "key": "inspected", "label": "Inspected", "data_type": "date"}),
+    )
+    .await;
+    for bad in ["0000-01-01", "9999-12-31", "+12026-01-01"] {
+        let res = t
+            .post(
+                "/api/v1/contracts",
+                &t.manager(),
+                json!({"title": "x", "contract_type": "m", "customer_ref": "c",
+                  "start_date": "2026-01-01", "attributes": {"inspected": bad}}),
+            )
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), ["attributes.inspected"], "{bad}: {}", res.text);
+    }
+    assert_eq!(t.get("/api/v1/contracts", &t.viewer()).await.body["items"], json!([]));
+    let ok = t.create_contract(json!({"attributes": {"inspected": "2999-12-31"}})).await;
+    assert_eq!(ok["attributes"]["inspected"], "2999-12-31");
+}
