@@ -307,3 +307,48 @@ async fn health_probes_need_no_token() {
     let live = t.request("GET", "/health/live").header("Authorization", "Bearer garbage").send().await;
     assert_eq!(live.status, 200);
 }
+
+#[actix_web::test]
+async fn a_token_without_a_roles_claim_is_401() {
+    let t = TestApp::spawn().await;
+    let no_roles = json!({"sub": "alice", "iat": now(), "exp": now() + 3600});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &no_roles)).await;
+    assert_unauthorized(&res, "no roles");
+    assert!(res.body["detail"].as_str().unwrap().contains("roles"), "{}", res.text);
+    let null_roles = json!({"sub": "alice", "roles": null, "exp": now() + 3600});
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &null_roles)).await, "roles null");
+    // An empty list is a user without roles: they may read.
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &claims("alice", &[]))).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    // Nothing is written with a token that lacks roles.
+    let res = t
+        .post(
+            CONTRACTS,
+            &hs256(SECRET.as_bytes(), &json!({"sub": "alice", "exp": now() + 3600})),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
+        .await;
+    assert_unauthorized(&res, "write without roles");
+    assert_eq!(t.get(CONTRACTS, &t.viewer()).await.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn numeric_dates_may_have_fractional_seconds() {
+    let t = TestApp::spawn().await;
+    // RFC 7519 §2: a NumericDate is seconds since the epoch, possibly non-integer.
+    let fractional = json!({"sub": "alice", "roles": ["viewer"], "iat": now() as f64 - 0.25,
+        "nbf": now() as f64 - 10.75, "exp": now() as f64 + 3600.5});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &fractional)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let far = json!({"sub": "alice", "roles": ["viewer"], "exp": 4_102_444_800.5_f64});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &far)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    // Fractional or not, an expired token stays expired.
+    let expired = json!({"sub": "alice", "roles": ["viewer"], "exp": now() as f64 - 120.5});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &expired)).await;
+    assert_unauthorized(&res, "expired, fractional");
+    assert!(res.body["detail"].as_str().unwrap().contains("expired"), "{}", res.text);
+    // A date that is no number at all is still malformed.
+    let text = json!({"sub": "alice", "roles": ["viewer"], "exp": "tomorrow"});
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &text)).await, "exp as text");
+}
