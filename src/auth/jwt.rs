@@ -1,7 +1,7 @@
 //! Verifying and minting JWTs: HS256 with a shared secret, or RS256/ES256 with the public key
 //! of a company identity provider.
 
-use crate::config::Settings;
+use crate::config::{Settings, MIN_JWT_SECRET_BYTES};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -91,6 +91,7 @@ impl JwtKeys {
     /// Builds the keys from the settings; with nothing configured, reads or creates the
     /// development secret in the data folder.
     pub fn from_settings(settings: &Settings) -> Result<JwtKeys, String> {
+        settings.check_jwt()?;
         if let Some(path) = &settings.jwt_public_key_file {
             let pem =
                 std::fs::read(path).map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
@@ -205,12 +206,21 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
     }
 }
 
-/// Reads the development secret, creating it (random, owner-only) when missing.
+/// Reads the development secret, creating it (32 random bytes as 64 hex digits, owner-only)
+/// when missing. One shorter than `MIN_JWT_SECRET_BYTES` (written by hand) is refused.
 fn dev_secret(path: &Path) -> Result<String, String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let s = existing.trim().to_string();
-        if !s.is_empty() {
+        if s.len() >= MIN_JWT_SECRET_BYTES {
             return Ok(s);
+        }
+        if !s.is_empty() {
+            return Err(format!(
+                "the development secret in {} is {} bytes long; at least {MIN_JWT_SECRET_BYTES} are required \
+                 (delete the file to have a new one generated)",
+                path.display(),
+                s.len()
+            ));
         }
     }
     if let Some(dir) = path.parent() {
@@ -312,5 +322,19 @@ mod tests {
         assert_eq!(keys().verify(&t).unwrap_err(), "the token has expired");
         let t = signed(serde_json::json!({"sub": "a", "roles": [], "exp": exp, "iat": "yesterday"}));
         assert_eq!(keys().verify(&t).unwrap_err(), "the token is malformed");
+    }
+
+    #[test]
+    fn the_development_secret_is_long_enough_and_a_short_one_is_refused() {
+        let dir = std::env::temp_dir().join(format!("pactum-dev-secret-{}", uuid::Uuid::now_v7().simple()));
+        let path = dir.join(DEV_SECRET_FILE);
+        let made = dev_secret(&path).unwrap();
+        assert_eq!(made.len(), 64);
+        assert!(made.len() >= MIN_JWT_SECRET_BYTES);
+        assert_eq!(dev_secret(&path).unwrap(), made, "kept across starts");
+        std::fs::write(&path, "too-short\n").unwrap();
+        let e = dev_secret(&path).unwrap_err();
+        assert!(e.contains("9 bytes") && e.contains("delete the file"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub const SECRET: &str = "test-secret";
+/// The HS256 secret of the test service (at least 32 bytes, as the service requires).
+pub const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
 /// The instant every test starts at, unless it moves the clock.
 pub fn start_time() -> DateTime<Utc> {
@@ -145,6 +146,7 @@ pub fn settings() -> Settings {
         jwt_public_key_file: None,
         jwt_issuer: None,
         jwt_audience: None,
+        jwt_allow_any_audience: false,
         body_limit_bytes: 1024 * 1024,
         contract_number_pattern: "C-{YYYY}-{SEQ:6}".into(),
         log_format: "text".into(),
