@@ -2,6 +2,7 @@
 //! Every variable is documented, with its default, in `.env.example`.
 
 use crate::service_calls::model::{check_risk_share, ServiceLevel};
+use crate::webhooks::model::AllowedRanges;
 use std::path::PathBuf;
 
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: a key of at least the hash's size).
@@ -55,6 +56,9 @@ pub struct Settings {
     pub webhook_retry_base_secs: u64,
     /// Longest wait between two retries of a delivery.
     pub webhook_retry_max_secs: u64,
+    /// Private address ranges webhooks may be sent to (receivers on premises); empty: public
+    /// addresses only.
+    pub webhook_allow_private: AllowedRanges,
 }
 
 impl Settings {
@@ -83,6 +87,10 @@ impl Settings {
             webhook_timeout_secs: parse("WEBHOOK_TIMEOUT_SECS", 10)?,
             webhook_retry_base_secs: parse("WEBHOOK_RETRY_BASE_SECS", 10)?,
             webhook_retry_max_secs: parse("WEBHOOK_RETRY_MAX_SECS", 3600)?,
+            webhook_allow_private: var("WEBHOOK_ALLOW_PRIVATE")
+                .map(|raw| parse_allowed_ranges(&raw))
+                .transpose()?
+                .unwrap_or_default(),
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -133,6 +141,11 @@ fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     }
 }
 
+/// Parses `WEBHOOK_ALLOW_PRIVATE`: comma-separated CIDR ranges such as `10.0.0.0/8,fd00::/8`.
+fn parse_allowed_ranges(raw: &str) -> Result<AllowedRanges, String> {
+    AllowedRanges::parse(raw).map_err(|e| format!("WEBHOOK_ALLOW_PRIVATE: {e}"))
+}
+
 /// Parses and checks `DEFAULT_SERVICE_LEVEL`, a service level as JSON.
 fn parse_service_level(raw: &str) -> Result<ServiceLevel, String> {
     let level: ServiceLevel =
@@ -169,6 +182,7 @@ mod tests {
             webhook_timeout_secs: 1,
             webhook_retry_base_secs: 1,
             webhook_retry_max_secs: 1,
+            webhook_allow_private: AllowedRanges::default(),
         }
     }
 
@@ -191,6 +205,17 @@ mod tests {
         let s = Settings { jwt_secret: Some(format!("ci-secret-{}", "0f".repeat(16))), ..settings() };
         assert_eq!(s.check_jwt(), Ok(()));
         assert_eq!(Settings { jwt_secret: None, ..settings() }.check_jwt(), Ok(()));
+    }
+
+    #[test]
+    fn private_webhook_ranges_are_a_cidr_list() {
+        let r = parse_allowed_ranges("10.0.0.0/8, 192.168.1.0/24,127.0.0.0/8").unwrap();
+        assert_eq!(r.ranges().len(), 3);
+        assert!(r.permits("192.168.1.9".parse().unwrap()));
+        assert!(!r.permits("192.168.2.9".parse().unwrap()));
+        let e = parse_allowed_ranges("10.0.0.0/8,intranet").unwrap_err();
+        assert!(e.starts_with("WEBHOOK_ALLOW_PRIVATE: \"intranet\" is not a CIDR range"), "{e}");
+        assert!(parse_allowed_ranges("10.0.0.0/40").is_err());
     }
 
     #[test]

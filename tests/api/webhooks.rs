@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use pactum::webhooks::dispatcher::{self, DispatchConfig, DispatchReport};
+use pactum::webhooks::model::AllowedRanges;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -760,4 +761,90 @@ async fn the_deliveries_list_pages_newest_first() {
     let mut received: Vec<i64> = rx.hits().iter().map(Hit::event_id).collect();
     received.reverse();
     assert_eq!(ids, received);
+}
+
+/// Receiver URLs that reach inside the network: loopback in every spelling the URL parser
+/// accepts, "this host", the private and shared ranges, link-local and the cloud metadata
+/// service (also as an IPv4-mapped IPv6 address and by name), unique-local IPv6.
+const NOT_PUBLIC: &[&str] = &[
+    "http://127.0.0.1:5432/",
+    "http://127.1/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "http://0177.0.0.1/",
+    "http://0x7f000001:8080/hook",
+    "http://127.0.0.1./",
+    "http://[::1]/",
+    "http://[::]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0:8080/",
+    "http://0/",
+    "http://localhost:8080/",
+    "http://api.localhost/",
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://172.31.255.254/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[::ffff:a9fe:a9fe]/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://METADATA.google.internal./",
+    "http://[fc00::1]/",
+    "http://[fd12:3456::1]/",
+    "http://[fe80::1]/",
+    "http://[64:ff9b::a9fe:a9fe]/",
+    "http://[2002:7f00:1::1]/",
+    "http://224.0.0.1/",
+    "http://255.255.255.255/",
+];
+
+#[actix_rt::test]
+async fn receivers_inside_the_network_are_refused_on_create_and_patch() {
+    // The service as it ships: no private range allowed (the harness allows loopback).
+    let t = TestApp::spawn_with(|s| s.webhook_allow_private = AllowedRanges::default()).await;
+    let types = json!(["contract.created"]);
+    for url in NOT_PUBLIC {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), ["url"], "{url}: {}", res.text);
+        assert_eq!(res.body["errors"][0]["code"], "url_not_public", "{url}: {}", res.text);
+    }
+    assert_eq!(t.get("/api/v1/webhooks", &t.admin()).await.body["items"], json!([]), "nothing was stored");
+
+    // Public addresses and names are accepted (names are checked again when sending).
+    for url in ["https://93.184.215.14/hook", "https://[2606:4700::1111]/hook", "https://crm.example.com/hook"] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        assert_eq!(res.status, 201, "{url}: {}", res.text);
+    }
+    let hook = t.get("/api/v1/webhooks?limit=1", &t.admin()).await.body["items"][0].clone();
+    let url = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    for target in NOT_PUBLIC {
+        let res = t.patch(&url, &t.admin(), json!({"url": target})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.body["errors"][0]["field"], "url", "{target}: {}", res.text);
+        assert_eq!(res.body["errors"][0]["code"], "url_not_public", "{target}: {}", res.text);
+    }
+    let now = t.get(&url, &t.admin()).await;
+    assert_eq!((now.body["url"].clone(), now.body["version"].clone()), (hook["url"].clone(), json!(1)), "unchanged");
+}
+
+#[actix_rt::test]
+async fn named_private_ranges_may_be_allowed_for_receivers_on_premises() {
+    let t = TestApp::spawn_with(|s| {
+        s.webhook_allow_private = AllowedRanges::parse("10.0.0.0/8,192.168.1.0/24").unwrap();
+    })
+    .await;
+    let types = json!(["contract.created"]);
+    for url in ["http://10.20.30.40:8080/hook", "https://192.168.1.20/hook", "http://[::ffff:10.0.0.1]/"] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        assert_eq!(res.status, 201, "{url}: {}", res.text);
+    }
+    for url in ["http://192.168.2.1/", "http://127.0.0.1:8080/", "http://localhost/", "http://169.254.169.254/"] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.body["errors"][0]["code"], "url_not_public", "{url}: {}", res.text);
+    }
+    assert_eq!(t.get("/api/v1/webhooks", &t.admin()).await.body["items"].as_array().unwrap().len(), 3);
 }
