@@ -24,7 +24,8 @@ pub struct WebhookIn {
     /// Where events are POSTed: an absolute `http://` or `https://` URL at a public address.
     /// Loopback, private, shared (CGNAT), link-local and other special-purpose addresses, in
     /// any spelling, `localhost` and the cloud metadata host names are refused
-    /// (`url_not_public`) unless the operator allows their range (`WEBHOOK_ALLOW_PRIVATE`).
+    /// (`url_not_public`) unless the operator allows their range (`WEBHOOK_ALLOW_PRIVATE`);
+    /// every address a host name resolves to is checked again at each delivery.
     #[schema(
         example = "https://crm.example.com/pactum-events",
         pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@ ]+",
@@ -143,7 +144,9 @@ pub struct DeliveryOut {
     pub attempts: i32,
     /// HTTP status of the last answer; `null` before the first attempt or when none came.
     pub last_status_code: Option<i32>,
-    /// Why the last attempt failed (status, connection error or timeout); `null` when it did not.
+    /// Why the last attempt failed, as a class: `the receiver answered 503`, `timed out`,
+    /// `connection refused or unreachable`, `TLS error`, `destination not allowed` (the host is
+    /// or resolves to an address that is not public), …; `null` when it did not fail.
     pub last_error: Option<String>,
     /// When the last attempt was made.
     pub last_attempt_at: Option<DateTime<Utc>>,
