@@ -26,7 +26,7 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 (cd "$ROOT" && cargo build --release --quiet)
 mkdir -p "$WORK"
 
-export DATA_DIR="$WORK" JWT_SECRET=bench-secret SCHEDULER_INTERVAL_SECS=0 WEBHOOK_DISPATCH_INTERVAL_SECS=0
+export DATA_DIR="$WORK" JWT_SECRET=bench-secret-0123456789abcdef0123456789 SCHEDULER_INTERVAL_SECS=0 WEBHOOK_DISPATCH_INTERVAL_SECS=0
 export BIND_ADDR="127.0.0.1:${PORT}" RUST_LOG=warn
 if [ "$BACKEND" = postgres ]; then
     export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/pactum_bench}"

@@ -2,7 +2,11 @@
 //! Every variable is documented, with its default, in `.env.example`.
 
 use crate::service_calls::model::{check_risk_share, ServiceLevel};
+use crate::webhooks::model::AllowedRanges;
 use std::path::PathBuf;
+
+/// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: a key of at least the hash's size).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// Everything the service needs to know about its surroundings.
 #[derive(Clone, Debug)]
@@ -25,6 +29,9 @@ pub struct Settings {
     pub jwt_issuer: Option<String>,
     /// `aud` that tokens must carry, when set.
     pub jwt_audience: Option<String>,
+    /// With a public key and no audience: accept tokens whatever their `aud` (an explicit
+    /// choice; without it such a configuration is refused at start).
+    pub jwt_allow_any_audience: bool,
     /// Largest accepted request body in bytes.
     pub body_limit_bytes: usize,
     /// Pattern for generated contract numbers: `{YYYY}` is the year, `{SEQ}` or `{SEQ:n}`
@@ -49,6 +56,9 @@ pub struct Settings {
     pub webhook_retry_base_secs: u64,
     /// Longest wait between two retries of a delivery.
     pub webhook_retry_max_secs: u64,
+    /// Private address ranges webhooks may be sent to (receivers on premises); empty: public
+    /// addresses only.
+    pub webhook_allow_private: AllowedRanges,
 }
 
 impl Settings {
@@ -56,7 +66,7 @@ impl Settings {
     pub fn from_env() -> Result<Settings, String> {
         let _ = dotenvy::dotenv();
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into()));
-        Ok(Settings {
+        let settings = Settings {
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "0.0.0.0:8080".into()),
             database_url: var("DATABASE_URL"),
             data_dir,
@@ -65,6 +75,7 @@ impl Settings {
             jwt_public_key_file: var("JWT_PUBLIC_KEY_FILE").map(PathBuf::from),
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
+            jwt_allow_any_audience: parse("JWT_ALLOW_ANY_AUDIENCE", false)?,
             body_limit_bytes: parse("BODY_LIMIT_BYTES", 1024 * 1024)?,
             contract_number_pattern: var("CONTRACT_NUMBER_PATTERN").unwrap_or_else(|| "C-{YYYY}-{SEQ:6}".into()),
             log_format: var("LOG_FORMAT").unwrap_or_else(|| "text".into()),
@@ -76,7 +87,38 @@ impl Settings {
             webhook_timeout_secs: parse("WEBHOOK_TIMEOUT_SECS", 10)?,
             webhook_retry_base_secs: parse("WEBHOOK_RETRY_BASE_SECS", 10)?,
             webhook_retry_max_secs: parse("WEBHOOK_RETRY_MAX_SECS", 3600)?,
-        })
+            webhook_allow_private: var("WEBHOOK_ALLOW_PRIVATE")
+                .map(|raw| parse_allowed_ranges(&raw))
+                .transpose()?
+                .unwrap_or_default(),
+        };
+        settings.check_jwt()?;
+        Ok(settings)
+    }
+
+    /// The token settings' rules, checked before anything starts: a shared secret of at least
+    /// [`MIN_JWT_SECRET_BYTES`] (a short one can be guessed offline from any token), and with an
+    /// identity provider's public key an audience, since that provider also signs tokens for
+    /// other applications (unless `JWT_ALLOW_ANY_AUDIENCE=true` says so on purpose).
+    pub fn check_jwt(&self) -> Result<(), String> {
+        if self.jwt_public_key_file.is_some() {
+            if self.jwt_audience.is_none() && !self.jwt_allow_any_audience {
+                return Err("JWT_PUBLIC_KEY_FILE is set but JWT_AUDIENCE is not: tokens your identity provider \
+                    issues for other applications would be accepted. Set JWT_AUDIENCE to this service's \
+                    audience, or JWT_ALLOW_ANY_AUDIENCE=true to accept every audience on purpose"
+                    .into());
+            }
+        } else if let Some(secret) = &self.jwt_secret {
+            if secret.len() < MIN_JWT_SECRET_BYTES {
+                let n = secret.len();
+                return Err(format!(
+                    "JWT_SECRET is too short ({n} byte{}); at least {MIN_JWT_SECRET_BYTES} bytes are required \
+                     (e.g. the output of `openssl rand -hex 32`)",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The database URL actually used: the configured one or the embedded SQLite file.
@@ -99,6 +141,11 @@ fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     }
 }
 
+/// Parses `WEBHOOK_ALLOW_PRIVATE`: comma-separated CIDR ranges such as `10.0.0.0/8,fd00::/8`.
+fn parse_allowed_ranges(raw: &str) -> Result<AllowedRanges, String> {
+    AllowedRanges::parse(raw).map_err(|e| format!("WEBHOOK_ALLOW_PRIVATE: {e}"))
+}
+
 /// Parses and checks `DEFAULT_SERVICE_LEVEL`, a service level as JSON.
 fn parse_service_level(raw: &str) -> Result<ServiceLevel, String> {
     let level: ServiceLevel =
@@ -106,5 +153,84 @@ fn parse_service_level(raw: &str) -> Result<ServiceLevel, String> {
     match level.check("DEFAULT_SERVICE_LEVEL").first() {
         None => Ok(level),
         Some(e) => Err(format!("{}: {}", e.field, e.message)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            bind_addr: "127.0.0.1:0".into(),
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            db_pool_size: 1,
+            jwt_secret: Some("0123456789abcdef0123456789abcdef".into()),
+            jwt_public_key_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_allow_any_audience: false,
+            body_limit_bytes: 1024,
+            contract_number_pattern: "C-{SEQ}".into(),
+            log_format: "text".into(),
+            scheduler_interval_secs: 0,
+            shutdown_timeout_secs: 1,
+            default_service_level: None,
+            sla_at_risk_share: 0.25,
+            webhook_dispatch_interval_secs: 0,
+            webhook_timeout_secs: 1,
+            webhook_retry_base_secs: 1,
+            webhook_retry_max_secs: 1,
+            webhook_allow_private: AllowedRanges::default(),
+        }
+    }
+
+    #[test]
+    fn a_shared_secret_has_at_least_32_bytes() {
+        assert_eq!(settings().check_jwt(), Ok(()));
+        for short in ["a", "change-me", "0123456789abcdef0123456789abcde"] {
+            let s = Settings { jwt_secret: Some(short.into()), ..settings() };
+            let e = s.check_jwt().unwrap_err();
+            assert!(e.starts_with("JWT_SECRET is too short") && e.contains("at least 32 bytes"), "{e}");
+            if short.len() > 1 {
+                assert!(!e.contains(short), "the secret is not repeated: {e}");
+            }
+        }
+        // Bytes, not characters: 11 three-byte characters are 33 bytes.
+        let s = Settings { jwt_secret: Some("€".repeat(11)), ..settings() };
+        assert_eq!(s.check_jwt(), Ok(()));
+        // What CI mints (`ci-secret-` and 32 hex digits) and the generated development secret
+        // (unset here: 32 random bytes as hex) pass.
+        let s = Settings { jwt_secret: Some(format!("ci-secret-{}", "0f".repeat(16))), ..settings() };
+        assert_eq!(s.check_jwt(), Ok(()));
+        assert_eq!(Settings { jwt_secret: None, ..settings() }.check_jwt(), Ok(()));
+    }
+
+    #[test]
+    fn private_webhook_ranges_are_a_cidr_list() {
+        let r = parse_allowed_ranges("10.0.0.0/8, 192.168.1.0/24,127.0.0.0/8").unwrap();
+        assert_eq!(r.ranges().len(), 3);
+        assert!(r.permits("192.168.1.9".parse().unwrap()));
+        assert!(!r.permits("192.168.2.9".parse().unwrap()));
+        let e = parse_allowed_ranges("10.0.0.0/8,intranet").unwrap_err();
+        assert!(e.starts_with("WEBHOOK_ALLOW_PRIVATE: \"intranet\" is not a CIDR range"), "{e}");
+        assert!(parse_allowed_ranges("10.0.0.0/40").is_err());
+    }
+
+    #[test]
+    fn a_public_key_needs_an_audience_or_an_explicit_any() {
+        let idp = Settings { jwt_secret: None, jwt_public_key_file: Some("idp.pem".into()), ..settings() };
+        let e = idp.clone().check_jwt().unwrap_err();
+        assert!(e.contains("JWT_AUDIENCE") && e.contains("JWT_ALLOW_ANY_AUDIENCE=true"), "{e}");
+        assert_eq!(Settings { jwt_audience: Some("pactum".into()), ..idp.clone() }.check_jwt(), Ok(()));
+        assert_eq!(Settings { jwt_allow_any_audience: true, ..idp.clone() }.check_jwt(), Ok(()));
+        // The public key wins over a secret, which is then not used and not judged.
+        assert_eq!(
+            Settings { jwt_secret: Some("short".into()), jwt_audience: Some("pactum".into()), ..idp }.check_jwt(),
+            Ok(())
+        );
+        // A shared secret is this service's own: no audience needed.
+        assert_eq!(Settings { jwt_audience: None, ..settings() }.check_jwt(), Ok(()));
     }
 }

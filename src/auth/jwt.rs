@@ -1,30 +1,70 @@
 //! Verifying and minting JWTs: HS256 with a shared secret, or RS256/ES256 with the public key
 //! of a company identity provider.
 
-use crate::config::Settings;
+use crate::config::{Settings, MIN_JWT_SECRET_BYTES};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 
 /// The claims Pactum reads from a token.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Claims {
     /// The user.
     pub sub: String,
-    /// Permission roles and team/department names.
-    #[serde(default)]
+    /// Permission roles and team/department names. Required in a token; an empty list is a
+    /// user without roles.
     pub roles: Vec<String>,
+    /// Expiry, in whole seconds since the epoch (a fractional `exp` is rounded down).
     pub exp: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     /// One audience or a list of them (RFC 7519 §4.1.3); the library checks it against ours.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<serde_json::Value>,
+}
+
+/// The claims as a token carries them: `roles` may be missing (refused after decoding, with a
+/// message that says so), and the dates are NumericDates, which RFC 7519 §2 allows to have a
+/// fraction of a second.
+#[derive(Deserialize)]
+struct TokenClaims {
+    sub: String,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
+    #[serde(deserialize_with = "numeric_date")]
+    exp: i64,
+    #[serde(default, deserialize_with = "optional_numeric_date")]
+    nbf: Option<i64>,
+    #[serde(default, deserialize_with = "optional_numeric_date")]
+    iat: Option<i64>,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Option<serde_json::Value>,
+}
+
+/// A NumericDate: seconds since the epoch as an integer or a finite decimal, rounded down to
+/// whole seconds.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64().map(f64::floor) {
+        Some(f) if f.is_finite() && f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom("a NumericDate is a number of seconds")),
+    }
+}
+
+fn optional_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "numeric_date")] i64);
+    Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(n)| n))
 }
 
 /// Where the verification key came from, for the startup log.
@@ -51,6 +91,7 @@ impl JwtKeys {
     /// Builds the keys from the settings; with nothing configured, reads or creates the
     /// development secret in the data folder.
     pub fn from_settings(settings: &Settings) -> Result<JwtKeys, String> {
+        settings.check_jwt()?;
         if let Some(path) = &settings.jwt_public_key_file {
             let pem =
                 std::fs::read(path).map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
@@ -94,7 +135,8 @@ impl JwtKeys {
         }
     }
 
-    /// Checks signature, algorithm, expiry, not-before, issuer and audience.
+    /// Checks signature, algorithm, expiry, not-before, issuer and audience, and that the token
+    /// names its roles.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         let mut validation = Validation::new(self.algorithm);
         validation.leeway = 30;
@@ -116,9 +158,11 @@ impl JwtKeys {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        let c = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|e| describe(&e))
+            .map_err(|e| describe(&e))?;
+        let roles = c.roles.ok_or("the token lacks the `roles` claim (an empty list is fine)")?;
+        Ok(Claims { sub: c.sub, roles, exp: c.exp, nbf: c.nbf, iat: c.iat, iss: c.iss, aud: c.aud })
     }
 
     /// Mints a token (only with a shared secret: an identity provider's keys stay with it).
@@ -162,12 +206,21 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
     }
 }
 
-/// Reads the development secret, creating it (random, owner-only) when missing.
+/// Reads the development secret, creating it (32 random bytes as 64 hex digits, owner-only)
+/// when missing. One shorter than `MIN_JWT_SECRET_BYTES` (written by hand) is refused.
 fn dev_secret(path: &Path) -> Result<String, String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let s = existing.trim().to_string();
-        if !s.is_empty() {
+        if s.len() >= MIN_JWT_SECRET_BYTES {
             return Ok(s);
+        }
+        if !s.is_empty() {
+            return Err(format!(
+                "the development secret in {} is {} bytes long; at least {MIN_JWT_SECRET_BYTES} are required \
+                 (delete the file to have a new one generated)",
+                path.display(),
+                s.len()
+            ));
         }
     }
     if let Some(dir) = path.parent() {
@@ -238,5 +291,50 @@ mod tests {
         let t = loose.mint("a", &[], std::time::Duration::from_secs(60), Utc::now()).unwrap();
         assert_eq!(issuer_only.verify(&t).unwrap_err(), "the token lacks the `iss` claim");
         assert_eq!(audience_only.verify(&t).unwrap_err(), "the token lacks the `aud` claim");
+    }
+
+    fn signed(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"s3cret")).unwrap()
+    }
+
+    #[test]
+    fn roles_are_required_and_may_be_empty() {
+        let exp = Utc::now().timestamp() + 60;
+        let e = keys().verify(&signed(serde_json::json!({"sub": "a", "exp": exp}))).unwrap_err();
+        assert_eq!(e, "the token lacks the `roles` claim (an empty list is fine)");
+        assert!(keys().verify(&signed(serde_json::json!({"sub": "a", "roles": null, "exp": exp}))).is_err());
+        let c = keys().verify(&signed(serde_json::json!({"sub": "a", "roles": [], "exp": exp}))).unwrap();
+        assert!(c.roles.is_empty());
+        let e = keys().verify(&signed(serde_json::json!({"sub": "a", "roles": "admin", "exp": exp}))).unwrap_err();
+        assert_eq!(e, "the token is malformed");
+    }
+
+    #[test]
+    fn numeric_dates_may_be_fractional_and_are_rounded_down() {
+        let exp = Utc::now().timestamp() + 60;
+        let t = signed(serde_json::json!({"sub": "a", "roles": [], "exp": exp as f64 + 0.5, "iat": 1.9, "nbf": 2.2}));
+        let c = keys().verify(&t).unwrap();
+        assert_eq!((c.exp, c.iat, c.nbf), (exp, Some(1), Some(2)));
+        let t = signed(serde_json::json!({"sub": "a", "roles": [], "exp": 1893456000.5}));
+        assert_eq!(keys().verify(&t).unwrap().exp, 1_893_456_000);
+        let t =
+            signed(serde_json::json!({"sub": "a", "roles": [], "exp": (Utc::now().timestamp() - 120) as f64 + 0.5}));
+        assert_eq!(keys().verify(&t).unwrap_err(), "the token has expired");
+        let t = signed(serde_json::json!({"sub": "a", "roles": [], "exp": exp, "iat": "yesterday"}));
+        assert_eq!(keys().verify(&t).unwrap_err(), "the token is malformed");
+    }
+
+    #[test]
+    fn the_development_secret_is_long_enough_and_a_short_one_is_refused() {
+        let dir = std::env::temp_dir().join(format!("pactum-dev-secret-{}", uuid::Uuid::now_v7().simple()));
+        let path = dir.join(DEV_SECRET_FILE);
+        let made = dev_secret(&path).unwrap();
+        assert_eq!(made.len(), 64);
+        assert!(made.len() >= MIN_JWT_SECRET_BYTES);
+        assert_eq!(dev_secret(&path).unwrap(), made, "kept across starts");
+        std::fs::write(&path, "too-short\n").unwrap();
+        let e = dev_secret(&path).unwrap_err();
+        assert!(e.contains("9 bytes") && e.contains("delete the file"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -5,6 +5,7 @@ use super::service;
 use super::store::{self, DeliveryRow, DeliveryState, WebhookRow};
 use crate::auth::Principal;
 use crate::clock::{as_utc, Clock};
+use crate::config::Settings;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -20,7 +21,11 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
-    /// Where events are POSTed: an absolute `http://` or `https://` URL.
+    /// Where events are POSTed: an absolute `http://` or `https://` URL at a public address.
+    /// Loopback, private, shared (CGNAT), link-local and other special-purpose addresses, in
+    /// any spelling, `localhost` and the cloud metadata host names are refused
+    /// (`url_not_public`) unless the operator allows their range (`WEBHOOK_ALLOW_PRIVATE`);
+    /// every address a host name resolves to is checked again at each delivery.
     #[schema(
         example = "https://crm.example.com/pactum-events",
         pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@ ]+",
@@ -48,7 +53,7 @@ pub struct WebhookIn {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
-    /// New receiver URL.
+    /// New receiver URL, under the rules of `WebhookIn.url`.
     #[serde(default)]
     #[schema(value_type = String)]
     pub url: Patch<String>,
@@ -139,7 +144,9 @@ pub struct DeliveryOut {
     pub attempts: i32,
     /// HTTP status of the last answer; `null` before the first attempt or when none came.
     pub last_status_code: Option<i32>,
-    /// Why the last attempt failed (status, connection error or timeout); `null` when it did not.
+    /// Why the last attempt failed, as a class: `the receiver answered 503`, `timed out`,
+    /// `connection refused or unreachable`, `TLS error`, `destination not allowed` (the host is
+    /// or resolves to an address that is not public), …; `null` when it did not fail.
     pub last_error: Option<String>,
     /// When the last attempt was made.
     pub last_attempt_at: Option<DateTime<Utc>>,
@@ -200,7 +207,7 @@ fn validated(errors: Vec<FieldError>) -> Result<(), ApiError> {
         (status = 201, description = "Subscribed; the answer carries the secret, this once", body = WebhookOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the webhook"))),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid URL, event type or secret", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid URL, a URL inside the network (`url_not_public`), event type or secret", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -208,12 +215,13 @@ pub async fn create(
     who: Principal,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
     body: ApiJson<WebhookIn>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_admin()?;
     let input = body.into_inner();
     let mut errors = Vec::new();
-    check_url(&mut errors, &input.url);
+    check_url(&mut errors, &input.url, &settings.webhook_allow_private);
     check_event_types(&mut errors, &input.event_types);
     if let Some(s) = &input.secret {
         check_secret(&mut errors, s);
@@ -306,6 +314,7 @@ pub async fn update(
     who: Principal,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<WebhookPatch>,
@@ -314,13 +323,18 @@ pub async fn update(
     let id = id.into_inner();
     let patch = body.into_inner();
     let now = clock.now();
+    let allowed = settings.webhook_allow_private.clone();
     let row = db
         .write(move |c| {
             service::update(c, &Ctx { actor: &who.sub, now }, &id, &if_match, |w| {
                 let mut errors = Vec::new();
                 match patch.url.require("url", w.url.clone()) {
+                    // A stored URL that is no longer allowed is checked only when it changes, so
+                    // such a webhook can still be paused or described; the dispatcher refuses
+                    // to send to it all the same.
+                    Ok(url) if url == w.url => {}
                     Ok(url) => {
-                        check_url(&mut errors, &url);
+                        check_url(&mut errors, &url, &allowed);
                         w.url = url;
                     }
                     Err(e) => errors.push(e),

@@ -5,8 +5,15 @@
 //! restart, or a receiver down for hours, loses nothing. Several instances share the work:
 //! a webhook is delivered by whoever holds its lease (a conditional update with an expiry),
 //! and HTTP calls run outside any transaction.
+//!
+//! Receivers are called at public addresses only (or in the ranges `WEBHOOK_ALLOW_PRIVATE`
+//! names): the HTTP client resolves the host through [`GuardedResolver`], which refuses the
+//! attempt when any address the name resolves to is not allowed and otherwise hands the client
+//! exactly the addresses it checked, so a second, different DNS answer (rebinding) is never
+//! asked for. A failed attempt records a class of error, never the socket's own words, which
+//! would tell a closed port from an open one.
 
-use super::model::{signature, RetryPolicy, WebhookPayload};
+use super::model::{signature, AllowedRanges, RetryPolicy, WebhookPayload};
 use super::service::{self, OUTBOX_BATCH};
 use super::store::{self, Attempt, DeliveryRow};
 use crate::clock::{as_utc, Clock};
@@ -14,6 +21,8 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::events::store::EventRow;
 use crate::http::ApiError;
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 /// How deliveries are made.
@@ -24,6 +33,8 @@ pub struct DispatchConfig {
     pub retry: RetryPolicy,
     /// Most deliveries per webhook in one pass.
     pub max_per_pass: usize,
+    /// Private ranges receivers may be in (`WEBHOOK_ALLOW_PRIVATE`); public addresses always.
+    pub allowed: AllowedRanges,
 }
 
 impl DispatchConfig {
@@ -35,9 +46,55 @@ impl DispatchConfig {
                 max: Duration::from_secs(s.webhook_retry_max_secs.max(s.webhook_retry_base_secs).max(1)),
             },
             max_per_pass: 1000,
+            allowed: s.webhook_allow_private.clone(),
         }
     }
 }
+
+/// Resolves a receiver's `host:port` for the HTTP client and refuses it when any address it
+/// resolves to is neither public nor in an allowed range. The client connects to the addresses
+/// returned here, the ones checked, and to no others.
+pub struct GuardedResolver {
+    allowed: AllowedRanges,
+    lookup: fn(&str) -> io::Result<Vec<SocketAddr>>,
+}
+
+impl GuardedResolver {
+    /// Resolves with the system resolver.
+    pub fn new(allowed: AllowedRanges) -> GuardedResolver {
+        GuardedResolver { allowed, lookup: |netloc| netloc.to_socket_addrs().map(Iterator::collect) }
+    }
+
+    /// Resolves with `lookup` instead (tests stand in a DNS answer).
+    pub fn with_lookup(allowed: AllowedRanges, lookup: fn(&str) -> io::Result<Vec<SocketAddr>>) -> GuardedResolver {
+        GuardedResolver { allowed, lookup }
+    }
+}
+
+impl ureq::Resolver for GuardedResolver {
+    fn resolve(&self, netloc: &str) -> io::Result<Vec<SocketAddr>> {
+        let addrs = (self.lookup)(netloc)?;
+        match addrs.iter().find(|a| !self.allowed.permits(a.ip())) {
+            Some(refused) => Err(io::Error::new(io::ErrorKind::PermissionDenied, NotAllowed(refused.ip()))),
+            None => Ok(addrs),
+        }
+    }
+}
+
+/// The resolver's refusal: the receiver is (or resolves to) an address that is not allowed.
+#[derive(Debug)]
+pub struct NotAllowed(pub IpAddr);
+
+impl std::fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is not a public address and not in WEBHOOK_ALLOW_PRIVATE", self.0)
+    }
+}
+
+impl std::error::Error for NotAllowed {}
+
+/// `last_error` of an attempt refused before any connection was made.
+pub const DESTINATION_NOT_ALLOWED: &str = "destination not allowed";
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +127,9 @@ pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<Dispatch
         // cannot spoil the next delivery.
         .max_idle_connections(0)
         .user_agent(concat!("Pactum-Webhooks/", env!("CARGO_PKG_VERSION")))
+        // Never through a proxy from the environment: the addresses checked are the ones called.
+        .try_proxy_from_env(false)
+        .resolver(GuardedResolver::new(cfg.allowed.clone()))
         .build();
     let owner = uuid::Uuid::new_v4().to_string();
     for id in ids {
@@ -185,12 +245,46 @@ fn send(
             format!("the receiver answered {} (redirects are not followed)", r.status()),
         )),
         Err(ureq::Error::Status(code, _)) => Err((Some(i32::from(code)), format!("the receiver answered {code}"))),
-        Err(ureq::Error::Transport(t)) => Err((None, clip(&t.to_string(), 500))),
+        Err(ureq::Error::Transport(t)) => {
+            // The operator's log keeps the details; the delivery record (readable through the
+            // API) keeps the class.
+            tracing::info!(delivery = %d.id, error = %t, "webhook delivery attempt failed");
+            Err((None, failure_class(&t).to_string()))
+        }
     }
 }
 
-fn clip(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// What a failed attempt records: one of a few fixed classes. Whether a port is closed, refused
+/// or filtered, and the operating system's words for it, stay in the server's log.
+pub fn failure_class(t: &ureq::Transport) -> &'static str {
+    let (mut refused, mut timed_out) = (false, false);
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(t);
+    while let Some(e) = next {
+        next = e.source();
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            timed_out |= matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock);
+            // An io::Error's source() skips the error it wraps: step into that one instead.
+            if let Some(inner) = io.get_ref() {
+                refused |= inner.is::<NotAllowed>();
+                next = Some(inner);
+            }
+        }
+    }
+    if refused {
+        return DESTINATION_NOT_ALLOWED;
+    }
+    if timed_out {
+        return "timed out";
+    }
+    if t.message().is_some_and(|m| m.starts_with("tls ")) {
+        return "TLS error";
+    }
+    match t.kind() {
+        ureq::ErrorKind::Dns => "the host name could not be resolved",
+        ureq::ErrorKind::ConnectionFailed => "connection refused or unreachable",
+        ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => "the URL cannot be used",
+        _ => "the connection failed before a complete answer came",
+    }
 }
 
 /// Starts the periodic dispatcher on the current actix runtime; 0 seconds disables it.
@@ -198,4 +292,63 @@ pub fn spawn(db: Db, clock: Clock, cfg: DispatchConfig, interval_secs: u64) {
     crate::scheduler::every("webhook dispatcher", "WEBHOOK_DISPATCH_INTERVAL_SECS", interval_secs, move || {
         run_once(&db, &clock, &cfg)
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ureq::Resolver;
+
+    fn resolved(r: &GuardedResolver, netloc: &str) -> Result<Vec<SocketAddr>, String> {
+        r.resolve(netloc).map_err(|e| {
+            assert!(e.get_ref().is_some_and(|i| i.is::<NotAllowed>()), "{e}");
+            e.to_string()
+        })
+    }
+
+    /// A name whose DNS answer mixes a public and a private address, as a rebinding attacker
+    /// would serve it.
+    fn rebinding(netloc: &str) -> io::Result<Vec<SocketAddr>> {
+        let port = netloc.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(80);
+        Ok(vec![SocketAddr::new([93, 184, 215, 14].into(), port), SocketAddr::new([10, 0, 0, 7].into(), port)])
+    }
+
+    fn public_only(netloc: &str) -> io::Result<Vec<SocketAddr>> {
+        let port = netloc.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(80);
+        Ok(vec![
+            SocketAddr::new([93, 184, 215, 14].into(), port),
+            SocketAddr::new("2606:4700::1111".parse().unwrap(), port),
+        ])
+    }
+
+    fn mapped_metadata(_: &str) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec!["[::ffff:169.254.169.254]:80".parse().unwrap()])
+    }
+
+    #[test]
+    fn every_resolved_address_must_be_allowed_and_only_those_are_returned() {
+        let strict = GuardedResolver::with_lookup(AllowedRanges::default(), rebinding);
+        assert_eq!(
+            resolved(&strict, "hooks.example.com:443").unwrap_err(),
+            "10.0.0.7 is not a public address and not in WEBHOOK_ALLOW_PRIVATE"
+        );
+        let on_prem = GuardedResolver::with_lookup(AllowedRanges::parse("10.0.0.0/8").unwrap(), rebinding);
+        assert_eq!(resolved(&on_prem, "hooks.example.com:443").unwrap().len(), 2);
+        let public = GuardedResolver::with_lookup(AllowedRanges::default(), public_only);
+        assert_eq!(resolved(&public, "hooks.example.com:8443").unwrap(), public_only("x:8443").unwrap());
+        let mapped = GuardedResolver::with_lookup(AllowedRanges::default(), mapped_metadata);
+        assert!(resolved(&mapped, "metadata.example.com:80").is_err());
+    }
+
+    #[test]
+    fn ip_literals_are_judged_without_a_lookup() {
+        let strict = GuardedResolver::new(AllowedRanges::default());
+        for netloc in ["127.0.0.1:5432", "[::1]:80", "0.0.0.0:80", "[::ffff:169.254.169.254]:80", "192.168.1.1:443"] {
+            assert!(resolved(&strict, netloc).is_err(), "{netloc}");
+        }
+        assert_eq!(resolved(&strict, "93.184.215.14:443").unwrap(), ["93.184.215.14:443".parse().unwrap()]);
+        let loopback = GuardedResolver::new(AllowedRanges::parse("127.0.0.0/8").unwrap());
+        assert!(resolved(&loopback, "127.0.0.1:5432").is_ok());
+        assert!(resolved(&loopback, "[::1]:5432").is_err(), "::1 is not in 127.0.0.0/8");
+    }
 }

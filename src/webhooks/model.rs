@@ -1,11 +1,14 @@
 //! Webhook rules without I/O: the event type catalogue and subscription patterns, URL and secret
-//! checks, the signature, the retry schedule and the delivered document.
+//! checks (including which destinations a receiver may be at), the signature, the retry schedule
+//! and the delivered document.
 
 use crate::http::FieldError;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 use sha2::Sha256;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -173,8 +176,17 @@ pub fn check_event_types(errors: &mut Vec<FieldError>, types: &[String]) {
 }
 
 /// Checks a receiver URL: absolute `http` or `https` with a host, no credentials or fragment,
-/// at most 2000 characters.
-pub fn check_url(errors: &mut Vec<FieldError>, url: &str) {
+/// at most 2000 characters, and a destination outside the network unless `allowed` names its
+/// range (see [`check_destination`]).
+pub fn check_url(errors: &mut Vec<FieldError>, url: &str, allowed: &AllowedRanges) {
+    let before = errors.len();
+    check_url_syntax(errors, url);
+    if errors.len() == before {
+        check_destination(errors, url, allowed);
+    }
+}
+
+fn check_url_syntax(errors: &mut Vec<FieldError>, url: &str) {
     let bad = |m: &str| FieldError::new("url", "invalid_url", m.to_string());
     if url.chars().count() > 2000 {
         errors.push(bad("at most 2000 characters"));
@@ -214,6 +226,177 @@ pub fn check_url(errors: &mut Vec<FieldError>, url: &str) {
     } else if url.contains('#') {
         errors.push(bad("a fragment is not sent to the receiver; leave it out"));
     }
+}
+
+/// Private address ranges that webhooks may reach all the same (`WEBHOOK_ALLOW_PRIVATE`), for
+/// receivers on premises. Empty by default: only public addresses are called.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowedRanges(Vec<IpNet>);
+
+impl AllowedRanges {
+    /// Parses a comma-separated list of CIDR ranges (`10.0.0.0/8, fd00::/8`); a bare address is
+    /// a range of one. Blank entries are skipped.
+    pub fn parse(list: &str) -> Result<AllowedRanges, String> {
+        let mut ranges = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let net = match item.parse::<IpNet>() {
+                Ok(net) => net.trunc(),
+                Err(_) => match item.parse::<IpAddr>() {
+                    Ok(ip) => IpNet::from(ip),
+                    Err(_) => return Err(format!("{item:?} is not a CIDR range such as 10.0.0.0/8 or fd00::/8")),
+                },
+            };
+            ranges.push(net);
+        }
+        Ok(AllowedRanges(ranges))
+    }
+
+    /// The ranges, as given (host bits cleared).
+    pub fn ranges(&self) -> &[IpNet] {
+        &self.0
+    }
+
+    /// Whether a webhook may be sent to `ip`: a public address, or one inside an allowed range.
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is judged as the IPv4 address it is.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        not_public(ip).is_none() || self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// `::ffff:a.b.c.d` as `a.b.c.d`; every other address as it is.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
+}
+
+/// IPv4 ranges that are not on the public internet (IANA special-purpose registry), with what
+/// they are.
+const NOT_PUBLIC_V4: &[(Ipv4Net, &str)] = &[
+    (v4(0, 0, 0, 0, 8), "an address of this host (\"this network\")"),
+    (v4(10, 0, 0, 0, 8), "a private address"),
+    (v4(100, 64, 0, 0, 10), "a shared (carrier-grade NAT) address"),
+    (v4(127, 0, 0, 0, 8), "a loopback address"),
+    (v4(169, 254, 0, 0, 16), "a link-local address (where cloud metadata services answer)"),
+    (v4(172, 16, 0, 0, 12), "a private address"),
+    (v4(192, 0, 0, 0, 24), "an IETF protocol address"),
+    (v4(192, 0, 2, 0, 24), "a documentation address"),
+    (v4(192, 88, 99, 0, 24), "a reserved relay address"),
+    (v4(192, 168, 0, 0, 16), "a private address"),
+    (v4(198, 18, 0, 0, 15), "a benchmarking address"),
+    (v4(198, 51, 100, 0, 24), "a documentation address"),
+    (v4(203, 0, 113, 0, 24), "a documentation address"),
+    (v4(224, 0, 0, 0, 4), "a multicast address"),
+    (v4(240, 0, 0, 0, 4), "a reserved or broadcast address"),
+];
+
+const fn v6(segments: [u16; 8], prefix: u8) -> Ipv6Net {
+    let [a, b, c, d, e, f, g, h] = segments;
+    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, d, e, f, g, h), prefix)
+}
+
+/// Non-public IPv6 ranges inside the global unicast block 2000::/3; everything outside that
+/// block is not public either (loopback, unspecified, unique-local, link-local, multicast, …).
+const NOT_PUBLIC_V6: &[(Ipv6Net, &str)] = &[
+    (v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), "an IETF protocol address"),
+    (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), "a documentation address"),
+    (v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), "a documentation address"),
+];
+
+/// Why `ip` is not a public address, or `None` when it is one. IPv6 addresses that carry an
+/// IPv4 address (IPv4-mapped, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by it.
+pub fn not_public(ip: IpAddr) -> Option<&'static str> {
+    match canonical(ip) {
+        IpAddr::V4(a) => NOT_PUBLIC_V4.iter().find(|(net, _)| net.contains(&a)).map(|(_, why)| *why),
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            if a.is_unspecified() {
+                return Some("an address of this host (unspecified)");
+            }
+            if a.is_loopback() {
+                return Some("a loopback address");
+            }
+            let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return not_public(IpAddr::V4(embedded(s[6], s[7])));
+            }
+            if s[0] == 0x2002 {
+                return not_public(IpAddr::V4(embedded(s[1], s[2])));
+            }
+            if s[0] & 0xfe00 == 0xfc00 {
+                return Some("a unique local (private) address");
+            }
+            if s[0] & 0xffc0 == 0xfe80 {
+                return Some("a link-local address");
+            }
+            if s[0] & 0xff00 == 0xff00 {
+                return Some("a multicast address");
+            }
+            if s[0] & 0xe000 != 0x2000 {
+                return Some("a reserved address");
+            }
+            NOT_PUBLIC_V6.iter().find(|(net, _)| net.contains(&a)).map(|(_, why)| *why)
+        }
+    }
+}
+
+/// Host names of cloud metadata services, whatever they resolve to: they answer at
+/// 169.254.169.254 and hand out credentials.
+pub const METADATA_HOSTS: &[&str] =
+    &["metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"];
+
+const METADATA_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
+
+/// Refuses a receiver inside the network (`url_not_public`) unless `allowed` names its range:
+/// the host is read as the HTTP client reads it (the WHATWG URL parser, so `2130706433`,
+/// `0x7f.1`, `0177.0.0.1` and `127.1` are all 127.0.0.1, and `[::ffff:169.254.169.254]` is
+/// 169.254.169.254), and the metadata host names and `localhost` count as the addresses they
+/// stand for. Other names are not resolved here: the dispatcher checks every address a name
+/// resolves to when it sends.
+pub fn check_destination(errors: &mut Vec<FieldError>, url: &str, allowed: &AllowedRanges) {
+    let parsed = match url::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => {
+            errors.push(FieldError::new("url", "invalid_url", format!("the URL cannot be used: {e}")));
+            return;
+        }
+    };
+    let (shown, ip, what) = match parsed.host() {
+        Some(url::Host::Ipv4(a)) => (a.to_string(), IpAddr::V4(a), None),
+        Some(url::Host::Ipv6(a)) => (a.to_string(), IpAddr::V6(a), None),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if METADATA_HOSTS.contains(&name.as_str()) {
+                (name, IpAddr::V4(METADATA_ADDRESS), Some("the cloud metadata service"))
+            } else if name == "localhost" || name.ends_with(".localhost") {
+                (name, IpAddr::V4(Ipv4Addr::LOCALHOST), Some("this host (a loopback name)"))
+            } else {
+                return;
+            }
+        }
+        None => {
+            errors.push(FieldError::new("url", "invalid_url", "the URL needs a host"));
+            return;
+        }
+    };
+    if allowed.permits(ip) {
+        return;
+    }
+    let what = what.or_else(|| not_public(ip)).unwrap_or("not a public address");
+    errors.push(FieldError::new(
+        "url",
+        "url_not_public",
+        format!(
+            "{shown} is {what}; webhooks are sent to public addresses only \
+             (WEBHOOK_ALLOW_PRIVATE names private ranges that may be reached)"
+        ),
+    ));
 }
 
 /// Checks a given signing secret: 16 to 200 printable ASCII characters.
@@ -352,10 +535,14 @@ mod tests {
         assert_eq!(e[1].code, "duplicate");
     }
 
+    fn loopback() -> AllowedRanges {
+        AllowedRanges::parse("127.0.0.0/8,::1").unwrap()
+    }
+
     #[test]
     fn urls_must_be_absolute_http() {
         for ok in ["https://example.com/hook", "http://127.0.0.1:8080/x?y=1", "https://[::1]:443/", "http://h"] {
-            assert!(errs(|e| check_url(e, ok)).is_empty(), "{ok}");
+            assert!(errs(|e| check_url(e, ok, &loopback())).is_empty(), "{ok}");
         }
         for bad in [
             "ftp://example.com",
@@ -367,9 +554,151 @@ mod tests {
             "https://example.com/a b",
             "https://example.com/#frag",
             "",
+            "http://1.2.3.4.5/",
         ] {
-            assert_eq!(errs(|e| check_url(e, bad)).len(), 1, "{bad}");
+            let e = errs(|e| check_url(e, bad, &loopback()));
+            assert_eq!(e.len(), 1, "{bad}");
+            assert_eq!(e[0].code, "invalid_url", "{bad}");
         }
+    }
+
+    fn refused(url: &str, allowed: &AllowedRanges) -> Option<String> {
+        let e = errs(|e| check_url(e, url, allowed));
+        assert!(e.len() <= 1, "{url}: {e:?}");
+        e.first().map(|e| {
+            assert_eq!((e.field.as_str(), e.code.as_str()), ("url", "url_not_public"), "{url}");
+            e.message.clone()
+        })
+    }
+
+    #[test]
+    fn destinations_inside_the_network_are_refused_in_every_spelling() {
+        let none = AllowedRanges::default();
+        for (url, says) in [
+            ("http://127.0.0.1:5432/", "127.0.0.1 is a loopback address"),
+            ("http://127.1/", "127.0.0.1 is a loopback"),
+            ("http://2130706433/", "127.0.0.1 is a loopback"),
+            ("http://0x7f.1/", "127.0.0.1 is a loopback"),
+            ("http://0177.0.0.1/", "127.0.0.1 is a loopback"),
+            ("http://0x7F000001/", "127.0.0.1 is a loopback"),
+            ("http://127.0.0.1./", "127.0.0.1 is a loopback"),
+            ("http://127.255.255.254/", "loopback"),
+            ("http://[::1]/", "::1 is a loopback"),
+            ("http://[0:0:0:0:0:0:0:1]/", "::1 is a loopback"),
+            ("http://[::]/", "unspecified"),
+            ("http://[::ffff:127.0.0.1]/", "::ffff:127.0.0.1 is a loopback"),
+            ("http://0.0.0.0/", "this network"),
+            ("http://0/", "0.0.0.0 is an address of this host"),
+            ("http://localhost:8080/", "localhost is this host"),
+            ("http://LocalHost./", "localhost is this host"),
+            ("http://api.localhost/", "this host"),
+            ("http://10.0.0.1/", "private"),
+            ("http://10.255.255.255/", "private"),
+            ("http://172.16.0.1/", "private"),
+            ("http://172.31.255.254/", "private"),
+            ("http://192.168.1.1/", "private"),
+            ("http://100.64.0.1/", "carrier-grade NAT"),
+            ("http://100.127.255.254/", "carrier-grade NAT"),
+            ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+            ("http://169.254.1.1/", "link-local"),
+            ("http://[::ffff:169.254.169.254]/", "link-local"),
+            ("http://[::ffff:a9fe:a9fe]/", "link-local"),
+            ("http://metadata.google.internal/computeMetadata/v1/", "the cloud metadata service"),
+            ("http://METADATA.Google.Internal./", "metadata.google.internal is the cloud metadata service"),
+            ("http://metadata.goog/", "metadata service"),
+            ("http://instance-data/", "metadata service"),
+            ("http://[fc00::1]/", "unique local"),
+            ("http://[fd12:3456::1]/", "unique local"),
+            ("http://[fe80::1]/", "link-local"),
+            ("http://[febf::1]/", "link-local"),
+            ("http://[ff02::1]/", "multicast"),
+            ("http://[::127.0.0.1]/", "reserved"),
+            ("http://[64:ff9b::a9fe:a9fe]/", "link-local"),
+            ("http://[64:ff9b::7f00:1]/", "loopback"),
+            ("http://[2002:7f00:1::1]/", "loopback"),
+            ("http://[2002:a00:1::]/", "private"),
+            ("http://[2001:db8::1]/", "documentation"),
+            ("http://224.0.0.1/", "multicast"),
+            ("http://255.255.255.255/", "broadcast"),
+            ("http://192.0.2.10/", "documentation"),
+            ("http://198.18.0.1/", "benchmarking"),
+        ] {
+            let message = refused(url, &none).unwrap_or_else(|| panic!("{url} was accepted"));
+            assert!(message.contains(says), "{url}: {message}");
+            assert!(message.contains("WEBHOOK_ALLOW_PRIVATE"), "{url}: {message}");
+        }
+        for public in [
+            "https://93.184.215.14/hook",
+            "https://8.8.8.8/",
+            "http://172.32.0.1/",
+            "http://172.15.255.255/",
+            "http://100.128.0.1/",
+            "http://192.169.0.1/",
+            "https://[2606:4700::1111]/",
+            "https://[2a00:1450:4001:80b::200e]/",
+            "https://[64:ff9b::808:808]/",
+            "https://crm.example.com/hook",
+            "https://localhost.example.com/",
+            "https://metadata.example.com/",
+            "https://10.0.0.1.example.com/",
+        ] {
+            assert_eq!(refused(public, &none), None, "{public}");
+        }
+    }
+
+    #[test]
+    fn allowed_ranges_open_exactly_what_they_name() {
+        let allowed = AllowedRanges::parse(" 10.0.0.0/8, 192.168.1.0/24 ,127.0.0.0/8,fd00::/8,").unwrap();
+        for ok in [
+            "http://10.1.2.3/",
+            "http://192.168.1.20:8443/",
+            "http://127.0.0.1:9000/",
+            "http://0x7f.1/",
+            "http://localhost:9000/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[fd12::1]/",
+        ] {
+            assert_eq!(refused(ok, &allowed), None, "{ok}");
+        }
+        for still in
+            ["http://192.168.2.1/", "http://[::1]/", "http://0.0.0.0/", "http://169.254.169.254/", "http://[fc00::1]/"]
+        {
+            assert!(refused(still, &allowed).is_some(), "{still}");
+        }
+        // The metadata names stand for their address: only a range holding it opens them.
+        assert!(refused("http://metadata.google.internal/", &allowed).is_some());
+        let link_local = AllowedRanges::parse("169.254.0.0/16").unwrap();
+        assert_eq!(refused("http://metadata.google.internal/", &link_local), None);
+    }
+
+    #[test]
+    fn allowed_ranges_parse_cidr_lists_and_single_addresses() {
+        let r = AllowedRanges::parse("10.1.2.3/8,192.168.1.7,::1").unwrap();
+        let shown: Vec<String> = r.ranges().iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]);
+        assert_eq!(AllowedRanges::parse("").unwrap(), AllowedRanges::default());
+        assert_eq!(AllowedRanges::parse(" , ").unwrap(), AllowedRanges::default());
+        for bad in ["banana", "10.0.0.0/33", "10.0.0/8", "fd00::/129", "10.0.0.0/8;192.168.0.0/16", "*"] {
+            let e = AllowedRanges::parse(bad).unwrap_err();
+            assert!(e.contains("CIDR"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn public_means_outside_every_special_purpose_range() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(not_public(ip("1.1.1.1")), None);
+        assert_eq!(not_public(ip("2606:4700::1111")), None);
+        assert_eq!(not_public(ip("127.0.0.1")), Some("a loopback address"));
+        assert_eq!(not_public(ip("::ffff:10.0.0.1")), Some("a private address"));
+        assert_eq!(not_public(ip("fec0::1")), Some("a reserved address"), "site-local, deprecated");
+        assert_eq!(not_public(ip("100::1")), Some("a reserved address"), "discard-only");
+        assert_eq!(not_public(ip("2001::1")), Some("an IETF protocol address"), "Teredo");
+        assert_eq!(canonical(ip("::ffff:1.2.3.4")), ip("1.2.3.4"));
+        assert_eq!(canonical(ip("::1")), ip("::1"));
+        assert!(!AllowedRanges::default().permits(ip("::ffff:127.0.0.1")));
+        assert!(AllowedRanges::parse("127.0.0.0/8").unwrap().permits(ip("::ffff:127.0.0.1")));
+        assert!(AllowedRanges::default().permits(ip("9.9.9.9")));
     }
 
     #[test]

@@ -198,14 +198,32 @@ async fn issuer_and_audience_are_enforced_when_configured() {
     }
 }
 
+/// Claims an identity provider issues for this service (`aud` = `pactum`).
+fn idp_claims(sub: &str, roles: &[&str]) -> Value {
+    let mut c = claims(sub, roles);
+    c["aud"] = json!("pactum");
+    c
+}
+
+/// A service that takes tokens from an identity provider with this public key, for `pactum`.
+async fn with_idp_key(key: &str) -> TestApp {
+    let key = fixture(key);
+    TestApp::spawn_with(move |s| {
+        s.jwt_secret = None;
+        s.jwt_public_key_file = Some(key);
+        s.jwt_audience = Some("pactum".into());
+    })
+    .await
+}
+
 #[actix_web::test]
 async fn rs256_tokens_from_an_identity_provider_are_accepted() {
-    let t = TestApp::spawn_with(|s| s.jwt_public_key_file = Some(fixture("rsa-public.pem"))).await;
-    let res = list_with(&t, &rs256(&claims("idp-user", &["viewer"]))).await;
+    let t = with_idp_key("rsa-public.pem").await;
+    let res = list_with(&t, &rs256(&idp_claims("idp-user", &["viewer"]))).await;
     assert_eq!(res.status, 200, "{}", res.text);
 
     // A writer role from the identity provider's token works, and the actor is its subject.
-    let token = rs256(&claims("idp-manager", &["contract_manager"]));
+    let token = rs256(&idp_claims("idp-manager", &["contract_manager"]));
     let created = t
         .post(
             CONTRACTS,
@@ -222,29 +240,56 @@ async fn rs256_tokens_from_an_identity_provider_are_accepted() {
     assert_unauthorized(&list_with(&t, &t.viewer()).await, "HS256 with the shared secret");
     let public = std::fs::read(fixture("rsa-public.pem")).unwrap();
     assert_unauthorized(
-        &list_with(&t, &hs256(&public, &claims("mallory", &["admin"]))).await,
+        &list_with(&t, &hs256(&public, &idp_claims("mallory", &["admin"]))).await,
         "HS256 with the public key",
     );
     // ES256 is not RS256.
-    assert_unauthorized(&list_with(&t, &es256(&claims("alice", &["viewer"]))).await, "ES256 against RS256");
+    assert_unauthorized(&list_with(&t, &es256(&idp_claims("alice", &["viewer"]))).await, "ES256 against RS256");
     // An expired RS256 token is still refused.
-    let mut expired = claims("alice", &["viewer"]);
+    let mut expired = idp_claims("alice", &["viewer"]);
     expired["exp"] = json!(now() - 120);
     assert_unauthorized(&list_with(&t, &rs256(&expired)).await, "expired RS256");
+    // The identity provider's tokens for other applications, or for none, do not get in.
+    let mut other = claims("alice", &["admin"]);
+    other["aud"] = json!("billing");
+    assert_unauthorized(&list_with(&t, &rs256(&other)).await, "a token for another application");
+    assert_unauthorized(&list_with(&t, &rs256(&claims("alice", &["admin"]))).await, "a token without aud");
 }
 
 #[actix_web::test]
 async fn es256_tokens_from_an_identity_provider_are_accepted() {
-    let t = TestApp::spawn_with(|s| s.jwt_public_key_file = Some(fixture("ec-public.pem"))).await;
-    let res = list_with(&t, &es256(&claims("idp-user", &["viewer"]))).await;
+    let t = with_idp_key("ec-public.pem").await;
+    let res = list_with(&t, &es256(&idp_claims("idp-user", &["viewer"]))).await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_unauthorized(&list_with(&t, &t.viewer()).await, "HS256 against ES256");
     let public = std::fs::read(fixture("ec-public.pem")).unwrap();
     assert_unauthorized(
-        &list_with(&t, &hs256(&public, &claims("mallory", &["admin"]))).await,
+        &list_with(&t, &hs256(&public, &idp_claims("mallory", &["admin"]))).await,
         "HS256 with the public key",
     );
-    assert_unauthorized(&list_with(&t, &rs256(&claims("alice", &["viewer"]))).await, "RS256 against ES256");
+    assert_unauthorized(&list_with(&t, &rs256(&idp_claims("alice", &["viewer"]))).await, "RS256 against ES256");
+    let mut other = claims("alice", &["admin"]);
+    other["aud"] = json!(["billing", "crm"]);
+    assert_unauthorized(&list_with(&t, &es256(&other)).await, "a token for other applications");
+}
+
+#[actix_web::test]
+async fn any_audience_is_accepted_from_an_identity_provider_only_when_allowed_explicitly() {
+    let t = TestApp::spawn_with(|s| {
+        s.jwt_secret = None;
+        s.jwt_public_key_file = Some(fixture("rsa-public.pem"));
+        s.jwt_allow_any_audience = true;
+    })
+    .await;
+    let mut other = claims("alice", &["viewer"]);
+    other["aud"] = json!("billing");
+    for token in [rs256(&claims("alice", &["viewer"])), rs256(&other)] {
+        let res = list_with(&t, &token).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+    }
+    // Roles are still required.
+    let no_roles = json!({"sub": "alice", "exp": now() + 3600});
+    assert_unauthorized(&list_with(&t, &rs256(&no_roles)).await, "no roles");
 }
 
 #[actix_web::test]
@@ -306,4 +351,49 @@ async fn health_probes_need_no_token() {
     // A bad token does not get in the way of a probe.
     let live = t.request("GET", "/health/live").header("Authorization", "Bearer garbage").send().await;
     assert_eq!(live.status, 200);
+}
+
+#[actix_web::test]
+async fn a_token_without_a_roles_claim_is_401() {
+    let t = TestApp::spawn().await;
+    let no_roles = json!({"sub": "alice", "iat": now(), "exp": now() + 3600});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &no_roles)).await;
+    assert_unauthorized(&res, "no roles");
+    assert!(res.body["detail"].as_str().unwrap().contains("roles"), "{}", res.text);
+    let null_roles = json!({"sub": "alice", "roles": null, "exp": now() + 3600});
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &null_roles)).await, "roles null");
+    // An empty list is a user without roles: they may read.
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &claims("alice", &[]))).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    // Nothing is written with a token that lacks roles.
+    let res = t
+        .post(
+            CONTRACTS,
+            &hs256(SECRET.as_bytes(), &json!({"sub": "alice", "exp": now() + 3600})),
+            json!({"title": "x", "contract_type": "m", "customer_ref": "c", "start_date": "2026-01-01"}),
+        )
+        .await;
+    assert_unauthorized(&res, "write without roles");
+    assert_eq!(t.get(CONTRACTS, &t.viewer()).await.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn numeric_dates_may_have_fractional_seconds() {
+    let t = TestApp::spawn().await;
+    // RFC 7519 §2: a NumericDate is seconds since the epoch, possibly non-integer.
+    let fractional = json!({"sub": "alice", "roles": ["viewer"], "iat": now() as f64 - 0.25,
+        "nbf": now() as f64 - 10.75, "exp": now() as f64 + 3600.5});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &fractional)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let far = json!({"sub": "alice", "roles": ["viewer"], "exp": 4_102_444_800.5_f64});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &far)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    // Fractional or not, an expired token stays expired.
+    let expired = json!({"sub": "alice", "roles": ["viewer"], "exp": now() as f64 - 120.5});
+    let res = list_with(&t, &hs256(SECRET.as_bytes(), &expired)).await;
+    assert_unauthorized(&res, "expired, fractional");
+    assert!(res.body["detail"].as_str().unwrap().contains("expired"), "{}", res.text);
+    // A date that is no number at all is still malformed.
+    let text = json!({"sub": "alice", "roles": ["viewer"], "exp": "tomorrow"});
+    assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &text)).await, "exp as text");
 }

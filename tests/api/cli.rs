@@ -6,6 +6,8 @@ use pactum::auth::JwtKeys;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+const CLI_SECRET: &str = "cli-secret-0123456789abcdef0123456789";
+
 fn pactum() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pactum"));
     // A stray .env or outer settings must not leak into these runs.
@@ -13,7 +15,7 @@ fn pactum() -> Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATA_DIR", &data)
-        .env("JWT_SECRET", "cli-secret")
+        .env("JWT_SECRET", CLI_SECRET)
         .current_dir(std::env::temp_dir());
     cmd
 }
@@ -37,7 +39,7 @@ fn token_mints_a_jwt_the_service_accepts() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap();
-    let claims = JwtKeys::hs256("cli-secret", None, None, KeySource::ConfiguredSecret).verify(token.trim()).unwrap();
+    let claims = JwtKeys::hs256(CLI_SECRET, None, None, KeySource::ConfiguredSecret).verify(token.trim()).unwrap();
     assert_eq!(claims.sub, "alice");
     assert_eq!(claims.roles, vec!["contract_manager".to_string(), "pension-desk".to_string()]);
     let ttl = claims.exp - chrono::Utc::now().timestamp();
@@ -148,4 +150,83 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
     for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// Starts `pactum serve` with `cmd`'s environment on a free port and waits up to 15 s for it
+/// to stop by itself; a service that starts anyway is stopped and the test fails.
+fn refuses_to_start(mut cmd: Command) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = cmd
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("SCHEDULER_INTERVAL_SECS", "0")
+        .env("WEBHOOK_DISPATCH_INTERVAL_SECS", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the service started with a configuration it should refuse");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one clear error line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    errors[0].to_string()
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+#[test]
+fn a_short_jwt_secret_is_refused_at_start_and_by_token() {
+    let mut cmd = pactum();
+    cmd.env("JWT_SECRET", "a");
+    let error = refuses_to_start(cmd);
+    assert!(error.contains("JWT_SECRET") && error.contains("32 bytes"), "{error}");
+    assert!(!error.contains("\"a\""), "the secret itself is never printed: {error}");
+    // 31 bytes is one too few; `pactum token` refuses too and prints no token.
+    let out = pactum().env("JWT_SECRET", "x".repeat(31)).args(["token", "--sub", "alice"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("32 bytes"));
+}
+
+#[test]
+fn a_public_key_without_an_audience_is_refused_at_start_unless_any_audience_is_allowed() {
+    let mut cmd = pactum();
+    cmd.env_remove("JWT_SECRET").env("JWT_PUBLIC_KEY_FILE", fixture("rsa-public.pem"));
+    let error = refuses_to_start(cmd);
+    assert!(error.contains("JWT_AUDIENCE") && error.contains("JWT_ALLOW_ANY_AUDIENCE"), "{error}");
+    // With an audience, or told on purpose to take any, the same key is fine.
+    for (name, value) in [("JWT_AUDIENCE", "pactum"), ("JWT_ALLOW_ANY_AUDIENCE", "true")] {
+        let out = pactum()
+            .env_remove("JWT_SECRET")
+            .env("JWT_PUBLIC_KEY_FILE", fixture("rsa-public.pem"))
+            .env(name, value)
+            .arg("openapi")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}={value}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = pactum()
+        .env_remove("JWT_SECRET")
+        .env("JWT_PUBLIC_KEY_FILE", fixture("rsa-public.pem"))
+        .env("JWT_ALLOW_ANY_AUDIENCE", "maybe")
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_ALLOW_ANY_AUDIENCE=\"maybe\" is not a valid value"));
 }

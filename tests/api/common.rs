@@ -12,12 +12,14 @@ use pactum::auth::JwtKeys;
 use pactum::clock::Clock;
 use pactum::config::Settings;
 use pactum::startup::{self, AppState};
+use pactum::webhooks::model::AllowedRanges;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub const SECRET: &str = "test-secret";
+/// The HS256 secret of the test service (at least 32 bytes, as the service requires).
+pub const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
 /// The instant every test starts at, unless it moves the clock.
 pub fn start_time() -> DateTime<Utc> {
@@ -145,6 +147,7 @@ pub fn settings() -> Settings {
         jwt_public_key_file: None,
         jwt_issuer: None,
         jwt_audience: None,
+        jwt_allow_any_audience: false,
         body_limit_bytes: 1024 * 1024,
         contract_number_pattern: "C-{YYYY}-{SEQ:6}".into(),
         log_format: "text".into(),
@@ -156,6 +159,9 @@ pub fn settings() -> Settings {
         webhook_timeout_secs: 5,
         webhook_retry_base_secs: 10,
         webhook_retry_max_secs: 3600,
+        // The webhook tests deliver to receivers on this host; the service refuses loopback
+        // unless told otherwise, so the harness allows it explicitly.
+        webhook_allow_private: AllowedRanges::parse("127.0.0.0/8,::1/128").unwrap(),
     }
 }
 

@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use pactum::webhooks::dispatcher::{self, DispatchConfig, DispatchReport};
+use pactum::webhooks::model::AllowedRanges;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -341,7 +342,7 @@ async fn a_receiver_that_does_not_answer_in_time_is_retried() {
     let d = deliveries(&t, &hook, "").await[0].clone();
     assert_eq!(d["status"], "pending");
     assert_eq!(d["last_status_code"], Value::Null);
-    assert!(d["last_error"].as_str().unwrap().to_lowercase().contains("time"), "{d}");
+    assert_eq!(d["last_error"], "timed out", "{d}");
     rx.delay_ms.store(0, Ordering::SeqCst);
     t.clock.set(start_time() + Duration::seconds(10));
     assert_eq!(dispatch(&t).await.delivered, 1);
@@ -760,4 +761,187 @@ async fn the_deliveries_list_pages_newest_first() {
     let mut received: Vec<i64> = rx.hits().iter().map(Hit::event_id).collect();
     received.reverse();
     assert_eq!(ids, received);
+}
+
+/// Receiver URLs that reach inside the network: loopback in every spelling the URL parser
+/// accepts, "this host", the private and shared ranges, link-local and the cloud metadata
+/// service (also as an IPv4-mapped IPv6 address and by name), unique-local IPv6.
+const NOT_PUBLIC: &[&str] = &[
+    "http://127.0.0.1:5432/",
+    "http://127.1/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "http://0177.0.0.1/",
+    "http://0x7f000001:8080/hook",
+    "http://127.0.0.1./",
+    "http://[::1]/",
+    "http://[::]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0:8080/",
+    "http://0/",
+    "http://localhost:8080/",
+    "http://api.localhost/",
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://172.31.255.254/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[::ffff:a9fe:a9fe]/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://METADATA.google.internal./",
+    "http://[fc00::1]/",
+    "http://[fd12:3456::1]/",
+    "http://[fe80::1]/",
+    "http://[64:ff9b::a9fe:a9fe]/",
+    "http://[2002:7f00:1::1]/",
+    "http://224.0.0.1/",
+    "http://255.255.255.255/",
+];
+
+#[actix_rt::test]
+async fn receivers_inside_the_network_are_refused_on_create_and_patch() {
+    // The service as it ships: no private range allowed (the harness allows loopback).
+    let t = TestApp::spawn_with(|s| s.webhook_allow_private = AllowedRanges::default()).await;
+    let types = json!(["contract.created"]);
+    for url in NOT_PUBLIC {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), ["url"], "{url}: {}", res.text);
+        assert_eq!(res.body["errors"][0]["code"], "url_not_public", "{url}: {}", res.text);
+    }
+    assert_eq!(t.get("/api/v1/webhooks", &t.admin()).await.body["items"], json!([]), "nothing was stored");
+
+    // Public addresses and names are accepted (names are checked again when sending).
+    for url in ["https://93.184.215.14/hook", "https://[2606:4700::1111]/hook", "https://crm.example.com/hook"] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        assert_eq!(res.status, 201, "{url}: {}", res.text);
+    }
+    let hook = t.get("/api/v1/webhooks?limit=1", &t.admin()).await.body["items"][0].clone();
+    let url = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    for target in NOT_PUBLIC {
+        let res = t.patch(&url, &t.admin(), json!({"url": target})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.body["errors"][0]["field"], "url", "{target}: {}", res.text);
+        assert_eq!(res.body["errors"][0]["code"], "url_not_public", "{target}: {}", res.text);
+    }
+    let now = t.get(&url, &t.admin()).await;
+    assert_eq!((now.body["url"].clone(), now.body["version"].clone()), (hook["url"].clone(), json!(1)), "unchanged");
+}
+
+#[actix_rt::test]
+async fn a_failed_delivery_records_a_class_of_error_never_the_sockets_words() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    // A closed port on this host: the same words whether it is closed, filtered or refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let refused = subscribe(&t, &format!("http://{closed}/hook"), json!(["contract.created"])).await;
+    // TLS spoken to a plain HTTP receiver.
+    let tls = subscribe(&t, &rx.url.replace("http://", "https://"), json!(["contract.created"])).await;
+    t.create_contract(json!({})).await;
+    assert_eq!(dispatch(&t).await.failed, 2);
+    let d = deliveries(&t, &refused, "").await[0].clone();
+    assert_eq!(
+        (d["last_error"].clone(), d["last_status_code"].clone()),
+        (json!("connection refused or unreachable"), Value::Null)
+    );
+    let d = deliveries(&t, &tls, "").await[0].clone();
+    assert_eq!((d["last_error"].clone(), d["last_status_code"].clone()), (json!("TLS error"), Value::Null));
+
+    // An answer other than 2xx names its status.
+    let plain = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    rx.answer(503);
+    t.create_contract(json!({})).await;
+    dispatch(&t).await;
+    let d = deliveries(&t, &plain, "").await[0].clone();
+    assert_eq!(
+        (d["last_error"].clone(), d["last_status_code"].clone()),
+        (json!("the receiver answered 503"), json!(503))
+    );
+}
+
+#[actix_rt::test]
+async fn named_private_ranges_may_be_allowed_for_receivers_on_premises() {
+    let t = TestApp::spawn_with(|s| {
+        s.webhook_allow_private = AllowedRanges::parse("10.0.0.0/8,192.168.1.0/24").unwrap();
+    })
+    .await;
+    let types = json!(["contract.created"]);
+    for url in ["http://10.20.30.40:8080/hook", "https://192.168.1.20/hook", "http://[::ffff:10.0.0.1]/"] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        assert_eq!(res.status, 201, "{url}: {}", res.text);
+    }
+    for url in ["http://192.168.2.1/", "http://127.0.0.1:8080/", "http://localhost/", "http://169.254.169.254/"] {
+        let res = t.post("/api/v1/webhooks", &t.admin(), json!({"url": url, "event_types": types})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.body["errors"][0]["code"], "url_not_public", "{url}: {}", res.text);
+    }
+    assert_eq!(t.get("/api/v1/webhooks", &t.admin()).await.body["items"].as_array().unwrap().len(), 3);
+}
+
+/// Sets a webhook's stored URL behind the service's back.
+async fn set_stored_url(t: &TestApp, hook: &Value, url: &str) {
+    use diesel::RunQueryDsl;
+    let (db, id, url) = (t.state.db.clone(), hook["id"].as_str().unwrap().to_string(), url.to_string());
+    web::block(move || {
+        db.write_blocking(|c| {
+            diesel::sql_query("UPDATE webhooks SET url = $1 WHERE id = $2")
+                .bind::<diesel::sql_types::Text, _>(url)
+                .bind::<diesel::sql_types::Text, _>(id)
+                .execute(c)
+                .map_err(pactum::http::ApiError::from)
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+#[actix_rt::test]
+async fn a_stored_receiver_inside_the_network_is_not_called_once_it_is_no_longer_allowed() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    // Allowed when they were made (the harness allows loopback): by address and by name.
+    let by_address = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    let by_name = subscribe(&t, &rx.url.replace("127.0.0.1", "localhost"), json!(["contract.created"])).await;
+    t.create_contract(json!({})).await;
+
+    // The setting is removed: the dispatcher resolves each host, finds loopback, calls nothing.
+    let strict =
+        DispatchConfig { allowed: AllowedRanges::default(), ..DispatchConfig::from_settings(&t.state.settings) };
+    let report = dispatch_on(t.state.db.clone(), t.clock.clone(), strict.clone()).await;
+    assert_eq!(report, DispatchReport { queued: 2, delivered: 0, failed: 2 });
+    assert!(rx.hits().is_empty(), "the receiver was not called");
+    for hook in [&by_address, &by_name] {
+        let d = deliveries(&t, hook, "").await[0].clone();
+        assert_eq!(d["status"], "pending");
+        assert_eq!((d["attempts"].clone(), d["last_status_code"].clone()), (json!(1), Value::Null));
+        assert_eq!(d["last_error"], "destination not allowed", "{d}");
+    }
+
+    // Allowed again, the held-back deliveries go out at their retry.
+    t.clock.set(start_time() + Duration::seconds(10));
+    assert_eq!(dispatch(&t).await, DispatchReport { queued: 0, delivered: 2, failed: 0 });
+    assert_eq!(rx.hits().len(), 2);
+}
+
+#[actix_rt::test]
+async fn a_receiver_url_written_behind_the_api_is_checked_when_sending() {
+    // Loopback is allowed here; "this host" (0.0.0.0, which reaches the loopback receiver) and a
+    // mapped metadata address are not, whatever the API was told.
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    let port = rx.url.split(':').nth(2).unwrap().split('/').next().unwrap().to_string();
+    let this_host = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    set_stored_url(&t, &this_host, &format!("http://0.0.0.0:{port}/hooks/pactum")).await;
+    let hex = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    set_stored_url(&t, &hex, &format!("http://0x7f.1:{port}/hooks/pactum")).await;
+    t.create_contract(json!({})).await;
+    let report = dispatch(&t).await;
+    assert_eq!((report.delivered, report.failed), (1, 1), "{report:?}");
+    assert_eq!(rx.hits().len(), 1, "only the allowed loopback address was called");
+    let d = deliveries(&t, &this_host, "").await[0].clone();
+    assert_eq!((d["last_error"].clone(), d["status"].clone()), (json!("destination not allowed"), json!("pending")));
+    assert_eq!(deliveries(&t, &hex, "").await[0]["status"], "delivered", "0x7f.1 is 127.0.0.1, which is allowed");
 }
