@@ -16,10 +16,16 @@ pub fn etag(version: i64) -> String {
 pub struct IfMatch(Option<Vec<String>>);
 
 impl IfMatch {
-    /// Fails with 412 when the header is present and names none of the current version.
+    /// Fails with 412 when the header is present and names none of the current version. A
+    /// header that names no entity tag at all (empty, or something that is not a tag) matches
+    /// no version either (RFC 9110 13.1.1): it is a 412 too, never taken as absent.
     pub fn check(&self, current_version: i64) -> Result<(), ApiError> {
         match &self.0 {
             None => Ok(()),
+            Some(tags) if tags.is_empty() => Err(ApiError::precondition_failed(
+                "If-Match names no entity tag; send the ETag you read, e.g. If-Match: \"3\" (or *), \
+                 or leave the header out to write unconditionally",
+            )),
             Some(tags) => {
                 let current = etag(current_version);
                 if tags.iter().any(|t| t == "*" || t.trim_start_matches("W/") == current) {
@@ -43,38 +49,22 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<IfMatch, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(parse_if_match(req.headers().get_all(header::IF_MATCH).map(|v| v.to_str().ok())))
+        ready(Ok(parse_if_match(req.headers().get_all(header::IF_MATCH).map(|v| v.to_str().ok()))))
     }
 }
 
-/// Reads the `If-Match` header lines (`None` for a line that is not visible ASCII). RFC 9110
-/// gives the header no empty form: a header that is present but names no entity tag, or holds
-/// something that is not one, is a malformed request (400), never taken as absent, so a client
-/// that meant a precondition never writes without one. Well-formed tags that do not match are
-/// the 412 of [`IfMatch::check`].
-fn parse_if_match<'a>(lines: impl Iterator<Item = Option<&'a str>>) -> Result<IfMatch, ApiError> {
-    let bad = || {
-        ApiError::bad_request(
-            "invalid_if_match",
-            "If-Match must list entity tags such as \"3\" (or be *); leave the header out to write unconditionally",
-        )
-    };
+/// Reads the `If-Match` header lines (`None` for a line that is not visible ASCII). A header
+/// that is present keeps its entity tags; what is not a tag (or an empty value) adds none, so
+/// a present header with no tag fails [`IfMatch::check`] instead of reading as absent.
+fn parse_if_match<'a>(lines: impl Iterator<Item = Option<&'a str>>) -> IfMatch {
     let mut present = false;
     let mut tags = Vec::new();
     for line in lines {
         present = true;
-        for tag in line.ok_or_else(bad)?.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            if !is_entity_tag(tag) {
-                return Err(bad());
-            }
-            tags.push(tag.to_string());
-        }
+        let Some(line) = line else { continue };
+        tags.extend(line.split(',').map(str::trim).filter(|t| is_entity_tag(t)).map(str::to_string));
     }
-    match (present, tags.is_empty()) {
-        (false, _) => Ok(IfMatch(None)),
-        (true, true) => Err(bad()),
-        (true, false) => Ok(IfMatch(Some(tags))),
-    }
+    IfMatch(present.then_some(tags))
 }
 
 /// A JSON response carrying the resource's ETag (and `Location` when created).
@@ -106,30 +96,32 @@ fn is_entity_tag(tag: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(lines: &[Option<&str>]) -> Result<Option<Vec<String>>, String> {
-        parse_if_match(lines.iter().copied()).map(|m| m.0).map_err(|e| e.to_string())
+    fn parse(lines: &[Option<&str>]) -> Option<Vec<String>> {
+        parse_if_match(lines.iter().copied()).0
     }
 
     #[test]
-    fn an_if_match_header_must_name_a_tag() {
-        assert_eq!(parse(&[]), Ok(None));
-        assert_eq!(parse(&[Some("\"3\"")]), Ok(Some(vec!["\"3\"".into()])));
+    fn a_present_if_match_without_a_tag_matches_no_version() {
+        assert_eq!(parse(&[]), None);
+        assert_eq!(parse(&[Some("\"3\"")]), Some(vec!["\"3\"".into()]));
         assert_eq!(
             parse(&[Some("\"1\", W/\"2\""), Some("*")]),
-            Ok(Some(vec!["\"1\"".into(), "W/\"2\"".into(), "*".into()]))
+            Some(vec!["\"1\"".into(), "W/\"2\"".into(), "*".into()])
         );
-        for empty in [
+        for no_tag in [
             &[Some("")][..],
             &[Some(" , ")],
-            &[Some("  ")],
             &[None],
-            &[Some("\"1\""), None],
             &[Some("garbage")],
             &[Some("{}")],
-            &[Some("\"1\", 2")],
+            &[Some("0")],
             &[Some("\"a\"b\"")],
         ] {
-            assert!(parse(empty).is_err(), "{empty:?} should be refused");
+            let m = parse_if_match(no_tag.iter().copied());
+            assert_eq!(m.0, Some(vec![]), "{no_tag:?}");
+            assert!(m.check(1).unwrap_err().to_string().contains("no entity tag"), "{no_tag:?}");
         }
+        assert!(IfMatch(Some(vec!["\"2\"".into()])).check(1).is_err());
+        assert!(IfMatch(Some(vec!["W/\"1\"".into()])).check(1).is_ok());
     }
 }

@@ -41,12 +41,12 @@ fn complete(op: &mut Operation) {
                     .into(),
             );
         }
-        add(op, "400", "Bad request (for example an If-Match header that names no entity tag)");
         add(op, "412", "If-Match does not match the current ETag");
     }
 }
 
-/// `*` or a comma-separated list of entity tags (RFC 9110 13.1.1); an empty header is a 400.
+/// `*` or a comma-separated list of entity tags (RFC 9110 13.1.1); anything else matches no
+/// version (412).
 const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)\s*$"#;
 
 /// What `crate::idempotency` accepts as a key: 1-255 visible ASCII characters.
