@@ -32,11 +32,18 @@ impl Cursor {
             .decode(raw.as_bytes())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            // Positions are ids and numbers; control characters (NUL, which PostgreSQL cannot
-            // compare with text) mean the cursor was not handed out by this service.
-            .filter(|p| !p.chars().any(char::is_control))
+            // Positions are ids, numbers, dates and times joined by `|`: anything else (empty,
+            // JSON, control characters such as NUL, which PostgreSQL cannot compare with text)
+            // was not handed out by this service.
+            .filter(|p| is_position(p))
             .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out"))
     }
+}
+
+/// Whether `p` has the shape of a position this service hands out: 1 to 200 characters of
+/// ASCII letters, digits and `-_.:|`.
+fn is_position(p: &str) -> bool {
+    (1..=200).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:|".contains(&b))
 }
 
 /// `limit` and the decoded `cursor` of a list request.

@@ -233,6 +233,9 @@ async fn bad_query_parameters_are_400() {
         ("cursor=***", "invalid_cursor"),
         ("cursor=%FF%FE", "invalid_cursor"),
         ("cursor=AA", "invalid_cursor"),
+        // Empty, or well-formed base64 of something no list hands out (`{"id":"x"}`).
+        ("cursor=", "invalid_cursor"),
+        ("cursor=eyJpZCI6IngifQ", "invalid_cursor"),
     ];
     for (q, code) in cases {
         let res = t.get(&format!("{CONTRACTS}?{q}"), &v).await;
@@ -244,6 +247,8 @@ async fn bad_query_parameters_are_400() {
     t.get("/api/v1/attribute-definitions?nope=1", &v).await.assert_problem(400, "unknown_parameter");
     t.get("/api/v1/events?limit=501", &v).await.assert_problem(400, "invalid_query");
     t.get("/api/v1/events?after=***", &v).await.assert_problem(400, "invalid_cursor");
+    t.get("/api/v1/events?after=", &v).await.assert_problem(400, "invalid_cursor");
+    t.get("/api/v1/events?after=eyJpZCI6IngifQ", &v).await.assert_problem(400, "invalid_cursor");
     t.get("/api/v1/events?nope=1", &v).await.assert_problem(400, "unknown_parameter");
     // Limits at the edges are fine.
     assert_eq!(t.get(&format!("{CONTRACTS}?limit=1"), &v).await.status, 200);
