@@ -1,7 +1,9 @@
-//! The problem answers that follow from an operation's shape are added to the OpenAPI document
-//! here, once, instead of being repeated on every endpoint: 401 for a protected operation, 400
-//! for one with query parameters or a body, 413 and 415 for one with a body, 412 for one that
-//! takes `If-Match`. Endpoints document only the answers that say something about them.
+//! What the OpenAPI document says once for every operation, where the derives cannot say it:
+//! the problem answers that follow from an operation's shape (401 for a protected operation,
+//! 400 for one with query parameters or a body, 413 and 415 for one with a body, 412 for one
+//! that takes `If-Match`), the header patterns, what generated clients need (pages by
+//! reference, required answer fields, both patch media types), and the schemas of open JSON
+//! maps. Endpoints document only the answers that say something about them.
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
