@@ -434,23 +434,31 @@ impl TestApp {
         }
     }
 
+    /// Runs one raw write behind the service's back (a state the API cannot produce: a broken
+    /// stored rule, a half-finished idempotency key, a URL written by hand).
+    pub async fn write_behind_the_api(
+        &self,
+        write: impl FnOnce(&mut pactum::db::DbConnection) -> diesel::QueryResult<usize> + Send + 'static,
+    ) {
+        let db = self.state.db.clone();
+        actix_web::web::block(move || db.write_blocking(|c| write(c).map_err(pactum::http::ApiError::from)))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     /// Sets an obligation's stored rule behind the service's back: a rule that does not parse
     /// makes its generation fail, a good one mends it.
     pub async fn set_stored_rrule(&self, obligation: &Value, rule: &str) {
         use diesel::RunQueryDsl;
-        let (db, id, rule) = (self.state.db.clone(), obligation["id"].as_str().unwrap().to_string(), rule.to_string());
-        actix_web::web::block(move || {
-            db.write_blocking(|c| {
-                diesel::sql_query("UPDATE obligations SET rrule = $1 WHERE id = $2")
-                    .bind::<diesel::sql_types::Text, _>(rule)
-                    .bind::<diesel::sql_types::Text, _>(id)
-                    .execute(c)
-                    .map_err(pactum::http::ApiError::from)
-            })
+        let (id, rule) = (obligation["id"].as_str().unwrap().to_string(), rule.to_string());
+        self.write_behind_the_api(move |c| {
+            diesel::sql_query("UPDATE obligations SET rrule = $1 WHERE id = $2")
+                .bind::<diesel::sql_types::Text, _>(rule)
+                .bind::<diesel::sql_types::Text, _>(id)
+                .execute(c)
         })
-        .await
-        .unwrap()
-        .unwrap();
+        .await;
     }
 
     /// The tasks of an obligation, earliest due first (as a viewer).

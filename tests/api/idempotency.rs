@@ -124,23 +124,17 @@ async fn keys_expire_after_a_day() {
 async fn force_state(t: &TestApp, owner: &str, key: &str, state: &'static str) {
     use diesel::RunQueryDsl;
     let (owner, key) = (owner.to_string(), key.to_string());
-    let db = t.state.db.clone();
-    actix_web::web::block(move || {
-        db.write_blocking(|c| {
-            diesel::sql_query(
-                "UPDATE idempotency_keys SET state = $1, response_status = NULL, response_body = NULL \
-                 WHERE owner = $2 AND idempotency_key = $3",
-            )
-            .bind::<diesel::sql_types::Text, _>(state)
-            .bind::<diesel::sql_types::Text, _>(owner)
-            .bind::<diesel::sql_types::Text, _>(key)
-            .execute(c)
-            .map_err(pactum::http::ApiError::from)
-        })
+    t.write_behind_the_api(move |c| {
+        diesel::sql_query(
+            "UPDATE idempotency_keys SET state = $1, response_status = NULL, response_body = NULL \
+             WHERE owner = $2 AND idempotency_key = $3",
+        )
+        .bind::<diesel::sql_types::Text, _>(state)
+        .bind::<diesel::sql_types::Text, _>(owner)
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(c)
     })
-    .await
-    .unwrap()
-    .unwrap();
+    .await;
 }
 
 #[actix_rt::test]

@@ -883,19 +883,14 @@ async fn named_private_ranges_may_be_allowed_for_receivers_on_premises() {
 /// Sets a webhook's stored URL behind the service's back.
 async fn set_stored_url(t: &TestApp, hook: &Value, url: &str) {
     use diesel::RunQueryDsl;
-    let (db, id, url) = (t.state.db.clone(), hook["id"].as_str().unwrap().to_string(), url.to_string());
-    web::block(move || {
-        db.write_blocking(|c| {
-            diesel::sql_query("UPDATE webhooks SET url = $1 WHERE id = $2")
-                .bind::<diesel::sql_types::Text, _>(url)
-                .bind::<diesel::sql_types::Text, _>(id)
-                .execute(c)
-                .map_err(pactum::http::ApiError::from)
-        })
+    let (id, url) = (hook["id"].as_str().unwrap().to_string(), url.to_string());
+    t.write_behind_the_api(move |c| {
+        diesel::sql_query("UPDATE webhooks SET url = $1 WHERE id = $2")
+            .bind::<diesel::sql_types::Text, _>(url)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)
     })
-    .await
-    .unwrap()
-    .unwrap();
+    .await;
 }
 
 #[actix_rt::test]
