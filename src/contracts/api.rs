@@ -584,31 +584,55 @@ pub async fn children(
     Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), ContractOut::from)))
 }
 
-/// The ancestors of a contract, root first (the contract itself not included).
+/// The ancestors of a contract, root first (the contract itself not included). A hierarchy has
+/// at most 20 levels, so this list has at most 19 items.
 #[utoipa::path(
     get, operation_id = "list_contract_ancestors", path = "/api/v1/contracts/{id}/ancestors", tag = "contracts",
-    params(("id" = String, Path, description = "Contract id")),
+    params(
+        ("id" = String, Path, description = "Contract id"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
     responses(
-        (status = 200, description = "All ancestors, root first; `next_cursor` is always null", body = Page<ContractOut>),
+        (status = 200, description = "A page of the ancestors, root first", body = Page<ContractOut>),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn ancestors(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+pub async fn ancestors(
+    _who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let (id, p) = (id.into_inner(), page.clone());
     let rows = db
         .read(move |c| {
             let links = hierarchy::ancestor_ids(c, Tree::Contracts, &id)?;
             if links.is_empty() {
                 return Err(ApiError::not_found(format!("contract {id} does not exist")));
             }
-            let ids: Vec<String> = links.iter().filter(|l| l.depth > 0).map(|l| l.id.clone()).collect();
+            let mut ids: Vec<String> = links.into_iter().filter(|l| l.depth > 0).map(|l| l.id).collect();
+            ids.reverse();
+            if let Some(after) = &p.after {
+                let Some(at) = ids.iter().position(|i| i == after) else {
+                    return Err(ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not an ancestor of this contract (its hierarchy changed); start again",
+                    ));
+                };
+                ids.drain(..=at);
+            }
+            ids.truncate(p.limit as usize + 1);
             let mut by_id: HashMap<String, ContractRow> =
                 store::get_many(c, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
-            Ok(ids.iter().rev().filter_map(|i| by_id.remove(i)).collect::<Vec<_>>())
+            Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(ContractOut::from).collect(), next_cursor: None }))
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), ContractOut::from)))
 }
 
 /// A contract with its descendants, nested, down to `depth` levels.

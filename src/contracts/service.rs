@@ -203,6 +203,11 @@ fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> R
             "hierarchy_cycle",
             format!("contract {parent} is this contract or below it; linking would create a cycle"),
         )),
+        Err(ParentProblem::TooDeep) => Err(ApiError::invalid(
+            "parent_id",
+            "too_deep",
+            format!("a contract hierarchy has at most {} levels; below {parent} this contract and the ones under it would exceed that", hierarchy::MAX_LEVELS),
+        )),
     }
 }
 

@@ -29,6 +29,10 @@ pub struct Link {
     pub depth: i32,
 }
 
+/// Most levels one hierarchy may have, its root included. Deeper chains are refused when a
+/// parent link is set, so every walk up or down and every `/ancestors` answer stays small.
+pub const MAX_LEVELS: i32 = 20;
+
 /// Levels [`ancestor_ids`] follows one statement each before it hands the rest of the chain to
 /// the recursive query.
 pub const NEAR_LEVELS: i32 = 4;
@@ -105,6 +109,11 @@ pub fn descendant_ids(conn: &mut DbConnection, tree: Tree, id: &str, max_depth: 
     .load(conn)
 }
 
+/// Levels below `id` (0 for a leaf or a row not yet stored), looked for down to [`MAX_LEVELS`].
+fn subtree_height(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<i32> {
+    Ok(descendant_ids(conn, tree, id, MAX_LEVELS)?.iter().map(|l| l.depth).max().unwrap_or(0))
+}
+
 /// Why a new parent link is refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ParentProblem {
@@ -112,9 +121,12 @@ pub enum ParentProblem {
     Missing,
     /// The parent is the row itself or one of its descendants.
     Cycle,
+    /// The row and the rows below it would end up deeper than [`MAX_LEVELS`].
+    TooDeep,
 }
 
-/// Checks that `id` may hang below `parent`.
+/// Checks that `id` may hang below `parent`: the parent exists, is not `id` or below it, and the
+/// deepest row of `id`'s subtree stays within [`MAX_LEVELS`].
 pub fn check_parent(
     conn: &mut DbConnection,
     tree: Tree,
@@ -129,6 +141,8 @@ pub fn check_parent(
         Err(ParentProblem::Missing)
     } else if chain.iter().any(|l| l.id == id) {
         Err(ParentProblem::Cycle)
+    } else if chain.len() as i32 + 1 + subtree_height(conn, tree, id)? > MAX_LEVELS {
+        Err(ParentProblem::TooDeep)
     } else {
         Ok(())
     })

@@ -92,6 +92,11 @@ fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> R
                 "installation {parent} is this installation or one of its components; linking would create a cycle"
             ),
         )),
+        Err(ParentProblem::TooDeep) => Err(ApiError::invalid(
+            "parent_id",
+            "too_deep",
+            format!("a installation hierarchy has at most {} levels; below {parent} this installation and the ones under it would exceed that", hierarchy::MAX_LEVELS),
+        )),
     }
 }
 

@@ -282,3 +282,81 @@ async fn hierarchy_endpoints_of_an_unknown_contract_are_404() {
         t.get(&format!("/api/v1/contracts/no-such-id{suffix}"), &t.viewer()).await.assert_problem(404, "not_found");
     }
 }
+
+#[actix_web::test]
+async fn ancestors_page_with_limit_and_cursor() {
+    let t = TestApp::spawn().await;
+    let mut chain = vec![t.create_contract(json!({"title": "Level 0"})).await];
+    for level in 1..6 {
+        let parent = id(chain.last().unwrap());
+        chain.push(t.create_contract(json!({"title": format!("Level {level}"), "parent_id": parent})).await);
+    }
+    let base = format!("{}/ancestors", url(&chain[5]));
+    let first = t.get(&format!("{base}?limit=2"), &t.viewer()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(ids(&first.body["items"]), vec![id(&chain[0]), id(&chain[1])]);
+    let cursor = first.body["next_cursor"].as_str().expect("more ancestors follow").to_string();
+    let second = t.get(&format!("{base}?limit=2&cursor={cursor}"), &t.viewer()).await;
+    assert_eq!(ids(&second.body["items"]), vec![id(&chain[2]), id(&chain[3])]);
+    let cursor = second.body["next_cursor"].as_str().unwrap().to_string();
+    let last = t.get(&format!("{base}?limit=2&cursor={cursor}"), &t.viewer()).await;
+    assert_eq!(ids(&last.body["items"]), vec![id(&chain[4])]);
+    assert_eq!(last.body["next_cursor"], Value::Null);
+
+    t.get(&format!("{base}?limit=0"), &t.viewer()).await.assert_problem(400, "invalid_query");
+    t.get(&format!("{base}?depth=1"), &t.viewer()).await.assert_problem(400, "unknown_parameter");
+    // A cursor from another contract's ancestry is no position in this one.
+    let other = t.create_contract(json!({})).await;
+    let foreign = base64_url(&id(&other));
+    t.get(&format!("{base}?cursor={foreign}"), &t.viewer()).await.assert_problem(400, "invalid_cursor");
+}
+
+fn base64_url(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+#[actix_web::test]
+async fn a_hierarchy_has_at_most_twenty_levels() {
+    let t = TestApp::spawn().await;
+    let mut chain = vec![t.create_contract(json!({"title": "Level 1"})).await];
+    for level in 2..=20 {
+        let parent = id(chain.last().unwrap());
+        chain.push(t.create_contract(json!({"title": format!("Level {level}"), "parent_id": parent})).await);
+    }
+    let count = t.get("/api/v1/contracts?limit=500", &t.viewer()).await.body["items"].as_array().unwrap().len();
+
+    // A 21st level is refused on create, and nothing is stored.
+    let res =
+        t.post("/api/v1/contracts", &t.manager(), json!({"title": "Level 21", "contract_type": "maintenance", "customer_ref": "CUST-1", "start_date": "2026-01-01", "term_months": 12, "parent_id": id(&chain[19])})).await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.body["errors"][0]["field"], "parent_id");
+    assert_eq!(res.body["errors"][0]["code"], "too_deep");
+    assert_eq!(t.get("/api/v1/contracts?limit=500", &t.viewer()).await.body["items"].as_array().unwrap().len(), count);
+
+    // Moving a two-level subtree below level 19 would make 21 levels: refused, nothing moves.
+    let top = t.create_contract(json!({"title": "Subtree"})).await;
+    t.create_contract(json!({"title": "Below subtree", "parent_id": id(&top)})).await;
+    let res = t.patch(&url(&top), &t.manager(), json!({"parent_id": id(&chain[18])})).await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.body["errors"][0]["code"], "too_deep");
+    assert_eq!(t.get(&url(&top), &t.viewer()).await.body["parent_id"], Value::Null);
+    // Below level 18 it fits exactly.
+    let res = t.patch(&url(&top), &t.manager(), json!({"parent_id": id(&chain[17])})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+
+    // Installations follow the same limit.
+    let mut parent = t.create_installation("DEEP-1", json!({})).await;
+    for level in 2..=20 {
+        parent = t.create_installation(&format!("DEEP-{level}"), json!({"parent_id": parent["id"]})).await;
+    }
+    let res = t
+        .post(
+            "/api/v1/installations",
+            &t.manager(),
+            json!({"serial_number": "DEEP-21", "name": "Deep", "installation_type": "lift", "customer_ref": "CUST-1", "parent_id": parent["id"]}),
+        )
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.body["errors"][0]["code"], "too_deep");
+}
