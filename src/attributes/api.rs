@@ -4,6 +4,7 @@ use super::model::{self, DataType, EntityKind};
 use super::service::rule_of;
 use super::store::{self, DefinitionRow};
 use crate::auth::Principal;
+use crate::auth::{AdminOnly, Allowed};
 use crate::clock::{as_utc, Clock};
 use crate::db::{Db, DbConnection};
 use crate::events::{model::diff, store as events, Ctx};
@@ -159,12 +160,11 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<DefinitionRow, ApiError> {
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     body: ApiJson<DefinitionIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let input = body.into_inner();
     let mut errors = Vec::new();
     if !model::valid_key(&input.key) {
@@ -322,14 +322,13 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<DefinitionPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let id = id.into_inner();
     let patch = body.into_inner();
     let now = clock.now().naive_utc();
@@ -442,13 +441,12 @@ pub async fn update(
     security(("bearer" = []))
 )]
 pub async fn delete(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let id = id.into_inner();
     let now = clock.now().naive_utc();
     db.write(move |c| {

@@ -5,7 +5,8 @@ use super::service::{self, Verb};
 use super::store::{self, ContractRow, ListFilter};
 use crate::attributes::model::EntityKind;
 use crate::attributes::service as attributes;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::auth::{Allowed, ContractWriters};
 use crate::clock::{as_utc, Clock};
 use crate::config::Settings;
 use crate::db::hierarchy::{self, Tree};
@@ -24,9 +25,6 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 use validator::Validate;
-
-/// Roles that may change contracts.
-const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
 
 /// Renewal terms of a new contract.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -280,13 +278,12 @@ fn ctx<'a>(who: &'a Principal, clock: &Clock) -> Ctx<'a> {
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
     body: ApiJson<ContractIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let input = body.into_inner();
     let pattern = settings.contract_number_pattern.clone();
     let now = clock.now();
@@ -397,14 +394,13 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<ContractPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
 }
@@ -425,27 +421,25 @@ pub async fn update(
     security(("bearer" = []))
 )]
 pub async fn delete(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, now) = (id.into_inner(), clock.now());
     db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn act(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: String,
     verb: Verb,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let now = ctx(&who, &clock).now;
     Ok(ok(db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match)).await?))
 }
@@ -463,7 +457,7 @@ async fn act(
     security(("bearer" = []))
 )]
 pub async fn activate(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
@@ -485,7 +479,7 @@ pub async fn activate(
     security(("bearer" = []))
 )]
 pub async fn suspend(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
@@ -509,7 +503,7 @@ pub async fn suspend(
     security(("bearer" = []))
 )]
 pub async fn terminate(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
@@ -537,7 +531,7 @@ pub async fn terminate(
     security(("bearer" = []))
 )]
 pub async fn renew(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,

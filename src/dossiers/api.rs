@@ -4,7 +4,8 @@
 use super::model::{AttributeDef, RuleDef, TriggerKind, TriggerStatus};
 use super::service::{self, ENTITY};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, TriggerRow, TypeRow, TypeVersionRow};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::auth::{AdminOnly, Allowed, CaseWorkers};
 use crate::clock::{as_utc, Clock};
 use crate::db::Db;
 use crate::events::Ctx;
@@ -18,9 +19,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-
-/// Roles that write dossiers.
-const WRITERS: &[Role] = &[Role::CaseWorker];
 
 /// A new dossier type (version 1).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -385,12 +383,11 @@ fn ok(d: DossierRow) -> HttpResponse {
     security(("bearer" = []))
 )]
 pub async fn create_type(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     body: ApiJson<DossierTypeIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let (input, now) = (body.into_inner(), clock.now());
     let (t, v) = db.write(move |c| service::create_type(c, &Ctx { actor: &who.sub, now }, input)).await?;
     let location = format!("/api/v1/dossier-types/{}", t.id);
@@ -477,14 +474,13 @@ pub async fn get_type_version(
     security(("bearer" = []))
 )]
 pub async fn update_type(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<DossierTypePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     let (t, v) =
         db.write(move |c| service::update_type(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?;
@@ -507,12 +503,11 @@ pub async fn update_type(
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     body: ApiJson<DossierIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (input, now) = (body.into_inner(), clock.now());
     let d = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input)).await?;
     let location = format!("/api/v1/dossiers/{}", d.id);
@@ -638,27 +633,25 @@ pub async fn get(
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<DossierPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
 }
 
 async fn set_status(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: String,
     if_match: IfMatch,
     close: bool,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let now = clock.now();
     Ok(ok(db.write(move |c| service::set_status(c, &Ctx { actor: &who.sub, now }, &id, close, &if_match)).await?))
 }
@@ -676,7 +669,7 @@ async fn set_status(
     security(("bearer" = []))
 )]
 pub async fn close(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
@@ -698,7 +691,7 @@ pub async fn close(
     security(("bearer" = []))
 )]
 pub async fn reopen(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
@@ -747,13 +740,12 @@ pub async fn history(
     security(("bearer" = []))
 )]
 pub async fn post_event(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     body: ApiJson<EventIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, input, now) = (id.into_inner(), body.into_inner(), clock.now());
     let (event, firings, created) =
         db.write(move |c| service::post_event(c, &Ctx { actor: &who.sub, now }, &id, input)).await?;

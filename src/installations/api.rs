@@ -6,7 +6,8 @@ use super::service::{self, ENTITY};
 use super::store::{self, CoverageRow, InstallationRow, ListFilter};
 use crate::attributes::model::EntityKind;
 use crate::attributes::service as attributes;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::auth::{Allowed, ContractWriters};
 use crate::clock::{as_utc, Clock};
 use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
@@ -23,9 +24,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use validator::Validate;
-
-/// Roles that may change installations and coverage.
-const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
 
 /// A new installation.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -307,12 +305,11 @@ fn ok(row: InstallationRow) -> HttpResponse {
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     body: ApiJson<InstallationIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (input, now) = (body.into_inner(), clock.now());
     let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input)).await?;
     let location = format!("/api/v1/installations/{}", row.id);
@@ -414,14 +411,13 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<InstallationPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
 }
@@ -442,13 +438,12 @@ pub async fn update(
     security(("bearer" = []))
 )]
 pub async fn delete(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, now) = (id.into_inner(), clock.now());
     db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -608,13 +603,12 @@ pub async fn coverage(
     security(("bearer" = []))
 )]
 pub async fn add_coverage(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     body: ApiJson<CoverageIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let input = body.into_inner();
     validate(&input)?;
     let (id, items, now) = (id.into_inner(), input.installations, clock.now());
@@ -681,14 +675,13 @@ pub async fn list_coverage(
     security(("bearer" = []))
 )]
 pub async fn update_coverage(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
     body: ApiJson<CoveragePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let ((id, installation_id), patch, now) = (path.into_inner(), body.into_inner(), clock.now());
     let (cov, inst) = db
         .write(move |c| {
@@ -715,13 +708,12 @@ pub async fn update_coverage(
     security(("bearer" = []))
 )]
 pub async fn delete_coverage(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let ((id, installation_id), now) = (path.into_inner(), clock.now());
     db.write(move |c| service::delete_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, &if_match))
         .await?;

@@ -4,7 +4,7 @@
 
 use super::model::{ImportReport, Line, LineSplitter, Outcome, ReportBuilder};
 use super::{import, service};
-use crate::auth::{Principal, Role};
+use crate::auth::{Allowed, Pushers};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::contracts::api::{ContractOut, RenewalTerms};
@@ -26,8 +26,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-/// Roles that may push contracts and installations.
-const PUSHERS: &[Role] = &[Role::Integration, Role::ContractManager];
 /// Lines applied per transaction in an import (each line in a savepoint of its own), and the
 /// most bytes of lines held before they are applied.
 const BATCH: usize = 500;
@@ -167,14 +165,13 @@ fn pushed<T: Serialize>(outcome: Outcome, body: &T, version: i64, location: Stri
     security(("bearer" = []))
 )]
 pub async fn put_contract(
-    who: Principal,
+    who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
     path: web::Path<String>,
     body: crate::http::ApiJson<ContractDocument>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(PUSHERS)?;
     let (external_ref, doc, now) = (path.into_inner(), body.into_inner(), clock.now());
     check_ref(&external_ref)?;
     let pattern = settings.contract_number_pattern.clone();
@@ -205,13 +202,12 @@ pub async fn put_contract(
     security(("bearer" = []))
 )]
 pub async fn put_installation(
-    who: Principal,
+    who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     path: web::Path<String>,
     body: crate::http::ApiJson<InstallationDocument>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(PUSHERS)?;
     let (external_ref, doc, now) = (path.into_inner(), body.into_inner(), clock.now());
     check_ref(&external_ref)?;
     let (row, outcome) = db
@@ -236,7 +232,7 @@ pub(super) fn check_ref(external_ref: &str) -> Result<(), ApiError> {
 }
 
 async fn import(
-    who: Principal,
+    who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
@@ -244,7 +240,6 @@ async fn import(
     mut payload: web::Payload,
     kind: import::Kind,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(PUSHERS)?;
     let mut q = QueryPairs::from_request(&req)?;
     let dry_run = q.take_bool("dry_run")?.unwrap_or(false);
     q.finish()?;
@@ -306,7 +301,7 @@ async fn import(
     security(("bearer" = []))
 )]
 pub async fn import_contracts(
-    who: Principal,
+    who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
@@ -332,7 +327,7 @@ pub async fn import_contracts(
     security(("bearer" = []))
 )]
 pub async fn import_installations(
-    who: Principal,
+    who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,

@@ -4,7 +4,8 @@
 use super::model::Scope;
 use super::service::{self, GenerationReport, ENTITY};
 use super::store::{self, ObligationRow};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::auth::{Allowed, ContractWriters, Generators};
 use crate::clock::{as_utc, Clock};
 use crate::contracts::service::load as load_contract;
 use crate::db::Db;
@@ -18,9 +19,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Roles that may change obligations.
-const WRITERS: &[Role] = &[Role::ContractManager, Role::Integration];
 
 /// A recurring schedule.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -185,13 +183,12 @@ fn ok(row: ObligationRow) -> HttpResponse {
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     body: ApiJson<ObligationIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (contract_id, input, now) = (id.into_inner(), body.into_inner(), clock.now());
     let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, &contract_id, input)).await?;
     let location = format!("/api/v1/obligations/{}", row.id);
@@ -265,14 +262,13 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<ObligationPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
 }
@@ -293,13 +289,12 @@ pub async fn update(
     security(("bearer" = []))
 )]
 pub async fn delete(
-    who: Principal,
+    who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(WRITERS)?;
     let (id, now) = (id.into_inner(), clock.now());
     db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -368,12 +363,11 @@ pub async fn preview(
     security(("bearer" = []))
 )]
 pub async fn generate(
-    who: Principal,
+    who: Allowed<Generators>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(&[Role::ContractManager, Role::Integration, Role::Planner])?;
     let (id, now) = (id.into_inner(), clock.now());
     let report = db
         .write(move |c| {

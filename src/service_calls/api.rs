@@ -4,7 +4,8 @@
 use super::model::{self, Action, Channel, Priority, ServiceLevel, Status};
 use super::service::{self, SlaSettings, ENTITY};
 use super::store::{self, AssigneeFilter, ListFilter, ServiceCallRow};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::auth::{Allowed, CallRegistrars, ServiceAgents};
 use crate::clock::{as_utc, Clock};
 use crate::config::Settings;
 use crate::db::Db;
@@ -21,11 +22,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
-
-/// Roles that may register calls and move them along.
-const AGENTS: &[Role] = &[Role::ServiceAgent];
-/// Roles that may register calls (a CRM or monitoring system pushes them too).
-const REGISTRARS: &[Role] = &[Role::ServiceAgent, Role::Integration];
 
 /// Who reported the call.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -248,13 +244,12 @@ fn ok(row: ServiceCallRow, now: DateTime<Utc>) -> HttpResponse {
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<CallRegistrars>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
     body: ApiJson<ServiceCallIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(REGISTRARS)?;
     let (input, now, sla) = (body.into_inner(), clock.now(), sla_settings(&settings));
     let row = db
         .write_concurrent(move |c| {
@@ -471,7 +466,7 @@ pub async fn history(
 }
 
 async fn act(
-    who: Principal,
+    who: Allowed<ServiceAgents>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: String,
@@ -479,7 +474,6 @@ async fn act(
     body: Option<NoteIn>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(AGENTS)?;
     let input = body.unwrap_or_default();
     validate(&input)?;
     let now = clock.now();
@@ -504,7 +498,7 @@ macro_rules! verb {
             ),
             security(("bearer" = []))
         )]
-        pub async fn $name(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch, body: ApiJson<Option<NoteIn>>) -> Result<HttpResponse, ApiError> {
+        pub async fn $name(who: Allowed<ServiceAgents>, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch, body: ApiJson<Option<NoteIn>>) -> Result<HttpResponse, ApiError> {
             act(who, db, clock, id.into_inner(), $action, body.into_inner(), if_match).await
         }
     };
@@ -584,13 +578,12 @@ verb!(
     security(("bearer" = []))
 )]
 pub async fn add_actions(
-    who: Principal,
+    who: Allowed<ServiceAgents>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     body: ApiJson<ActionsIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(AGENTS)?;
     let input = body.into_inner();
     let (id, now) = (id.into_inner(), clock.now());
     let rows = db.write(move |c| service::add_actions(c, &Ctx { actor: &who.sub, now }, &id, input.actions)).await?;

@@ -3,7 +3,8 @@
 use super::model::{self, check_event_types, check_secret, check_url};
 use super::service;
 use super::store::{self, DeliveryRow, DeliveryState, WebhookRow};
-use crate::auth::Principal;
+use crate::auth::{AdminOnly, Allowed};
+
 use crate::clock::{as_utc, Clock};
 use crate::config::Settings;
 use crate::db::Db;
@@ -212,13 +213,12 @@ fn validated(errors: Vec<FieldError>) -> Result<(), ApiError> {
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
     body: ApiJson<WebhookIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let input = body.into_inner();
     let mut errors = Vec::new();
     check_url(&mut errors, &input.url, &settings.webhook_allow_private);
@@ -264,8 +264,7 @@ pub async fn create(
     ),
     security(("bearer" = []))
 )]
-pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
+pub async fn list(_who: Allowed<AdminOnly>, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
     let page = PageRequest::take(&mut q)?;
     q.finish()?;
@@ -285,8 +284,7 @@ pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result
     ),
     security(("bearer" = []))
 )]
-pub async fn get(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
+pub async fn get(_who: Allowed<AdminOnly>, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = db.read(move |c| service::load(c, &id)).await?;
     let version = row.version;
@@ -311,7 +309,7 @@ pub async fn get(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Re
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     settings: web::Data<Settings>,
@@ -319,7 +317,6 @@ pub async fn update(
     if_match: IfMatch,
     body: ApiJson<WebhookPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let id = id.into_inner();
     let patch = body.into_inner();
     let now = clock.now();
@@ -382,13 +379,12 @@ pub async fn update(
     security(("bearer" = []))
 )]
 pub async fn delete(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let id = id.into_inner();
     let now = clock.now();
     db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
@@ -412,12 +408,11 @@ pub async fn delete(
     security(("bearer" = []))
 )]
 pub async fn deliveries(
-    who: Principal,
+    _who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let mut q = QueryPairs::from_request(&req)?;
     let state = match q.take("status").as_deref() {
         None => None,
@@ -468,12 +463,11 @@ pub async fn deliveries(
     security(("bearer" = []))
 )]
 pub async fn redeliver(
-    who: Principal,
+    _who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let (id, delivery_id) = path.into_inner();
     let now = clock.now().naive_utc();
     let row = db

@@ -4,7 +4,8 @@
 use super::model::{InstanceStatus, Step, StepStatus};
 use super::service::{self, INSTANCE};
 use super::store::{self, InstanceFilter, InstanceRow, StepRow, VersionRow, WorkflowRow};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::auth::{AdminOnly, Allowed, CaseWorkers};
 use crate::clock::{as_utc, Clock};
 use crate::db::Db;
 use crate::events::Ctx;
@@ -18,9 +19,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Roles that start and cancel workflows on dossiers.
-pub const CASE_WRITERS: &[Role] = &[Role::CaseWorker];
 
 /// A new workflow definition.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -236,12 +234,11 @@ fn def_ok(status: StatusCode, w: WorkflowRow, v: VersionRow, location: Option<St
     security(("bearer" = []))
 )]
 pub async fn create(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     body: ApiJson<WorkflowIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let (input, now) = (body.into_inner(), clock.now());
     let (w, v) = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input)).await?;
     let location = format!("/api/v1/workflows/{}", w.id);
@@ -328,14 +325,13 @@ pub async fn get_version(
     security(("bearer" = []))
 )]
 pub async fn update(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<WorkflowPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     let (w, v) = db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?;
     Ok(def_ok(StatusCode::OK, w, v, None))
@@ -362,13 +358,12 @@ fn instance_ok(status: StatusCode, i: InstanceRow, steps: Vec<StepRow>, location
     security(("bearer" = []))
 )]
 pub async fn start(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     body: ApiJson<StartIn>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(CASE_WRITERS)?;
     let (id, input, now) = (id.into_inner(), body.into_inner(), clock.now());
     if let Some(Err(m)) = input.responsible.as_ref().map(Assignee::check) {
         return Err(ApiError::invalid("responsible", "invalid_value", m));
@@ -465,14 +460,13 @@ pub async fn get_instance(_who: Principal, db: web::Data<Db>, id: web::Path<Stri
     security(("bearer" = []))
 )]
 pub async fn cancel(
-    who: Principal,
+    who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<Option<ActIn>>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_any(CASE_WRITERS)?;
     let input = body.into_inner().unwrap_or_default();
     crate::http::json::validate(&input)?;
     if input.outcome.is_some() {

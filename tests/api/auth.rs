@@ -397,3 +397,44 @@ async fn numeric_dates_may_have_fractional_seconds() {
     let text = json!({"sub": "alice", "roles": ["viewer"], "exp": "tomorrow"});
     assert_unauthorized(&list_with(&t, &hs256(SECRET.as_bytes(), &text)).await, "exp as text");
 }
+
+/// Every operation the spec gates by role answers a caller without the role 403 before it reads
+/// the body: a broken or invalid body gets the same 403, so the caller learns nothing about what
+/// a valid request would look like, and nothing is stored.
+#[actix_web::test]
+async fn the_role_is_checked_before_the_body_is_read_or_judged() {
+    let t = TestApp::spawn().await;
+    let spec = t.request("GET", "/openapi.json").send().await.body;
+    let field_worker = t.token("felix", &["field-team"]);
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            // Tasks are open to their assignee, a fact of the task, not of the token: those are judged
+            // after the task is read, and are left out here.
+            let gated = op["responses"]["403"]["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Role not allowed") || d == "Not an admin");
+            if !gated || op.get("requestBody").is_none() {
+                continue;
+            }
+            let url = path.replace("{id}", "0190d1a0-0000-7000-8000-000000000000").replace("{external_ref}", "EXT-1");
+            let url = url.replace("{delivery_id}", "0190d1a0-0000-7000-8000-000000000001");
+            for (content_type, body) in
+                [("application/json", "{\"title\": "), ("application/json", "{\"no_such_field\": 1}")]
+            {
+                let res = t
+                    .request(&method.to_uppercase(), &url)
+                    .bearer(&field_worker)
+                    .header("Idempotency-Key", &format!("k-{checked}-{}", body.len()))
+                    .body(content_type, body)
+                    .await;
+                assert_eq!(res.status, 403, "{} {path} with {body}: {}", method.to_uppercase(), res.text);
+                res.assert_problem(403, "forbidden");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "only {checked} role-gated operations with a body found in the spec");
+    let contracts = t.get("/api/v1/contracts", &t.viewer()).await;
+    assert_eq!(contracts.body["items"], serde_json::json!([]));
+}
