@@ -135,8 +135,9 @@ pub fn app(
             }),
         )
         .wrap(middleware::from_fn(crate::idempotency::middleware))
-        .wrap(middleware::from_fn(crate::http::sanitize::reject_nul_in_url))
+        .wrap(middleware::from_fn(crate::http::sanitize::check_url))
         .wrap(middleware::from_fn(request_id::middleware))
+        .wrap(middleware::from_fn(crate::http::connection::close_after_refused_upload))
         .configure(crate::health::routes)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
         .service(

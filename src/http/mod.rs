@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every feature: problem+json errors, the JSON body and query
 //! extractors, cursor pagination, ETags, request ids and 405 handling.
 
+pub mod connection;
 pub mod errors;
 pub mod etag;
 pub mod json;

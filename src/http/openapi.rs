@@ -1,7 +1,7 @@
 //! What the OpenAPI document says once for every operation, where the derives cannot say it:
 //! the problem answers that follow from an operation's shape (401 for a protected operation,
-//! 400 for one with query parameters or a body, 413 and 415 for one with a body, 412 for one
-//! that takes `If-Match`), the header patterns, what generated clients need (pages by
+//! 400 for one with query parameters or a body, 413 and 415 for one with a body, 414 for one
+//! with path or query parameters, 412 for one that takes `If-Match`), the header patterns, what generated clients need (pages by
 //! reference, required answer fields, both patch media types), and the schemas of open JSON
 //! maps. Endpoints document only the answers that say something about them.
 
@@ -23,6 +23,7 @@ fn complete(op: &mut Operation) {
     let params = op.parameters.as_deref().unwrap_or_default();
     let has_query = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query));
     let has_if_match = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Header) && p.name == "If-Match");
+    let has_url_params = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Path));
     if op.security.is_some() {
         add(op, "401", "Missing or invalid token");
     }
@@ -32,6 +33,9 @@ fn complete(op: &mut Operation) {
         add(op, "415", "Not JSON");
     } else if has_query {
         add(op, "400", "Bad query parameter");
+    }
+    if has_url_params {
+        add(op, "414", "Path and query longer than 8 KiB");
     }
     if has_if_match {
         for p in op.parameters.iter_mut().flatten().filter(|p| p.name == "If-Match") {

@@ -241,6 +241,42 @@ impl TestApp {
         self.request("DELETE", path).bearer(token).send().await
     }
 
+    /// POSTs a chunked body that never ends over a plain socket, as a client streaming an
+    /// upload does, and reads meanwhile. Returns the answer's status code and whether the
+    /// service closed the connection after it, both within 20 seconds.
+    pub async fn endless_upload(&self, path: &str, token: &str, content_type: &str) -> (Option<u16>, bool) {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\n\
+             Idempotency-Key: {path}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        actix_web::rt::task::spawn_blocking(move || {
+            let mut reader = std::net::TcpStream::connect(&addr).unwrap();
+            reader.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut writer = reader.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let chunk = [b"4000\r\n".as_slice(), &[b'x'; 0x4000], b"\r\n"].concat();
+                if writer.write_all(head.as_bytes()).is_ok() {
+                    while writer.write_all(&chunk).is_ok() {}
+                }
+            });
+            let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
+            let closed = loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break true,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+                    Err(_) => break false,
+                }
+            };
+            let status = String::from_utf8_lossy(&answer).split(' ').nth(1).and_then(|s| s.parse().ok());
+            (status, closed)
+        })
+        .await
+        .unwrap()
+    }
+
     /// Runs the background jobs once, at the test clock's time.
     pub async fn run_scheduler(&self) -> pactum::scheduler::PassReport {
         let (db, clock) = (self.state.db.clone(), self.clock.clone());

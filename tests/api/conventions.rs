@@ -559,3 +559,40 @@ fn deep(levels: usize) -> Value {
     }
     v
 }
+
+#[actix_web::test]
+async fn a_path_or_query_over_8_kib_is_a_414_problem() {
+    let t = TestApp::spawn().await;
+    let long = "a".repeat(9 * 1024);
+    for url in [format!("/api/v1/contracts?customer_ref={long}"), format!("/api/v1/contracts/{long}")] {
+        let res = t.get(&url, &t.viewer()).await;
+        res.assert_problem(414, "uri_too_long");
+        assert!(res.text.len() < 1024, "the answer does not echo the URL: {} bytes", res.text.len());
+    }
+    // Just under the limit is an ordinary request.
+    let fits = "a".repeat(8 * 1024 - "/api/v1/contracts?customer_ref=".len());
+    let res = t.get(&format!("/api/v1/contracts?customer_ref={fits}"), &t.viewer()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
+/// A client streaming an upload that the service refuses early gets its answer at once and
+/// the connection ends after it: the service neither reads the refused body to its end (a body
+/// that never ends would hold the connection for ever) nor leaves the client sending into it.
+#[actix_web::test]
+async fn an_upload_refused_early_is_answered_and_its_connection_closed() {
+    let t = TestApp::spawn().await;
+    let refused = [
+        ("/api/v1/imports/contracts", t.viewer(), "application/x-ndjson", 403),
+        ("/api/v1/imports/contracts?dry_run=maybe", t.admin(), "application/x-ndjson", 400),
+        ("/api/v1/imports/contracts", t.admin(), "text/plain", 415),
+        ("/api/v1/contracts", t.admin(), "application/json", 413),
+        ("/api/v1/contracts", "not-a-token".to_string(), "application/json", 401),
+    ];
+    for (url, token, content_type, status) in refused {
+        let (answer, closed) = t.endless_upload(url, &token, content_type).await;
+        assert_eq!(answer, Some(status), "POST {url} ({content_type})");
+        assert!(closed, "POST {url}: the connection stayed open, reading the refused body");
+    }
+    // An ordinary request on the same server is unaffected.
+    assert_eq!(t.get("/api/v1/contracts", &t.viewer()).await.status, 200);
+}
