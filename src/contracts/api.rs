@@ -516,7 +516,8 @@ pub async fn terminate(
     act(who, db, clock, id.into_inner(), verb, if_match).await
 }
 
-/// Renew a contract: extend its end date by the renewal term or the given months.
+/// Renew a contract: extend its end date by the renewal term or the given months. Needs the
+/// contract's ETag as `If-Match` or an `Idempotency-Key`, so that a retry cannot renew twice.
 #[utoipa::path(
     post, operation_id = "renew_contract", path = "/api/v1/contracts/{id}/renew", tag = "contracts",
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
@@ -527,6 +528,7 @@ pub async fn terminate(
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not renewable in its status, or open-ended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid term", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "Neither If-Match (an ETag) nor Idempotency-Key was sent", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -536,8 +538,18 @@ pub async fn renew(
     clock: web::Data<Clock>,
     id: web::Path<String>,
     if_match: IfMatch,
+    req: HttpRequest,
     body: ApiJson<Option<RenewIn>>,
 ) -> Result<HttpResponse, ApiError> {
+    // Each renewal moves the end date on by a term, so a retried one would renew twice.
+    if !if_match.names_a_version() && !req.headers().contains_key(crate::idempotency::HEADER) {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "renewing extends the term each time it runs: send the contract's ETag as If-Match, or an \
+             Idempotency-Key, so that a retried request cannot renew twice",
+        ));
+    }
     let input = body.into_inner().unwrap_or_default();
     validate(&input)?;
     let verb = Verb::Renew(input);

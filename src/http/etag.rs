@@ -16,6 +16,12 @@ pub fn etag(version: i64) -> String {
 pub struct IfMatch(Option<Vec<String>>);
 
 impl IfMatch {
+    /// Whether the header names a version (an entity tag other than `*`): the write then
+    /// happens at most once, however often it is sent.
+    pub fn names_a_version(&self) -> bool {
+        matches!(&self.0, Some(tags) if tags.iter().any(|t| t != "*"))
+    }
+
     /// Fails with 412 when the header is present and names none of the current version. A
     /// header that names no entity tag at all (empty, or something that is not a tag) matches
     /// no version either (RFC 9110 13.1.1): it is a 412 too, never taken as absent.

@@ -332,7 +332,11 @@ async fn a_contract_cannot_start_after_it_ends_nor_run_past_2999() {
     assert_eq!(res.error_fields(), vec!["effective_date"]);
 
     let long = t.create_contract(json!({"start_date": "2990-01-01", "term_months": 1200, "status": "active"})).await;
-    let res =
-        t.post(&format!("/api/v1/contracts/{}/renew", long["id"].as_str().unwrap()), &t.manager(), json!({})).await;
+    let res = t
+        .request("POST", &format!("/api/v1/contracts/{}/renew", long["id"].as_str().unwrap()))
+        .bearer(&t.manager())
+        .header("If-Match", "\"1\"")
+        .json(json!({}))
+        .await;
     res.assert_problem(409, "not_renewable");
 }

@@ -548,7 +548,12 @@ async fn nothing_a_client_sends_gives_a_500() {
     let res =
         t.request("POST", &format!("{url}/terminate")).bearer(&m).json(json!({"effective_date": "2026-02-30"})).await;
     assert_no_server_error(&res, "terminate invalid date");
-    let res = t.request("POST", &format!("{url}/renew")).bearer(&m).json(json!({"term_months": 2_147_483_647})).await;
+    let res = t
+        .request("POST", &format!("{url}/renew"))
+        .bearer(&m)
+        .header("Idempotency-Key", "huge")
+        .json(json!({"term_months": 2_147_483_647}))
+        .await;
     assert_no_server_error(&res, "renew huge");
 }
 

@@ -11,13 +11,22 @@ fn url(c: &Value) -> String {
 }
 
 /// POSTs a lifecycle verb without a body.
+/// POSTs a lifecycle verb with no body, as a retry-safe client does (with an Idempotency-Key).
 async fn verb(t: &TestApp, c: &Value, name: &str) -> Res {
-    t.request("POST", &format!("{}/{name}", url(c))).bearer(&t.manager()).send().await
+    t.request("POST", &format!("{}/{name}", url(c))).bearer(&t.manager()).header("Idempotency-Key", &key()).send().await
+}
+
+fn key() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// POSTs a lifecycle verb with a JSON body.
 async fn verb_json(t: &TestApp, c: &Value, name: &str, body: Value) -> Res {
-    t.post(&format!("{}/{name}", url(c)), &t.manager(), body).await
+    t.request("POST", &format!("{}/{name}", url(c)))
+        .bearer(&t.manager())
+        .header("Idempotency-Key", &key())
+        .json(body)
+        .await
 }
 
 async fn history_actions(t: &TestApp, c: &Value) -> Vec<(String, String)> {
@@ -472,4 +481,31 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.failures, report.term_batches_retried), (1, 0, 0), "{report:?}");
     assert_eq!(t.get(&url(&broken), &t.viewer()).await.body["end_date"], "2027-12-31");
+}
+
+#[actix_web::test]
+async fn renew_needs_an_etag_or_an_idempotency_key_so_a_retry_cannot_renew_twice() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active", "start_date": "2026-01-01", "term_months": 12})).await;
+    let renew = || t.request("POST", &format!("{}/renew", url(&c))).bearer(&t.manager());
+    renew().send().await.assert_problem(428, "precondition_required");
+    renew().header("If-Match", "*").send().await.assert_problem(428, "precondition_required");
+    assert_eq!(t.get(&url(&c), &t.viewer()).await.body["end_date"], "2026-12-31", "nothing renewed");
+
+    // Twenty concurrent renewals on one ETag: one renews, the others find it stale.
+    let sent = (0..20).map(|_| renew().header("If-Match", "\"1\"").json(json!({})));
+    let answers = futures_util::future::join_all(sent).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 412), "{statuses:?}");
+    assert_eq!(t.get(&url(&c), &t.viewer()).await.body["end_date"], "2027-12-31");
+
+    // Twenty concurrent sends of one Idempotency-Key: one renewal, the same answer for all.
+    let sent = (0..20).map(|_| renew().header("Idempotency-Key", "renew-2027").json(json!({})));
+    let answers = futures_util::future::join_all(sent).await;
+    let renewed: Vec<&Res> = answers.iter().filter(|r| r.status == 200).collect();
+    assert!(!renewed.is_empty());
+    assert!(renewed.iter().all(|r| r.body["end_date"] == "2028-12-31"));
+    assert!(answers.iter().all(|r| r.status == 200 || r.status == 409), "in flight answers are 409s");
+    assert_eq!(t.get(&url(&c), &t.viewer()).await.body["end_date"], "2028-12-31");
 }
