@@ -2,7 +2,8 @@
 //! that fails and then recovers as the clock moves, a stopped receiver and a restarted service
 //! that lose nothing, order per resource, event type filters, inactive webhooks catching up,
 //! derived events (task overdue, SLA breached) fired once, two dispatchers sharing the work,
-//! redelivery, admin-only access and validation.
+//! redelivery, admin-only access and validation; receivers that never answer holding up only
+//! their own webhook.
 
 use crate::common::{start_time, TestApp};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -15,6 +16,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 const SECRET: &str = "receiver-secret-0123456789";
 
@@ -23,6 +25,8 @@ const SECRET: &str = "receiver-secret-0123456789";
 struct Hit {
     headers: HashMap<String, String>,
     body: String,
+    /// When the request came in.
+    at: Instant,
 }
 
 impl Hit {
@@ -65,7 +69,8 @@ impl Receiver {
                         .iter()
                         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                         .collect();
-                    h.lock().unwrap().push(Hit { headers, body: String::from_utf8_lossy(&body).into_owned() });
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    h.lock().unwrap().push(Hit { headers, body, at: Instant::now() });
                     let delay = d.load(Ordering::SeqCst);
                     if delay > 0 {
                         actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -939,4 +944,41 @@ async fn a_receiver_url_written_behind_the_api_is_checked_when_sending() {
     let d = deliveries(&t, &this_host, "").await[0].clone();
     assert_eq!((d["last_error"].clone(), d["status"].clone()), (json!("destination not allowed"), json!("pending")));
     assert_eq!(deliveries(&t, &hex, "").await[0]["status"], "delivered", "0x7f.1 is 127.0.0.1, which is allowed");
+}
+
+/// A receiver that takes the connection and never answers: a listening socket nobody reads.
+/// Keep it alive for as long as it should hang.
+fn hanging_receiver() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/pactum", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+#[actix_rt::test]
+async fn receivers_that_never_answer_hold_up_only_their_own_webhooks() {
+    let timeout = std::time::Duration::from_secs(2);
+    let t = TestApp::spawn_with(|s| s.webhook_timeout_secs = 2).await;
+    // Five receivers that never answer, subscribed before the healthy one: a dispatcher that
+    // serves the webhooks one after the other comes to them first.
+    let mut hanging = Vec::new();
+    for _ in 0..5 {
+        let (listener, url) = hanging_receiver();
+        hanging.push((listener, subscribe(&t, &url, json!(["contract.created"])).await));
+    }
+    let rx = Receiver::start().await;
+    let healthy = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    t.create_contract(json!({})).await;
+
+    let started = Instant::now();
+    let report = dispatch(&t).await;
+    let pass = started.elapsed();
+    assert_eq!(report, DispatchReport { queued: 6, delivered: 1, failed: 5 });
+    let waited = rx.hits()[0].at - started;
+    assert!(waited < timeout, "the healthy receiver got its event after {waited:?}, behind the hanging ones");
+    assert!(pass < timeout * 2, "the pass took {pass:?}: the hanging receivers were waited for one after the other");
+    assert_eq!(deliveries(&t, &healthy, "").await[0]["status"], "delivered");
+    for (_, hook) in &hanging {
+        let d = deliveries(&t, hook, "").await[0].clone();
+        assert_eq!((d["status"].clone(), d["last_error"].clone()), (json!("pending"), json!("timed out")), "{d}");
+    }
 }
