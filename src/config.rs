@@ -62,6 +62,8 @@ pub struct Settings {
     /// Webhooks delivered at the same time, each in its own lane (strictly in order within a
     /// webhook), so a receiver that does not answer holds up only its own webhook.
     pub webhook_lanes: usize,
+    /// Hours of continuous failure after which the dispatcher pauses a webhook; 0: never.
+    pub webhook_pause_after_hours: u64,
 }
 
 impl Settings {
@@ -95,6 +97,7 @@ impl Settings {
                 .transpose()?
                 .unwrap_or_default(),
             webhook_lanes: parse("WEBHOOK_LANES", 8)?,
+            webhook_pause_after_hours: parse("WEBHOOK_PAUSE_AFTER_HOURS", 72)?,
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -188,6 +191,7 @@ mod tests {
             webhook_retry_max_secs: 1,
             webhook_allow_private: AllowedRanges::default(),
             webhook_lanes: 1,
+            webhook_pause_after_hours: 0,
         }
     }
 

@@ -8,8 +8,10 @@
 //!
 //! Webhooks are served beside each other, each in a lane of its own (`WEBHOOK_LANES` threads
 //! taking the next webhook when done with one), so a receiver that never answers costs its
-//! own webhook a timeout per attempt and nobody else anything. A lane holds a database
-//! connection only between calls, never while it waits for a receiver.
+//! own webhook a timeout per attempt and nobody else anything. Webhooks whose receiver fails
+//! are served after the healthy ones. A lane holds a database connection only between calls,
+//! never while it waits for a receiver. A receiver that fails without a success for
+//! `WEBHOOK_PAUSE_AFTER_HOURS` gets its webhook paused ([`service::record_attempt`]).
 //!
 //! Receivers are called at public addresses only (or in the ranges `WEBHOOK_ALLOW_PRIVATE`
 //! names): the HTTP client resolves the host through [`GuardedResolver`], which refuses the
@@ -44,6 +46,8 @@ pub struct DispatchConfig {
     pub allowed: AllowedRanges,
     /// Webhooks served at the same time (`WEBHOOK_LANES`), at least one.
     pub lanes: usize,
+    /// Continuous failure after which a webhook is paused; zero: never.
+    pub pause_after: Duration,
 }
 
 impl DispatchConfig {
@@ -57,6 +61,7 @@ impl DispatchConfig {
             max_per_pass: 1000,
             allowed: s.webhook_allow_private.clone(),
             lanes: s.webhook_lanes.max(1),
+            pause_after: Duration::from_secs(s.webhook_pause_after_hours.saturating_mul(3600)),
         }
     }
 }
@@ -134,7 +139,7 @@ pub const DELIVERY_ID_HEADER: &str = "Pactum-Delivery-Id";
 /// Runs one pass (blocking: call from the blocking pool, a thread or a test). It returns when
 /// every lane is done; a receiver that does not answer keeps its lane for one timeout.
 pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<DispatchReport, ApiError> {
-    let ids = db.read_blocking(|c| store::active_ids(c).map_err(ApiError::from))?;
+    let ids = db.read_blocking(|c| store::dispatch_order(c).map_err(ApiError::from))?;
     if ids.is_empty() {
         return Ok(DispatchReport::default());
     }
@@ -237,10 +242,14 @@ fn deliver_queue(
             Err((code, message)) => (*code, Some(message.as_str())),
         };
         let attempt = Attempt { at: at.naive_utc(), status_code, error, retry_at };
-        db.write_blocking(|c| store::record_attempt(c, &delivery.id, &attempt).map_err(ApiError::from))?;
+        let paused = db.write_blocking(|c| service::record_attempt(c, id, &delivery.id, &attempt, cfg.pause_after))?;
         if outcome.is_err() {
             report.failed += 1;
-            tracing::info!(webhook = %id, event = delivery.event_id, error = ?error, "webhook delivery failed; will retry");
+            if paused {
+                tracing::warn!(webhook = %id, event = delivery.event_id, error = ?error, "webhook paused: its receiver failed for WEBHOOK_PAUSE_AFTER_HOURS");
+            } else {
+                tracing::info!(webhook = %id, event = delivery.event_id, error = ?error, "webhook delivery failed; will retry");
+            }
             return Ok(());
         }
         report.delivered += 1;

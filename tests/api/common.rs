@@ -163,6 +163,7 @@ pub fn settings() -> Settings {
         // unless told otherwise, so the harness allows it explicitly.
         webhook_allow_private: AllowedRanges::parse("127.0.0.0/8,::1/128").unwrap(),
         webhook_lanes: 8,
+        webhook_pause_after_hours: 72,
     }
 }
 
