@@ -59,6 +59,11 @@ pub struct Settings {
     /// Private address ranges webhooks may be sent to (receivers on premises); empty: public
     /// addresses only.
     pub webhook_allow_private: AllowedRanges,
+    /// Webhooks delivered at the same time, each in its own lane (strictly in order within a
+    /// webhook), so a receiver that does not answer holds up only its own webhook.
+    pub webhook_lanes: usize,
+    /// Hours of continuous failure after which the dispatcher pauses a webhook; 0: never.
+    pub webhook_pause_after_hours: u64,
 }
 
 impl Settings {
@@ -91,6 +96,8 @@ impl Settings {
                 .map(|raw| parse_allowed_ranges(&raw))
                 .transpose()?
                 .unwrap_or_default(),
+            webhook_lanes: parse("WEBHOOK_LANES", 8)?,
+            webhook_pause_after_hours: parse("WEBHOOK_PAUSE_AFTER_HOURS", 72)?,
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -183,6 +190,8 @@ mod tests {
             webhook_retry_base_secs: 1,
             webhook_retry_max_secs: 1,
             webhook_allow_private: AllowedRanges::default(),
+            webhook_lanes: 1,
+            webhook_pause_after_hours: 0,
         }
     }
 

@@ -384,6 +384,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        failing_since -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
     }
 }
 
@@ -400,6 +402,8 @@ diesel::table! {
         next_attempt_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        skipped_at -> Nullable<Timestamp>,
+        skipped_by -> Nullable<Text>,
     }
 }
 

@@ -36,7 +36,8 @@ pub struct WebhookIn {
     /// Event types to deliver: `<entity>.<action>` such as `contract.created`, `contract.renewed`,
     /// `task.overdue`, `service_call.breached`, `workflow.started`; `<entity>.*` for every type of
     /// one entity; `*` for every type except the webhooks' own changes (`webhook.created`,
-    /// `webhook.updated`, `webhook.deleted`), which are delivered only when named or as `webhook.*`.
+    /// `webhook.updated`, `webhook.deleted`, `webhook.paused`, `webhook.delivery_skipped`), which
+    /// are delivered only when named or as `webhook.*`.
     #[schema(value_type = Vec<super::model::EventTypePattern>, example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
     pub event_types: Vec<String>,
     /// Signing secret, 16 to 200 printable ASCII characters. Absent: one is generated. Either way
@@ -71,7 +72,8 @@ pub struct WebhookPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
-    /// Pause (`false`) or resume (`true`) deliveries.
+    /// Turn deliveries off (`false`) or on (`true`). `true` also resumes a webhook the
+    /// dispatcher paused (`status` `paused`): its failing time starts again from zero.
     #[serde(default)]
     #[schema(value_type = bool)]
     pub active: Patch<bool>,
@@ -89,6 +91,14 @@ pub struct WebhookOut {
     pub event_types: Vec<String>,
     /// Whether events are delivered.
     pub active: bool,
+    pub status: WebhookStatus,
+    /// Since when every attempt has failed: the first failed attempt after the last delivery
+    /// the receiver accepted; `null` while it accepts them. After `WEBHOOK_PAUSE_AFTER_HOURS`
+    /// (default 72) of this the webhook is paused.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// When the dispatcher paused the webhook (a `webhook.paused` event); `null` unless
+    /// `status` is `paused`.
+    pub paused_at: Option<DateTime<Utc>>,
     /// The last four characters of the signing secret.
     #[schema(example = "…9f3a")]
     pub secret_hint: String,
@@ -103,9 +113,29 @@ pub struct WebhookOut {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Whether a webhook delivers.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookStatus {
+    /// Events are delivered.
+    Active,
+    /// An admin turned deliveries off (`"active": false`).
+    Inactive,
+    /// The dispatcher turned deliveries off after the receiver failed for
+    /// `WEBHOOK_PAUSE_AFTER_HOURS` without a success; PATCH `{"active": true}` resumes it.
+    Paused,
+}
+
 impl From<WebhookRow> for WebhookOut {
     fn from(r: WebhookRow) -> WebhookOut {
         WebhookOut {
+            status: match (r.active, r.paused_at) {
+                (true, _) => WebhookStatus::Active,
+                (false, Some(_)) => WebhookStatus::Paused,
+                (false, None) => WebhookStatus::Inactive,
+            },
+            failing_since: r.failing_since.map(as_utc),
+            paused_at: r.paused_at.map(as_utc),
             event_types: r.patterns(),
             secret_hint: model::secret_hint(&r.secret),
             secret: None,
@@ -129,6 +159,8 @@ pub enum DeliveryStatus {
     Pending,
     /// The receiver answered 2xx.
     Delivered,
+    /// An admin took it out of the queue on purpose; it is not sent unless redelivered.
+    Skipped,
 }
 
 /// One event to deliver to a webhook, with the state of its attempts.
@@ -157,12 +189,22 @@ pub struct DeliveryOut {
     pub delivered_at: Option<DateTime<Utc>>,
     /// When the event entered the webhook's outbox.
     pub created_at: DateTime<Utc>,
+    /// When an admin skipped it; `null` unless `status` is `skipped`.
+    pub skipped_at: Option<DateTime<Utc>>,
+    /// Who skipped it (the token's `sub`).
+    pub skipped_by: Option<String>,
 }
 
 impl From<DeliveryRow> for DeliveryOut {
     fn from(r: DeliveryRow) -> DeliveryOut {
         DeliveryOut {
-            status: if r.delivered_at.is_some() { DeliveryStatus::Delivered } else { DeliveryStatus::Pending },
+            status: match (r.delivered_at, r.skipped_at) {
+                (Some(_), _) => DeliveryStatus::Delivered,
+                (None, Some(_)) => DeliveryStatus::Skipped,
+                (None, None) => DeliveryStatus::Pending,
+            },
+            skipped_at: r.skipped_at.map(as_utc),
+            skipped_by: r.skipped_by,
             id: r.id,
             event_id: r.event_id,
             event_type: r.event_type,
@@ -200,7 +242,9 @@ fn validated(errors: Vec<FieldError>) -> Result<(), ApiError> {
 /// clock (replays). Delivery is at least once — dedupe by event id — and strictly in event order
 /// per webhook: a delivery that is not answered with 2xx within the timeout is retried with
 /// exponential backoff (10 s, 20 s, 40 s … at most 1 h, by default) and holds back the later ones.
-/// The webhook hears events committed after its creation.
+/// A receiver that fails every attempt for `WEBHOOK_PAUSE_AFTER_HOURS` (default 72) gets its
+/// webhook paused (`webhook.paused`) until an admin resumes it; an admin may also skip one
+/// delivery on purpose. The webhook hears events committed after its creation.
 #[utoipa::path(
     post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "webhooks",
     request_body = WebhookIn,
@@ -243,6 +287,8 @@ pub async fn create(
         version: 1,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        failing_since: None,
+        paused_at: None,
     };
     let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, row)).await?;
     let location = format!("/api/v1/webhooks/{}", row.id);
@@ -396,7 +442,7 @@ pub async fn delete(
     get, operation_id = "list_webhook_deliveries", path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(
         ("id" = String, Path, description = "Webhook id"),
-        ("status" = Option<DeliveryStatus>, Query, description = "Only pending or only delivered ones"),
+        ("status" = Option<DeliveryStatus>, Query, description = "Only pending, delivered or skipped ones"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -418,10 +464,11 @@ pub async fn deliveries(
         None => None,
         Some("pending") => Some(DeliveryState::Pending),
         Some("delivered") => Some(DeliveryState::Delivered),
+        Some("skipped") => Some(DeliveryState::Skipped),
         Some(other) => {
             return Err(ApiError::bad_request(
                 "invalid_query",
-                format!("query parameter `status` must be pending or delivered, got {other:?}"),
+                format!("query parameter `status` must be pending, delivered or skipped, got {other:?}"),
             ))
         }
     };
@@ -447,7 +494,7 @@ pub async fn deliveries(
 
 /// Deliver an event again (admin): queues the delivery for the next dispatcher pass, now.
 ///
-/// A delivered one is sent once more; a pending one skips the rest of its backoff wait.
+/// A delivered or skipped one is sent once more; a pending one skips the rest of its backoff wait.
 #[utoipa::path(
     post, operation_id = "redeliver_webhook_delivery", path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
     tag = "webhooks",
@@ -482,4 +529,38 @@ pub async fn redeliver(
         })
         .await?;
     Ok(HttpResponse::Accepted().json(DeliveryOut::from(row)))
+}
+
+/// Skip a pending delivery on purpose (admin): the receiver will not get it, and the later
+/// deliveries of the webhook, which it held back, flow again.
+///
+/// For an event the receiver refuses for good. The delivery records who skipped it and when
+/// (`status` `skipped`), and the webhook's history a `webhook.delivery_skipped` event. A skipped
+/// delivery can still be sent by hand with `redeliver`.
+#[utoipa::path(
+    post, operation_id = "skip_webhook_delivery", path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/skip",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("delivery_id" = String, Path, description = "Delivery id"),
+    ),
+    responses(
+        (status = 200, description = "Skipped", body = DeliveryOut),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook or delivery", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The delivery is not pending: delivered or skipped already (`delivery_not_pending`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn skip(
+    who: Principal,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_admin()?;
+    let (id, delivery_id) = path.into_inner();
+    let now = clock.now();
+    let row = db.write(move |c| service::skip_delivery(c, &Ctx { actor: &who.sub, now }, &id, &delivery_id)).await?;
+    Ok(HttpResponse::Ok().json(DeliveryOut::from(row)))
 }

@@ -6,6 +6,13 @@
 //! a webhook is delivered by whoever holds its lease (a conditional update with an expiry),
 //! and HTTP calls run outside any transaction.
 //!
+//! Webhooks are served beside each other, each in a lane of its own (`WEBHOOK_LANES` threads
+//! taking the next webhook when done with one), so a receiver that never answers costs its
+//! own webhook a timeout per attempt and nobody else anything. Webhooks whose receiver fails
+//! are served after the healthy ones. A lane holds a database connection only between calls,
+//! never while it waits for a receiver. A receiver that fails without a success for
+//! `WEBHOOK_PAUSE_AFTER_HOURS` gets its webhook paused ([`service::record_attempt`]).
+//!
 //! Receivers are called at public addresses only (or in the ranges `WEBHOOK_ALLOW_PRIVATE`
 //! names): the HTTP client resolves the host through [`GuardedResolver`], which refuses the
 //! attempt when any address the name resolves to is not allowed and otherwise hands the client
@@ -23,6 +30,8 @@ use crate::events::store::EventRow;
 use crate::http::ApiError;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How deliveries are made.
@@ -35,6 +44,10 @@ pub struct DispatchConfig {
     pub max_per_pass: usize,
     /// Private ranges receivers may be in (`WEBHOOK_ALLOW_PRIVATE`); public addresses always.
     pub allowed: AllowedRanges,
+    /// Webhooks served at the same time (`WEBHOOK_LANES`), at least one.
+    pub lanes: usize,
+    /// Continuous failure after which a webhook is paused; zero: never.
+    pub pause_after: Duration,
 }
 
 impl DispatchConfig {
@@ -47,6 +60,8 @@ impl DispatchConfig {
             },
             max_per_pass: 1000,
             allowed: s.webhook_allow_private.clone(),
+            lanes: s.webhook_lanes.max(1),
+            pause_after: Duration::from_secs(s.webhook_pause_after_hours.saturating_mul(3600)),
         }
     }
 }
@@ -107,18 +122,26 @@ pub struct DispatchReport {
     pub failed: usize,
 }
 
+impl std::ops::AddAssign for DispatchReport {
+    fn add_assign(&mut self, other: DispatchReport) {
+        self.queued += other.queued;
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+    }
+}
+
 /// The headers a delivery carries besides `Content-Type`.
 pub const SIGNATURE_HEADER: &str = "Pactum-Signature";
 pub const EVENT_ID_HEADER: &str = "Pactum-Event-Id";
 pub const EVENT_TYPE_HEADER: &str = "Pactum-Event-Type";
 pub const DELIVERY_ID_HEADER: &str = "Pactum-Delivery-Id";
 
-/// Runs one pass (blocking: call from the blocking pool, a thread or a test).
+/// Runs one pass (blocking: call from the blocking pool, a thread or a test). It returns when
+/// every lane is done; a receiver that does not answer keeps its lane for one timeout.
 pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<DispatchReport, ApiError> {
-    let mut report = DispatchReport::default();
-    let ids = db.read_blocking(|c| store::active_ids(c).map_err(ApiError::from))?;
+    let ids = db.read_blocking(|c| store::dispatch_order(c).map_err(ApiError::from))?;
     if ids.is_empty() {
-        return Ok(report);
+        return Ok(DispatchReport::default());
     }
     let agent = ureq::AgentBuilder::new()
         .timeout(cfg.timeout)
@@ -132,18 +155,41 @@ pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<Dispatch
         .resolver(GuardedResolver::new(cfg.allowed.clone()))
         .build();
     let owner = uuid::Uuid::new_v4().to_string();
-    for id in ids {
-        if let Err(e) = fill_outbox(db, clock, &id, &mut report) {
-            tracing::warn!(webhook = %id, error = %e, "filling the webhook outbox failed; next pass tries again");
-            continue;
+    let next = AtomicUsize::new(0);
+    let report = Mutex::new(DispatchReport::default());
+    std::thread::scope(|lanes| {
+        for _ in 0..cfg.lanes.clamp(1, ids.len()) {
+            lanes.spawn(|| {
+                while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let mut mine = DispatchReport::default();
+                    serve(db, clock, cfg, &agent, id, &owner, &mut mine);
+                    *report.lock().unwrap_or_else(|e| e.into_inner()) += mine;
+                }
+            });
         }
-        let result = deliver_queue(db, clock, cfg, &agent, &id, &owner, &mut report);
-        let released = db.write_blocking(|c| store::release_lease(c, &id, &owner).map_err(ApiError::from));
-        if let Err(e) = result.and(released) {
-            tracing::warn!(webhook = %id, error = %e, "webhook delivery stopped; next pass goes on");
-        }
+    });
+    Ok(report.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// One webhook's turn in a lane: fill its outbox, deliver what is due, give the lease back.
+fn serve(
+    db: &Db,
+    clock: &Clock,
+    cfg: &DispatchConfig,
+    agent: &ureq::Agent,
+    id: &str,
+    owner: &str,
+    report: &mut DispatchReport,
+) {
+    if let Err(e) = fill_outbox(db, clock, id, report) {
+        tracing::warn!(webhook = %id, error = %e, "filling the webhook outbox failed; next pass tries again");
+        return;
     }
-    Ok(report)
+    let result = deliver_queue(db, clock, cfg, agent, id, owner, report);
+    let released = db.write_blocking(|c| store::release_lease(c, id, owner).map_err(ApiError::from));
+    if let Err(e) = result.and(released) {
+        tracing::warn!(webhook = %id, error = %e, "webhook delivery stopped; next pass goes on");
+    }
 }
 
 fn fill_outbox(db: &Db, clock: &Clock, id: &str, report: &mut DispatchReport) -> Result<(), ApiError> {
@@ -196,10 +242,14 @@ fn deliver_queue(
             Err((code, message)) => (*code, Some(message.as_str())),
         };
         let attempt = Attempt { at: at.naive_utc(), status_code, error, retry_at };
-        db.write_blocking(|c| store::record_attempt(c, &delivery.id, &attempt).map_err(ApiError::from))?;
+        let paused = db.write_blocking(|c| service::record_attempt(c, id, &delivery.id, &attempt, cfg.pause_after))?;
         if outcome.is_err() {
             report.failed += 1;
-            tracing::info!(webhook = %id, event = delivery.event_id, error = ?error, "webhook delivery failed; will retry");
+            if paused {
+                tracing::warn!(webhook = %id, event = delivery.event_id, error = ?error, "webhook paused: its receiver failed for WEBHOOK_PAUSE_AFTER_HOURS");
+            } else {
+                tracing::info!(webhook = %id, event = delivery.event_id, error = ?error, "webhook delivery failed; will retry");
+            }
             return Ok(());
         }
         report.delivered += 1;

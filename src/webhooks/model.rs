@@ -70,6 +70,8 @@ pub const CATALOGUE: &[&str] = &[
     "webhook.created",
     "webhook.updated",
     "webhook.deleted",
+    "webhook.paused",
+    "webhook.delivery_skipped",
     "workflow.started",
     "workflow.advanced",
     "workflow.completed",
@@ -447,6 +449,14 @@ impl RetryPolicy {
     }
 }
 
+/// Whether the dispatcher pauses a webhook whose receiver has failed every attempt since
+/// `failing_since` (its first failure after the last success): once that has lasted `after`.
+/// An `after` of zero never pauses. It is judged when an attempt fails, so the pause comes with
+/// the first failed retry past the limit.
+pub fn pause_due(failing_since: DateTime<Utc>, now: DateTime<Utc>, after: Duration) -> bool {
+    !after.is_zero() && (now - failing_since).to_std().is_ok_and(|failing| failing >= after)
+}
+
 /// The JSON document POSTed to a receiver: one event of the log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookPayload {
@@ -719,6 +729,18 @@ mod tests {
         assert_eq!(sig, "t=1700000000,v1=560517ab8bd0efb62aa6d3ab7e5f40fced21dea46b088732c28d217cc99649b8");
         assert_ne!(sig, signature("secret-of-16char", 1_700_000_001, r#"{"a":1}"#));
         assert_ne!(sig, signature("other-secret-16c", 1_700_000_000, r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn a_webhook_is_paused_once_it_has_failed_for_the_whole_limit() {
+        let since = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 15, 10, 0, 0).unwrap();
+        let limit = Duration::from_secs(72 * 3600);
+        assert!(!pause_due(since, since, limit), "the first failure");
+        assert!(!pause_due(since, since + chrono::Duration::hours(72) - chrono::Duration::seconds(1), limit));
+        assert!(pause_due(since, since + chrono::Duration::hours(72), limit));
+        assert!(pause_due(since, since + chrono::Duration::days(30), limit));
+        assert!(!pause_due(since, since - chrono::Duration::hours(1), limit), "a clock that went back");
+        assert!(!pause_due(since, since + chrono::Duration::days(365), Duration::ZERO), "0 never pauses");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Webhook use cases, each inside the caller's transaction: subscription changes with their
-//! event, filling the outbox from the event log, and the events that the passing of time
-//! derives (a task overdue, a service-level deadline breached).
+//! event, filling the outbox from the event log, recording attempts (and pausing a webhook
+//! whose receiver fails for too long), skipping a delivery on purpose, and the events that the
+//! passing of time derives (a task overdue, a service-level deadline breached).
 
 use super::model::{self, event_type};
-use super::store::{self, WebhookRow};
+use super::store::{self, Attempt, DeliveryRow, WebhookRow};
+use crate::clock::as_utc;
 use crate::db::DbConnection;
 use crate::events::model::{Change, Changes};
 use crate::events::store::{self as events, NewEvent};
@@ -27,7 +29,7 @@ pub fn snapshot(r: &WebhookRow) -> Value {
     };
     json!({
         "url": url, "description": r.description, "event_types": r.patterns(), "active": r.active,
-        "secret_hint": model::secret_hint(&r.secret),
+        "secret_hint": model::secret_hint(&r.secret), "paused_at": r.paused_at.map(as_utc),
     })
 }
 
@@ -55,6 +57,12 @@ pub fn update(
     if_match.check(old.version)?;
     let mut new = old.clone();
     change(&mut new)?;
+    if new.active && !old.active {
+        // Resuming gives the receiver a fresh start: the time it failed before does not count
+        // towards the next pause.
+        new.paused_at = None;
+        new.failing_since = None;
+    }
     if new == old {
         return Ok(old);
     }
@@ -74,6 +82,83 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
     store::delete(conn, id)?;
     events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &Value::Null)?;
     Ok(())
+}
+
+/// Records an attempt at the head of a webhook's queue. A failure starts (or continues) the
+/// receiver's failing time; a success ends it. A webhook whose receiver has failed for
+/// `pause_after` without a success is paused (`webhook.paused`, by `system`): it keeps its
+/// queue, and the later deliveries wait until an admin resumes it. True when it was paused.
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    delivery_id: &str,
+    attempt: &Attempt<'_>,
+    pause_after: std::time::Duration,
+) -> Result<bool, ApiError> {
+    store::record_attempt(conn, delivery_id, attempt)?;
+    if attempt.retry_at.is_none() {
+        store::note_success(conn, webhook_id)?;
+        return Ok(false);
+    }
+    let Some(since) = store::note_failure(conn, webhook_id, attempt.at)? else {
+        return Ok(false);
+    };
+    if !model::pause_due(as_utc(since), as_utc(attempt.at), pause_after) {
+        return Ok(false);
+    }
+    let Some(old) = store::get(conn, webhook_id)?.filter(|h| h.active) else {
+        return Ok(false);
+    };
+    let new = WebhookRow {
+        active: false,
+        paused_at: Some(attempt.at),
+        version: old.version + 1,
+        updated_at: attempt.at,
+        ..old.clone()
+    };
+    if !store::update(conn, &new, old.version)? {
+        return Ok(false);
+    }
+    let ctx = Ctx { actor: "system", now: as_utc(attempt.at) };
+    events::record(conn, &ctx, ENTITY, webhook_id, "paused", &snapshot(&old), &snapshot(&new))?;
+    Ok(true)
+}
+
+/// Takes a pending delivery out of a webhook's queue on purpose, so the later ones flow: it is
+/// never sent again unless redelivered by hand. The skip is recorded on the delivery (who,
+/// when) and as a `webhook.delivery_skipped` event of the webhook.
+pub fn skip_delivery(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    webhook_id: &str,
+    delivery_id: &str,
+) -> Result<DeliveryRow, ApiError> {
+    load(conn, webhook_id)?;
+    let missing = || ApiError::not_found(format!("webhook {webhook_id} has no delivery {delivery_id}"));
+    let delivery = store::get_delivery(conn, webhook_id, delivery_id)?.ok_or_else(missing)?;
+    if !store::skip(conn, delivery_id, ctx.actor, ctx.now.naive_utc())? {
+        let state = if delivery.delivered_at.is_some() { "delivered" } else { "skipped" };
+        return Err(ApiError::conflict(
+            "delivery_not_pending",
+            format!("delivery {delivery_id} is {state} already; only a pending delivery can be skipped"),
+        ));
+    }
+    let skipped = json!({
+        "delivery_id": delivery.id, "event_id": delivery.event_id, "event_type": delivery.event_type,
+        "attempts": delivery.attempts, "last_error": delivery.last_error,
+    });
+    let changes = Changes::from([("skipped_delivery".to_string(), Change { old: Value::Null, new: skipped })]);
+    let at = ctx.now.naive_utc();
+    let event = NewEvent {
+        entity_type: ENTITY,
+        entity_id: webhook_id,
+        action: "delivery_skipped",
+        actor: ctx.actor,
+        at,
+        changes: &changes,
+    };
+    events::append(conn, event)?;
+    store::get_delivery(conn, webhook_id, delivery_id)?.ok_or_else(missing)
 }
 
 /// What one outbox step did.

@@ -23,6 +23,11 @@ pub struct WebhookRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The first failed attempt since the last delivery the receiver accepted; `None` while
+    /// it accepts them.
+    pub failing_since: Option<NaiveDateTime>,
+    /// When the dispatcher paused the webhook after continuous failure; cleared on resuming.
+    pub paused_at: Option<NaiveDateTime>,
 }
 
 impl WebhookRow {
@@ -45,6 +50,9 @@ pub struct DeliveryRow {
     pub next_attempt_at: Option<NaiveDateTime>,
     pub delivered_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// When an admin skipped it on purpose, and who.
+    pub skipped_at: Option<NaiveDateTime>,
+    pub skipped_by: Option<String>,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WebhookRow>> {
@@ -66,6 +74,8 @@ pub fn update(conn: &mut DbConnection, row: &WebhookRow, expected_version: i64) 
             webhooks::active.eq(row.active),
             webhooks::version.eq(row.version),
             webhooks::updated_at.eq(row.updated_at),
+            webhooks::failing_since.eq(row.failing_since),
+            webhooks::paused_at.eq(row.paused_at),
         ))
         .execute(conn)
         .map(|n| n == 1)
@@ -85,9 +95,34 @@ pub fn list(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryRe
     q.load(conn)
 }
 
-/// Ids of the active webhooks, in id order.
-pub fn active_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
-    webhooks::table.filter(webhooks::active.eq(true)).order(webhooks::id.asc()).select(webhooks::id).load(conn)
+/// Ids of the active webhooks in the order a pass serves them: those whose receiver accepts
+/// deliveries first, then the failing ones, each in id order. When more receivers hang than
+/// there are lanes, the healthy webhooks are not the ones left waiting for a lane.
+pub fn dispatch_order(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let mut rows: Vec<(String, Option<NaiveDateTime>)> = webhooks::table
+        .filter(webhooks::active.eq(true))
+        .order(webhooks::id.asc())
+        .select((webhooks::id, webhooks::failing_since))
+        .load(conn)?;
+    rows.sort_by_key(|(_, failing_since)| failing_since.is_some());
+    Ok(rows.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Records that the receiver failed at `at`: the start of its failure, unless it was failing
+/// already. Returns since when it fails.
+pub fn note_failure(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+    diesel::update(webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::failing_since.is_null()))
+        .set(webhooks::failing_since.eq(at))
+        .execute(conn)?;
+    webhooks::table.find(id).select(webhooks::failing_since).first(conn).optional().map(Option::flatten)
+}
+
+/// Records that the receiver accepted a delivery: it no longer fails.
+pub fn note_success(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::failing_since.is_not_null()))
+        .set(webhooks::failing_since.eq(None::<NaiveDateTime>))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The id of the newest event (0 when the log is empty): where a new webhook starts.
@@ -159,12 +194,14 @@ pub fn release_lease(conn: &mut DbConnection, id: &str, owner: &str) -> QueryRes
         .map(|_| ())
 }
 
-/// The oldest undelivered delivery of a webhook with its event: the head of its queue.
+/// The oldest pending (neither delivered nor skipped) delivery of a webhook with its event: the
+/// head of its queue.
 pub fn head(conn: &mut DbConnection, webhook_id: &str) -> QueryResult<Option<(DeliveryRow, EventRow)>> {
     webhook_deliveries::table
         .inner_join(events::table)
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
         .filter(webhook_deliveries::delivered_at.is_null())
+        .filter(webhook_deliveries::skipped_at.is_null())
         .order(webhook_deliveries::event_id.asc())
         .select((DeliveryRow::as_select(), EventRow::as_select()))
         .first(conn)
@@ -205,12 +242,36 @@ pub fn get_delivery(conn: &mut DbConnection, webhook_id: &str, id: &str) -> Quer
         .optional()
 }
 
-/// Queues a delivery again, due at `at` (a redelivery of a delivered one, or a retry now).
+/// Queues a delivery again, due at `at` (a redelivery of a delivered or skipped one, or a
+/// retry now).
 pub fn requeue(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(webhook_deliveries::table.find(id))
-        .set((webhook_deliveries::next_attempt_at.eq(at), webhook_deliveries::delivered_at.eq(None::<NaiveDateTime>)))
+        .set((
+            webhook_deliveries::next_attempt_at.eq(at),
+            webhook_deliveries::delivered_at.eq(None::<NaiveDateTime>),
+            webhook_deliveries::skipped_at.eq(None::<NaiveDateTime>),
+            webhook_deliveries::skipped_by.eq(None::<String>),
+        ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Takes a pending delivery out of the queue on purpose: it is not sent (again). False when it
+/// was not pending (any more).
+pub fn skip(conn: &mut DbConnection, id: &str, by: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(id))
+            .filter(webhook_deliveries::delivered_at.is_null())
+            .filter(webhook_deliveries::skipped_at.is_null()),
+    )
+    .set((
+        webhook_deliveries::skipped_at.eq(at),
+        webhook_deliveries::skipped_by.eq(by),
+        webhook_deliveries::next_attempt_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Which deliveries a listing shows.
@@ -218,6 +279,7 @@ pub fn requeue(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryRes
 pub enum DeliveryState {
     Pending,
     Delivered,
+    Skipped,
 }
 
 /// One page of a webhook's deliveries, newest event first, before the event id `before`.
@@ -235,8 +297,15 @@ pub fn deliveries(
         .limit(limit)
         .into_boxed();
     match state {
-        Some(DeliveryState::Pending) => q = q.filter(webhook_deliveries::delivered_at.is_null()),
+        Some(DeliveryState::Pending) => {
+            q = q.filter(webhook_deliveries::delivered_at.is_null()).filter(webhook_deliveries::skipped_at.is_null())
+        }
         Some(DeliveryState::Delivered) => q = q.filter(webhook_deliveries::delivered_at.is_not_null()),
+        Some(DeliveryState::Skipped) => {
+            q = q
+                .filter(webhook_deliveries::delivered_at.is_null())
+                .filter(webhook_deliveries::skipped_at.is_not_null())
+        }
         None => {}
     }
     if let Some(b) = before {

@@ -162,6 +162,8 @@ pub fn settings() -> Settings {
         // The webhook tests deliver to receivers on this host; the service refuses loopback
         // unless told otherwise, so the harness allows it explicitly.
         webhook_allow_private: AllowedRanges::parse("127.0.0.0/8,::1/128").unwrap(),
+        webhook_lanes: 8,
+        webhook_pause_after_hours: 72,
     }
 }
 

@@ -2,7 +2,8 @@
 //! that fails and then recovers as the clock moves, a stopped receiver and a restarted service
 //! that lose nothing, order per resource, event type filters, inactive webhooks catching up,
 //! derived events (task overdue, SLA breached) fired once, two dispatchers sharing the work,
-//! redelivery, admin-only access and validation.
+//! redelivery, admin-only access and validation; receivers that never answer holding up only
+//! their own webhook, a webhook paused after days of failure, and a delivery skipped by hand.
 
 use crate::common::{start_time, TestApp};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -15,6 +16,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 const SECRET: &str = "receiver-secret-0123456789";
 
@@ -23,6 +25,8 @@ const SECRET: &str = "receiver-secret-0123456789";
 struct Hit {
     headers: HashMap<String, String>,
     body: String,
+    /// When the request came in.
+    at: Instant,
 }
 
 impl Hit {
@@ -65,7 +69,8 @@ impl Receiver {
                         .iter()
                         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                         .collect();
-                    h.lock().unwrap().push(Hit { headers, body: String::from_utf8_lossy(&body).into_owned() });
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    h.lock().unwrap().push(Hit { headers, body, at: Instant::now() });
                     let delay = d.load(Ordering::SeqCst);
                     if delay > 0 {
                         actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -939,4 +944,254 @@ async fn a_receiver_url_written_behind_the_api_is_checked_when_sending() {
     let d = deliveries(&t, &this_host, "").await[0].clone();
     assert_eq!((d["last_error"].clone(), d["status"].clone()), (json!("destination not allowed"), json!("pending")));
     assert_eq!(deliveries(&t, &hex, "").await[0]["status"], "delivered", "0x7f.1 is 127.0.0.1, which is allowed");
+}
+
+/// A receiver that takes the connection and never answers: a listening socket nobody reads.
+/// Keep it alive for as long as it should hang.
+fn hanging_receiver() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/pactum", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+#[actix_rt::test]
+async fn receivers_that_never_answer_hold_up_only_their_own_webhooks() {
+    let timeout = std::time::Duration::from_secs(2);
+    let t = TestApp::spawn_with(|s| s.webhook_timeout_secs = 2).await;
+    // Five receivers that never answer, subscribed before the healthy one: a dispatcher that
+    // serves the webhooks one after the other comes to them first.
+    let mut hanging = Vec::new();
+    for _ in 0..5 {
+        let (listener, url) = hanging_receiver();
+        hanging.push((listener, subscribe(&t, &url, json!(["contract.created"])).await));
+    }
+    let rx = Receiver::start().await;
+    let healthy = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    t.create_contract(json!({})).await;
+
+    let started = Instant::now();
+    let report = dispatch(&t).await;
+    let pass = started.elapsed();
+    assert_eq!(report, DispatchReport { queued: 6, delivered: 1, failed: 5 });
+    let waited = rx.hits()[0].at - started;
+    assert!(waited < timeout, "the healthy receiver got its event after {waited:?}, behind the hanging ones");
+    assert!(pass < timeout * 2, "the pass took {pass:?}: the hanging receivers were waited for one after the other");
+    assert_eq!(deliveries(&t, &healthy, "").await[0]["status"], "delivered");
+    for (_, hook) in &hanging {
+        let d = deliveries(&t, hook, "").await[0].clone();
+        assert_eq!((d["status"].clone(), d["last_error"].clone()), (json!("pending"), json!("timed out")), "{d}");
+    }
+}
+
+#[actix_rt::test]
+async fn webhooks_whose_receiver_fails_wait_behind_the_healthy_ones_for_a_lane() {
+    let timeout = std::time::Duration::from_secs(1);
+    let t = TestApp::spawn_with(|s| {
+        s.webhook_timeout_secs = 1;
+        s.webhook_lanes = 1;
+    })
+    .await;
+    let mut hanging = Vec::new();
+    for _ in 0..3 {
+        let (listener, url) = hanging_receiver();
+        hanging.push((listener, subscribe(&t, &url, json!(["contract.created"])).await));
+    }
+    let rx = Receiver::start().await;
+    subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    t.create_contract(json!({})).await;
+    // One lane, nobody known to fail yet: served in order of creation, the healthy one last.
+    let started = Instant::now();
+    assert_eq!(dispatch(&t).await, DispatchReport { queued: 4, delivered: 1, failed: 3 });
+    assert!(rx.hits()[0].at - started >= timeout * 3, "one lane serves one webhook at a time");
+
+    // Their retries are due, and a new event is too: the healthy webhook goes first.
+    t.clock.set(start_time() + Duration::seconds(10));
+    t.create_contract(json!({})).await;
+    let started = Instant::now();
+    assert_eq!(dispatch(&t).await, DispatchReport { queued: 4, delivered: 1, failed: 3 });
+    let waited = rx.hits()[1].at - started;
+    assert!(waited < timeout, "the healthy receiver waited {waited:?} behind failing ones");
+}
+
+#[actix_rt::test]
+async fn a_webhook_whose_receiver_fails_for_three_days_is_paused_until_an_admin_resumes_it() {
+    let t = TestApp::spawn().await; // WEBHOOK_PAUSE_AFTER_HOURS=72
+    let ops = Receiver::start().await;
+    subscribe(&t, &ops.url, json!(["webhook.paused"])).await;
+    let rx = Receiver::start().await;
+    rx.answer(503);
+    let hook = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    let url = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    assert_eq!(
+        (hook["status"].clone(), hook["failing_since"].clone(), hook["paused_at"].clone()),
+        (json!("active"), Value::Null, Value::Null)
+    );
+    let at = |hours: i64| start_time() + Duration::hours(hours);
+    let shown = |t: chrono::DateTime<Utc>| json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+
+    // A success in between ends the failing time.
+    t.create_contract(json!({})).await;
+    assert_eq!(dispatch(&t).await.failed, 1);
+    assert_eq!(t.get(&url, &t.admin()).await.body["failing_since"], shown(at(0)));
+    t.clock.set(at(1));
+    rx.answer(200);
+    assert_eq!(dispatch(&t).await.delivered, 1);
+    assert_eq!(t.get(&url, &t.admin()).await.body["failing_since"], Value::Null);
+
+    // Failing again from hour 1: still active 71 hours later, paused at 72.
+    rx.answer(503);
+    t.create_contract(json!({})).await;
+    assert_eq!(dispatch(&t).await.failed, 1);
+    t.clock.set(at(72));
+    assert_eq!(dispatch(&t).await.failed, 1);
+    let got = t.get(&url, &t.admin()).await;
+    assert_eq!((got.body["status"].clone(), got.body["active"].clone()), (json!("active"), json!(true)));
+    assert_eq!(got.body["failing_since"], shown(at(1)));
+    t.clock.set(at(73));
+    assert_eq!(dispatch(&t).await.failed, 1);
+    let got = t.get(&url, &t.admin()).await;
+    assert_eq!(
+        (got.body["status"].clone(), got.body["active"].clone(), got.body["paused_at"].clone()),
+        (json!("paused"), json!(false), shown(at(73))),
+        "{}",
+        got.text
+    );
+    assert_eq!(got.body["failing_since"], shown(at(1)));
+    assert_eq!(got.header("etag").as_deref(), Some("\"2\""), "pausing changes the webhook");
+    let attempts = rx.hits().len();
+
+    // The pause is an event of the webhook, delivered to whoever subscribed to it.
+    dispatch(&t).await;
+    assert_eq!(ops.types(), ["webhook.paused"]);
+    let paused = ops.hits()[0].json();
+    assert_eq!((paused["entity_id"].clone(), paused["actor"].clone()), (hook["id"].clone(), json!("system")));
+    assert_eq!(paused["changes"]["active"], json!({"old": true, "new": false}));
+    assert_eq!(paused["changes"]["paused_at"]["new"], shown(at(73)));
+
+    // Paused, it sends nothing however long it waits, and keeps its queue.
+    t.create_contract(json!({})).await;
+    t.clock.set(at(100));
+    assert_eq!(dispatch(&t).await, DispatchReport::default());
+    assert_eq!(rx.hits().len(), attempts);
+    assert_eq!(deliveries(&t, &hook, "status=pending").await.len(), 1, "new events wait until it is resumed");
+
+    // An admin resumes it: the failing time starts again, the queue goes out in order.
+    let res = t.patch(&url, &t.admin(), json!({"active": true})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        (res.body["status"].clone(), res.body["paused_at"].clone(), res.body["failing_since"].clone()),
+        (json!("active"), Value::Null, Value::Null)
+    );
+    rx.answer(200);
+    assert_eq!(dispatch(&t).await, DispatchReport { queued: 1, delivered: 2, failed: 0 });
+    assert!(deliveries(&t, &hook, "status=pending").await.is_empty());
+    let ids: Vec<i64> = rx.hits().iter().map(Hit::event_id).collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "in order: {ids:?}");
+}
+
+#[actix_rt::test]
+async fn an_admin_turning_a_webhook_off_is_not_a_pause_and_a_pause_limit_of_zero_never_pauses() {
+    let t = TestApp::spawn_with(|s| s.webhook_pause_after_hours = 0).await;
+    let rx = Receiver::start().await;
+    rx.answer(500);
+    let hook = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    let url = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    t.create_contract(json!({})).await;
+    dispatch(&t).await;
+    t.clock.set(start_time() + Duration::days(30));
+    assert_eq!(dispatch(&t).await.failed, 1);
+    let got = t.get(&url, &t.admin()).await;
+    assert_eq!((got.body["status"].clone(), got.body["version"].clone()), (json!("active"), json!(1)));
+    assert_eq!(got.body["failing_since"], "2026-06-15T10:00:00Z");
+    let res = t.patch(&url, &t.admin(), json!({"active": false})).await;
+    assert_eq!((res.body["status"].clone(), res.body["paused_at"].clone()), (json!("inactive"), Value::Null));
+}
+
+/// The change feed's events of webhooks, oldest first.
+async fn webhook_history(t: &TestApp) -> Vec<Value> {
+    let res = t.get("/api/v1/events?entity_type=webhook&limit=500", &t.viewer()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body["items"].as_array().unwrap().clone()
+}
+
+#[actix_rt::test]
+async fn an_admin_skips_a_delivery_the_receiver_refuses_and_the_later_ones_flow() {
+    let t = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    rx.answer(422);
+    let hook = subscribe(&t, &rx.url, json!(["contract.created"])).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let other = subscribe(&t, &format!("http://{closed}/hook"), json!(["contract.created"])).await;
+    let hook_url = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    t.create_contract(json!({"title": "Refused"})).await;
+    t.create_contract(json!({"title": "Accepted"})).await;
+    assert_eq!(dispatch(&t).await.failed, 2, "the receiver refuses the first; nobody listens for the other");
+    let pending = deliveries(&t, &hook, "status=pending").await;
+    let (refused, later) = (pending[1].clone(), pending[0].clone());
+    assert_eq!((refused["attempts"].clone(), later["attempts"].clone()), (json!(1), json!(0)), "held back");
+    let skip = |d: &Value| format!("{hook_url}/deliveries/{}/skip", d["id"].as_str().unwrap());
+    let events_before = webhook_history(&t).await.len();
+
+    // Refused: not an admin, no such webhook or delivery (another webhook's is none of this one's).
+    for token in [t.viewer(), t.manager(), t.token("ivy", &["integration"])] {
+        t.request("POST", &skip(&refused)).bearer(&token).send().await.assert_problem(403, "forbidden");
+    }
+    let res = t.request("POST", &format!("{hook_url}/deliveries/nope/skip")).bearer(&t.admin()).send().await;
+    res.assert_problem(404, "not_found");
+    let theirs = deliveries(&t, &other, "").await[0].clone();
+    t.request("POST", &skip(&theirs)).bearer(&t.admin()).send().await.assert_problem(404, "not_found");
+    let res = t
+        .request("POST", &format!("/api/v1/webhooks/nope/deliveries/{}/skip", refused["id"].as_str().unwrap()))
+        .bearer(&t.admin())
+        .send()
+        .await;
+    res.assert_problem(404, "not_found");
+    let res = t.request("GET", &skip(&refused)).bearer(&t.admin()).send().await;
+    assert_eq!(res.status, 405, "{}", res.text);
+    assert_eq!(deliveries(&t, &hook, "status=pending").await, pending, "nothing changed");
+    assert_eq!(webhook_history(&t).await.len(), events_before);
+
+    // The admin skips it: recorded on the delivery and in the webhook's history.
+    let res = t.request("POST", &skip(&refused)).bearer(&t.admin()).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["status"], "skipped");
+    assert_eq!(
+        (res.body["skipped_by"].clone(), res.body["skipped_at"].clone()),
+        (json!("admin-user"), json!("2026-06-15T10:00:00Z"))
+    );
+    assert_eq!((res.body["attempts"].clone(), res.body["next_attempt_at"].clone()), (json!(1), Value::Null));
+    let event = webhook_history(&t).await.last().unwrap().clone();
+    assert_eq!((event["action"].clone(), event["actor"].clone()), (json!("delivery_skipped"), json!("admin-user")));
+    assert_eq!(event["entity_id"], hook["id"]);
+    assert_eq!(event["changes"]["skipped_delivery"]["new"]["delivery_id"], refused["id"]);
+    assert_eq!(event["changes"]["skipped_delivery"]["new"]["event_id"], refused["event_id"]);
+    let again = t.request("POST", &skip(&refused)).bearer(&t.admin()).send().await;
+    again.assert_problem(409, "delivery_not_pending");
+
+    // The later delivery goes out now; the skipped one is not sent again.
+    rx.answer(200);
+    t.clock.set(start_time() + Duration::seconds(10));
+    assert_eq!(dispatch(&t).await.delivered, 1);
+    let sent: Vec<i64> = rx.hits().iter().map(Hit::event_id).collect();
+    assert_eq!(sent, [refused["event_id"].as_i64().unwrap(), later["event_id"].as_i64().unwrap()]);
+    assert!(deliveries(&t, &hook, "status=pending").await.is_empty());
+    assert_eq!(deliveries(&t, &hook, "status=skipped").await[0]["id"], refused["id"]);
+    assert_eq!(deliveries(&t, &hook, "status=delivered").await[0]["id"], later["id"]);
+    let delivered = t.request("POST", &skip(&later)).bearer(&t.admin()).send().await;
+    delivered.assert_problem(409, "delivery_not_pending");
+    assert_eq!(deliveries(&t, &hook, "status=delivered").await[0]["id"], later["id"], "still delivered");
+    assert_eq!(t.get(&hook_url, &t.admin()).await.body["failing_since"], Value::Null, "the receiver accepts again");
+
+    // A skipped delivery can still be sent by hand.
+    let res = t
+        .request("POST", &format!("{hook_url}/deliveries/{}/redeliver", refused["id"].as_str().unwrap()))
+        .bearer(&t.admin())
+        .send()
+        .await;
+    assert_eq!(
+        (res.status, res.body["status"].clone(), res.body["skipped_by"].clone()),
+        (202, json!("pending"), Value::Null)
+    );
+    assert_eq!(dispatch(&t).await.delivered, 1);
+    assert_eq!(rx.hits().last().unwrap().event_id(), refused["event_id"].as_i64().unwrap());
 }
