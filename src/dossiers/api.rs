@@ -540,7 +540,7 @@ pub async fn create(
     responses((status = 200, description = "A page of dossiers, oldest first", body = Page<DossierOut>)),
     security(("bearer" = []))
 )]
-pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
     let status = match q.take("status").as_deref() {
         None => None,
@@ -564,6 +564,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         owner,
         status,
         attrs: Vec::new(),
+        reader: None,
     };
     let raw_attrs = q.take_prefixed("attr.");
     let page = PageRequest::take(&mut q)?;
@@ -572,6 +573,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     let rows = db
         .read(move |c| {
             filter.attrs = service::resolve_filters(c, filter.type_key.as_deref(), &raw_attrs)?;
+            filter.reader = service::reader(c, &who.sub, &who.roles)?;
             store::list(c, &filter, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
         })
         .await?;
@@ -595,7 +597,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     security(("bearer" = []))
 )]
 pub async fn get(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
@@ -605,11 +607,11 @@ pub async fn get(
     q.finish()?;
     let id = id.into_inner();
     match as_of {
-        None => Ok(ok(db.read(move |c| service::load(c, &id)).await?)),
+        None => Ok(ok(db.read(move |c| service::load_readable(c, &id, &who.sub, &who.roles)).await?)),
         Some(day) => {
             let d = db
                 .read(move |c| {
-                    let d = service::load(c, &id)?;
+                    let d = service::load_readable(c, &id, &who.sub, &who.roles)?;
                     service::as_of(c, &d, day)?
                         .ok_or_else(|| ApiError::not_found(format!("dossier {id} did not exist yet on {day}")))
                 })
@@ -722,12 +724,15 @@ pub async fn reopen(
     security(("bearer" = []))
 )]
 pub async fn history(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    crate::events::api::history(&db, &req, ENTITY, id.into_inner(), store::exists).await
+    let id = id.into_inner();
+    let dossier = id.clone();
+    db.read(move |c| service::load_readable(c, &dossier, &who.sub, &who.roles)).await?;
+    crate::events::api::history(&db, &req, ENTITY, id, store::exists).await
 }
 
 /// Post a named business event on a dossier (case_worker); rules listening for it fire once.
@@ -772,6 +777,7 @@ type PageOf<R> = fn(&mut crate::db::DbConnection, &str, Option<&str>, i64) -> di
 /// One page of a list that belongs to a dossier (posted events, rule firings); 404 when the
 /// dossier does not exist.
 async fn dossier_page<R: Send + 'static, T: Serialize>(
+    who: Principal,
     db: &Db,
     req: &HttpRequest,
     id: String,
@@ -785,7 +791,7 @@ async fn dossier_page<R: Send + 'static, T: Serialize>(
     let p = page.clone();
     let rows = db
         .read(move |c| {
-            service::load(c, &id)?;
+            service::load_readable(c, &id, &who.sub, &who.roles)?;
             rows_of(c, &id, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
         })
         .await?;
@@ -807,12 +813,13 @@ async fn dossier_page<R: Send + 'static, T: Serialize>(
     security(("bearer" = []))
 )]
 pub async fn list_events(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    dossier_page(&db, &req, id.into_inner(), store::business_events_of, |r| r.id.clone(), BusinessEventOut::from).await
+    dossier_page(who, &db, &req, id.into_inner(), store::business_events_of, |r| r.id.clone(), BusinessEventOut::from)
+        .await
 }
 
 /// What fired on a dossier, when, and what it started, oldest first.
@@ -830,12 +837,12 @@ pub async fn list_events(
     security(("bearer" = []))
 )]
 pub async fn list_firings(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    dossier_page(&db, &req, id.into_inner(), store::firings_of, |r| r.id.clone(), FiringOut::from).await
+    dossier_page(who, &db, &req, id.into_inner(), store::firings_of, |r| r.id.clone(), FiringOut::from).await
 }
 
 /// The date triggers of a dossier: one per date rule of its type version, with its due day.
@@ -848,17 +855,20 @@ pub async fn list_firings(
     ),
     security(("bearer" = []))
 )]
-pub async fn list_triggers(
-    _who: Principal,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_triggers(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let rows = db
         .read(move |c| {
-            service::load(c, &id)?;
+            service::load_readable(c, &id, &who.sub, &who.roles)?;
             store::triggers_of(c, &id).map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(TriggerOut::from).collect(), next_cursor: None }))
 }
+
+/// The change feed shows a case file's events (its changes, posted events and rule firings)
+/// only to those who may read the dossier.
+pub const FEED_SCOPE: crate::events::FeedScope = crate::events::FeedScope {
+    condition: |c, who| Ok(service::reader(c, &who.sub, &who.roles)?.map(|r| store::feed_readable_by(&r))),
+    redact: |_, _| {},
+};
