@@ -111,7 +111,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// What each reader may see of the change feed: the features whose records are not open to
 /// every token say so here.
 pub fn feed_scopes() -> crate::events::FeedScopes {
-    crate::events::FeedScopes(vec![crate::dossiers::api::FEED_SCOPE])
+    crate::events::FeedScopes(vec![crate::dossiers::api::FEED_SCOPE, crate::service_calls::api::FEED_SCOPE])
 }
 
 /// The application with all routes and middleware.
