@@ -520,9 +520,11 @@ pub async fn create(
     Ok(resource_response(StatusCode::CREATED, &DossierOut::new(d, None), version, Some(location)))
 }
 
-/// List dossiers.
+/// List the dossiers the caller may read.
 ///
-/// Attribute filters are `attr.<key>=<value>`, compared by the attribute's type; dates and
+/// Admins, case workers and viewers read every dossier; anyone else the dossiers it owns (by
+/// `sub` or a role), those of the types that name it (default owner, a rule's responsible) and
+/// those with a running workflow whose responsible or active step is it. Attribute filters are `attr.<key>=<value>`, compared by the attribute's type; dates and
 /// numbers also take `attr.<key>.gte=` and `attr.<key>.lte=`.
 #[utoipa::path(
     get, operation_id = "list_dossiers", path = "/api/v1/dossiers", tag = "dossiers",
@@ -582,7 +584,8 @@ pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result
 
 /// Get a dossier; with `as_of`, as it was at the end of that day (UTC).
 ///
-/// `as_of` rebuilds the dossier from its history (every change records old and new values),
+/// A dossier the caller may not read (see the list) answers 404, like a missing one; so do its
+/// history, posted events, rule firings and date triggers. `as_of` rebuilds the dossier from its history (every change records old and new values),
 /// so attributes, owner and status are those of that day. Such an answer has no ETag.
 #[utoipa::path(
     get, operation_id = "get_dossier", path = "/api/v1/dossiers/{id}", tag = "dossiers",
@@ -592,7 +595,7 @@ pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result
     ),
     responses(
         (status = 200, description = "The dossier", body = DossierOut, headers(("ETag" = String, description = "Version tag (not with as_of)"))),
-        (status = 404, description = "No such dossier (or it did not exist yet on `as_of`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read (or it did not exist yet on `as_of`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -633,7 +636,7 @@ pub async fn get(
     responses(
         (status = 200, description = "Changed", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed, or changed concurrently", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -672,7 +675,7 @@ async fn set_status(
     responses(
         (status = 200, description = "Closed", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed, or workflows still run on it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -694,7 +697,7 @@ pub async fn close(
     responses(
         (status = 200, description = "Reopened", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is open", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -719,7 +722,7 @@ pub async fn reopen(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -745,7 +748,7 @@ pub async fn history(
          headers(("Location" = String, description = "URL of the dossier's events"))),
         (status = 200, description = "This idempotency key was posted before: the first post, nothing fired again", body = PostedOut),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -808,7 +811,7 @@ async fn dossier_page<R: Send + 'static, T: Serialize>(
     ),
     responses(
         (status = 200, description = "A page of posted events", body = Page<BusinessEventOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -832,7 +835,7 @@ pub async fn list_events(
     ),
     responses(
         (status = 200, description = "A page of rule firings", body = Page<FiringOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -851,7 +854,7 @@ pub async fn list_firings(
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The triggers (one page: at most one per rule)", body = Page<TriggerOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -72,6 +72,10 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
 /// `next_cursor` of the previous answer as `after`: no event is ever missed or repeated.
 /// `next_cursor` is never `null` here; on an empty page it is the position you asked from, so
 /// keep polling with it.
+///
+/// The feed carries what the caller may see: the entries of a case file (`dossier`,
+/// `dossier_event`, `rule_firing`) only to those who may read the dossier now, and a service
+/// call reporter's phone and e-mail only to admin, viewer, service_agent and integration.
 #[utoipa::path(
     get, operation_id = "list_events",
     path = "/api/v1/events",

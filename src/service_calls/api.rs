@@ -33,8 +33,10 @@ const REGISTRARS: &[Role] = &[Role::ServiceAgent, Role::Integration];
 pub struct Reporter {
     #[schema(example = "Jan de Vries", max_length = 200)]
     pub name: Option<String>,
+    /// Read back only by admin, viewer, service_agent and integration; `null` for others.
     #[schema(example = "+31 20 123 4567", max_length = 200)]
     pub phone: Option<String>,
+    /// Read back only by admin, viewer, service_agent and integration; `null` for others.
     #[schema(example = "jan@example.com", max_length = 200)]
     pub email: Option<String>,
 }

@@ -940,3 +940,28 @@ async fn a_receiver_url_written_behind_the_api_is_checked_when_sending() {
     assert_eq!((d["last_error"].clone(), d["status"].clone()), (json!("destination not allowed"), json!("pending")));
     assert_eq!(deliveries(&t, &hex, "").await[0]["status"], "delivered", "0x7f.1 is 127.0.0.1, which is allowed");
 }
+
+#[actix_rt::test]
+async fn case_file_events_are_delivered_only_to_webhooks_that_name_them() {
+    use crate::dossiers::{case_worker, define_type, id, open_dossier};
+    let t = TestApp::spawn().await;
+    let rx_all = Receiver::start().await;
+    let rx_dossiers = Receiver::start().await;
+    subscribe(&t, &rx_all.url, json!(["*"])).await;
+    subscribe(&t, &rx_dossiers.url, json!(["dossier.*", "dossier_event.posted"])).await;
+    define_type(
+        &t,
+        json!({"key": "pension", "name": "Pension", "default_owner": {"role": "pension-desk"},
+                           "attributes": [{"key": "birth_date", "label": "Born", "data_type": "date"}]}),
+    )
+    .await;
+    let d =
+        open_dossier(&t, json!({"type": "pension", "customer_ref": "C-1", "attributes": {"birth_date": "1961-03-01"}}))
+            .await;
+    let res = t.post(&format!("/api/v1/dossiers/{}/events", id(&d)), &case_worker(&t), json!({"type": "called"})).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    dispatch(&t).await;
+    assert_eq!(rx_all.types(), ["dossier_type.created"], "`*` carries no case file");
+    assert_eq!(rx_dossiers.types(), ["dossier.created", "dossier_event.posted"]);
+    assert_eq!(rx_dossiers.hits()[0].json()["changes"]["attributes.birth_date"]["new"], "1961-03-01");
+}
