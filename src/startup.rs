@@ -108,6 +108,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// What each reader may see of the change feed: the features whose records are not open to
+/// every token say so here.
+pub fn feed_scopes() -> crate::events::FeedScopes {
+    crate::events::FeedScopes(vec![crate::dossiers::api::FEED_SCOPE, crate::service_calls::api::FEED_SCOPE])
+}
+
 /// The application with all routes and middleware.
 pub fn app(
     state: &AppState,
@@ -128,6 +134,7 @@ pub fn app(
         .app_data(web::Data::from(state.jwt.clone()))
         .app_data(web::Data::new(state.settings.clone()))
         .app_data(web::Data::new(allowed))
+        .app_data(web::Data::new(feed_scopes()))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
         .app_data(
             web::PathConfig::default().error_handler(|e, _| {

@@ -515,9 +515,11 @@ pub async fn create(
     Ok(resource_response(StatusCode::CREATED, &DossierOut::new(d, None), version, Some(location)))
 }
 
-/// List dossiers.
+/// List the dossiers the caller may read.
 ///
-/// Attribute filters are `attr.<key>=<value>`, compared by the attribute's type; dates and
+/// Admins, case workers and viewers read every dossier; anyone else the dossiers it owns (by
+/// `sub` or a role), those of the types that name it (default owner, a rule's responsible) and
+/// those with a running workflow whose responsible or active step is it. Attribute filters are `attr.<key>=<value>`, compared by the attribute's type; dates and
 /// numbers also take `attr.<key>.gte=` and `attr.<key>.lte=`.
 #[utoipa::path(
     get, operation_id = "list_dossiers", path = "/api/v1/dossiers", tag = "dossiers",
@@ -535,7 +537,7 @@ pub async fn create(
     responses((status = 200, description = "A page of dossiers, oldest first", body = Page<DossierOut>)),
     security(("bearer" = []))
 )]
-pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
     let status = match q.take("status").as_deref() {
         None => None,
@@ -559,6 +561,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         owner,
         status,
         attrs: Vec::new(),
+        reader: None,
     };
     let raw_attrs = q.take_prefixed("attr.");
     let page = PageRequest::take(&mut q)?;
@@ -567,6 +570,7 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     let rows = db
         .read(move |c| {
             filter.attrs = service::resolve_filters(c, filter.type_key.as_deref(), &raw_attrs)?;
+            filter.reader = service::reader(c, &who.sub, &who.roles)?;
             store::list(c, &filter, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
         })
         .await?;
@@ -575,7 +579,8 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
 
 /// Get a dossier; with `as_of`, as it was at the end of that day (UTC).
 ///
-/// `as_of` rebuilds the dossier from its history (every change records old and new values),
+/// A dossier the caller may not read (see the list) answers 404, like a missing one; so do its
+/// history, posted events, rule firings and date triggers. `as_of` rebuilds the dossier from its history (every change records old and new values),
 /// so attributes, owner and status are those of that day. Such an answer has no ETag.
 #[utoipa::path(
     get, operation_id = "get_dossier", path = "/api/v1/dossiers/{id}", tag = "dossiers",
@@ -585,12 +590,12 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     ),
     responses(
         (status = 200, description = "The dossier", body = DossierOut, headers(("ETag" = String, description = "Version tag (not with as_of)"))),
-        (status = 404, description = "No such dossier (or it did not exist yet on `as_of`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read (or it did not exist yet on `as_of`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn get(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
@@ -600,11 +605,11 @@ pub async fn get(
     q.finish()?;
     let id = id.into_inner();
     match as_of {
-        None => Ok(ok(db.read(move |c| service::load(c, &id)).await?)),
+        None => Ok(ok(db.read(move |c| service::load_readable(c, &id, &who.sub, &who.roles)).await?)),
         Some(day) => {
             let d = db
                 .read(move |c| {
-                    let d = service::load(c, &id)?;
+                    let d = service::load_readable(c, &id, &who.sub, &who.roles)?;
                     service::as_of(c, &d, day)?
                         .ok_or_else(|| ApiError::not_found(format!("dossier {id} did not exist yet on {day}")))
                 })
@@ -626,7 +631,7 @@ pub async fn get(
     responses(
         (status = 200, description = "Changed", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed, or changed concurrently", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -663,7 +668,7 @@ async fn set_status(
     responses(
         (status = 200, description = "Closed", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed, or workflows still run on it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -685,7 +690,7 @@ pub async fn close(
     responses(
         (status = 200, description = "Reopened", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is open", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -710,17 +715,20 @@ pub async fn reopen(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn history(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    crate::events::api::history(&db, &req, ENTITY, id.into_inner(), store::exists).await
+    let id = id.into_inner();
+    let dossier = id.clone();
+    db.read(move |c| service::load_readable(c, &dossier, &who.sub, &who.roles)).await?;
+    crate::events::api::history(&db, &req, ENTITY, id, store::exists).await
 }
 
 /// Post a named business event on a dossier (case_worker); rules listening for it fire once.
@@ -733,7 +741,7 @@ pub async fn history(
          headers(("Location" = String, description = "URL of the dossier's events"))),
         (status = 200, description = "This idempotency key was posted before: the first post, nothing fired again", body = PostedOut),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -764,6 +772,7 @@ type PageOf<R> = fn(&mut crate::db::DbConnection, &str, Option<&str>, i64) -> di
 /// One page of a list that belongs to a dossier (posted events, rule firings); 404 when the
 /// dossier does not exist.
 async fn dossier_page<R: Send + 'static, T: Serialize>(
+    who: Principal,
     db: &Db,
     req: &HttpRequest,
     id: String,
@@ -777,7 +786,7 @@ async fn dossier_page<R: Send + 'static, T: Serialize>(
     let p = page.clone();
     let rows = db
         .read(move |c| {
-            service::load(c, &id)?;
+            service::load_readable(c, &id, &who.sub, &who.roles)?;
             rows_of(c, &id, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
         })
         .await?;
@@ -794,17 +803,18 @@ async fn dossier_page<R: Send + 'static, T: Serialize>(
     ),
     responses(
         (status = 200, description = "A page of posted events", body = Page<BusinessEventOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn list_events(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    dossier_page(&db, &req, id.into_inner(), store::business_events_of, |r| r.id.clone(), BusinessEventOut::from).await
+    dossier_page(who, &db, &req, id.into_inner(), store::business_events_of, |r| r.id.clone(), BusinessEventOut::from)
+        .await
 }
 
 /// What fired on a dossier, when, and what it started, oldest first.
@@ -817,17 +827,17 @@ pub async fn list_events(
     ),
     responses(
         (status = 200, description = "A page of rule firings", body = Page<FiringOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn list_firings(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    dossier_page(&db, &req, id.into_inner(), store::firings_of, |r| r.id.clone(), FiringOut::from).await
+    dossier_page(who, &db, &req, id.into_inner(), store::firings_of, |r| r.id.clone(), FiringOut::from).await
 }
 
 /// The date triggers of a dossier: one per date rule of its type version, with its due day.
@@ -836,21 +846,24 @@ pub async fn list_firings(
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "The triggers (one page: at most one per rule)", body = Page<TriggerOut>),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn list_triggers(
-    _who: Principal,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_triggers(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let rows = db
         .read(move |c| {
-            service::load(c, &id)?;
+            service::load_readable(c, &id, &who.sub, &who.roles)?;
             store::triggers_of(c, &id).map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(TriggerOut::from).collect(), next_cursor: None }))
 }
+
+/// The change feed shows a case file's events (its changes, posted events and rule firings)
+/// only to those who may read the dossier.
+pub const FEED_SCOPE: crate::events::FeedScope = crate::events::FeedScope {
+    condition: |c, who| Ok(service::reader(c, &who.sub, &who.roles)?.map(|r| store::feed_readable_by(&r))),
+    redact: |_, _| {},
+};

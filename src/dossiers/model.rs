@@ -2,6 +2,7 @@
 //! changes, trigger dates derived from attributes, and rebuilding a dossier from its history.
 
 use crate::attributes::model::{valid_key, DataType, Rule};
+use crate::auth::Role;
 use crate::contracts::model::Period;
 use crate::http::{check_text, FieldError};
 use crate::tasks::model::Assignee;
@@ -401,6 +402,34 @@ fn set_path(state: &mut Map<String, Value>, parts: &[&str], value: Value) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// who reads a dossier
+
+/// Roles that read every dossier: admins, the case workers who keep them and auditors.
+pub const READS_EVERY_DOSSIER: &[Role] = &[Role::Admin, Role::CaseWorker, Role::Viewer];
+
+/// Whether a token with these roles reads every dossier; everyone else reads only the dossiers
+/// that name them (see [`may_read`]).
+pub fn reads_every_dossier(roles: &[String]) -> bool {
+    READS_EVERY_DOSSIER.iter().any(|r| roles.iter().any(|x| x == r.as_str()))
+}
+
+/// The people and teams a type names (in its current version, so that taking a team out of the
+/// type takes its access away): its default owner and every rule's responsible. A rule without
+/// a responsible hands its workflow to the dossier's owner, who reads it anyway.
+pub fn named_by_type<'a>(default_owner: Option<&'a Assignee>, rules: &'a [RuleDef]) -> Vec<&'a Assignee> {
+    default_owner.into_iter().chain(rules.iter().filter_map(|r| r.responsible.as_ref())).collect()
+}
+
+/// Whether the caller (`sub`, `roles`) may read a dossier whose `parties` are its owner, those
+/// its type names ([`named_by_type`]) and the responsibles and active step assignees of its
+/// running workflows. Case files hold birth dates and addresses, so being authenticated is
+/// not enough: a field team reads the dossiers it has a part in, nothing else. The store says
+/// the same in SQL, so that lists and the change feed filter in the query.
+pub fn may_read(sub: &str, roles: &[String], parties: &[&Assignee]) -> bool {
+    reads_every_dossier(roles) || parties.iter().any(|a| a.is(sub, roles))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,5 +570,48 @@ mod tests {
         let date_rule = [rule(Trigger::DateReached { attribute: "hired_on".into(), offset: "P25Y".into() })];
         assert!(validate_type(&attrs, &global, &date_rule, &mut yes).is_empty());
         assert_eq!(validate_type(&attrs, &[], &date_rule, &mut yes)[0].code, "unknown_attribute");
+    }
+
+    fn roles(r: &[&str]) -> Vec<String> {
+        r.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn admins_case_workers_and_auditors_read_every_dossier() {
+        for r in ["admin", "case_worker", "viewer"] {
+            assert!(may_read("x", &roles(&["crew", r]), &[]), "{r}");
+        }
+        for r in ["contract_manager", "planner", "service_agent", "integration", "maintenance-crew"] {
+            assert!(!may_read("x", &roles(&[r]), &[]), "{r}");
+        }
+        assert!(!may_read("x", &[], &[]));
+    }
+
+    #[test]
+    fn others_read_a_dossier_that_names_them_by_sub_or_role() {
+        let olga = Assignee::User("olga".into());
+        let desk = Assignee::Role("mortgage-desk".into());
+        assert!(may_read("olga", &[], &[&olga]));
+        assert!(!may_read("olgas-colleague", &roles(&["olga"]), &[&olga]), "a user is named by sub, not a role");
+        assert!(may_read("dora", &roles(&["mortgage-desk"]), &[&olga, &desk]));
+        assert!(!may_read("mortgage-desk", &[], &[&desk]), "a role is named by the roles claim, not the sub");
+        assert!(!may_read("piet", &roles(&["maintenance-crew"]), &[&olga, &desk]));
+    }
+
+    #[test]
+    fn a_type_names_its_default_owner_and_its_rules_responsibles() {
+        let rule = |key: &str, responsible: Option<Assignee>| RuleDef {
+            key: key.into(),
+            description: None,
+            trigger: Trigger::EventPosted { event: "moved".into() },
+            workflow: "relocation".into(),
+            responsible,
+        };
+        let owner = Assignee::User("olga".into());
+        let rules = vec![rule("a", Some(Assignee::Role("mortgage-desk".into()))), rule("b", None)];
+        let named = named_by_type(Some(&owner), &rules);
+        assert_eq!(named, vec![&owner, &Assignee::Role("mortgage-desk".into())]);
+        assert!(named_by_type(None, &[]).is_empty());
+        assert!(may_read("dora", &roles(&["mortgage-desk"]), &named));
     }
 }

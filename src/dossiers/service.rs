@@ -248,6 +248,31 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<DossierRow, ApiError> {
     store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("dossier {id} does not exist")))
 }
 
+/// Whose dossiers the caller reads: `None` for the roles that read every one, else the caller
+/// with the types whose current version names it (the rule is `model::may_read`).
+pub fn reader(conn: &mut DbConnection, sub: &str, roles: &[String]) -> Result<Option<store::Reader>, ApiError> {
+    if model::reads_every_dossier(roles) {
+        return Ok(None);
+    }
+    let type_keys = store::current_type_versions(conn)?
+        .into_iter()
+        .filter(|(_, v)| {
+            let d = def_of(v);
+            model::named_by_type(d.default_owner.as_ref(), &d.rules).iter().any(|a| a.is(sub, roles))
+        })
+        .map(|(t, _)| t.key)
+        .collect();
+    Ok(Some(store::Reader { sub: sub.to_string(), roles: roles.to_vec(), type_keys }))
+}
+
+/// A dossier the caller may read. One it may not is a 404 like a missing one, so that its
+/// existence is not given away either.
+pub fn load_readable(conn: &mut DbConnection, id: &str, sub: &str, roles: &[String]) -> Result<DossierRow, ApiError> {
+    let reader = reader(conn, sub, roles)?;
+    store::get_readable(conn, id, reader.as_ref())?
+        .ok_or_else(|| ApiError::not_found(format!("dossier {id} does not exist")))
+}
+
 /// A dossier that can still change: 409 when it is closed.
 pub fn load_open(conn: &mut DbConnection, id: &str) -> Result<DossierRow, ApiError> {
     let d = load(conn, id)?;

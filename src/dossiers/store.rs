@@ -3,7 +3,7 @@
 use crate::attributes::model::AttrFilter;
 use crate::db::schema::{
     dossier_business_events as bev, dossier_date_triggers as trg, dossier_type_versions as tv, dossier_types as types,
-    dossiers, rule_firings as fir,
+    dossiers, events, rule_firings as fir, workflow_instance_steps as wis, workflow_instances as wi,
 };
 use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -167,6 +167,80 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(dossiers::table.find(id))).get_result(conn)
 }
 
+/// A caller who reads only the dossiers that name it (`model::may_read`): its `sub` and roles,
+/// and the keys of the types whose current version names it, found beforehand by the pure rule.
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    pub sub: String,
+    pub roles: Vec<String>,
+    pub type_keys: Vec<String>,
+}
+
+/// `model::may_read` in SQL for one [`Reader`], so that lists and the feed filter in the query:
+/// the owner (index dossiers_owner), the type (dossiers_type), or a running workflow whose
+/// responsible or active step names the reader (indexes of migration 000013). A macro, as the
+/// condition also goes into subqueries, where a boxed expression cannot.
+macro_rules! readable_by {
+    ($r:expr) => {{
+        let r: &Reader = $r;
+        dossiers::owner_kind
+            .eq("user")
+            .and(dossiers::owner_name.eq(r.sub.clone()))
+            .or(dossiers::owner_kind.eq("role").and(dossiers::owner_name.eq_any(r.roles.clone())))
+            .or(dossiers::type_key.eq_any(r.type_keys.clone()))
+            .or(dossiers::id.eq_any(
+                wi::table
+                    .filter(wi::status.eq("running"))
+                    .filter(
+                        wi::responsible_kind
+                            .eq("user")
+                            .and(wi::responsible_name.eq(r.sub.clone()))
+                            .or(wi::responsible_kind.eq("role").and(wi::responsible_name.eq_any(r.roles.clone())))
+                            .or(wi::id.eq_any(
+                                wis::table
+                                    .filter(wis::status.eq("active"))
+                                    .filter(wis::assignee_kind.eq("user").and(wis::assignee_name.eq(r.sub.clone())).or(
+                                        wis::assignee_kind.eq("role").and(wis::assignee_name.eq_any(r.roles.clone())),
+                                    ))
+                                    .select(wis::instance_id),
+                            )),
+                    )
+                    .select(wi::dossier_id),
+            ))
+    }};
+}
+
+/// A dossier the reader may read (`None` reads every one).
+pub fn get_readable(conn: &mut DbConnection, id: &str, reader: Option<&Reader>) -> QueryResult<Option<DossierRow>> {
+    let mut q = dossiers::table.filter(dossiers::id.eq(id.to_string())).select(DossierRow::as_select()).into_boxed();
+    if let Some(r) = reader {
+        q = q.filter(readable_by!(r));
+    }
+    q.first(conn).optional()
+}
+
+/// The event types that belong to a dossier and carry its personal values: its own changes,
+/// its posted events (their data) and its rule firings (old and new attribute values).
+pub const CASE_FILE_EVENTS: &[&str] = &["dossier", "dossier_event", "rule_firing"];
+
+/// The events a reader may see in the change feed: every event that is not about a case file,
+/// and those of the dossiers it may read. The dossier's current state decides, so a dossier
+/// that changes hands changes who sees its past in the feed.
+pub fn feed_readable_by(r: &Reader) -> crate::events::store::EventCondition {
+    let readable = || dossiers::table.filter(readable_by!(r)).select(dossiers::id);
+    Box::new(
+        events::entity_type
+            .ne_all(CASE_FILE_EVENTS.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+            .or(events::entity_type.eq("dossier").and(events::entity_id.eq_any(readable())))
+            .or(events::entity_type
+                .eq("dossier_event")
+                .and(events::entity_id.eq_any(bev::table.filter(bev::dossier_id.eq_any(readable())).select(bev::id))))
+            .or(events::entity_type
+                .eq("rule_firing")
+                .and(events::entity_id.eq_any(fir::table.filter(fir::dossier_id.eq_any(readable())).select(fir::id)))),
+    )
+}
+
 pub fn insert(conn: &mut DbConnection, row: &DossierRow) -> QueryResult<()> {
     diesel::insert_into(dossiers::table).values(row).execute(conn).map(|_| ())
 }
@@ -188,6 +262,8 @@ pub struct ListFilter {
     pub owner: Option<(String, String)>,
     pub status: Option<String>,
     pub attrs: Vec<AttrFilter>,
+    /// Only the dossiers this caller may read; `None`: every dossier.
+    pub reader: Option<Reader>,
 }
 
 pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit: i64) -> QueryResult<Vec<DossierRow>> {
@@ -210,6 +286,9 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
     }
     if let Some(a) = after {
         q = q.filter(dossiers::id.gt(a.to_string()));
+    }
+    if let Some(r) = &f.reader {
+        q = q.filter(readable_by!(r));
     }
     q = crate::filter_by_attributes!(q, dossiers::id, EntityKind::Dossier, &f.attrs);
     q.load(conn)

@@ -72,6 +72,10 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
 /// `next_cursor` of the previous answer as `after`: no event is ever missed or repeated.
 /// `next_cursor` is never `null` here; on an empty page it is the position you asked from, so
 /// keep polling with it.
+///
+/// The feed carries what the caller may see: the entries of a case file (`dossier`,
+/// `dossier_event`, `rule_firing`) only to those who may read the dossier now, and a service
+/// call reporter's phone and e-mail only to admin, viewer, service_agent and integration.
 #[utoipa::path(
     get, operation_id = "list_events",
     path = "/api/v1/events",
@@ -86,7 +90,12 @@ fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
     ),
     security(("bearer" = []))
 )]
-pub async fn feed(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn feed(
+    who: Principal,
+    db: web::Data<Db>,
+    scopes: web::Data<super::FeedScopes>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(&req)?;
     let after = decode_position(q.take("after"))?;
     let entity_type = q.take("entity_type");
@@ -95,14 +104,24 @@ pub async fn feed(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         return Err(ApiError::bad_request("unknown_parameter", "the feed takes `after`, not `cursor`"));
     }
     q.finish()?;
+    let (in_query, reader) = (scopes.0.clone(), who.clone());
     let rows = db
-        .read_settled(move |c| store::feed(c, after, entity_type.as_deref(), page.limit).map_err(ApiError::from))
+        .read_settled(move |c| {
+            let mut conditions = Vec::new();
+            for scope in &in_query {
+                conditions.extend((scope.condition)(c, &reader)?);
+            }
+            store::feed_where(c, after, entity_type.as_deref(), conditions, page.limit).map_err(ApiError::from)
+        })
         .await?;
     let last = rows.last().map(|r| r.id).unwrap_or(after);
-    Ok(HttpResponse::Ok().json(FeedPage {
-        items: rows.into_iter().map(EventOut::from).collect(),
-        next_cursor: Cursor::encode(&last.to_string()),
-    }))
+    let mut items: Vec<EventOut> = rows.into_iter().map(EventOut::from).collect();
+    for e in &mut items {
+        for scope in &scopes.0 {
+            (scope.redact)(&who, e);
+        }
+    }
+    Ok(HttpResponse::Ok().json(FeedPage { items, next_cursor: Cursor::encode(&last.to_string()) }))
 }
 
 /// The history page of one resource, oldest first. `exists` tells whether the resource is
@@ -113,6 +132,18 @@ pub async fn history(
     entity_type: &'static str,
     entity_id: String,
     exists: fn(&mut crate::db::DbConnection, &str) -> diesel::QueryResult<bool>,
+) -> Result<HttpResponse, ApiError> {
+    history_redacted(db, req, entity_type, entity_id, exists, |_| {}).await
+}
+
+/// [`history`], with `redact` taking out of each event the values the reader may not see.
+pub async fn history_redacted(
+    db: &Db,
+    req: &HttpRequest,
+    entity_type: &'static str,
+    entity_id: String,
+    exists: fn(&mut crate::db::DbConnection, &str) -> diesel::QueryResult<bool>,
+    redact: impl Fn(&mut EventOut),
 ) -> Result<HttpResponse, ApiError> {
     let mut q = QueryPairs::from_request(req)?;
     let page = PageRequest::take(&mut q)?;
@@ -133,5 +164,13 @@ pub async fn history(
             Ok(rows)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.to_string(), EventOut::from)))
+    Ok(HttpResponse::Ok().json(page.page(
+        rows,
+        |r| r.id.to_string(),
+        |r| {
+            let mut e = EventOut::from(r);
+            redact(&mut e);
+            e
+        },
+    )))
 }

@@ -22,6 +22,25 @@ impl Ctx<'_> {
 }
 use utoipa::OpenApi;
 
+/// What one reader may see of the change feed beyond being authenticated. The kernel knows no
+/// feature: a feature whose records are not open to every token gives one at start-up
+/// ([`FeedScopes`]), and the feed applies them all.
+#[derive(Clone, Copy)]
+pub struct FeedScope {
+    /// The condition the reader's events must meet, in SQL so the feed filters in its query;
+    /// `None`: no limit for this reader.
+    pub condition: fn(
+        &mut crate::db::DbConnection,
+        &crate::auth::Principal,
+    ) -> Result<Option<store::EventCondition>, crate::http::ApiError>,
+    /// Takes out of a listed event the values the reader may not see.
+    pub redact: fn(&crate::auth::Principal, &mut api::EventOut),
+}
+
+/// The feed scopes of every feature, as app data of the feed endpoint.
+#[derive(Clone, Default)]
+pub struct FeedScopes(pub Vec<FeedScope>);
+
 #[derive(OpenApi)]
 #[openapi(paths(api::feed), components(schemas(api::EventOut, model::Change)))]
 pub struct EventsDoc;

@@ -2,9 +2,13 @@
 
 use super::model::Changes;
 use crate::db::schema::events;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, SqlBackend};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+/// A condition on the event log: which events one reader may see (see [`super::FeedScope`]).
+pub type EventCondition = Box<dyn BoxableExpression<events::table, SqlBackend, SqlType = Bool>>;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
@@ -94,6 +98,17 @@ pub fn has_history(conn: &mut DbConnection, entity_type: &str, entity_id: &str) 
 
 /// The change feed: every event after `after`, optionally of one entity type, in id order.
 pub fn feed(conn: &mut DbConnection, after: i64, entity_type: Option<&str>, limit: i64) -> QueryResult<Vec<EventRow>> {
+    feed_where(conn, after, entity_type, Vec::new(), limit)
+}
+
+/// [`feed`], of the events that meet every one of `conditions` (one reader's view).
+pub fn feed_where(
+    conn: &mut DbConnection,
+    after: i64,
+    entity_type: Option<&str>,
+    conditions: Vec<EventCondition>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     let mut q = events::table
         .filter(events::id.gt(after))
         .order(events::id.asc())
@@ -102,6 +117,9 @@ pub fn feed(conn: &mut DbConnection, after: i64, entity_type: Option<&str>, limi
         .into_boxed();
     if let Some(t) = entity_type {
         q = q.filter(events::entity_type.eq(t.to_string()));
+    }
+    for c in conditions {
+        q = q.filter(c);
     }
     q.load(conn)
 }

@@ -29,8 +29,10 @@ use validator::Validate;
 pub struct Reporter {
     #[schema(example = "Jan de Vries", max_length = 200)]
     pub name: Option<String>,
+    /// Read back only by admin, viewer, service_agent and integration; `null` for others.
     #[schema(example = "+31 20 123 4567", max_length = 200)]
     pub phone: Option<String>,
+    /// Read back only by admin, viewer, service_agent and integration; `null` for others.
     #[schema(example = "jan@example.com", max_length = 200)]
     pub email: Option<String>,
 }
@@ -165,7 +167,33 @@ impl ServiceCallOut {
             updated_at: as_utc(r.updated_at),
         }
     }
+
+    /// The call as a caller with `roles` sees it: without the reporter's phone and e-mail
+    /// unless it may read them (`model::reads_reporter_contact`).
+    pub fn seen_by(mut self, roles: &[String]) -> ServiceCallOut {
+        if !model::reads_reporter_contact(roles) {
+            if let Some(r) = &mut self.reporter {
+                r.phone = None;
+                r.email = None;
+            }
+        }
+        self
+    }
 }
+
+/// Takes the reporter's phone and e-mail out of a service call's event for a caller who may
+/// not read them: the change is left out, so neither value nor the fact that it changed shows.
+pub fn redact_event(roles: &[String], e: &mut crate::events::api::EventOut) {
+    if e.entity_type == ENTITY && !model::reads_reporter_contact(roles) {
+        e.changes.retain(|field, _| {
+            !model::REPORTER_CONTACT_FIELDS.iter().any(|f| field.strip_prefix("reporter.") == Some(f))
+        });
+    }
+}
+
+/// The change feed carries a reporter's contact data to those who may read it.
+pub const FEED_SCOPE: crate::events::FeedScope =
+    crate::events::FeedScope { condition: |_, _| Ok(None), redact: |who, e| redact_event(&who.roles, e) };
 
 /// One service action: a task in the worklist.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -219,9 +247,9 @@ fn sla_settings(settings: &Settings) -> SlaSettings {
     SlaSettings { default_level: settings.default_service_level.clone(), risk_share: settings.sla_at_risk_share }
 }
 
-fn ok(row: ServiceCallRow, now: DateTime<Utc>) -> HttpResponse {
+fn ok(row: ServiceCallRow, now: DateTime<Utc>, roles: &[String]) -> HttpResponse {
     let version = row.version;
-    resource_response(StatusCode::OK, &ServiceCallOut::new(row, now), version, None)
+    resource_response(StatusCode::OK, &ServiceCallOut::new(row, now).seen_by(roles), version, None)
 }
 
 /// Register a service call (service_agent, integration).
@@ -250,7 +278,7 @@ pub async fn create(
     settings: web::Data<Settings>,
     body: ApiJson<ServiceCallIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, now, sla) = (body.into_inner(), clock.now(), sla_settings(&settings));
+    let (input, now, sla, roles) = (body.into_inner(), clock.now(), sla_settings(&settings), who.roles.clone());
     let row = db
         .write_concurrent(move |c| {
             let ctx = Ctx { actor: &who.sub, now };
@@ -260,7 +288,8 @@ pub async fn create(
         .await?;
     let location = format!("/api/v1/service-calls/{}", row.id);
     let version = row.version;
-    Ok(resource_response(StatusCode::CREATED, &ServiceCallOut::new(row, now), version, Some(location)))
+    let out = ServiceCallOut::new(row, now).seen_by(&roles);
+    Ok(resource_response(StatusCode::CREATED, &out, version, Some(location)))
 }
 
 fn take_filter(q: &mut QueryPairs, who: &Principal, now: NaiveDateTime) -> Result<ListFilter, ApiError> {
@@ -327,6 +356,7 @@ async fn page_of(
     let now = clock.now();
     let mut q = QueryPairs::from_request(req)?;
     let mut filter = take_filter(&mut q, &who, now.naive_utc())?;
+    let roles = who.roles.clone();
     let page = PageRequest::take(&mut q)?;
     q.finish()?;
     let after = page.after.as_deref().map(decode_position).transpose()?;
@@ -342,7 +372,7 @@ async fn page_of(
             Ok(store::list(c, &filter, after, limit + 1)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, position, |r| ServiceCallOut::new(r, now))))
+    Ok(HttpResponse::Ok().json(page.page(rows, position, |r| ServiceCallOut::new(r, now).seen_by(&roles))))
 }
 
 /// List service calls, newest report first.
@@ -432,14 +462,14 @@ pub async fn of_installation(
     security(("bearer" = []))
 )]
 pub async fn get(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = db.read(move |c| service::load(c, &id)).await?;
-    Ok(ok(row, clock.now()))
+    Ok(ok(row, clock.now(), &who.roles))
 }
 
 /// Every change of a service call, oldest first.
@@ -457,12 +487,13 @@ pub async fn get(
     security(("bearer" = []))
 )]
 pub async fn history(
-    _who: Principal,
+    who: Principal,
     db: web::Data<Db>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    crate::events::api::history(&db, &req, ENTITY, id.into_inner(), store::exists).await
+    let redact = move |e: &mut crate::events::api::EventOut| redact_event(&who.roles, e);
+    crate::events::api::history_redacted(&db, &req, ENTITY, id.into_inner(), store::exists, redact).await
 }
 
 async fn act(
@@ -477,9 +508,10 @@ async fn act(
     let input = body.unwrap_or_default();
     validate(&input)?;
     let now = clock.now();
+    let roles = who.roles.clone();
     let row =
         db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, action, input.note, &if_match)).await?;
-    Ok(ok(row, now))
+    Ok(ok(row, now, &roles))
 }
 
 macro_rules! verb {

@@ -2,6 +2,7 @@
 //! clocks (deadlines, pauses, breaches and the at-risk zone).
 
 use super::business_hours::{BusinessCalendar, Calendar};
+use crate::auth::Role;
 use crate::http::FieldError;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
@@ -464,9 +465,33 @@ pub fn check_risk_share(share: f64) -> Result<f64, String> {
     }
 }
 
+/// Roles that read a reporter's phone and e-mail: those who handle calls (agents, and the
+/// systems that register them), admins and auditors. A field crew sees the call and the name,
+/// not how to reach the person.
+pub const READS_REPORTER_CONTACT: &[Role] = &[Role::Admin, Role::Viewer, Role::ServiceAgent, Role::Integration];
+
+/// The reporter's fields that only [`READS_REPORTER_CONTACT`] read.
+pub const REPORTER_CONTACT_FIELDS: &[&str] = &["phone", "email"];
+
+pub fn reads_reporter_contact(roles: &[String]) -> bool {
+    READS_REPORTER_CONTACT.iter().any(|r| roles.iter().any(|x| x == r.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reporter_contact_is_for_service_roles_admins_and_auditors() {
+        let roles = |r: &[&str]| r.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        for r in ["admin", "viewer", "service_agent", "integration"] {
+            assert!(reads_reporter_contact(&roles(&["maintenance-crew", r])), "{r}");
+        }
+        for r in ["contract_manager", "planner", "case_worker", "maintenance-crew"] {
+            assert!(!reads_reporter_contact(&roles(&[r])), "{r}");
+        }
+        assert!(!reads_reporter_contact(&[]));
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -553,12 +553,11 @@ pub async fn redeliver(
     security(("bearer" = []))
 )]
 pub async fn skip(
-    who: Principal,
+    who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_admin()?;
     let (id, delivery_id) = path.into_inner();
     let now = clock.now();
     let row = db.write(move |c| service::skip_delivery(c, &Ctx { actor: &who.sub, now }, &id, &delivery_id)).await?;

@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 /// Every event type a webhook can subscribe to: every `<entity>.<action>` the event log holds
 /// (see [`event_type`] for the two entities named differently). `task.overdue` and
 /// `service_call.breached` are appended by the scheduler when time passes. The webhook
-/// configuration's own types are delivered only when named (`webhook.*` or one of them).
+/// configuration's own types and the case files' types are delivered only when named
+/// (`webhook.*`, `dossier.*` or one of their types; see [`NAMED_ONLY`]).
 pub const CATALOGUE: &[&str] = &[
     "attribute_definition.created",
     "attribute_definition.updated",
@@ -95,12 +96,14 @@ pub fn event_type(entity_type: &str, action: &str) -> String {
     format!("{entity}.{action}")
 }
 
-/// The entity whose changes `*` leaves out: the subscriptions themselves, which are the admin's
-/// bookkeeping rather than business events.
-const NAMED_ONLY: &str = "webhook";
+/// The entities whose changes `*` leaves out: the subscriptions themselves, which are the admin's
+/// bookkeeping rather than business events; and the case files (a dossier's changes, posted
+/// events and rule firings), which carry birth dates and addresses: a receiver gets those only
+/// when the admin names them, so a catch-all CRM sync does not start copying personal data.
+pub const NAMED_ONLY: &[&str] = &["webhook", "dossier", "dossier_event", "rule_firing"];
 
 /// Whether `pattern` is a valid subscription: a catalogue type, `<entity>.*` for an entity of
-/// the catalogue, or `*` (every business type of the catalogue: all but `webhook.*`).
+/// the catalogue, or `*` (every type of the catalogue but those of [`NAMED_ONLY`]).
 pub fn valid_pattern(pattern: &str) -> bool {
     match pattern.strip_suffix(".*") {
         _ if pattern == "*" => true,
@@ -130,7 +133,7 @@ impl utoipa::PartialSchema for EventTypePattern {
             .schema_type(utoipa::openapi::schema::Type::String)
             .enum_values(Some(subscribable()))
             .description(Some(
-                "An event type, `<entity>.*` for every type of one entity, or `*` for every type except the webhooks' own changes.",
+                "An event type, `<entity>.*` for every type of one entity, or `*` for every type except the webhooks' own changes and the case files' (`dossier.*`, `dossier_event.*`, `rule_firing.*`), which are delivered only when named.",
             ))
             .into()
     }
@@ -143,7 +146,7 @@ impl utoipa::ToSchema for EventTypePattern {
 }
 
 /// Whether an event of type `event_type` is wanted by any of `patterns`. Types outside the
-/// catalogue are never delivered; `*` leaves out the webhook configuration's own changes.
+/// catalogue are never delivered; `*` leaves out those of [`NAMED_ONLY`].
 pub fn matches(patterns: &[String], event_type: &str) -> bool {
     if !CATALOGUE.contains(&event_type) {
         return false;
@@ -151,7 +154,7 @@ pub fn matches(patterns: &[String], event_type: &str) -> bool {
     let entity = event_type.split_once('.').map(|(e, _)| e).unwrap_or(event_type);
     patterns
         .iter()
-        .any(|p| (p == "*" && entity != NAMED_ONLY) || p == event_type || p.strip_suffix(".*") == Some(entity))
+        .any(|p| (p == "*" && !NAMED_ONLY.contains(&entity)) || p == event_type || p.strip_suffix(".*") == Some(entity))
 }
 
 /// Checks the subscribed event types (non-empty, known, no repeats).
@@ -526,6 +529,12 @@ mod tests {
         assert!(matches(&["webhook.updated".to_string()], "webhook.updated"));
         assert!(!matches(&["*".to_string()], "feed_token.created"), "never a type outside the catalogue");
         assert!(matches(&["*".to_string()], "service_call.breached"));
+        for t in ["dossier.updated", "dossier_event.posted", "rule_firing.fired"] {
+            assert!(!matches(&["*".to_string()], t), "`*` leaves out the case files' {t}");
+            let entity = t.split_once('.').unwrap().0;
+            assert!(matches(&[format!("{entity}.*")], t) && matches(&[t.to_string()], t), "named: {t}");
+        }
+        assert!(matches(&["*".to_string()], "workflow.started") && matches(&["*".to_string()], "dossier_type.created"));
     }
 
     #[test]

@@ -235,6 +235,12 @@ impl TestApp {
         self.request("POST", path).bearer(token).json(body).await
     }
 
+    /// POSTs as a retry-safe client does, with a fresh Idempotency-Key.
+    pub async fn post_once(&self, path: &str, token: &str, body: Value) -> Res {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.request("POST", path).bearer(token).header("Idempotency-Key", &key).json(body).await
+    }
+
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
         self.request("PATCH", path).bearer(token).json(body).await
     }

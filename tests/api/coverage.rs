@@ -73,12 +73,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn verb(t: &TestApp, contract: &Value, name: &str, body: Value) -> Res {
-    let res = t
-        .request("POST", &format!("/api/v1/contracts/{}/{name}", id(contract)))
-        .bearer(&t.manager())
-        .header("Idempotency-Key", &uuid::Uuid::new_v4().to_string())
-        .json(body)
-        .await;
+    let res = t.post_once(&format!("/api/v1/contracts/{}/{name}", id(contract)), &t.manager(), body).await;
     assert_eq!(res.status, 200, "{name}: {}", res.text);
     res
 }

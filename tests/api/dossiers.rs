@@ -893,3 +893,141 @@ async fn a_date_rule_that_fails_to_fire_does_not_hold_up_the_others() {
     assert!(firings(&t, &broken).await.is_empty());
     assert_eq!(triggers(&t, &broken).await[0]["status"], "pending", "tried again at the next pass");
 }
+
+/// A pension model whose type names the pension desk (default owner) and Rita (responsible of
+/// its rule), and a review workflow whose step goes to the valuers, whom the type does not name.
+async fn review_model(t: &TestApp) {
+    define_workflow(
+        t,
+        json!({"key": "review", "name": "Review",
+               "steps": [{"key": "assess", "name": "Assess", "assignee": {"role": "valuers"}}]}),
+    )
+    .await;
+    define_type(
+        t,
+        json!({
+            "key": "pension", "name": "Pension", "default_owner": {"role": "pension-desk"},
+            "attributes": [{"key": "birth_date", "label": "Born", "data_type": "date"},
+                           {"key": "address", "label": "Address", "data_type": "text"}],
+            "rules": [{"key": "review_on_request", "trigger": {"kind": "event_posted", "event": "review"},
+                       "workflow": "review", "responsible": {"user": "rita"}}]
+        }),
+    )
+    .await;
+    define_type(
+        t,
+        json!({"key": "loan", "name": "Loan",
+               "attributes": [{"key": "birth_date", "label": "Born", "data_type": "date"}]}),
+    )
+    .await;
+}
+
+/// The ids of every dossier `token` lists, page by page (`limit=1`, so the cursor is used).
+async fn listed_ids(t: &TestApp, token: &str) -> Vec<String> {
+    let (mut ids, mut url) = (Vec::new(), "/api/v1/dossiers?limit=1".to_string());
+    loop {
+        let res = t.get(&url, token).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        ids.extend(res.body["items"].as_array().unwrap().iter().map(id));
+        match res.body["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/dossiers?limit=1&cursor={c}"),
+            None => return ids,
+        }
+    }
+}
+
+/// Every read of one dossier: itself, as of a day, its history, posted events, rule firings
+/// and date triggers.
+fn reads_of(dossier: &str) -> Vec<String> {
+    ["", "?as_of=2026-06-15", "/history", "/events", "/rule-firings", "/date-triggers"]
+        .iter()
+        .map(|p| format!("/api/v1/dossiers/{dossier}{p}"))
+        .collect()
+}
+
+async fn assert_reads(t: &TestApp, token: &str, dossier: &str, allowed: bool) {
+    for url in reads_of(dossier) {
+        let res = t.get(&url, token).await;
+        if allowed {
+            assert_eq!(res.status, 200, "GET {url}: {}", res.text);
+        } else {
+            res.assert_problem(404, "not_found");
+            assert!(!res.text.contains("1961"), "nothing of the dossier in the refusal: {}", res.text);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_dossier_is_read_only_by_case_workers_auditors_admins_and_those_it_names() {
+    let t = TestApp::spawn().await;
+    review_model(&t).await;
+    let desk_case = open_dossier(
+        &t,
+        json!({"type": "pension", "customer_ref": "CUST-1",
+               "attributes": {"birth_date": "1961-03-01", "address": "Kerkstraat 1, Delft"}}),
+    )
+    .await;
+    let oscars = open_dossier(
+        &t,
+        json!({"type": "loan", "customer_ref": "CUST-2", "owner": {"user": "oscar"},
+               "attributes": {"birth_date": "1961-04-02"}}),
+    )
+    .await;
+    let loans_case =
+        open_dossier(&t, json!({"type": "loan", "customer_ref": "CUST-3", "owner": {"role": "loans"}})).await;
+    let all = vec![id(&desk_case), id(&oscars), id(&loans_case)];
+
+    // A field team, even with other permission roles, reads none of them, and cannot tell
+    // them from dossiers that do not exist.
+    let field = t.token("piet", &["maintenance-crew", "service_agent", "contract_manager", "planner", "integration"]);
+    assert!(listed_ids(&t, &field).await.is_empty());
+    for d in &all {
+        assert_reads(&t, &field, d, false).await;
+    }
+    let res = t.get("/api/v1/dossiers?customer_ref=CUST-1&type=pension", &field).await;
+    assert_eq!(res.body["items"], json!([]), "filters do not get round it");
+
+    // Admins, case workers and auditors read them all.
+    for token in [t.admin(), case_worker(&t), t.viewer()] {
+        assert_eq!(listed_ids(&t, &token).await, all);
+        for d in &all {
+            assert_reads(&t, &token, d, true).await;
+        }
+    }
+
+    // The owner by sub, an owning team by role.
+    let oscar = t.token("oscar", &[]);
+    assert_eq!(listed_ids(&t, &oscar).await, vec![id(&oscars)]);
+    assert_reads(&t, &oscar, &id(&oscars), true).await;
+    assert_reads(&t, &oscar, &id(&desk_case), false).await;
+    let loans = t.token("lou", &["loans"]);
+    assert_eq!(listed_ids(&t, &loans).await, vec![id(&loans_case)]);
+    assert_reads(&t, &t.token("loans", &[]), &id(&loans_case), false).await;
+
+    // Those the type names (default owner, a rule's responsible) read every dossier of the type.
+    for token in [t.token("petra", &["pension-desk"]), t.token("rita", &[])] {
+        assert_eq!(listed_ids(&t, &token).await, vec![id(&desk_case)]);
+        assert_reads(&t, &token, &id(&desk_case), true).await;
+        assert_reads(&t, &token, &id(&oscars), false).await;
+    }
+
+    // The assignee of a running workflow's active step, while it runs.
+    let valuer = t.token("vera", &["valuers"]);
+    assert!(listed_ids(&t, &valuer).await.is_empty());
+    let url = format!("/api/v1/dossiers/{}/events", id(&desk_case));
+    let res = t.post(&url, &case_worker(&t), json!({"type": "review"})).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(listed_ids(&t, &valuer).await, vec![id(&desk_case)]);
+    assert_reads(&t, &valuer, &id(&desk_case), true).await;
+    let step = my_open_tasks(&t, &valuer).await;
+    assert_eq!(step.len(), 1, "{step:?}");
+    assert_eq!(complete(&t, &step[0], &valuer, json!({})).await.status, 200);
+    assert!(listed_ids(&t, &valuer).await.is_empty(), "the workflow ended");
+    assert_reads(&t, &valuer, &id(&desk_case), false).await;
+
+    // A type that stops naming a team takes its access away.
+    let res = t.patch("/api/v1/dossier-types/pension", &t.admin(), json!({"default_owner": null, "rules": null})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(listed_ids(&t, &t.token("rita", &[])).await.is_empty());
+    assert_eq!(listed_ids(&t, &t.token("petra", &["pension-desk"])).await, vec![id(&desk_case)], "still its owner");
+}

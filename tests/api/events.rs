@@ -354,3 +354,104 @@ async fn a_poller_racing_concurrent_writers_misses_nothing_and_sees_nothing_twic
     let updated = everything.iter().filter(|e| e["action"] == "updated").count();
     assert_eq!(updated, 12);
 }
+
+/// Every event `token` reads in the feed, 3 at a time (so the cursor is used).
+async fn feed_of(t: &TestApp, token: &str) -> Vec<Value> {
+    let (mut all, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let url = match &after {
+            None => format!("{FEED}?limit=3"),
+            Some(a) => format!("{FEED}?limit=3&after={a}"),
+        };
+        let res = t.get(&url, token).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let page = items(&res.body);
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+        after = Some(res.body["next_cursor"].as_str().unwrap().to_string());
+    }
+}
+
+/// The (entity type, entity id) of the case-file entries of a feed.
+fn case_file_entries(feed: &[Value]) -> Vec<(String, String)> {
+    feed.iter()
+        .filter(|e| ["dossier", "dossier_event", "rule_firing"].contains(&e["entity_type"].as_str().unwrap()))
+        .map(|e| (e["entity_type"].as_str().unwrap().to_string(), e["entity_id"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_feed_carries_a_case_files_entries_only_to_those_who_may_read_the_dossier() {
+    use crate::dossiers::{case_worker, define_type, define_workflow, id, open_dossier};
+    let t = TestApp::spawn().await;
+    define_workflow(
+        &t,
+        json!({"key": "relocation", "name": "Relocation", "steps": [{"key": "contact", "name": "Contact"}]}),
+    )
+    .await;
+    define_type(
+        &t,
+        json!({"key": "mortgage", "name": "Mortgage", "default_owner": {"role": "mortgage-desk"},
+               "attributes": [{"key": "address", "label": "Address", "data_type": "text"}],
+               "rules": [{"key": "moved", "trigger": {"kind": "attribute_changed", "attribute": "address"},
+                          "workflow": "relocation"}]}),
+    )
+    .await;
+    let mine =
+        open_dossier(&t, json!({"type": "mortgage", "customer_ref": "C-1", "attributes": {"address": "Kerkstraat 1"}}))
+            .await;
+    let theirs = open_dossier(
+        &t,
+        json!({"type": "mortgage", "customer_ref": "C-2", "owner": {"user": "oscar"}, "attributes": {"address": "Dorpsweg 2"}}),
+    )
+    .await;
+    let cw = case_worker(&t);
+    for d in [&mine, &theirs] {
+        let url = format!("/api/v1/dossiers/{}", id(d));
+        assert_eq!(t.patch(&url, &cw, json!({"attributes": {"address": "Oudegracht 5"}})).await.status, 200);
+        let res = t.post(&format!("{url}/events"), &cw, json!({"type": "called", "data": {"phone": "+31 6 1"}})).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    t.create_contract(json!({"title": "Lifts", "contract_type": "maintenance", "customer_ref": "C-1",
+                             "start_date": "2026-01-01"}))
+        .await;
+
+    let everything = feed_of(&t, &t.viewer()).await;
+    let entries = case_file_entries(&everything);
+    // created, updated, posted and the firing of the address rule, per dossier.
+    assert_eq!(entries.len(), 8, "{entries:?}");
+    assert_eq!(case_file_entries(&feed_of(&t, &t.admin()).await), entries);
+    assert_eq!(case_file_entries(&feed_of(&t, &cw).await), entries);
+
+    // A field team reads the rest of the feed, and no entry of any case file.
+    let field = t.token("piet", &["maintenance-crew", "service_agent", "contract_manager"]);
+    let feed = feed_of(&t, &field).await;
+    assert!(case_file_entries(&feed).is_empty(), "{feed:?}");
+    assert!(!feed.iter().any(|e| e.to_string().contains("Oudegracht")), "no personal value leaks");
+    assert!(feed.iter().any(|e| e["entity_type"] == "contract"));
+    assert_eq!(feed.len(), everything.len() - 8, "only the case files' entries are left out");
+    let res = t.get(&format!("{FEED}?entity_type=dossier"), &field).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["items"], json!([]));
+
+    // Oscar reads the entries of his dossier only; the desk those of both.
+    let oscars: Vec<_> = entries
+        .iter()
+        .filter(|(kind, entity)| {
+            kind == "dossier" && *entity == id(&theirs)
+                || everything.iter().any(|e| {
+                    e["entity_id"] == entity.as_str() && e["changes"]["dossier_id"]["new"] == id(&theirs).as_str()
+                })
+        })
+        .cloned()
+        .collect();
+    assert_eq!(oscars.len(), 4, "{oscars:?}");
+    assert_eq!(case_file_entries(&feed_of(&t, &t.token("oscar", &[])).await), oscars);
+    assert_eq!(case_file_entries(&feed_of(&t, &t.token("dora", &["mortgage-desk"])).await), entries);
+
+    // A dossier's history is refused like the dossier itself.
+    let res = t.get(&format!("/api/v1/dossiers/{}/history", id(&theirs)), &field).await;
+    res.assert_problem(404, "not_found");
+}

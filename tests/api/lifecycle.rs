@@ -10,23 +10,15 @@ fn url(c: &Value) -> String {
     format!("/api/v1/contracts/{}", c["id"].as_str().unwrap())
 }
 
-/// POSTs a lifecycle verb without a body.
 /// POSTs a lifecycle verb with no body, as a retry-safe client does (with an Idempotency-Key).
 async fn verb(t: &TestApp, c: &Value, name: &str) -> Res {
-    t.request("POST", &format!("{}/{name}", url(c))).bearer(&t.manager()).header("Idempotency-Key", &key()).send().await
-}
-
-fn key() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let key = uuid::Uuid::new_v4().to_string();
+    t.request("POST", &format!("{}/{name}", url(c))).bearer(&t.manager()).header("Idempotency-Key", &key).send().await
 }
 
 /// POSTs a lifecycle verb with a JSON body.
 async fn verb_json(t: &TestApp, c: &Value, name: &str, body: Value) -> Res {
-    t.request("POST", &format!("{}/{name}", url(c)))
-        .bearer(&t.manager())
-        .header("Idempotency-Key", &key())
-        .json(body)
-        .await
+    t.post_once(&format!("{}/{name}", url(c)), &t.manager(), body).await
 }
 
 async fn history_actions(t: &TestApp, c: &Value) -> Vec<(String, String)> {

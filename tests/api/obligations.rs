@@ -73,7 +73,7 @@ async fn patch_ok(t: &TestApp, obligation: &Value, body: Value) -> Value {
 }
 
 async fn contract_verb(t: &TestApp, contract: &Value, verb: &str, body: Value) -> Value {
-    let res = t.post(&format!("/api/v1/contracts/{}/{verb}", id(contract)), &t.manager(), body).await;
+    let res = t.post_once(&format!("/api/v1/contracts/{}/{verb}", id(contract)), &t.manager(), body).await;
     assert_eq!(res.status, 200, "{verb}: {}", res.text);
     res.body
 }

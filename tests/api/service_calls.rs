@@ -796,3 +796,62 @@ async fn registrations_run_beside_each_other_and_the_feed_waits_for_them_to_comm
         all.body["items"].as_array().unwrap().iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
     assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
 }
+
+#[actix_rt::test]
+async fn a_reporters_phone_and_email_are_read_only_by_service_roles_admins_and_auditors() {
+    let t = TestApp::spawn().await;
+    let (_, installation) = covered(&t, "LIFT-9", json!({})).await;
+    let call = register(
+        &t,
+        json!({"serial_number": "LIFT-9", "description": "Door sensor broken",
+               "reporter": {"name": "Jan", "phone": "+31 20 123 4567", "email": "jan@example.com"}}),
+    )
+    .await;
+    assert_eq!(call["reporter"]["phone"], "+31 20 123 4567", "the registering agent reads what it sent");
+    assert_eq!(step(&t, &call, "acknowledge", None).await.status, 200);
+
+    let reads = [
+        format!("/api/v1/service-calls/{}", id(&call)),
+        "/api/v1/service-calls".to_string(),
+        format!("/api/v1/installations/{}/service-calls", id(&installation)),
+        format!("/api/v1/service-calls/{}/history", id(&call)),
+        "/api/v1/events?entity_type=service_call".to_string(),
+    ];
+    for token in [t.admin(), t.viewer(), agent(&t), t.token("crm", &["integration"])] {
+        let got = t.get(&reads[0], &token).await;
+        assert_eq!(
+            got.body["reporter"],
+            json!({"name": "Jan", "phone": "+31 20 123 4567", "email": "jan@example.com"})
+        );
+        for url in &reads {
+            let res = t.get(url, &token).await;
+            assert_eq!(res.status, 200, "{url}: {}", res.text);
+            assert!(res.text.contains("jan@example.com"), "{url}: {}", res.text);
+        }
+    }
+
+    // A field crew, a planner or a case worker sees the call and the reporter's name only:
+    // in the call, the lists, its history and the change feed.
+    for token in [
+        t.token("piet", &["maintenance-crew"]),
+        t.token("paula", &["planner", "contract_manager"]),
+        t.token("carla", &["case_worker"]),
+    ] {
+        let got = t.get(&reads[0], &token).await;
+        assert_eq!(got.status, 200, "{}", got.text);
+        assert_eq!(got.body["reporter"], json!({"name": "Jan", "phone": null, "email": null}));
+        assert_eq!(got.body["description"], "Door sensor broken");
+        for url in &reads {
+            let res = t.get(url, &token).await;
+            assert_eq!(res.status, 200, "{url}: {}", res.text);
+            assert!(res.text.contains("Jan"), "{url}: {}", res.text);
+            for secret in ["jan@example.com", "123 4567"] {
+                assert!(!res.text.contains(secret), "{url} shows {secret}: {}", res.text);
+            }
+        }
+        let history = t.get(&reads[3], &token).await;
+        let created = &history.body["items"][0]["changes"];
+        assert_eq!(created["reporter.name"]["new"], "Jan");
+        assert!(created.get("reporter.phone").is_none() && created.get("reporter.email").is_none(), "{created}");
+    }
+}

@@ -1195,3 +1195,28 @@ async fn an_admin_skips_a_delivery_the_receiver_refuses_and_the_later_ones_flow(
     assert_eq!(dispatch(&t).await.delivered, 1);
     assert_eq!(rx.hits().last().unwrap().event_id(), refused["event_id"].as_i64().unwrap());
 }
+
+#[actix_rt::test]
+async fn case_file_events_are_delivered_only_to_webhooks_that_name_them() {
+    use crate::dossiers::{case_worker, define_type, id, open_dossier};
+    let t = TestApp::spawn().await;
+    let rx_all = Receiver::start().await;
+    let rx_dossiers = Receiver::start().await;
+    subscribe(&t, &rx_all.url, json!(["*"])).await;
+    subscribe(&t, &rx_dossiers.url, json!(["dossier.*", "dossier_event.posted"])).await;
+    define_type(
+        &t,
+        json!({"key": "pension", "name": "Pension", "default_owner": {"role": "pension-desk"},
+                           "attributes": [{"key": "birth_date", "label": "Born", "data_type": "date"}]}),
+    )
+    .await;
+    let d =
+        open_dossier(&t, json!({"type": "pension", "customer_ref": "C-1", "attributes": {"birth_date": "1961-03-01"}}))
+            .await;
+    let res = t.post(&format!("/api/v1/dossiers/{}/events", id(&d)), &case_worker(&t), json!({"type": "called"})).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    dispatch(&t).await;
+    assert_eq!(rx_all.types(), ["dossier_type.created"], "`*` carries no case file");
+    assert_eq!(rx_dossiers.types(), ["dossier.created", "dossier_event.posted"]);
+    assert_eq!(rx_dossiers.hits()[0].json()["changes"]["attributes.birth_date"]["new"], "1961-03-01");
+}

@@ -1,0 +1,2 @@
+DROP INDEX workflow_instance_steps_assignee;
+DROP INDEX workflow_instances_responsible;
