@@ -4,7 +4,7 @@
 use super::model::{Action, Assignee, Kind, Status};
 use super::service::{self, ENTITY};
 use super::store::{self, FeedTokenRow, ListFilter, TaskRow};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::clock::{as_utc, Clock};
 use crate::db::Db;
 use crate::events::Ctx;
@@ -138,8 +138,31 @@ pub struct ActIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedTokenOut {
     pub id: String,
+    /// The user the token reads the feed as.
+    pub sub: String,
     pub created_at: DateTime<Utc>,
+    /// When the token stops working; `null`: when revoked.
+    pub expires_at: Option<DateTime<Utc>>,
 }
+
+impl From<FeedTokenRow> for FeedTokenOut {
+    fn from(r: FeedTokenRow) -> FeedTokenOut {
+        FeedTokenOut { id: r.id, sub: r.sub, created_at: as_utc(r.created_at), expires_at: r.expires_at.map(as_utc) }
+    }
+}
+
+/// Options of a new feed token.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedTokenIn {
+    /// When the token stops working: in the future, at most ten years ahead. Left out, the
+    /// token lasts until it is revoked.
+    #[schema(example = "2027-12-31T23:59:59Z")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Longest validity a feed token may be given.
+const MAX_FEED_TOKEN_DAYS: i64 = 3653;
 
 /// A new personal calendar-feed token, with its secret: this answer is the only one that has it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,6 +173,8 @@ pub struct FeedTokenCreated {
     /// The feed URL path with the token, to append to this service's address.
     pub url: String,
     pub created_at: DateTime<Utc>,
+    /// When the token stops working; `null`: when revoked.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 fn ok(row: TaskRow, today: NaiveDate) -> HttpResponse {
@@ -403,14 +428,14 @@ fn hash(token: &str) -> String {
 }
 
 /// The caller of the calendar feed: a bearer token, or a personal feed token in `?token=`.
-async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db) -> Result<Principal, ApiError> {
+async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db, clock: &Clock) -> Result<Principal, ApiError> {
     let token = q.take("token");
     if req.headers().contains_key(actix_web::http::header::AUTHORIZATION) || token.is_none() {
         return Principal::extract(req).await;
     }
-    let digest = hash(&token.unwrap_or_default());
-    let row = db.read(move |c| store::feed_token_by_hash(c, &digest).map_err(ApiError::from)).await?;
-    let row = row.ok_or_else(|| ApiError::unauthorized("the feed token is unknown or revoked"))?;
+    let (digest, now) = (hash(&token.unwrap_or_default()), clock.now().naive_utc());
+    let row = db.read(move |c| store::feed_token_by_hash(c, &digest, now).map_err(ApiError::from)).await?;
+    let row = row.ok_or_else(|| ApiError::unauthorized("the feed token is unknown, expired or revoked"))?;
     Ok(Principal { sub: row.sub, roles: serde_json::from_str(&row.roles).unwrap_or_default() })
 }
 
@@ -449,7 +474,7 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
     use icalendar::{Calendar, Component, Event, EventLike};
     let today = clock.today();
     let mut q = QueryPairs::from_request(&req)?;
-    let who = feed_caller(&req, &mut q, &db).await?;
+    let who = feed_caller(&req, &mut q, &db, &clock).await?;
     let mut filter = take_filter(&mut q, &who, today)?;
     q.finish()?;
     if filter.statuses.is_empty() {
@@ -519,11 +544,13 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
 /// Create a personal calendar-feed token for `GET /api/v1/tasks.ics?token=…`.
 ///
 /// The token carries the caller's identity and roles as they are now, grants read access to
-/// the calendar feed only, and lasts until revoked.
+/// the calendar feed only, and lasts until `expires_at` (when given) or until revoked.
 #[utoipa::path(
     post, operation_id = "create_feed_token", path = "/api/v1/feed-tokens", tag = "tasks",
+    request_body(content = Option<FeedTokenIn>, description = "Optional: when the token expires"),
     responses(
         (status = 201, description = "The new token (shown only now)", body = FeedTokenCreated, headers(("Location" = String, description = "URL of the token"))),
+        (status = 422, description = "`expires_at` not in the future or more than ten years ahead", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -531,15 +558,28 @@ pub async fn create_feed_token(
     who: Principal,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    body: ApiJson<Option<FeedTokenIn>>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = clock.now();
+    let expires_at = body.into_inner().unwrap_or_default().expires_at;
+    if let Some(at) = expires_at {
+        if at <= now || at > now + chrono::Duration::days(MAX_FEED_TOKEN_DAYS) {
+            return Err(ApiError::invalid(
+                "expires_at",
+                "out_of_range",
+                "must be in the future and at most ten years ahead",
+            ));
+        }
+    }
     let secret = format!("pft_{}", hex::encode(rand::random::<[u8; 32]>()));
     let row = FeedTokenRow {
         id: uuid::Uuid::now_v7().to_string(),
         token_hash: hash(&secret),
         sub: who.sub.clone(),
         roles: serde_json::to_string(&who.roles).unwrap_or_else(|_| "[]".into()),
-        created_at: clock.now().naive_utc(),
+        created_at: now.naive_utc(),
         revoked_at: None,
+        expires_at: expires_at.map(|at| at.naive_utc()),
     };
     let saved = row.clone();
     db.write(move |c| store::insert_feed_token(c, &saved).map_err(ApiError::from)).await?;
@@ -549,31 +589,40 @@ pub async fn create_feed_token(
             token: secret,
             id: row.id,
             created_at: as_utc(row.created_at),
+            expires_at: row.expires_at.map(as_utc),
         },
     ))
 }
 
-/// The caller's live feed tokens (without the secrets).
+/// The caller's unrevoked feed tokens (without the secrets); an admin lists another user's
+/// with `sub`, to revoke them.
 #[utoipa::path(
     get, operation_id = "list_feed_tokens", path = "/api/v1/feed-tokens", tag = "tasks",
+    params(("sub" = Option<String>, Query, description = "Admins: the user whose tokens to list (default: the caller)")),
     responses(
-        (status = 200, description = "All live tokens of the caller; `next_cursor` is always null", body = Page<FeedTokenOut>),
+        (status = 200, description = "All unrevoked tokens of the user, expired ones included; `next_cursor` is always null", body = Page<FeedTokenOut>),
+        (status = 403, description = "`sub` names another user and the caller is not an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn list_feed_tokens(who: Principal, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
-    let rows = db.read(move |c| store::feed_tokens_of(c, &who.sub).map_err(ApiError::from)).await?;
-    let items = rows.into_iter().map(|r| FeedTokenOut { id: r.id, created_at: as_utc(r.created_at) }).collect();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+pub async fn list_feed_tokens(who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let sub = q.take("sub").unwrap_or_else(|| who.sub.clone());
+    q.finish()?;
+    if sub != who.sub {
+        who.require_admin()?;
+    }
+    let rows = db.read(move |c| store::feed_tokens_of(c, &sub).map_err(ApiError::from)).await?;
+    Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(FeedTokenOut::from).collect(), next_cursor: None }))
 }
 
-/// Revoke one of the caller's feed tokens.
+/// Revoke one of the caller's feed tokens; an admin revokes anyone's.
 #[utoipa::path(
     delete, operation_id = "revoke_feed_token", path = "/api/v1/feed-tokens/{id}", tag = "tasks",
     params(("id" = String, Path, description = "Feed token id")),
     responses(
         (status = 204, description = "Revoked (revoking again changes nothing)"),
-        (status = 404, description = "The caller has no token with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The caller has no token with this id (an admin: there is none)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -584,7 +633,9 @@ pub async fn revoke_feed_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, at) = (id.into_inner(), clock.now().naive_utc());
-    let found = db.write(move |c| store::revoke_feed_token(c, &who.sub, &id, at).map_err(ApiError::from)).await?;
+    let owner = (!who.has_role(Role::Admin)).then(|| who.sub.clone());
+    let found =
+        db.write(move |c| store::revoke_feed_token(c, owner.as_deref(), &id, at).map_err(ApiError::from)).await?;
     if !found {
         return Err(ApiError::not_found("no such feed token"));
     }

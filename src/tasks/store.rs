@@ -295,16 +295,23 @@ pub struct FeedTokenRow {
     pub roles: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 pub fn insert_feed_token(conn: &mut DbConnection, row: &FeedTokenRow) -> QueryResult<()> {
     diesel::insert_into(feed_tokens::table).values(row).execute(conn).map(|_| ())
 }
 
-pub fn feed_token_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<FeedTokenRow>> {
+/// The live token with this hash: not revoked and not expired at `now`.
+pub fn feed_token_by_hash(
+    conn: &mut DbConnection,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<FeedTokenRow>> {
     feed_tokens::table
         .filter(feed_tokens::token_hash.eq(hash))
         .filter(feed_tokens::revoked_at.is_null())
+        .filter(feed_tokens::expires_at.is_null().or(feed_tokens::expires_at.gt(now)))
         .select(FeedTokenRow::as_select())
         .first(conn)
         .optional()
@@ -320,15 +327,22 @@ pub fn feed_tokens_of(conn: &mut DbConnection, sub: &str) -> QueryResult<Vec<Fee
         .load(conn)
 }
 
-/// Revokes one of `sub`'s tokens; false when there is no such live token.
-/// Revokes a token of `sub` (a revoked one keeps its first revocation time); false when the
-/// caller has no token with that id.
-pub fn revoke_feed_token(conn: &mut DbConnection, sub: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
-    let mine = feed_tokens::table.filter(feed_tokens::id.eq(id)).filter(feed_tokens::sub.eq(sub));
-    diesel::update(mine.filter(feed_tokens::revoked_at.is_null()))
+/// Revokes a token, of `owner` only when given (an admin revokes anyone's); a revoked one keeps
+/// its first revocation time. False when there is no such token (of that owner).
+pub fn revoke_feed_token(
+    conn: &mut DbConnection,
+    owner: Option<&str>,
+    id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let sub: Option<String> = feed_tokens::table.find(id).select(feed_tokens::sub).first(conn).optional()?;
+    if !sub.is_some_and(|sub| owner.is_none_or(|owner| owner == sub)) {
+        return Ok(false);
+    }
+    diesel::update(feed_tokens::table.find(id).filter(feed_tokens::revoked_at.is_null()))
         .set(feed_tokens::revoked_at.eq(Some(at)))
         .execute(conn)?;
-    diesel::select(diesel::dsl::exists(mine)).get_result(conn)
+    Ok(true)
 }
 
 pub fn delete_of_obligation(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<()> {

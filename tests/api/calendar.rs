@@ -2,7 +2,7 @@
 //! real iCalendar parser (the `icalendar` crate's), with a bearer token and with `?token=`; feed
 //! tokens are shown once, listed without the secret, revocable, and good for the feed only.
 
-use crate::common::{Res, TestApp};
+use crate::common::{start_time, Res, TestApp};
 use icalendar::parser::{read_calendar, unfold, Property};
 use serde_json::{json, Value};
 
@@ -248,7 +248,7 @@ async fn a_personal_feed_token_opens_the_feed_and_nothing_else() {
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(
         res.body,
-        json!({"items": [{"id": created["id"], "created_at": "2026-06-15T10:00:00Z"}], "next_cursor": null})
+        json!({"items": [{"id": created["id"], "sub": "alice", "created_at": "2026-06-15T10:00:00Z", "expires_at": null}], "next_cursor": null})
     );
     assert!(!res.text.contains(&token));
     // Others do not see it.
@@ -282,8 +282,8 @@ async fn a_personal_feed_token_opens_the_feed_and_nothing_else() {
     t.request("GET", &format!("/api/v1/feed-tokens?token={token}")).send().await.assert_problem(401, "unauthorized");
     t.request("POST", &format!("/api/v1/feed-tokens?token={token}")).send().await.assert_problem(401, "unauthorized");
 
-    // Only its owner revokes it; then the feed refuses it.
-    t.delete(&format!("/api/v1/feed-tokens/{}", id(&created)), &t.token("bob", &["admin"]))
+    // Only its owner revokes it (or an admin, below); then the feed refuses it.
+    t.delete(&format!("/api/v1/feed-tokens/{}", id(&created)), &t.token("bob", &["crew"]))
         .await
         .assert_problem(404, "not_found");
     assert_eq!(t.request("GET", &feed_url).send().await.status, 200);
@@ -303,4 +303,41 @@ async fn a_personal_feed_token_opens_the_feed_and_nothing_else() {
     assert_ne!(fresh, feed_url);
     assert_eq!(calendar_events(&t.request("GET", &fresh).send().await).len(), 3);
     t.request("POST", "/api/v1/feed-tokens").send().await.assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn a_feed_token_may_expire_and_an_admin_revokes_anyones() {
+    let t = TestApp::spawn().await;
+    planned_work(&t).await;
+    let alice = t.token("alice", &["crew"]);
+
+    // An expiry must lie ahead, and not more than ten years.
+    for bad in ["2026-06-15T09:00:00Z", "2036-06-16T10:00:00Z"] {
+        let res = t.post("/api/v1/feed-tokens", &alice, json!({"expires_at": bad})).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), vec!["expires_at"]);
+    }
+    assert_eq!(t.get("/api/v1/feed-tokens", &alice).await.body["items"], json!([]), "nothing stored");
+
+    let res = t.post("/api/v1/feed-tokens", &alice, json!({"expires_at": "2026-06-16T10:00:00Z"})).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["expires_at"], "2026-06-16T10:00:00Z");
+    let feed_url = res.body["url"].as_str().unwrap().to_string();
+    assert_eq!(t.request("GET", &feed_url).send().await.status, 200);
+    t.clock.set(start_time() + chrono::Duration::days(1));
+    t.request("GET", &feed_url).send().await.assert_problem(401, "unauthorized");
+
+    // An admin finds another user's tokens by `sub` and revokes one; others may not look.
+    let lasting = t.post("/api/v1/feed-tokens", &alice, json!({})).await.body;
+    let lasting_url = lasting["url"].as_str().unwrap().to_string();
+    t.get("/api/v1/feed-tokens?sub=alice", &t.token("bob", &["crew"])).await.assert_problem(403, "forbidden");
+    let listed = t.get("/api/v1/feed-tokens?sub=alice", &t.admin()).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let ids: Vec<&Value> = listed.body["items"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
+    assert_eq!(ids.len(), 2, "the expired token is listed until revoked: {}", listed.text);
+    assert!(ids.contains(&&lasting["id"]));
+    let res = t.delete(&format!("/api/v1/feed-tokens/{}", id(&lasting)), &t.admin()).await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    t.request("GET", &lasting_url).send().await.assert_problem(401, "unauthorized");
+    t.delete("/api/v1/feed-tokens/nope", &t.admin()).await.assert_problem(404, "not_found");
 }
