@@ -336,7 +336,12 @@ pub fn revoke_feed_token(
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
     let sub: Option<String> = feed_tokens::table.find(id).select(feed_tokens::sub).first(conn).optional()?;
-    if !sub.is_some_and(|sub| owner.is_none_or(|owner| owner == sub)) {
+    let theirs = match (sub, owner) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(sub), Some(owner)) => sub == owner,
+    };
+    if !theirs {
         return Ok(false);
     }
     diesel::update(feed_tokens::table.find(id).filter(feed_tokens::revoked_at.is_null()))

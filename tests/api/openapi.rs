@@ -89,7 +89,7 @@ fn answers_require_what_they_always_carry_and_pages_refer_to_their_items() {
         assert!(required(name).contains(&nullable_field.to_string()));
         assert!(props[nullable_field].to_string().contains("null"), "{name}.{nullable_field} stays nullable");
     }
-    assert_eq!(required("FeedTokenCreated"), ["id", "token", "url", "created_at"]);
+    assert_eq!(required("FeedTokenCreated"), ["id", "token", "url", "created_at", "expires_at"]);
     assert!(!required("CoverageOut").contains(&"contract".to_string()), "only one side of a link carries it");
     assert!(schemas["ContractPatch"].get("required").is_none(), "a merge patch leaves every field out at will");
     assert_eq!(schemas["Page_ContractOut"]["properties"]["items"]["items"]["$ref"], "#/components/schemas/ContractOut");
