@@ -7,10 +7,11 @@ use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, Tr
 use crate::auth::Principal;
 use crate::auth::{AdminOnly, Allowed, CaseWorkers};
 use crate::clock::{as_utc, Clock};
+use crate::config::Settings;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
-use crate::http::pagination::PageRequest;
+use crate::http::pagination::{PageRequest, PAGE_BYTES};
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
 use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
@@ -235,7 +236,8 @@ pub struct EventIn {
     #[serde(rename = "type")]
     #[schema(example = "moved")]
     pub event_type: String,
-    /// A JSON object with what goes with it (default `{}`).
+    /// A JSON object with what goes with it (default `{}`), at most 32 KiB as JSON
+    /// (`EVENT_DATA_MAX_BYTES`).
     #[schema(value_type = Option<crate::http::openapi::JsonObject>)]
     pub data: Option<Map<String, Value>>,
     /// Optional idempotency key: posting the same key again on the dossier returns the first
@@ -751,10 +753,19 @@ pub async fn post_event(
     who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    settings: web::Data<Settings>,
     id: web::Path<String>,
     body: ApiJson<EventIn>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, input, now) = (id.into_inner(), body.into_inner(), clock.now());
+    let size = input.data.as_ref().map_or(0, |d| serde_json::to_string(d).map_or(0, |t| t.len()));
+    if size > settings.event_data_max_bytes {
+        return Err(ApiError::invalid(
+            "data",
+            "too_large",
+            format!("{size} bytes of JSON; at most {} are kept with one event", settings.event_data_max_bytes),
+        ));
+    }
     let (event, firings, created) =
         db.write(move |c| service::post_event(c, &Ctx { actor: &who.sub, now }, &id, input)).await?;
     let location = format!("/api/v1/dossiers/{}/events", event.dossier_id);
@@ -790,7 +801,7 @@ async fn dossier_page<R: Send + 'static, T: Serialize>(
             rows_of(c, &id, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, key, out)))
+    Ok(HttpResponse::Ok().json(page.page_within(rows, PAGE_BYTES, key, out)))
 }
 
 /// The business events posted on a dossier, oldest first.

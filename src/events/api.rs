@@ -5,7 +5,7 @@ use super::store::{self, EventRow};
 use crate::auth::Principal;
 use crate::clock::as_utc;
 use crate::db::Db;
-use crate::http::pagination::PageRequest;
+use crate::http::pagination::{within_budget, PageRequest, PAGE_BYTES};
 use crate::http::{ApiError, Cursor, QueryPairs};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -114,14 +114,16 @@ pub async fn feed(
             store::feed_where(c, after, entity_type.as_deref(), conditions, page.limit).map_err(ApiError::from)
         })
         .await?;
-    let last = rows.last().map(|r| r.id).unwrap_or(after);
-    let mut items: Vec<EventOut> = rows.into_iter().map(EventOut::from).collect();
-    for e in &mut items {
+    let redacted = |r| {
+        let mut e = EventOut::from(r);
         for scope in &scopes.0 {
-            (scope.redact)(&who, e);
+            (scope.redact)(&who, &mut e);
         }
-    }
-    Ok(HttpResponse::Ok().json(FeedPage { items, next_cursor: Cursor::encode(&last.to_string()) }))
+        e
+    };
+    let (items, last) = within_budget(rows, PAGE_BYTES, |r| r.id.to_string(), redacted);
+    let last = last.unwrap_or_else(|| after.to_string());
+    Ok(HttpResponse::Ok().json(FeedPage { items, next_cursor: Cursor::encode(&last) }))
 }
 
 /// The history page of one resource, oldest first. `exists` tells whether the resource is
@@ -164,8 +166,9 @@ pub async fn history_redacted(
             Ok(rows)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page.page(
+    Ok(HttpResponse::Ok().json(page.page_within(
         rows,
+        PAGE_BYTES,
         |r| r.id.to_string(),
         |r| {
             let mut e = EventOut::from(r);

@@ -1031,3 +1031,45 @@ async fn a_dossier_is_read_only_by_case_workers_auditors_admins_and_those_it_nam
     assert!(listed_ids(&t, &t.token("rita", &[])).await.is_empty());
     assert_eq!(listed_ids(&t, &t.token("petra", &["pension-desk"])).await, vec![id(&desk_case)], "still its owner");
 }
+
+#[actix_web::test]
+async fn event_data_is_capped_and_event_pages_are_bounded_by_size() {
+    let t = TestApp::spawn().await;
+    define_type(&t, json!({"key": "mortgage", "name": "Mortgage", "default_owner": {"role": "mortgage-desk"}})).await;
+    let d = open_dossier(&t, json!({"type": "mortgage", "customer_ref": "C-9"})).await;
+    let events_url = format!("/api/v1/dossiers/{}/events", id(&d));
+
+    // Over 32 KiB of data: refused, nothing stored.
+    let res =
+        t.post(&events_url, &case_worker(&t), json!({"type": "letter", "data": {"text": "x".repeat(33 * 1024)}})).await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(
+        (res.body["errors"][0]["field"].clone(), res.body["errors"][0]["code"].clone()),
+        (json!("data"), json!("too_large"))
+    );
+    assert_eq!(t.get(&events_url, &t.viewer()).await.body["items"], json!([]));
+
+    // Forty events of 30 KB: a page of up to 500 stops at about 1 MiB and the cursor goes on.
+    for n in 0..40 {
+        let body = json!({"type": "letter", "data": {"n": n, "text": "y".repeat(30_000)}});
+        assert_eq!(t.post(&events_url, &case_worker(&t), body).await.status, 201);
+    }
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{events_url}?limit=500&cursor={c}"),
+            None => format!("{events_url}?limit=500"),
+        };
+        let res = t.get(&url, &t.viewer()).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert!(res.text.len() <= 1024 * 1024 + 32 * 1024, "a page of {} bytes", res.text.len());
+        seen.extend(res.body["items"].as_array().unwrap().iter().map(|e| e["data"]["n"].as_i64().unwrap()));
+        pages += 1;
+        match res.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..40).collect::<Vec<i64>>(), "every event once, in order");
+    assert!(pages >= 2, "forty 30 KB events do not fit one page");
+}
