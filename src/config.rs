@@ -37,6 +37,8 @@ pub struct Settings {
     /// Largest `data` of one business event posted on a dossier, in bytes of JSON: everyone
     /// reading the dossier's events pays for it again.
     pub event_data_max_bytes: usize,
+    /// Most lines one NDJSON import request applies; the report says where it stopped.
+    pub import_max_lines: usize,
     /// Pattern for generated contract numbers: `{YYYY}` is the year, `{SEQ}` or `{SEQ:n}`
     /// a counter zero-padded to n digits.
     pub contract_number_pattern: String,
@@ -86,6 +88,7 @@ impl Settings {
             jwt_allow_any_audience: parse("JWT_ALLOW_ANY_AUDIENCE", false)?,
             body_limit_bytes: parse("BODY_LIMIT_BYTES", 1024 * 1024)?,
             event_data_max_bytes: parse("EVENT_DATA_MAX_BYTES", 32 * 1024)?,
+            import_max_lines: parse("IMPORT_MAX_LINES", 20_000)?,
             contract_number_pattern: var("CONTRACT_NUMBER_PATTERN").unwrap_or_else(|| "C-{YYYY}-{SEQ:6}".into()),
             log_format: var("LOG_FORMAT").unwrap_or_else(|| "text".into()),
             scheduler_interval_secs: parse("SCHEDULER_INTERVAL_SECS", 60)?,
@@ -184,6 +187,7 @@ mod tests {
             jwt_allow_any_audience: false,
             body_limit_bytes: 1024,
             event_data_max_bytes: 32 * 1024,
+            import_max_lines: 20_000,
             contract_number_pattern: "C-{SEQ}".into(),
             log_format: "text".into(),
             scheduler_interval_secs: 0,

@@ -105,7 +105,7 @@ pub async fn middleware(
     };
 
     let owner = who.sub;
-    match claim(&db, &clock, &owner, &key, known.as_deref()).await {
+    match claim(&db, &clock, &owner, &key, known.as_deref(), &path).await {
         Ok(Claim::Mine) => {}
         Ok(Claim::Replay(row)) => {
             if streamed {
@@ -186,7 +186,14 @@ enum Claim {
 
 /// Claims the key for this request, or finds the answer to replay, waiting for a first
 /// request that is still running.
-async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: Option<&str>) -> Result<Claim, ApiError> {
+async fn claim(
+    db: &Db,
+    clock: &Clock,
+    owner: &str,
+    key: &str,
+    fingerprint: Option<&str>,
+    path: &str,
+) -> Result<Claim, ApiError> {
     // A streamed body's fingerprint is known only at its end: its requests are compared then.
     let differs = |stored: &str| fingerprint.is_some_and(|f| f != stored);
     for _ in 0..WAIT_STEPS {
@@ -196,7 +203,7 @@ async fn claim(db: &Db, clock: &Clock, owner: &str, key: &str, fingerprint: Opti
         match db.read(move |c| store::get(c, &o, &k).map_err(ApiError::from)).await? {
             Some(e) if differs(&e.fingerprint) => return Err(reused()),
             Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
-            Some(e) if e.state == "committed" && e.locked_until <= now => return Err(answer_lost()),
+            Some(e) if e.state == "committed" && e.locked_until <= now => return Err(answer_lost(path)),
             Some(e) if e.locked_until > now => {
                 actix_web::rt::time::sleep(WAIT_STEP).await;
                 continue;
@@ -257,12 +264,17 @@ fn reused() -> ApiError {
 }
 
 /// The first request's work committed but its answer was never stored (the process stopped in
-/// between): doing it again would do it twice.
-fn answer_lost() -> ApiError {
-    ApiError::conflict(
-        "idempotency_key_answer_lost",
-        "the request with this Idempotency-Key was carried out, but its answer was lost; look the result up instead of retrying",
-    )
+/// between): doing it again would do it twice. Imports are the exception that says so: their
+/// lines are idempotent by external reference, so sending the file again is safe.
+fn answer_lost(path: &str) -> ApiError {
+    let detail = if path.starts_with("/api/v1/imports/") {
+        "the import with this Idempotency-Key was cut off before its report was stored (the service \
+         stopped); every line is keyed by its external_ref, so send the same file again with a new \
+         Idempotency-Key: lines already applied report `unchanged`, the rest are applied"
+    } else {
+        "the request with this Idempotency-Key was carried out, but its answer was lost; look the result up instead of retrying"
+    };
+    ApiError::conflict("idempotency_key_answer_lost", detail)
 }
 
 fn replay(row: KeyRow) -> HttpResponse {

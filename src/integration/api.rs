@@ -257,11 +257,16 @@ async fn import(
     let pattern = settings.contract_number_pattern.clone();
     let mut splitter = LineSplitter::new(limit);
     let mut report = ReportBuilder::new(dry_run);
-    let (mut batch, mut bytes) = (Vec::new(), 0);
-    while let Some(chunk) = payload.next().await {
+    let (mut batch, mut bytes, mut taken, mut next_line) = (Vec::new(), 0, 0usize, None);
+    'read: while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::bad_request("body_unreadable", format!("the body could not be read: {e}")))?;
         for line in splitter.push(&chunk) {
+            if taken == settings.import_max_lines {
+                next_line = Some(line.number());
+                break 'read;
+            }
+            taken += 1;
             bytes += match &line {
                 Line::Text(_, b) => b.len(),
                 Line::TooLong(_) => 0,
@@ -276,11 +281,20 @@ async fn import(
             }
         }
     }
-    batch.extend(splitter.finish());
+    if next_line.is_none() {
+        for line in splitter.finish() {
+            if taken == settings.import_max_lines {
+                next_line = Some(line.number());
+                break;
+            }
+            taken += 1;
+            batch.push(line);
+        }
+    }
     if !batch.is_empty() {
         report.add(import::apply_batch(&db, &who.sub, now, kind, batch, dry_run, &pattern).await?);
     }
-    Ok(HttpResponse::Ok().content_type(header::ContentType::json()).body(report.finish()))
+    Ok(HttpResponse::Ok().content_type(header::ContentType::json()).body(report.finish(next_line)))
 }
 
 /// Import contract documents as NDJSON (integration, contract_manager).

@@ -59,12 +59,16 @@ pub struct ImportReport {
     pub updated: usize,
     pub unchanged: usize,
     pub failed: usize,
+    /// `null` when the whole body was read. Otherwise the body had more lines than one request
+    /// takes (`IMPORT_MAX_LINES`, default 20,000): this line and those after it were neither
+    /// read nor applied; send them in another request.
+    pub next_line: Option<usize>,
     pub lines: Vec<LineReport>,
 }
 
-/// Room kept at the front of a built report for its head: `{"dry_run":false,` and four counts
-/// of up to twenty digits come to under 160 bytes.
-const HEAD_ROOM: usize = 192;
+/// Room kept at the front of a built report for its head: `{"dry_run":false,`, four counts
+/// and `next_line` of up to twenty digits each come to under 220 bytes.
+const HEAD_ROOM: usize = 256;
 
 /// Writes the JSON of an [`ImportReport`] as the lines are applied. Each line's report is
 /// serialized as it comes, so a large import holds its answer as JSON (about 150 bytes a
@@ -105,11 +109,12 @@ impl ReportBuilder {
         }
     }
 
-    /// The finished JSON document.
-    pub fn finish(mut self) -> Vec<u8> {
+    /// The finished JSON document; `next_line` is where an import over the line cap stopped.
+    pub fn finish(mut self, next_line: Option<usize>) -> Vec<u8> {
         let [created, updated, unchanged, failed] = self.counts;
+        let next_line = next_line.map_or_else(|| "null".to_string(), |n| n.to_string());
         let head = format!(
-            r#"{{"dry_run":{},"created":{created},"updated":{updated},"unchanged":{unchanged},"failed":{failed},"lines":["#,
+            r#"{{"dry_run":{},"created":{created},"updated":{updated},"unchanged":{unchanged},"failed":{failed},"next_line":{next_line},"lines":["#,
             self.dry_run
         );
         self.json[..head.len()].copy_from_slice(head.as_bytes());
@@ -123,6 +128,15 @@ impl ReportBuilder {
 pub enum Line {
     Text(usize, Vec<u8>),
     TooLong(usize),
+}
+
+impl Line {
+    /// Its 1-based line number in the body.
+    pub fn number(&self) -> usize {
+        match self {
+            Line::Text(n, _) | Line::TooLong(n) => *n,
+        }
+    }
 }
 
 /// Cuts a streamed body into lines (LF or CRLF), skipping blank ones, without holding more
@@ -225,14 +239,16 @@ mod tests {
         let mut built = ReportBuilder::new(true);
         built.add(lines[..2].to_vec());
         built.add(lines[2..].to_vec());
-        let built: serde_json::Value = serde_json::from_slice(&built.finish()).unwrap();
-        let expected = ImportReport { dry_run: true, created: 2, updated: 0, unchanged: 1, failed: 1, lines };
+        let built: serde_json::Value = serde_json::from_slice(&built.finish(Some(6))).unwrap();
+        let expected =
+            ImportReport { dry_run: true, created: 2, updated: 0, unchanged: 1, failed: 1, next_line: Some(6), lines };
         assert_eq!(built, serde_json::to_value(&expected).unwrap());
 
-        let empty: serde_json::Value = serde_json::from_slice(&ReportBuilder::new(false).finish()).unwrap();
+        let empty: serde_json::Value = serde_json::from_slice(&ReportBuilder::new(false).finish(None)).unwrap();
         assert_eq!(
             empty,
-            serde_json::json!({"dry_run": false, "created": 0, "updated": 0, "unchanged": 0, "failed": 0, "lines": []})
+            serde_json::json!({"dry_run": false, "created": 0, "updated": 0, "unchanged": 0, "failed": 0,
+                               "next_line": null, "lines": []})
         );
     }
 
@@ -240,7 +256,8 @@ mod tests {
     fn the_largest_counts_fit_the_room_kept_for_the_head() {
         let mut built = ReportBuilder::new(false);
         built.counts = [usize::MAX; 4];
-        let json: serde_json::Value = serde_json::from_slice(&built.finish()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&built.finish(Some(usize::MAX))).unwrap();
         assert_eq!(json["failed"], serde_json::json!(usize::MAX));
+        assert_eq!(json["next_line"], serde_json::json!(usize::MAX));
     }
 }

@@ -150,6 +150,7 @@ pub fn settings() -> Settings {
         jwt_allow_any_audience: false,
         body_limit_bytes: 1024 * 1024,
         event_data_max_bytes: 32 * 1024,
+        import_max_lines: 20_000,
         contract_number_pattern: "C-{YYYY}-{SEQ:6}".into(),
         log_format: "text".into(),
         scheduler_interval_secs: 0,

@@ -190,3 +190,33 @@ async fn a_streamed_import_is_replayed_for_the_same_body_only() {
     other.assert_problem(422, "idempotency_key_reused");
     assert_eq!(contract_count(&t).await, 2);
 }
+
+#[actix_rt::test]
+async fn an_import_whose_report_was_lost_says_to_send_the_file_again_and_that_is_safe() {
+    let t = TestApp::spawn().await;
+    let body = json!({"external_ref": "LOST-1", "title": "T", "contract_type": "maintenance", "customer_ref": "C",
+                      "start_date": "2026-01-01"})
+    .to_string();
+    let send = |key: &'static str| {
+        t.request("POST", "/api/v1/imports/contracts")
+            .bearer(&t.admin())
+            .header("Idempotency-Key", key)
+            .body("application/x-ndjson", body.clone().into_bytes())
+    };
+    assert_eq!(send("nightly").await.status, 200);
+    force_state(&t, "admin-user", "nightly", "committed").await;
+    t.clock.set(start_time() + Duration::minutes(5));
+    let retry = send("nightly").await;
+    retry.assert_problem(409, "idempotency_key_answer_lost");
+    let detail = retry.body["detail"].as_str().unwrap();
+    assert!(detail.contains("send the same file again with a new Idempotency-Key"), "{detail}");
+    // Doing as told is safe: the applied line is unchanged, nothing twice.
+    let again = send("nightly-2").await;
+    assert_eq!(
+        (again.body["unchanged"].clone(), again.body["created"].clone()),
+        (json!(1), json!(0)),
+        "{}",
+        again.text
+    );
+    assert_eq!(contract_count(&t).await, 1);
+}

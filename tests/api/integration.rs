@@ -409,3 +409,28 @@ async fn an_import_creates_new_contracts_at_once_exactly_as_single_pushes_would(
     // Five contracts created (E-8 too), two updated, one pushed after.
     assert_eq!(event_count(&t).await, events_before + 6 + 2 + 1);
 }
+
+#[actix_rt::test]
+async fn an_import_over_the_line_cap_applies_the_first_lines_and_says_where_to_go_on() {
+    let t = TestApp::spawn_with(|s| s.import_max_lines = 3).await;
+    let line = |n: usize| {
+        json!({"external_ref": format!("CAP-{n}"), "title": "T", "contract_type": "maintenance", "customer_ref": "C", "start_date": "2026-01-01"})
+            .to_string()
+    };
+    // Five documents, a blank line between the second and the third: the cap counts documents.
+    let body = [line(1), line(2), String::new(), line(3), line(4), line(5)].join("\n");
+    let res = import(&t, "contracts", "", &body).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["created"], 3);
+    assert_eq!(res.body["next_line"], 5, "the body's fifth line, CAP-4, was not read");
+    let refs: Vec<&str> =
+        res.body["lines"].as_array().unwrap().iter().map(|l| l["external_ref"].as_str().unwrap()).collect();
+    assert_eq!(refs, ["CAP-1", "CAP-2", "CAP-3"]);
+    assert_eq!(count(&t, "/api/v1/contracts").await, 3, "nothing after the cap was applied");
+
+    // Going on from there finishes the import; a body within the cap reads to its end.
+    let rest = [line(4), line(5)].join("\n");
+    let res = import(&t, "contracts", "", &rest).await;
+    assert_eq!((res.body["created"].clone(), res.body["next_line"].clone()), (json!(2), Value::Null));
+    assert_eq!(count(&t, "/api/v1/contracts").await, 5);
+}
