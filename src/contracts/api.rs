@@ -542,7 +542,7 @@ pub async fn renew(
     body: ApiJson<Option<RenewIn>>,
 ) -> Result<HttpResponse, ApiError> {
     // Each renewal moves the end date on by a term, so a retried one would renew twice.
-    if !if_match.names_a_version() && !req.headers().contains_key(crate::idempotency::HEADER) {
+    if if_match.pins_no_version() && !req.headers().contains_key(crate::idempotency::HEADER) {
         return Err(ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,
             "precondition_required",

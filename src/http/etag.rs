@@ -16,10 +16,13 @@ pub fn etag(version: i64) -> String {
 pub struct IfMatch(Option<Vec<String>>);
 
 impl IfMatch {
-    /// Whether the header names a version (an entity tag other than `*`): the write then
-    /// happens at most once, however often it is sent.
-    pub fn names_a_version(&self) -> bool {
-        matches!(&self.0, Some(tags) if tags.iter().any(|t| t != "*"))
+    /// Whether the header is absent or only `*`: it then pins no version, and a write sent
+    /// twice happens twice. (A header that is not a list of tags is a 412 in [`IfMatch::check`].)
+    pub fn pins_no_version(&self) -> bool {
+        match &self.0 {
+            None => true,
+            Some(tags) => !tags.is_empty() && tags.iter().all(|t| t == "*"),
+        }
     }
 
     /// Fails with 412 when the header is present and names none of the current version. A

@@ -482,6 +482,7 @@ async fn renew_needs_an_etag_or_an_idempotency_key_so_a_retry_cannot_renew_twice
     let renew = || t.request("POST", &format!("{}/renew", url(&c))).bearer(&t.manager());
     renew().send().await.assert_problem(428, "precondition_required");
     renew().header("If-Match", "*").send().await.assert_problem(428, "precondition_required");
+    renew().header("If-Match", "0").send().await.assert_problem(412, "precondition_failed");
     assert_eq!(t.get(&url(&c), &t.viewer()).await.body["end_date"], "2026-12-31", "nothing renewed");
 
     // Twenty concurrent renewals on one ETag: one renews, the others find it stale.
