@@ -11,7 +11,8 @@
 //!
 //! Bulk imports (`/imports/…`) are streamed: their body is fingerprinted as it passes to the
 //! handler instead of being held, and a retry's body is read to its end before its stored
-//! answer is replayed.
+//! answer is replayed. An answer that is streamed out names a short stand-in ([`ReplayWith`])
+//! which is kept and replayed instead of it, so the answer itself is never held.
 
 pub mod model;
 pub mod store;
@@ -35,6 +36,10 @@ use std::sync::{Arc, Mutex};
 use store::KeyRow;
 
 pub const HEADER: &str = "Idempotency-Key";
+
+/// Put in an answer's extensions by a handler that streams a large body: this body is kept
+/// for replays instead of the answer's own, which is passed on without being held.
+pub struct ReplayWith(pub web::Bytes);
 /// Paths whose bodies are streamed (bulk imports).
 const STREAMED: &str = "/api/v1/imports/";
 
@@ -142,8 +147,15 @@ pub async fn middleware(
     let res = CURRENT.scope((owner.clone(), key.clone()), next.call(req)).await?;
     let status = res.status();
     let (http, response) = res.into_parts();
-    let (head, body) = response.into_parts();
-    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let (mut head, body) = response.into_parts();
+    let stand_in = head.extensions_mut().remove::<ReplayWith>();
+    let (kept_body, body) = match stand_in {
+        Some(ReplayWith(kept)) => (kept, body.boxed()),
+        None => {
+            let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+            (bytes.clone(), BoxBody::new(bytes))
+        }
+    };
     let kept: BTreeMap<String, String> = KEPT_HEADERS
         .iter()
         .filter_map(|h| head.headers().get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string())))
@@ -157,12 +169,12 @@ pub async fn middleware(
     // A streamed request refused early did not read its whole body, so its fingerprint would
     // not match an honest retry: only its successful answers are kept.
     let keep = model::keeps(status.as_u16()) && (!streamed || status.is_success());
-    let (db2, owner2, key2, bytes2) = (db.clone(), owner.clone(), key.clone(), bytes.clone());
+    let (db2, owner2, key2) = (db.clone(), owner.clone(), key.clone());
     let stored = db2
         .write(move |c| {
             if keep {
                 let headers = serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into());
-                store::complete(c, &owner2, &key2, &fingerprint, status.as_u16() as i32, &headers, &bytes2)?;
+                store::complete(c, &owner2, &key2, &fingerprint, status.as_u16() as i32, &headers, &kept_body)?;
             } else {
                 store::release(c, &owner2, &key2)?;
             }
@@ -173,7 +185,7 @@ pub async fn middleware(
         // The answer still goes out; the key stays pending until its lease ends.
         tracing::warn!(error = %e, "could not store the answer of an idempotent request");
     }
-    let response = head.set_body(bytes).map_into_boxed_body();
+    let response = head.set_body(body);
     Ok(ServiceResponse::new(http, response))
 }
 

@@ -14,6 +14,7 @@ use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::json::BodyLimit;
 use crate::http::{ApiError, Problem, QueryPairs};
+use crate::idempotency::ReplayWith;
 use crate::installations::api::InstallationOut;
 use crate::installations::model::{Location, Status as InstallationStatus};
 use crate::obligations::api::ObligationIn;
@@ -30,6 +31,8 @@ use utoipa::ToSchema;
 /// most bytes of lines held before they are applied.
 const BATCH: usize = 500;
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// An import report up to this size is spooled in memory; a larger one goes to a file.
+const SPOOL_IN_MEMORY: usize = 256 * 1024;
 
 /// A whole signed contract as a CRM pushes it. Applied all or nothing; the same document
 /// twice changes nothing. Omitted optional header fields are cleared on replace; omitted lists
@@ -256,7 +259,10 @@ async fn import(
     let now = clock.now();
     let pattern = settings.contract_number_pattern.clone();
     let mut splitter = LineSplitter::new(limit);
-    let mut report = ReportBuilder::new(dry_run);
+    // The report is spooled (in memory while small, then in an unnamed temporary file) and
+    // streamed out at the end, so no import holds its whole answer in memory.
+    let spool = tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY);
+    let mut report = ReportBuilder::new(dry_run, spool).map_err(ApiError::internal)?;
     let (mut batch, mut bytes, mut taken, mut next_line) = (Vec::new(), 0, 0usize, None);
     'read: while let Some(chunk) = payload.next().await {
         let chunk =
@@ -273,10 +279,12 @@ async fn import(
             };
             batch.push(line);
             if batch.len() >= BATCH || bytes >= BATCH_BYTES {
-                report.add(
-                    import::apply_batch(&db, &who.sub, now, kind, std::mem::take(&mut batch), dry_run, &pattern)
-                        .await?,
-                );
+                report
+                    .add(
+                        import::apply_batch(&db, &who.sub, now, kind, std::mem::take(&mut batch), dry_run, &pattern)
+                            .await?,
+                    )
+                    .map_err(ApiError::internal)?;
                 bytes = 0;
             }
         }
@@ -292,9 +300,31 @@ async fn import(
         }
     }
     if !batch.is_empty() {
-        report.add(import::apply_batch(&db, &who.sub, now, kind, batch, dry_run, &pattern).await?);
+        report
+            .add(import::apply_batch(&db, &who.sub, now, kind, batch, dry_run, &pattern).await?)
+            .map_err(ApiError::internal)?;
     }
-    Ok(HttpResponse::Ok().content_type(header::ContentType::json()).body(report.finish(next_line)))
+    let (spool, len, summary) = report.finish(next_line).map_err(ApiError::internal)?;
+    let mut res =
+        HttpResponse::Ok().content_type(header::ContentType::json()).no_chunking(len).streaming(read_out(spool));
+    res.extensions_mut().insert(ReplayWith(summary.into()));
+    Ok(res)
+}
+
+/// The spooled report as a body, read a chunk at a time off the async workers.
+fn read_out(
+    spool: tempfile::SpooledTempFile,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::try_unfold(spool, |mut spool| async move {
+        web::block(move || {
+            let mut chunk = vec![0; 64 * 1024];
+            let n = std::io::Read::read(&mut spool, &mut chunk)?;
+            chunk.truncate(n);
+            Ok::<_, std::io::Error>((n > 0).then(|| (web::Bytes::from(chunk), spool)))
+        })
+        .await?
+        .map_err(actix_web::Error::from)
+    })
 }
 
 /// Import contract documents as NDJSON (integration, contract_manager).

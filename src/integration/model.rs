@@ -1,7 +1,9 @@
-//! Outcomes of pushes and imports, and how an NDJSON body is cut into lines. Pure: no I/O.
+//! Outcomes of pushes and imports, and how an NDJSON body is cut into lines. No I/O of its
+//! own: the import report is written to whatever writer the caller hands in.
 
 use crate::http::Problem;
 use serde::Serialize;
+use std::io::{Seek, SeekFrom, Write};
 use utoipa::ToSchema;
 
 /// What applying a document did.
@@ -63,32 +65,38 @@ pub struct ImportReport {
     /// takes (`IMPORT_MAX_LINES`, default 20,000): this line and those after it were neither
     /// read nor applied; send them in another request.
     pub next_line: Option<usize>,
+    /// `false` in the answer to the import itself, whose `lines` has every line. `true` in a
+    /// replay (a retry with the same `Idempotency-Key`, answered with `Idempotent-Replayed:
+    /// true`): only the summary of an import is kept, so the counts and `next_line` are the
+    /// first answer's and `lines` is empty. To see each line again, send the same body with a
+    /// new key: lines already applied report `unchanged`, refused ones their problem again.
+    pub lines_omitted: bool,
     pub lines: Vec<LineReport>,
 }
 
 /// Room kept at the front of a built report for its head: `{"dry_run":false,`, four counts
-/// and `next_line` of up to twenty digits each come to under 220 bytes.
+/// and `next_line` of up to twenty digits each and `"lines_omitted":false` come to under 240
+/// bytes.
 const HEAD_ROOM: usize = 256;
 
-/// Writes the JSON of an [`ImportReport`] as the lines are applied. Each line's report is
-/// serialized as it comes, so a large import holds its answer as JSON (about 150 bytes a
-/// created line, under 1 KB a failed one) rather than as structures several times that size.
-/// The counts, known only at the end, go into room kept at the front and padded with
-/// whitespace, so the answer is never copied to prepend them.
-pub struct ReportBuilder {
+/// Writes the JSON of an [`ImportReport`] to `out` (a spool, so no import holds its answer in
+/// memory) as the lines are applied. The counts, known only at the end, go into room kept at
+/// the front and padded with whitespace, so the answer is never copied to prepend them.
+pub struct ReportBuilder<W> {
     dry_run: bool,
     /// created, updated, unchanged, failed
     counts: [usize; 4],
-    json: Vec<u8>,
+    out: W,
     lines: usize,
 }
 
-impl ReportBuilder {
-    pub fn new(dry_run: bool) -> ReportBuilder {
-        ReportBuilder { dry_run, counts: [0; 4], json: vec![b' '; HEAD_ROOM], lines: 0 }
+impl<W: Write + Seek> ReportBuilder<W> {
+    pub fn new(dry_run: bool, mut out: W) -> std::io::Result<ReportBuilder<W>> {
+        out.write_all(&[b' '; HEAD_ROOM])?;
+        Ok(ReportBuilder { dry_run, counts: [0; 4], out, lines: 0 })
     }
 
-    pub fn add(&mut self, lines: Vec<LineReport>) {
+    pub fn add(&mut self, lines: Vec<LineReport>) -> std::io::Result<()> {
         for l in lines {
             self.counts[match l.outcome {
                 LineOutcome::Created => 0,
@@ -97,29 +105,36 @@ impl ReportBuilder {
                 LineOutcome::Failed => 3,
             }] += 1;
             if self.lines > 0 {
-                self.json.push(b',');
+                self.out.write_all(b",")?;
             }
-            let start = self.json.len();
-            if serde_json::to_writer(&mut self.json, &l).is_err() {
-                // Not reachable with these plain types; the line stays counted, its entry null.
-                self.json.truncate(start);
-                self.json.extend_from_slice(b"null");
-            }
+            serde_json::to_writer(&mut self.out, &l)?;
             self.lines += 1;
         }
+        Ok(())
     }
 
-    /// The finished JSON document; `next_line` is where an import over the line cap stopped.
-    pub fn finish(mut self, next_line: Option<usize>) -> Vec<u8> {
+    /// The head of the report without its lines: counts and `next_line`, then `lines_omitted`.
+    fn head(&self, next_line: Option<usize>, lines_omitted: bool) -> String {
         let [created, updated, unchanged, failed] = self.counts;
         let next_line = next_line.map_or_else(|| "null".to_string(), |n| n.to_string());
-        let head = format!(
-            r#"{{"dry_run":{},"created":{created},"updated":{updated},"unchanged":{unchanged},"failed":{failed},"next_line":{next_line},"lines":["#,
+        format!(
+            r#"{{"dry_run":{},"created":{created},"updated":{updated},"unchanged":{unchanged},"failed":{failed},"next_line":{next_line},"lines_omitted":{lines_omitted},"lines":["#,
             self.dry_run
-        );
-        self.json[..head.len()].copy_from_slice(head.as_bytes());
-        self.json.extend_from_slice(b"]}");
-        self.json
+        )
+    }
+
+    /// Finishes the document in `out` (rewound to its start, with its length) and returns, too,
+    /// the summary kept for replays: the same counts, `lines_omitted: true` and no lines.
+    /// `next_line` is where an import over the line cap stopped.
+    pub fn finish(mut self, next_line: Option<usize>) -> std::io::Result<(W, u64, Vec<u8>)> {
+        self.out.write_all(b"]}")?;
+        let len = self.out.stream_position()?;
+        self.out.seek(SeekFrom::Start(0))?;
+        self.out.write_all(self.head(next_line, false).as_bytes())?;
+        self.out.seek(SeekFrom::Start(0))?;
+        let mut summary = self.head(next_line, true).into_bytes();
+        summary.extend_from_slice(b"]}");
+        Ok((self.out, len, summary))
     }
 }
 
@@ -202,6 +217,7 @@ impl LineSplitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn lines_are_cut_across_chunks_and_blank_ones_skipped() {
@@ -228,36 +244,59 @@ mod tests {
         assert!(s.finish().is_empty());
     }
 
+    fn built(b: ReportBuilder<std::io::Cursor<Vec<u8>>>, next_line: Option<usize>) -> (Value, u64, Value) {
+        let (out, len, summary) = b.finish(next_line).unwrap();
+        let out = out.into_inner();
+        assert_eq!(len as usize, out.len());
+        (serde_json::from_slice(&out).unwrap(), len, serde_json::from_slice(&summary).unwrap())
+    }
+
+    fn builder(dry_run: bool) -> ReportBuilder<std::io::Cursor<Vec<u8>>> {
+        ReportBuilder::new(dry_run, std::io::Cursor::new(Vec::new())).unwrap()
+    }
+
     #[test]
-    fn the_built_report_is_the_report_as_json_with_its_counts() {
+    fn the_built_report_is_the_report_as_json_with_its_counts_and_a_summary_without_lines() {
         let line =
             |n, outcome| LineReport { line: n, external_ref: Some(format!("E-{n}")), outcome, id: None, problem: None };
         let mut bad = line(2, LineOutcome::Failed);
         bad.problem = Some(crate::http::ApiError::invalid("title", "required", "a title is required").problem());
         let lines =
             vec![line(1, LineOutcome::Created), bad, line(3, LineOutcome::Created), line(5, LineOutcome::Unchanged)];
-        let mut built = ReportBuilder::new(true);
-        built.add(lines[..2].to_vec());
-        built.add(lines[2..].to_vec());
-        let built: serde_json::Value = serde_json::from_slice(&built.finish(Some(6))).unwrap();
-        let expected =
-            ImportReport { dry_run: true, created: 2, updated: 0, unchanged: 1, failed: 1, next_line: Some(6), lines };
-        assert_eq!(built, serde_json::to_value(&expected).unwrap());
+        let mut b = builder(true);
+        b.add(lines[..2].to_vec()).unwrap();
+        b.add(lines[2..].to_vec()).unwrap();
+        let (report, _, summary) = built(b, Some(6));
+        let mut expected = ImportReport {
+            dry_run: true,
+            created: 2,
+            updated: 0,
+            unchanged: 1,
+            failed: 1,
+            next_line: Some(6),
+            lines_omitted: false,
+            lines,
+        };
+        assert_eq!(report, serde_json::to_value(&expected).unwrap());
+        expected.lines_omitted = true;
+        expected.lines.clear();
+        assert_eq!(summary, serde_json::to_value(&expected).unwrap());
 
-        let empty: serde_json::Value = serde_json::from_slice(&ReportBuilder::new(false).finish(None)).unwrap();
+        let (empty, _, _) = built(builder(false), None);
         assert_eq!(
             empty,
             serde_json::json!({"dry_run": false, "created": 0, "updated": 0, "unchanged": 0, "failed": 0,
-                               "next_line": null, "lines": []})
+                               "next_line": null, "lines_omitted": false, "lines": []})
         );
     }
 
     #[test]
     fn the_largest_counts_fit_the_room_kept_for_the_head() {
-        let mut built = ReportBuilder::new(false);
-        built.counts = [usize::MAX; 4];
-        let json: serde_json::Value = serde_json::from_slice(&built.finish(Some(usize::MAX))).unwrap();
+        let mut b = builder(false);
+        b.counts = [usize::MAX; 4];
+        let (json, _, _) = built(b, Some(usize::MAX));
         assert_eq!(json["failed"], serde_json::json!(usize::MAX));
         assert_eq!(json["next_line"], serde_json::json!(usize::MAX));
+        assert_eq!(json["lines_omitted"], serde_json::json!(false));
     }
 }

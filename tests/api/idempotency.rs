@@ -183,9 +183,16 @@ async fn a_streamed_import_is_replayed_for_the_same_body_only() {
     };
     let first = import("batch-1", body.clone()).await;
     assert_eq!((first.status, first.body["created"].clone()), (200, json!(2)), "{}", first.text);
+    assert_eq!(first.body["lines_omitted"], json!(false));
+    assert_eq!(first.body["lines"].as_array().map(Vec::len), Some(2));
     let retry = import("batch-1", body.clone()).await;
-    assert_eq!(retry.body, first.body, "the retry gets the first report, not `unchanged`");
+    assert_eq!(retry.status, 200, "{}", retry.text);
     assert_eq!(retry.header("idempotent-replayed").as_deref(), Some("true"));
+    // The retry gets the first report's summary (its counts, not `unchanged`), without lines.
+    let mut summary = first.body.clone();
+    summary["lines_omitted"] = json!(true);
+    summary["lines"] = json!([]);
+    assert_eq!(retry.body, summary);
     let other = import("batch-1", format!("{}\n", line("E-3"))).await;
     other.assert_problem(422, "idempotency_key_reused");
     assert_eq!(contract_count(&t).await, 2);

@@ -434,3 +434,20 @@ async fn an_import_over_the_line_cap_applies_the_first_lines_and_says_where_to_g
     assert_eq!((res.body["created"].clone(), res.body["next_line"].clone()), (json!(2), Value::Null));
     assert_eq!(count(&t, "/api/v1/contracts").await, 5);
 }
+
+#[actix_rt::test]
+async fn a_large_import_report_is_streamed_whole_with_its_length() {
+    let t = TestApp::spawn().await;
+    // Refused lines make the longest report entries: 3,000 of them pass the in-memory spool.
+    let body =
+        (0..3000).map(|n| format!("{{\"external_ref\": \"BAD-{n}\", \"title\": ")).collect::<Vec<_>>().join("\n");
+    let res = import(&t, "contracts", "", &body).await;
+    assert_eq!(res.status, 200, "{}", &res.text[..res.text.len().min(500)]);
+    assert!(res.text.len() > 256 * 1024, "the report is {} bytes", res.text.len());
+    assert_eq!(res.header("content-length"), Some(res.text.len().to_string()));
+    assert_eq!((res.body["failed"].clone(), res.body["lines_omitted"].clone()), (json!(3000), json!(false)));
+    let lines = res.body["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 3000);
+    assert_eq!(lines[2999]["line"], 3000);
+    assert_eq!(lines[2999]["problem"]["code"], "malformed_json");
+}
