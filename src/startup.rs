@@ -198,6 +198,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .bind(&settings.bind_addr)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?
         .shutdown_timeout(settings.shutdown_timeout_secs)
+        // A client that closes its side has gone: its request's future is dropped, which stops
+        // work such as task generation (see `obligations::generation::catch_up`).
+        .h1_allow_half_closed(false)
         .run()
         .await
         .map_err(|e| format!("server failed: {e}"))

@@ -16,6 +16,7 @@ use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::obligations::generation;
 use crate::service_calls::model::ServiceLevel;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -402,7 +403,10 @@ pub async fn update(
     body: ApiJson<ContractPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
-    Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
+    let actor = who.sub.clone();
+    let row = db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?;
+    generation::follow_up(&db, &actor, now, vec![row.id.clone()]).await;
+    Ok(ok(row))
 }
 
 /// Delete a contract (contract_manager, integration); 409 while it has child contracts.
@@ -440,8 +444,10 @@ async fn act(
     verb: Verb,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let now = ctx(&who, &clock).now;
-    Ok(ok(db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match)).await?))
+    let (now, actor) = (ctx(&who, &clock).now, who.sub.clone());
+    let row = db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match)).await?;
+    generation::follow_up(&db, &actor, now, vec![row.id.clone()]).await;
+    Ok(ok(row))
 }
 
 /// Activate a draft or suspended contract.

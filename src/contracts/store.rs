@@ -179,6 +179,17 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
 }
 
 /// Loads many contracts at once (one query), in no particular order.
+/// The ids of the children of the contracts `ids`, one query per 500 of them.
+pub fn child_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            contracts::table.filter(contracts::parent_id.eq_any(chunk)).select(contracts::id).load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn get_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ContractRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {

@@ -17,6 +17,7 @@ use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::obligations::generation;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -612,7 +613,9 @@ pub async fn add_coverage(
     let input = body.into_inner();
     validate(&input)?;
     let (id, items, now) = (id.into_inner(), input.installations, clock.now());
+    let (actor, contract_id) = (who.sub.clone(), id.clone());
     let rows = db.write(move |c| service::add_coverage(c, &Ctx { actor: &who.sub, now }, &id, items)).await?;
+    generation::follow_up(&db, &actor, now, vec![contract_id]).await;
     Ok(HttpResponse::Created().json(Page {
         items: rows.into_iter().map(|(cov, inst)| CoverageOut::new(cov, None, Some(inst))).collect(),
         next_cursor: None,
@@ -683,11 +686,13 @@ pub async fn update_coverage(
     body: ApiJson<CoveragePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, installation_id), patch, now) = (path.into_inner(), body.into_inner(), clock.now());
+    let (actor, contract_id) = (who.sub.clone(), id.clone());
     let (cov, inst) = db
         .write(move |c| {
             service::update_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, patch, &if_match)
         })
         .await?;
+    generation::follow_up(&db, &actor, now, vec![contract_id]).await;
     let version = cov.version;
     Ok(resource_response(StatusCode::OK, &CoverageOut::new(cov, None, Some(inst)), version, None))
 }
@@ -715,7 +720,9 @@ pub async fn delete_coverage(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, installation_id), now) = (path.into_inner(), clock.now());
+    let (actor, contract_id) = (who.sub.clone(), id.clone());
     db.write(move |c| service::delete_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, &if_match))
         .await?;
+    generation::follow_up(&db, &actor, now, vec![contract_id]).await;
     Ok(HttpResponse::NoContent().finish())
 }

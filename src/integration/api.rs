@@ -18,6 +18,7 @@ use crate::idempotency::ReplayWith;
 use crate::installations::api::InstallationOut;
 use crate::installations::model::{Location, Status as InstallationStatus};
 use crate::obligations::api::ObligationIn;
+use crate::obligations::generation;
 use crate::service_calls::model::ServiceLevel;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -177,7 +178,7 @@ pub async fn put_contract(
 ) -> Result<HttpResponse, ApiError> {
     let (external_ref, doc, now) = (path.into_inner(), body.into_inner(), clock.now());
     check_ref(&external_ref)?;
-    let pattern = settings.contract_number_pattern.clone();
+    let (pattern, actor) = (settings.contract_number_pattern.clone(), who.sub.clone());
     let (row, outcome) = db
         .write(move |c| {
             service::with_outcome(c, |c| {
@@ -185,6 +186,9 @@ pub async fn put_contract(
             })
         })
         .await?;
+    if outcome != Outcome::Unchanged {
+        generation::follow_up_trees(&db, &actor, now, vec![row.id.clone()]).await;
+    }
     let (version, location) = (row.version, format!("/api/v1/contracts/{}", row.id));
     Ok(pushed(outcome, &ContractPushOut { outcome, contract: row.into() }, version, location))
 }

@@ -191,30 +191,43 @@ pub async fn apply_batch(
     pattern: &str,
 ) -> Result<Vec<LineReport>, ApiError> {
     let (actor, pattern) = (actor.to_string(), pattern.to_string());
-    db.write(move |c| {
-        let ctx = Ctx { actor: &actor, now };
-        let mut reports = Vec::new();
-        let end = c.transaction::<(), BatchEnd, _>(|c| {
-            reports = match kind {
-                Kind::Contracts => apply_contract_lines(c, &ctx, batch, &pattern)?,
-                Kind::Installations => batch
-                    .into_iter()
-                    .map(|line| match read(line) {
-                        Ok(r) => apply_alone(c, &ctx, kind, r, &pattern),
-                        Err(report) => *report,
-                    })
-                    .collect(),
-            };
-            if dry_run {
-                Err(BatchEnd::DryRun)
-            } else {
-                Ok(())
+    let writer = actor.clone();
+    let reports = db
+        .write(move |c| {
+            let ctx = Ctx { actor: &writer, now };
+            let mut reports = Vec::new();
+            let end = c.transaction::<(), BatchEnd, _>(|c| {
+                reports = match kind {
+                    Kind::Contracts => apply_contract_lines(c, &ctx, batch, &pattern)?,
+                    Kind::Installations => batch
+                        .into_iter()
+                        .map(|line| match read(line) {
+                            Ok(r) => apply_alone(c, &ctx, kind, r, &pattern),
+                            Err(report) => *report,
+                        })
+                        .collect(),
+                };
+                if dry_run {
+                    Err(BatchEnd::DryRun)
+                } else {
+                    Ok(())
+                }
+            });
+            match end {
+                Ok(()) | Err(BatchEnd::DryRun) => Ok(reports),
+                Err(BatchEnd::Db(e)) => Err(ApiError::from(e)),
             }
-        });
-        match end {
-            Ok(()) | Err(BatchEnd::DryRun) => Ok(reports),
-            Err(BatchEnd::Db(e)) => Err(ApiError::from(e)),
+        })
+        .await?;
+    if matches!(kind, Kind::Contracts) && !dry_run {
+        let changed: Vec<String> = reports
+            .iter()
+            .filter(|r| matches!(r.outcome, LineOutcome::Created | LineOutcome::Updated))
+            .filter_map(|r| r.id.clone())
+            .collect();
+        if !changed.is_empty() {
+            crate::obligations::generation::follow_up_trees(db, &actor, now, changed).await;
         }
-    })
-    .await
+    }
+    Ok(reports)
 }

@@ -1,13 +1,15 @@
 //! Handlers and request/response types for obligations: `/api/v1/contracts/{id}/obligations`
 //! and `/api/v1/obligations/{id}`.
 
-use super::model::Scope;
+use super::generation;
+use super::model::{Schedule, Scope};
 use super::service::{self, GenerationReport, ENTITY};
 use super::store::{self, ObligationRow};
 use crate::auth::Principal;
 use crate::auth::{Allowed, ContractWriters, Generators};
 use crate::clock::{as_utc, Clock};
 use crate::contracts::service::load as load_contract;
+use crate::contracts::store as contract_store;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -190,7 +192,15 @@ pub async fn create(
     body: ApiJson<ObligationIn>,
 ) -> Result<HttpResponse, ApiError> {
     let (contract_id, input, now) = (id.into_inner(), body.into_inner(), clock.now());
+    if let Some(s) = &input.schedule {
+        check_schedule(&db, Of::Contract(contract_id.clone()), s.clone()).await?;
+    }
+    let actor = who.sub.clone();
     let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, &contract_id, input)).await?;
+    // Answer with what is stored after generation, its day included.
+    generation::follow_up(&db, &actor, now, vec![row.contract_id.clone()]).await;
+    let id = row.id.clone();
+    let row = db.read(move |c| service::load(c, &id)).await?;
     let location = format!("/api/v1/obligations/{}", row.id);
     let version = row.version;
     Ok(resource_response(StatusCode::CREATED, &ObligationOut::from(row), version, Some(location)))
@@ -270,7 +280,14 @@ pub async fn update(
     body: ApiJson<ObligationPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
-    Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
+    if let Patch::Value(s) = &patch.schedule {
+        check_schedule(&db, Of::Obligation(id.clone()), s.clone()).await?;
+    }
+    let actor = who.sub.clone();
+    let row = db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?;
+    generation::follow_up(&db, &actor, now, vec![row.contract_id.clone()]).await;
+    let id = row.id.clone();
+    Ok(ok(db.read(move |c| service::load(c, &id)).await?))
 }
 
 /// Delete an obligation and its open tasks; 409 while tasks of it were worked on.
@@ -340,7 +357,14 @@ pub async fn preview(
                     "`to` must be on or after `from` and at most 10 years later",
                 ));
             }
-            let wanted = service::wanted(c, &row, &contract, from, to)?;
+            let days = match (row.due_date, service::schedule_of(&row, contract.start_date)) {
+                (Some(day), _) => vec![day],
+                (None, Some(s)) => {
+                    s.expand(from, to).map_err(|e| ApiError::invalid("schedule.rrule", "invalid_rrule", e))?
+                }
+                (None, None) => Vec::new(),
+            };
+            let wanted = service::wanted(c, &row, &contract, from, to, &days)?;
             let occurrences = wanted
                 .into_iter()
                 .map(|w| OccurrenceOut { nominal_date: w.nominal, due_date: w.due, installation_id: w.installation_id })
@@ -369,13 +393,9 @@ pub async fn generate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (id.into_inner(), clock.now());
-    let report = db
-        .write(move |c| {
-            let row = service::load(c, &id)?;
-            let contract = load_contract(c, &row.contract_id)?;
-            service::generate(c, &Ctx { actor: &who.sub, now }, &row, &contract)
-        })
-        .await?;
+    let check = id.clone();
+    db.read(move |c| service::load(c, &check)).await?;
+    let report = generation::generate_one(&db, &who.sub, now, &id).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -400,4 +420,35 @@ pub async fn history(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     crate::events::api::history(&db, &req, ENTITY, id.into_inner(), store::exists).await
+}
+
+/// Whose schedule is checked: a new obligation's contract, or an obligation being changed.
+enum Of {
+    Contract(String),
+    Obligation(String),
+}
+
+/// The part of a schedule's check that expands it ([`crate::obligations::model::Schedule::check`]),
+/// run before the write on the blocking pool. A rule whose form is wrong is left to the
+/// write's own checks, which report it with the other fields; so is a contract or obligation
+/// that does not exist.
+async fn check_schedule(db: &Db, of: Of, input: ScheduleIn) -> Result<(), ApiError> {
+    let start = db
+        .read(move |c| match of {
+            Of::Contract(id) => Ok::<_, ApiError>(contract_store::get(c, &id)?.map(|k| k.start_date)),
+            Of::Obligation(id) => match store::get(c, &id)? {
+                Some(o) => Ok(contract_store::get(c, &o.contract_id)?.map(|k| k.start_date)),
+                None => Ok(None),
+            },
+        })
+        .await?;
+    let Some(start) = start else { return Ok(()) };
+    let schedule = Schedule { rrule: input.rrule, anchor: input.anchor_date.unwrap_or(start), exdates: input.exdates };
+    if schedule.check_form().is_err() {
+        return Ok(());
+    }
+    match web::block(move || schedule.check()).await? {
+        Ok(()) => Ok(()),
+        Err(reason) => Err(ApiError::invalid("schedule.rrule", "invalid_rrule", reason)),
+    }
 }

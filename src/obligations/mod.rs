@@ -1,6 +1,7 @@
 //! Obligations: what contracts commit to, their schedules, and task generation.
 
 pub mod api;
+pub mod generation;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -36,6 +36,9 @@ impl Scope {
 
 /// Most occurrences one expansion hands out; a guard against schedules like FREQ=SECONDLY.
 pub const MAX_OCCURRENCES: u16 = 5000;
+/// Largest `COUNT` a rule may give: a counted rule is walked from its anchor on every
+/// expansion, so its length bounds the work.
+pub const MAX_COUNT: u32 = 10_000;
 
 /// A recurring schedule: an RRULE counted from an anchor day, minus exception dates.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +74,12 @@ fn normalize_rule(raw: &str, anchor: NaiveDate) -> Result<Vec<(String, String)>,
                 return Err(format!(
                     "`FREQ={value}` repeats within a day; planned work recurs at most daily: \
                      use DAILY, WEEKLY, MONTHLY or YEARLY"
+                ));
+            }
+            "COUNT" if value.parse::<u32>().map_or(true, |n| n > MAX_COUNT) => {
+                return Err(format!(
+                    "`COUNT={value}`: a count is a whole number up to {MAX_COUNT}; for a longer schedule \
+                     give UNTIL or neither"
                 ));
             }
             "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
@@ -167,14 +176,53 @@ fn in_schedule_terms(message: String) -> String {
 }
 
 impl Schedule {
-    /// Parses and validates the rule against the anchor; the error says what to change.
+    /// Parses and validates the rule against the anchor without expanding it (cheap enough for
+    /// inside a write); the error says what to change.
+    pub fn check_form(&self) -> Result<(), String> {
+        let parts = normalize_rule(&self.rrule, self.anchor)?;
+        self.rule_set(self.anchor, parts).map(|_| ())
+    }
+
+    /// [`Schedule::check_form`], and that the rule yields a day within ten years of its anchor:
+    /// a rule that never does (`BYMONTH=2;BYMONTHDAY=30`) would make every generation search
+    /// for one in vain. Expands the rule: call it before the write, not inside it.
     pub fn check(&self) -> Result<(), String> {
-        self.expand(self.anchor, self.anchor).map(|_| ())
+        self.check_form()?;
+        let last = self.anchor.checked_add_months(chrono::Months::new(120)).unwrap_or(self.anchor);
+        if self.expand(self.anchor, last)?.is_empty() {
+            return Err(format!(
+                "the rule yields no day in the ten years from the anchor date ({}); check its BY… parts, \
+                 UNTIL and exception dates",
+                self.anchor
+            ));
+        }
+        Ok(())
     }
 
     /// The occurrence days from `from` to `to`, both included.
     pub fn expand(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, String> {
         self.expand_starting(from, to, true)
+    }
+
+    /// The recurrence library's set for the rule's `parts` started on `anchor`, minus the
+    /// exception dates.
+    fn rule_set(&self, anchor: NaiveDate, parts: Vec<(String, String)>) -> Result<rrule::RRuleSet, String> {
+        let text = parts.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";");
+        let exdates = self.exdates.clone();
+        // The parser is third-party code fed with user input: a panic in it must stay a 422.
+        let built = std::panic::catch_unwind(move || -> Result<rrule::RRuleSet, String> {
+            let rule: RRule<Unvalidated> =
+                text.parse().map_err(|e: rrule::RRuleError| in_schedule_terms(e.to_string()))?;
+            // RFC 5545 wants a positive INTERVAL; the parser takes 0 and then yields nothing.
+            if rule.get_interval() == 0 {
+                return Err("`INTERVAL` must be a positive integer".into());
+            }
+            Ok(rule
+                .build(midnight(anchor))
+                .map_err(|e| in_schedule_terms(e.to_string()))?
+                .set_exdates(exdates.iter().map(|d| midnight(*d)).collect()))
+        });
+        built.unwrap_or_else(|_| Err("the rule cannot be read".into()))
     }
 
     /// [`Schedule::expand`], optionally without moving the start near the window (for tests
@@ -186,27 +234,16 @@ impl Schedule {
         if until.is_some_and(|last| last < anchor || last < from) || to < from {
             return Ok(Vec::new());
         }
-        let text = parts.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";");
-        let exdates = self.exdates.clone();
-        // The parser is third-party code fed with user input: a panic in it must stay a 422.
-        let expanded = std::panic::catch_unwind(move || -> Result<Vec<NaiveDate>, String> {
-            let rule: RRule<Unvalidated> =
-                text.parse().map_err(|e: rrule::RRuleError| in_schedule_terms(e.to_string()))?;
-            // RFC 5545 wants a positive INTERVAL; the parser takes 0 and then yields nothing.
-            if rule.get_interval() == 0 {
-                return Err("`INTERVAL` must be a positive integer".into());
-            }
-            let set = rule
-                .build(midnight(anchor))
-                .map_err(|e| in_schedule_terms(e.to_string()))?
-                .set_exdates(exdates.iter().map(|d| midnight(*d)).collect())
-                .after(midnight(from))
-                .before(midnight(to) + chrono::Duration::days(1) - chrono::Duration::seconds(1));
+        let set = self
+            .rule_set(anchor, parts)?
+            .after(midnight(from))
+            .before(midnight(to) + chrono::Duration::days(1) - chrono::Duration::seconds(1));
+        let expanded = std::panic::catch_unwind(move || {
             let mut days: Vec<NaiveDate> = set.all(MAX_OCCURRENCES).dates.iter().map(|d| d.date_naive()).collect();
             days.dedup();
-            Ok(days)
+            days
         });
-        expanded.unwrap_or_else(|_| Err("the rule cannot be expanded".into()))
+        expanded.map_err(|_| "the rule cannot be expanded".to_string())
     }
 }
 
@@ -253,14 +290,35 @@ pub struct Plan {
 /// before tomorrow. Month arithmetic clamps to month ends, so the day can come a little early,
 /// never late.
 pub fn next_visit(schedule: Option<&Schedule>, today: NaiveDate, months: chrono::Months) -> NaiveDate {
+    let next = today.checked_add_months(months).and_then(|horizon| {
+        let beyond = horizon.succ_opt()?;
+        schedule?.expand(beyond, beyond.checked_add_days(chrono::Days::new(366))?).ok()?.into_iter().next()
+    });
+    next_visit_for(next, today, months)
+}
+
+/// [`next_visit`] from the schedule's first occurrence after the horizon, already expanded.
+pub fn next_visit_for(next_beyond_horizon: Option<NaiveDate>, today: NaiveDate, months: chrono::Months) -> NaiveDate {
     let tomorrow = today.succ_opt().unwrap_or(today);
     let latest = today.checked_add_days(chrono::Days::new(365)).unwrap_or(tomorrow);
-    let Some(horizon) = today.checked_add_months(months) else { return tomorrow };
-    let next = schedule.and_then(|s| {
-        let beyond = horizon.succ_opt()?;
-        s.expand(beyond, beyond.checked_add_days(chrono::Days::new(366))?).ok()?.into_iter().next()
-    });
-    next.and_then(|day| day.checked_sub_months(months)).unwrap_or(latest).clamp(tomorrow, latest)
+    next_beyond_horizon.and_then(|day| day.checked_sub_months(months)).unwrap_or(latest).clamp(tomorrow, latest)
+}
+
+/// What generating an obligation's tasks on one day needs of its schedule: the days from
+/// `from` to `to` (a year past the horizon, so the first day beyond it gives the next visit).
+/// Worked out before the write that applies it and compared there, so a schedule is never
+/// expanded inside a write transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expansion {
+    pub schedule: Schedule,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Expansion {
+    pub fn expand(&self) -> Result<Vec<NaiveDate>, String> {
+        self.schedule.expand(self.from, self.to)
+    }
 }
 
 /// Compares the wanted occurrences with the existing tasks. Done, skipped, in-progress and
@@ -319,6 +377,35 @@ mod tests {
     fn days(rule: &str, anchor: &str, from: &str, to: &str, exdates: &[&str]) -> Vec<String> {
         let s = Schedule { rrule: rule.into(), anchor: d(anchor), exdates: exdates.iter().map(|x| d(x)).collect() };
         s.expand(d(from), d(to)).unwrap().iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_rule_is_checked_in_form_inside_a_write_and_for_its_days_before_it() {
+        let never =
+            Schedule { rrule: "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30".into(), anchor: d("2026-01-01"), exdates: vec![] };
+        assert_eq!(never.check_form(), Ok(()), "its form is fine");
+        assert!(never.check().unwrap_err().starts_with("the rule yields no day in the ten years"));
+        let excluded =
+            Schedule { rrule: "FREQ=DAILY;COUNT=1".into(), anchor: d("2026-01-01"), exdates: vec![d("2026-01-01")] };
+        assert!(excluded.check().is_err(), "its one day is an exception date");
+        let leap =
+            Schedule { rrule: "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29".into(), anchor: d("2097-03-01"), exdates: vec![] };
+        assert_eq!(leap.check(), Ok(()), "2104 is within ten years of 2097 (2100 is no leap year)");
+        let counted =
+            |n: &str| Schedule { rrule: format!("FREQ=DAILY;COUNT={n}"), anchor: d("2026-01-01"), exdates: vec![] };
+        assert_eq!(counted("10000").check_form(), Ok(()));
+        assert!(counted("10001").check_form().unwrap_err().starts_with("`COUNT=10001`: a count is a whole number"));
+        assert!(counted("-1").check_form().is_err());
+    }
+
+    #[test]
+    fn an_expansion_gives_the_days_to_a_year_past_the_horizon_and_the_next_visit_from_them() {
+        let weekly = Schedule { rrule: "FREQ=WEEKLY".into(), anchor: d("2026-01-05"), exdates: vec![] };
+        let twelve = chrono::Months::new(12);
+        let e = Expansion { schedule: weekly.clone(), from: d("2026-11-30"), to: d("2028-11-30") };
+        let days = e.expand().unwrap();
+        let next = days.iter().find(|day| **day > d("2027-11-30")).copied();
+        assert_eq!(next_visit_for(next, d("2026-11-30"), twelve), next_visit(Some(&weekly), d("2026-11-30"), twelve));
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Obligation use cases and task generation. Each runs inside the caller's transaction and
-//! appends its events there.
+//! Obligation use cases. Each runs inside the caller's transaction and appends its events
+//! there; task generation runs after it (see [`super::generation`]).
 
 use super::api::{ObligationIn, ObligationPatch, ScheduleIn};
-use super::model::{plan, Existing, Schedule, Scope, Wanted};
+use super::model::{Schedule, Scope, Wanted};
 use super::store::{self, ObligationRow};
 use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
@@ -13,8 +13,8 @@ use crate::events::Ctx;
 use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
 use crate::installations::store as coverage_store;
 use crate::tasks::model::Assignee;
-use crate::tasks::store::{self as task_store, TaskRow};
-use chrono::{Months, NaiveDate};
+use crate::tasks::store as task_store;
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -94,7 +94,8 @@ fn check_row(row: &ObligationRow, contract: &ContractRow) -> Vec<FieldError> {
                 if s.exdates.len() > 1000 {
                     errors.push(FieldError::new("schedule.exdates", "too_long", "at most 1000 exception dates"));
                 }
-                if let Err(reason) = s.check() {
+                // Only the form: the full check expands the rule and runs before the write.
+                if let Err(reason) = s.check_form() {
                     errors.push(FieldError::new("schedule.rrule", "invalid_rrule", reason));
                 }
             }
@@ -159,9 +160,8 @@ pub fn create(
     }
     store::insert(conn, &row)?;
     events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
-    generate(conn, ctx, &row, &contract)?;
-    // Answer with what is stored now, the day of generation included.
-    load(conn, &row.id)
+    // Due at once (`regenerate_on` today): the caller generates after the commit.
+    Ok(row)
 }
 
 pub fn update(
@@ -227,8 +227,8 @@ pub fn update(
         ));
     }
     events::record(conn, ctx, ENTITY, id, "updated", &snapshot(&old), &snapshot(&row))?;
-    generate(conn, ctx, &row, &contract)?;
-    load(conn, id)
+    store::mark_due(conn, &[row.contract_id.clone()], Some(id), ctx.today())?;
+    Ok(row)
 }
 
 /// Deletes an obligation with its open tasks; refused while tasks with work on them remain.
@@ -263,13 +263,16 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
 }
 
 /// The occurrences the obligation asks for between `from` and `to`, within the contract's
-/// period and, per installation, within its coverage. Nothing for contracts not in force.
+/// period and, per installation, within its coverage, out of `days`: its schedule's days
+/// (expanded beforehand, see [`super::generation`]) or its one-off day. Nothing for contracts
+/// not in force.
 pub fn wanted(
     conn: &mut DbConnection,
     row: &ObligationRow,
     contract: &ContractRow,
     from: NaiveDate,
     to: NaiveDate,
+    days: &[NaiveDate],
 ) -> Result<Vec<Wanted>, ApiError> {
     if !matches!(contract.status.as_str(), "active" | "terminated") {
         return Ok(Vec::new());
@@ -292,15 +295,6 @@ pub fn wanted(
             vec![(None, lo, hi)]
         }
     };
-    let (lo, hi) = match (targets.iter().map(|t| t.1).min(), targets.iter().map(|t| t.2).max()) {
-        (Some(lo), Some(hi)) if lo <= hi => (lo, hi),
-        _ => return Ok(Vec::new()),
-    };
-    let days = match (row.due_date, schedule_of(row, contract.start_date)) {
-        (Some(d), _) => vec![d],
-        (None, Some(s)) => s.expand(lo, hi).map_err(|e| ApiError::invalid("schedule.rrule", "invalid_rrule", e))?,
-        (None, None) => Vec::new(),
-    };
     let lead = chrono::Days::new(row.lead_days.max(0) as u64);
     let mut out = Vec::new();
     for (installation, lo, hi) in &targets {
@@ -319,167 +313,12 @@ pub fn occurrence_key(obligation_id: &str, installation_id: Option<&str>, nomina
     format!("{obligation_id}|{}|{nominal}", installation_id.unwrap_or("-"))
 }
 
-/// Brings the obligation's tasks in line with its schedule, the contract's term and the
-/// coverage, up to its horizon. Idempotent: a second run changes nothing.
-pub fn generate(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    row: &ObligationRow,
-    contract: &ContractRow,
-) -> Result<GenerationReport, ApiError> {
-    store::lock(conn, &row.id)?;
-    let today = ctx.now.date_naive();
-    let months = Months::new(row.horizon_months.max(1) as u32);
-    let horizon = today.checked_add_months(months).unwrap_or(today);
-    // Normally from today on; but when the last run's horizon already lies behind us (the
-    // scheduler was down longer than the horizon), from the day after it, so no occurrence is
-    // lost; and a one-off obligation always gets its day, even a past one.
-    let mut from = row
-        .generated_on
-        .and_then(|g| g.checked_add_months(months))
-        .and_then(|end| end.succ_opt())
-        .filter(|d| *d < today)
-        .unwrap_or(today);
-    if let Some(day) = row.due_date {
-        from = from.min(day);
-    }
-    let wanted = wanted(conn, row, contract, from, horizon)?;
-    let since = match contract.end_date.and_then(|e| e.succ_opt()) {
-        Some(after_end) => after_end.min(from),
-        None => from,
-    };
-    let existing_rows = task_store::of_obligation(conn, &row.id, since)?;
-    let existing: Vec<Existing> = existing_rows
-        .iter()
-        .filter_map(|t| {
-            Some(Existing {
-                id: t.id.clone(),
-                installation_id: t.installation_id.clone(),
-                nominal: t.nominal_date?,
-                due: t.due_date,
-                status: t.status.clone(),
-                assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
-                title: t.title.clone(),
-                description: t.description.clone(),
-                touched: t.rescheduled || t.reassigned,
-                cancelled_by_system: t.status == "cancelled" && t.closed_by.as_deref() == Some("system"),
-            })
-        })
-        .collect();
-    let plan = plan(
-        &wanted,
-        &existing,
-        &row.title,
-        row.description.as_deref(),
-        (&row.assignee_kind, &row.assignee_name),
-        today,
-        contract.end_date,
-    );
-    let now = ctx.now.naive_utc();
-    let new_rows: Vec<TaskRow> = plan
-        .create
-        .iter()
-        .map(|w| TaskRow {
-            description: row.description.clone(),
-            contract_id: Some(contract.id.clone()),
-            installation_id: w.installation_id.clone(),
-            obligation_id: Some(row.id.clone()),
-            occurrence_key: Some(occurrence_key(&row.id, w.installation_id.as_deref(), w.nominal)),
-            nominal_date: Some(w.nominal),
-            ..TaskRow::open("planned", row.title.clone(), &assignee_of(row), w.due, now)
-        })
-        .collect();
-    let created = task_store::insert_new(conn, &new_rows, ctx.today())?;
-    let mut changed: Vec<(TaskRow, TaskRow, &str)> = Vec::new();
-    let by_id: std::collections::HashMap<&str, &TaskRow> = existing_rows.iter().map(|t| (t.id.as_str(), t)).collect();
-    for (id, due) in &plan.update {
-        let Some(old) = by_id.get(id.as_str()) else { continue };
-        let new = TaskRow {
-            status: "open".into(),
-            due_date: *due,
-            title: row.title.clone(),
-            description: row.description.clone(),
-            assignee_kind: row.assignee_kind.clone(),
-            assignee_name: row.assignee_name.clone(),
-            closed_at: None,
-            closed_by: None,
-            version: old.version + 1,
-            updated_at: now,
-            ..(*old).clone()
-        };
-        changed.push(((*old).clone(), new, if old.status == "cancelled" { "reopened" } else { "updated" }));
-    }
-    for id in &plan.cancel {
-        let Some(old) = by_id.get(id.as_str()) else { continue };
-        let new = TaskRow {
-            status: "cancelled".into(),
-            closed_at: Some(now),
-            closed_by: Some("system".into()),
-            version: old.version + 1,
-            updated_at: now,
-            ..(*old).clone()
-        };
-        changed.push(((*old).clone(), new, "cancelled"));
-    }
-    let mut report = GenerationReport { created, ..Default::default() };
-    let mut applied = Vec::new();
-    let pairs: Vec<(&TaskRow, &TaskRow)> = changed.iter().map(|(old, new, _)| (old, new)).collect();
-    let written = task_store::update_planned(conn, &pairs, ctx.today())?;
-    for (old, new, action) in changed {
-        // A task someone changed in the meantime keeps their change.
-        if written.contains(&new.id) {
-            if action == "cancelled" {
-                report.cancelled += 1;
-            } else {
-                report.updated += 1;
-            }
-            applied.push((
-                new.id.clone(),
-                action,
-                diff(&crate::tasks::service::snapshot(&old), &crate::tasks::service::snapshot(&new)),
-            ));
-        }
-    }
-    let created_changes: Vec<(String, Changes)> = new_rows
-        .iter()
-        .take(created)
-        .map(|t| (t.id.clone(), diff(&Value::Null, &crate::tasks::service::snapshot(t))))
-        .collect();
-    let mut list: Vec<NewEvent> = Vec::with_capacity(created_changes.len() + applied.len());
-    for (id, changes) in &created_changes {
-        list.push(NewEvent {
-            entity_type: crate::tasks::service::ENTITY,
-            entity_id: id,
-            action: "created",
-            actor: ctx.actor,
-            at: now,
-            changes,
-        });
-    }
-    for (id, action, changes) in &applied {
-        list.push(NewEvent {
-            entity_type: crate::tasks::service::ENTITY,
-            entity_id: id,
-            action,
-            actor: ctx.actor,
-            at: now,
-            changes,
-        });
-    }
-    events::append_many(conn, &list)?;
-    let again = crate::obligations::model::next_visit(schedule_of(row, contract.start_date).as_ref(), today, months);
-    store::mark_generated(conn, &row.id, today, again)?;
-    Ok(report)
-}
-
-/// Regenerates every obligation of some contracts at hand (as just written), after a change to
-/// their term, status or coverage: one query finds the obligations of all of them.
+/// Marks every obligation of some changed contracts (as just written) due today, after a
+/// change to their term, status or coverage: one statement, no schedule expanded. The caller
+/// brings them in line after its commit ([`super::generation::catch_up`]); the scheduler's pass
+/// does what that leaves.
 pub fn follow_contracts(conn: &mut DbConnection, ctx: &Ctx, contracts: &[&ContractRow]) -> Result<(), ApiError> {
     let ids: Vec<String> = contracts.iter().map(|c| c.id.clone()).collect();
-    for o in store::of_contracts(conn, &ids)? {
-        if let Some(contract) = contracts.iter().find(|c| c.id == o.contract_id) {
-            generate(conn, ctx, &o, contract)?;
-        }
-    }
+    store::mark_due(conn, &ids, None, ctx.today())?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Queries on obligations.
 
 use crate::db::schema::obligations;
-use crate::db::{is_postgres, DbConnection};
+use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -105,43 +105,92 @@ pub fn contract_has_obligations(conn: &mut DbConnection, contract_id: &str) -> Q
         .get_result(conn)
 }
 
-/// Claims up to `limit` obligations due for a visit by `today` (see `regenerate_on`). On
-/// PostgreSQL the rows stay locked until the caller's transaction ends and rows another
-/// instance holds are skipped, so two instances never generate the same obligation at once.
-pub fn claim_due(
+/// Marks obligations due today (unless due already): those of `contract_ids`, or only
+/// `obligation` among them. Generation picks them up ([`crate::obligations::generation`]).
+pub fn mark_due(
+    conn: &mut DbConnection,
+    contract_ids: &[String],
+    obligation: Option<&str>,
+    today: NaiveDate,
+) -> QueryResult<()> {
+    for chunk in contract_ids.chunks(500) {
+        let mut q = diesel::update(obligations::table)
+            .filter(obligations::contract_id.eq_any(chunk))
+            .filter(obligations::regenerate_on.gt(today))
+            .into_boxed();
+        if let Some(id) = obligation {
+            q = q.filter(obligations::id.eq(id.to_string()));
+        }
+        q.set(obligations::regenerate_on.eq(today)).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Which obligations a generation run reads.
+#[derive(Clone, Debug)]
+pub enum Due {
+    /// Every obligation due for a visit by the day (the scheduler's pass).
+    All,
+    /// The due obligations of these contracts (after a write that marked them).
+    OfContracts(Vec<String>),
+    /// This obligation, due or not (`POST /obligations/{id}/generate`).
+    One(String),
+}
+
+/// Up to `limit` obligations of `due` due by `today` (any `One`), leaving out `skip`, in the
+/// order of the `obligations_due` index (`regenerate_on, id`). Read without a lock: the write
+/// that applies their generation claims them ([`claim`]).
+pub fn due(
     conn: &mut DbConnection,
     today: NaiveDate,
+    due: &Due,
     skip: &[String],
     limit: i64,
 ) -> QueryResult<Vec<ObligationRow>> {
-    if let DbConnection::Postgres(c) = conn {
-        // `regenerate_on, id` is the order of the `obligations_due` index.
-        diesel::sql_query(
-            "SELECT * FROM obligations WHERE regenerate_on <= $1 AND id <> ALL($2) \
-             ORDER BY regenerate_on, id LIMIT $3 FOR UPDATE SKIP LOCKED",
-        )
-        .bind::<diesel::sql_types::Date, _>(today)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skip)
-        .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load(c)
-    } else {
-        obligations::table
-            .filter(obligations::regenerate_on.le(today))
-            .filter(obligations::id.ne_all(skip))
-            .order((obligations::regenerate_on.asc(), obligations::id.asc()))
-            .limit(limit)
-            .select(ObligationRow::as_select())
-            .load(conn)
-    }
+    let mut q = obligations::table
+        .filter(obligations::id.ne_all(skip))
+        .order((obligations::regenerate_on.asc(), obligations::id.asc()))
+        .limit(limit)
+        .select(ObligationRow::as_select())
+        .into_boxed();
+    q = match due {
+        Due::All => q.filter(obligations::regenerate_on.le(today)),
+        Due::OfContracts(ids) => {
+            q.filter(obligations::regenerate_on.le(today)).filter(obligations::contract_id.eq_any(ids.clone()))
+        }
+        Due::One(id) => q.filter(obligations::id.eq(id.clone())),
+    };
+    q.load(conn)
 }
 
-/// Holds the obligation's row until the transaction ends (PostgreSQL), so two generations of
-/// one obligation never interleave. SQLite has one writer at a time anyway.
-pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if is_postgres(conn) {
-        diesel::sql_query("SELECT id FROM obligations WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(conn)?;
+/// Locks, in id order, those of `ids` still due by `today` (all of them when `force`) until the
+/// transaction ends and gives their rows as they are now. On PostgreSQL rows another
+/// transaction holds are skipped (`force`: waited for), so two instances never generate one
+/// obligation at once; SQLite has one writer at a time anyway.
+pub fn claim(
+    conn: &mut DbConnection,
+    ids: &[String],
+    today: NaiveDate,
+    force: bool,
+) -> QueryResult<Vec<ObligationRow>> {
+    if let DbConnection::Postgres(c) = conn {
+        let lock = if force { "FOR UPDATE" } else { "FOR UPDATE SKIP LOCKED" };
+        diesel::sql_query(format!(
+            "SELECT * FROM obligations WHERE id = ANY($1) AND ($3 OR regenerate_on <= $2) ORDER BY id {lock}"
+        ))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+        .bind::<diesel::sql_types::Date, _>(today)
+        .bind::<diesel::sql_types::Bool, _>(force)
+        .load(c)
+    } else {
+        let mut q = obligations::table
+            .filter(obligations::id.eq_any(ids))
+            .order(obligations::id.asc())
+            .select(ObligationRow::as_select())
+            .into_boxed();
+        if !force {
+            q = q.filter(obligations::regenerate_on.le(today));
+        }
+        q.load(conn)
     }
-    Ok(())
 }

@@ -10,7 +10,8 @@ use crate::contracts::{model::Action, service as contracts, store as contract_st
 use crate::db::Db;
 use crate::http::ApiError;
 use crate::idempotency;
-use crate::obligations::{service as obligations, store as obligation_store};
+use crate::obligations::generation::{self, Claims, Generated};
+use crate::obligations::store::Due;
 use diesel::Connection;
 use std::time::Duration;
 
@@ -23,8 +24,6 @@ const TERM_BATCH: usize = 25;
 /// Events a sweep fires (over all its walks) between two refreshes of the markers' planner
 /// statistics.
 const ANALYZE_EVERY: usize = 20_000;
-/// Obligations generated per transaction.
-const HORIZON_BATCH: i64 = 50;
 /// Workers generating tasks at once in a pass (fewer when the pool is smaller).
 const HORIZON_WORKERS: usize = 2;
 
@@ -72,7 +71,7 @@ pub fn run_once_timed(
     };
     end_of_term(db, &ctx, today, &mut report)?;
     lap("end of term");
-    extend_horizons(db, &ctx, today, &mut report)?;
+    extend_horizons(db, &ctx, &mut report)?;
     lap("task horizons");
     let before = (ctx.now - chrono::Duration::hours(idempotency::model::RETENTION_HOURS)).naive_utc();
     report.idempotency_keys_purged =
@@ -155,16 +154,12 @@ fn end_of_term(
 
 /// Generates the tasks of obligations not brought in line today. On PostgreSQL two workers do
 /// it on two connections at once (when the pool has a third to spare): with one, each core
-/// waits in turn for the other, the service building rows and the database writing them. Both
-/// claim obligations with `FOR UPDATE SKIP LOCKED`, so they never take the same one, and write
-/// beside each other (see [`generate_due`]).
-fn extend_horizons(
-    db: &Db,
-    ctx: &crate::events::Ctx,
-    today: chrono::NaiveDate,
-    report: &mut PassReport,
-) -> Result<(), ApiError> {
-    let failed = std::sync::Mutex::new(Vec::new());
+/// waits in turn for the other, the service building rows and the database writing them. They
+/// share one [`Claims`], so they never read the same obligation, and each applies its batches
+/// in writes beside the other's ([`generation`]).
+fn extend_horizons(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) -> Result<(), ApiError> {
+    let claims = std::sync::Mutex::new(Claims::default());
+    let never = std::sync::atomic::AtomicBool::new(false);
     let workers = match db.backend() {
         // SQLite writes one transaction at a time: a second worker would only wait.
         crate::db::Backend::Sqlite => 1,
@@ -172,79 +167,17 @@ fn extend_horizons(
         crate::db::Backend::Postgres => HORIZON_WORKERS.min(db.max_connections().saturating_sub(1) as usize).max(1),
     };
     let done: Vec<Result<Generated, ApiError>> = std::thread::scope(|s| {
-        let running: Vec<_> = (0..workers).map(|_| s.spawn(|| generate_due(db, ctx, today, &failed))).collect();
+        let running: Vec<_> =
+            (0..workers).map(|_| s.spawn(|| generation::run(db, ctx, &Due::All, &claims, &never))).collect();
         running.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     for generated in done {
         let generated = generated?;
         report.obligations_generated += generated.obligations;
-        report.tasks_created += generated.tasks;
+        report.tasks_created += generated.report.created;
         report.failures += generated.failures;
     }
     Ok(())
-}
-
-/// What one generation worker did.
-#[derive(Default)]
-struct Generated {
-    obligations: usize,
-    tasks: usize,
-    failures: usize,
-}
-
-/// Generates due obligations until none is left: a batch per transaction (a commit per
-/// obligation would cost more than the generation), each under a savepoint of its own, so one
-/// that fails is rolled back alone, noted in `failed` before the batch commits (so that no
-/// worker claims it again this pass) and left for the next pass.
-///
-/// Generation writes beside other writes ([`Db::write_concurrent_blocking`]): it checks
-/// nothing another shared write changes (the contract and coverage it reads only change under
-/// the write lock held exclusively), and the only rows it locks are its claimed obligations
-/// and at most one sweep mark.
-fn generate_due(
-    db: &Db,
-    ctx: &crate::events::Ctx,
-    today: chrono::NaiveDate,
-    failed: &std::sync::Mutex<Vec<String>>,
-) -> Result<Generated, ApiError> {
-    let mut out = Generated::default();
-    for _ in 0..100_000 {
-        let claimed_any = db.write_concurrent_blocking(|c| {
-            // Claimed holding the list, which a worker adds to before its batch commits: an
-            // obligation that failed is either still locked by that worker or on the list.
-            let claimed = {
-                let skip = failed.lock().unwrap_or_else(|e| e.into_inner());
-                obligation_store::claim_due(c, today, &skip, HORIZON_BATCH)?
-            };
-            let ids: Vec<String> = claimed.iter().map(|o| o.contract_id.clone()).collect();
-            let loaded = contract_store::get_many(c, &ids)?;
-            for row in &claimed {
-                let generated = c.transaction(|c| match loaded.iter().find(|k| k.id == row.contract_id) {
-                    Some(contract) => obligations::generate(c, ctx, row, contract),
-                    None => {
-                        let contract = contracts::load(c, &row.contract_id)?;
-                        obligations::generate(c, ctx, row, &contract)
-                    }
-                });
-                match generated {
-                    Ok(r) => {
-                        out.obligations += 1;
-                        out.tasks += r.created;
-                    }
-                    Err(e) => {
-                        tracing::warn!(obligation = %row.id, error = %e, "task generation failed; will retry next pass");
-                        out.failures += 1;
-                        failed.lock().unwrap_or_else(|e| e.into_inner()).push(row.id.clone());
-                    }
-                }
-            }
-            Ok::<_, ApiError>(!claimed.is_empty())
-        })?;
-        if !claimed_any {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// Fires the dossier date rules that are due, one trigger per transaction. A trigger is claimed

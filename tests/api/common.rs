@@ -197,6 +197,7 @@ impl TestApp {
         let server = HttpServer::new(move || startup::app(&server_state))
             .workers(1)
             .disable_signals()
+            .h1_allow_half_closed(false)
             .bind(("127.0.0.1", 0))
             .unwrap();
         let addr = server.addrs()[0];
@@ -491,6 +492,11 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    /// Whether the service under test runs on PostgreSQL (else SQLite).
+    pub fn is_postgres(&self) -> bool {
+        self.state.db.backend() == pactum::db::Backend::Postgres
     }
 
     /// Sets an obligation's stored rule behind the service's back: a rule that does not parse

@@ -922,8 +922,8 @@ async fn one_pass_renews_and_expires_many_contracts_together_each_as_if_alone() 
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.contracts_expired, report.failures), (2, 1, 0), "{report:?}");
     assert_eq!(report.term_batches_retried, 0, "all three were written together: {report:?}");
-    // End of term brought the obligations in line itself: none was left for the horizon job.
-    assert_eq!((report.obligations_generated, report.tasks_created), (0, 0), "{report:?}");
+    // End of term marked the obligations due, and the same pass brought each in line.
+    assert_eq!(report.obligations_generated, 3, "{report:?}");
     for o in [&monthly, &quarterly, &ended] {
         let got = t.get(&format!("/api/v1/obligations/{}", id(o)), &t.viewer()).await.body;
         assert_eq!(got["generated_on"], "2027-01-01", "{got}");

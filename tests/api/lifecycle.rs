@@ -456,10 +456,9 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
                        "renewal": {"auto_renew": true}});
     let broken = t.create_contract(terms.clone()).await;
     let fine = t.create_contract(terms).await;
-    let obligation = t.create_obligation(&broken, json!({})).await;
-    // The obligation's stored rule is spoiled behind the service's back: regenerating the
-    // renewed contract's tasks fails.
-    t.set_stored_rrule(&obligation, "NOT A RULE").await;
+    // The database refuses every change of one contract (a trigger set behind the service's
+    // back): its renewal fails.
+    refuse_changes_of(&t, &broken, true).await;
     t.clock.set(at(2027, 1, 2));
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.failures), (1, 1), "{report:?}");
@@ -469,10 +468,36 @@ async fn a_renewal_that_fails_is_rolled_back_alone_and_tried_again_next_pass() {
     assert_eq!((kept["end_date"].clone(), kept["version"].clone()), (json!("2026-12-31"), json!(1)), "{kept}");
     assert_eq!(history_actions(&t, &broken).await.len(), 1, "no renewal event of the rolled-back renewal");
 
-    t.set_stored_rrule(&obligation, "FREQ=MONTHLY").await;
+    refuse_changes_of(&t, &broken, false).await;
     let report = t.run_scheduler().await;
     assert_eq!((report.contracts_renewed, report.failures, report.term_batches_retried), (1, 0, 0), "{report:?}");
     assert_eq!(t.get(&url(&broken), &t.viewer()).await.body["end_date"], "2027-12-31");
+}
+
+/// Makes the database refuse (or, `refuse` false, accept again) every update of a contract's
+/// row, with a trigger on either backend.
+async fn refuse_changes_of(t: &TestApp, contract: &Value, refuse: bool) {
+    let id = contract["id"].as_str().unwrap().to_string();
+    let postgres = t.is_postgres();
+    t.write_behind_the_api(move |c| {
+        use diesel::connection::SimpleConnection;
+        let sql = match (postgres, refuse) {
+            (true, true) => format!(
+                "CREATE FUNCTION refuse_contract() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+                 CREATE TRIGGER refuse_contract BEFORE UPDATE ON contracts FOR EACH ROW \
+                 WHEN (OLD.id = '{id}') EXECUTE FUNCTION refuse_contract();"
+            ),
+            (true, false) => "DROP TRIGGER refuse_contract ON contracts; DROP FUNCTION refuse_contract();".into(),
+            (false, true) => format!(
+                "CREATE TRIGGER refuse_contract BEFORE UPDATE ON contracts WHEN OLD.id = '{id}' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+            ),
+            (false, false) => "DROP TRIGGER refuse_contract;".into(),
+        };
+        c.batch_execute(&sql).map(|_| 0)
+    })
+    .await;
 }
 
 #[actix_web::test]

@@ -408,6 +408,10 @@ async fn until_may_be_a_date_and_planned_work_recurs_at_most_daily() {
         ("FREQ=WEEKLY;BYMINUTE=0", "`BYMINUTE` sets a time of day"),
         ("FREQ=DAILY;UNTIL=20260710T000000", "`UNTIL=20260710T000000` is neither a date"),
         ("FREQ=DAILY;UNTIL=20260601", "`UNTIL` (2026-06-01) lies before the anchor date (2026-06-19)"),
+        // A rule that never yields a day would make every generation search for one in vain.
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "the rule yields no day in the ten years from the anchor date"),
+        // A counted rule is walked from its anchor: its length is bounded.
+        ("FREQ=DAILY;COUNT=20000", "`COUNT=20000`: a count is a whole number up to 10000"),
     ] {
         let res = t
             .post(
@@ -1023,4 +1027,47 @@ async fn a_one_off_obligation_dated_in_the_past_still_gets_its_task() {
     assert_eq!(nominal_in(&tasks, "open"), ["2026-03-01"]);
     assert_eq!(tasks[0]["overdue"], true);
     assert_eq!(generate(&t, &o).await, json!({"created": 0, "updated": 0, "cancelled": 0}));
+}
+
+#[actix_web::test]
+async fn a_change_to_a_rule_that_never_yields_a_day_is_refused_and_changes_nothing() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active"})).await;
+    let o = t.create_obligation(&c, json!({})).await;
+    let res = t
+        .request("PATCH", &url(&o))
+        .bearer(&t.manager())
+        .header("If-Match", "\"1\"")
+        .json(json!({"schedule": {"rrule": "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=31"}}))
+        .await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(res.error_fields(), ["schedule.rrule"]);
+    assert_eq!(t.get(&url(&o), &t.viewer()).await.body, o);
+}
+
+#[actix_web::test]
+async fn generation_told_to_stop_writes_nothing_and_leaves_the_obligation_due() {
+    use pactum::obligations::{generation, store::Due};
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active"})).await;
+    let o = t.create_obligation(&c, json!({"horizon_months": 1})).await;
+    let before = t.tasks_of(&o).await.len();
+    // Two months on the horizon has moved: the obligation is due again.
+    t.clock.set(Utc.with_ymd_and_hms(2026, 8, 1, 6, 0, 0).unwrap());
+    let run = |stop: bool| {
+        let (db, now) = (t.state.db.clone(), t.clock.now());
+        actix_web::web::block(move || {
+            let ctx = pactum::events::Ctx { actor: "system", now };
+            let stop = std::sync::atomic::AtomicBool::new(stop);
+            generation::run(&db, &ctx, &Due::All, &Default::default(), &stop).map(|g| g.obligations)
+        })
+    };
+    // A caller that has gone (its flag set) stops before expanding or writing anything.
+    assert_eq!(run(true).await.unwrap().unwrap(), 0);
+    assert_eq!(t.tasks_of(&o).await.len(), before);
+    assert_eq!(t.get(&url(&o), &t.viewer()).await.body["generated_on"], o["generated_on"]);
+    // What it left is still due: the next run brings it in line.
+    assert_eq!(run(false).await.unwrap().unwrap(), 1);
+    assert!(t.tasks_of(&o).await.len() > before);
+    assert_eq!(t.get(&url(&o), &t.viewer()).await.body["generated_on"], "2026-08-01");
 }
