@@ -190,3 +190,23 @@ fn webhook_rules_are_in_the_schemas() {
         assert_eq!((&props["description"]["minLength"], &props["description"]["maxLength"]), (&1.into(), &1000.into()));
     }
 }
+
+/// An enum attribute's options are at least one, each 1 to 200 characters, without repeats: the
+/// service refuses anything else and the schemas say so.
+#[test]
+fn attribute_option_rules_are_in_the_schemas() {
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["AttributeOption"]["minLength"], 1);
+    assert_eq!(schemas["AttributeOption"]["maxLength"], 200);
+    for name in ["DefinitionIn", "DefinitionPatch"] {
+        let options = &schemas[name]["properties"]["options"];
+        assert_eq!(options["items"]["$ref"], "#/components/schemas/AttributeOption", "{name}: {options}");
+        assert_eq!(options["minItems"], 1, "{name}: {options}");
+        assert_eq!(options["uniqueItems"], true, "{name}: {options}");
+        assert!(options["type"].to_string().contains("null"), "{name}: options may be left out or null");
+    }
+    let options = &schemas["AttributeDef"]["properties"]["options"];
+    assert_eq!(options["items"]["$ref"], "#/components/schemas/AttributeOption", "a dossier type's: {options}");
+    assert_eq!(options["minItems"], 1, "a dossier type's: {options}");
+}
