@@ -39,7 +39,9 @@ pub struct DefinitionIn {
     /// Whether every resource in scope must have a value.
     #[serde(default)]
     pub required: bool,
-    /// The allowed values of an `enum` attribute (required for `enum`, refused otherwise).
+    /// The allowed values of an `enum` attribute (required for `enum`, refused otherwise): at
+    /// least one, each 1 to 200 characters, no repeats.
+    #[schema(value_type = Option<std::collections::BTreeSet<AttributeOption>>, min_items = 1)]
     pub options: Option<Vec<String>>,
     /// What the attribute means.
     pub description: Option<String>,
@@ -64,10 +66,29 @@ pub struct DefinitionPatch {
     #[serde(default)]
     #[schema(value_type = DataType)]
     pub data_type: Patch<DataType>,
-    /// New options of an `enum`; removing an option still in use fails with 409.
+    /// New options of an `enum`, as in `DefinitionIn`; removing an option still in use fails with 409.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<std::collections::BTreeSet<AttributeOption>>, min_items = 1)]
     pub options: Patch<Vec<String>>,
+}
+
+/// One allowed value of an `enum` attribute: 1 to 200 characters.
+pub struct AttributeOption;
+
+impl utoipa::PartialSchema for AttributeOption {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(200))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AttributeOption {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AttributeOption".into()
+    }
 }
 
 /// An attribute definition.

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         api::DefinitionIn,
         api::DefinitionPatch,
         api::DefinitionOut,
+        api::AttributeOption,
         model::EntityKind,
         model::DataType
     ))

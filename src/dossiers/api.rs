@@ -198,8 +198,7 @@ pub struct DossierOut {
     /// The attribute values.
     #[schema(value_type = crate::http::openapi::AttributeValues)]
     pub attributes: Value,
-    /// With `?as_of=`: the day this state was rebuilt for.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// With `?as_of=`: the day this state was rebuilt for; `null` for the current state.
     pub as_of: Option<NaiveDate>,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,

@@ -148,14 +148,7 @@ pub const ATTRIBUTE_KEY_PATTERN: &str = "^[a-z][a-z0-9_]{0,62}$";
 
 /// Fields of answers that are left out rather than sent as `null` in some answers:
 /// (schema, field). Every other field of a schema that only answers use is always sent.
-const SOMETIMES_ABSENT: &[(&str, &str)] = &[
-    ("CoverageOut", "contract"),
-    ("CoverageOut", "installation"),
-    ("DossierOut", "as_of"),
-    ("InstanceOut", "steps"),
-    ("Problem", "errors"),
-    ("WebhookOut", "secret"),
-];
+const SOMETIMES_ABSENT: &[(&str, &str)] = &[("Problem", "errors")];
 
 /// Makes the document say what generated clients need to know, where the derives cannot:
 /// pages refer to their item schema instead of copying it; every field that answers always
@@ -194,6 +187,18 @@ pub fn refine_for_clients(doc: &mut OpenApi) {
                 array.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
             }
         }
+    }
+    // A page's item schema is an answer's schema too, also when no other answer names it
+    // (the derives copy it into the page, so the walk above does not see it).
+    let page_items: Vec<String> = outputs
+        .iter()
+        .filter_map(|name| name.strip_prefix("Page_"))
+        .filter(|item| names.iter().any(|n| n == item))
+        .map(str::to_string)
+        .collect();
+    let outputs = outputs.into_iter().chain(closure(page_items)).collect::<std::collections::BTreeSet<_>>();
+    for (name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else { continue };
         if outputs.contains(name) && !inputs.contains(name) {
             object.required = object
                 .properties

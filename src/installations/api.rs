@@ -231,16 +231,28 @@ pub struct CoverageOut {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Present when listed from the installation's side.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contract: Option<ContractSummary>,
-    /// Present when listed from the contract's side.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub installation: Option<InstallationSummary>,
+}
+
+/// A coverage link as listed from the installation's side: with its contract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageWithContract {
+    #[serde(flatten)]
+    pub coverage: CoverageOut,
+    /// The covering contract.
+    pub contract: ContractSummary,
+}
+
+/// A coverage link as answered from the contract's side: with its installation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageWithInstallation {
+    #[serde(flatten)]
+    pub coverage: CoverageOut,
+    /// The covered installation.
+    pub installation: InstallationSummary,
 }
 
 impl CoverageOut {
-    fn new(c: CoverageRow, contract: Option<ContractRow>, installation: Option<InstallationRow>) -> CoverageOut {
+    fn new(c: CoverageRow) -> CoverageOut {
         CoverageOut {
             id: c.id,
             contract_id: c.contract_id,
@@ -250,8 +262,17 @@ impl CoverageOut {
             version: c.version,
             created_at: as_utc(c.created_at),
             updated_at: as_utc(c.updated_at),
-            contract: contract.map(ContractSummary::from),
-            installation: installation.map(InstallationSummary::from),
+        }
+    }
+
+    fn with_contract(c: CoverageRow, contract: ContractRow) -> CoverageWithContract {
+        CoverageWithContract { coverage: CoverageOut::new(c), contract: ContractSummary::from(contract) }
+    }
+
+    fn with_installation(c: CoverageRow, installation: InstallationRow) -> CoverageWithInstallation {
+        CoverageWithInstallation {
+            coverage: CoverageOut::new(c),
+            installation: InstallationSummary::from(installation),
         }
     }
 }
@@ -517,7 +538,7 @@ pub async fn history(
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses(
-        (status = 200, description = "A page of coverage links with their contracts", body = Page<CoverageOut>),
+        (status = 200, description = "A page of coverage links with their contracts", body = Page<CoverageWithContract>),
         (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -542,7 +563,7 @@ pub async fn contracts_of(
     Ok(HttpResponse::Ok().json(page.page(
         rows,
         |(cov, _)| cov.contract_id.clone(),
-        |(cov, contract)| CoverageOut::new(cov, Some(contract), None),
+        |(cov, contract)| CoverageOut::with_contract(cov, contract),
     )))
 }
 
@@ -595,7 +616,7 @@ pub async fn coverage(
     params(("id" = String, Path, description = "Contract id")),
     request_body = CoverageIn,
     responses(
-        (status = 201, description = "The new coverage links", body = Page<CoverageOut>),
+        (status = 201, description = "The new coverage links", body = Page<CoverageWithInstallation>),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already covered by this contract, or by another contract of the same type in an overlapping period", body = Problem, content_type = "application/problem+json"),
@@ -617,7 +638,7 @@ pub async fn add_coverage(
     let rows = db.write(move |c| service::add_coverage(c, &Ctx { actor: &who.sub, now }, &id, items)).await?;
     generation::follow_up(&db, &actor, now, vec![contract_id]).await;
     Ok(HttpResponse::Created().json(Page {
-        items: rows.into_iter().map(|(cov, inst)| CoverageOut::new(cov, None, Some(inst))).collect(),
+        items: rows.into_iter().map(|(cov, inst)| CoverageOut::with_installation(cov, inst)).collect(),
         next_cursor: None,
     }))
 }
@@ -631,7 +652,7 @@ pub async fn add_coverage(
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses(
-        (status = 200, description = "A page of coverage links with their installations", body = Page<CoverageOut>),
+        (status = 200, description = "A page of coverage links with their installations", body = Page<CoverageWithInstallation>),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -655,7 +676,7 @@ pub async fn list_coverage(
     Ok(HttpResponse::Ok().json(page.page(
         rows,
         |(cov, _)| cov.installation_id.clone(),
-        |(cov, inst)| CoverageOut::new(cov, None, Some(inst)),
+        |(cov, inst)| CoverageOut::with_installation(cov, inst),
     )))
 }
 
@@ -669,7 +690,7 @@ pub async fn list_coverage(
     ),
     request_body(content = CoveragePatch, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "Changed", body = CoverageOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 200, description = "Changed", body = CoverageWithInstallation, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The contract does not cover the installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Overlaps another contract of the same type", body = Problem, content_type = "application/problem+json"),
@@ -694,7 +715,7 @@ pub async fn update_coverage(
         .await?;
     generation::follow_up(&db, &actor, now, vec![contract_id]).await;
     let version = cov.version;
-    Ok(resource_response(StatusCode::OK, &CoverageOut::new(cov, None, Some(inst)), version, None))
+    Ok(resource_response(StatusCode::OK, &CoverageOut::with_installation(cov, inst), version, None))
 }
 
 /// Remove an installation from a contract's coverage.

@@ -34,6 +34,8 @@ use utoipa::OpenApi;
         api::CoverageIn,
         api::CoveragePatch,
         api::CoverageOut,
+        api::CoverageWithContract,
+        api::CoverageWithInstallation,
         api::ContractSummary,
         api::InstallationSummary,
         api::Via,

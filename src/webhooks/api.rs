@@ -40,11 +40,12 @@ pub struct WebhookIn {
     /// are delivered only when named or as `webhook.*`.
     #[schema(value_type = Vec<super::model::EventTypePattern>, example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]
     pub event_types: Vec<String>,
-    /// Signing secret, 16 to 200 printable ASCII characters. Absent: one is generated. Either way
+    /// Signing secret, 16 to 200 printable ASCII characters without spaces. Absent: one is generated. Either way
     /// it is shown in this answer only; later answers show a hint.
-    #[schema(min_length = 16, max_length = 200)]
+    #[schema(min_length = 16, max_length = 200, pattern = r"^[\x21-\x7e]{16,200}$")]
     pub secret: Option<String>,
     /// What the subscription is for.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub description: Option<String>,
     /// Whether events are delivered (default true). An inactive webhook keeps its place in the
     /// event log and catches up when activated again.
@@ -57,7 +58,7 @@ pub struct WebhookIn {
 pub struct WebhookPatch {
     /// New receiver URL, under the rules of `WebhookIn.url`.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@ ]+", max_length = 2000)]
     pub url: Patch<String>,
     /// New list of event types, replacing the old one; it applies to the events the outbox has not
     /// taken in yet (those after `last_event_id`).
@@ -66,11 +67,11 @@ pub struct WebhookPatch {
     pub event_types: Patch<Vec<String>>,
     /// A new signing secret; deliveries from now on are signed with it.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 16, max_length = 200, pattern = r"^[\x21-\x7e]{16,200}$")]
     pub secret: Patch<String>,
     /// `null` clears the description.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 1000, pattern = r"\S")]
     pub description: Patch<String>,
     /// Turn deliveries off (`false`) or on (`true`). `true` also resumes a webhook the
     /// dispatcher paused (`status` `paused`): its failing time starts again from zero.
@@ -102,15 +103,21 @@ pub struct WebhookOut {
     /// The last four characters of the signing secret.
     #[schema(example = "…9f3a")]
     pub secret_hint: String,
-    /// The signing secret: only in the answer that created the webhook.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
     /// Id of the newest event the outbox has taken in (the delivery cursor).
     pub last_event_id: i64,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A new webhook subscription, with its signing secret: this answer is the only one that has it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookCreated {
+    #[serde(flatten)]
+    pub webhook: WebhookOut,
+    /// The signing secret: keep it, later answers show only `secret_hint`.
+    pub secret: String,
 }
 
 /// Whether a webhook delivers.
@@ -138,7 +145,6 @@ impl From<WebhookRow> for WebhookOut {
             paused_at: r.paused_at.map(as_utc),
             event_types: r.patterns(),
             secret_hint: model::secret_hint(&r.secret),
-            secret: None,
             id: r.id,
             url: r.url,
             description: r.description,
@@ -249,7 +255,7 @@ fn validated(errors: Vec<FieldError>) -> Result<(), ApiError> {
     post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "webhooks",
     request_body = WebhookIn,
     responses(
-        (status = 201, description = "Subscribed; the answer carries the secret, this once", body = WebhookOut,
+        (status = 201, description = "Subscribed; the answer carries the secret, this once", body = WebhookCreated,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the webhook"))),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid URL, a URL inside the network (`url_not_public`), event type or secret", body = Problem, content_type = "application/problem+json"),
@@ -293,7 +299,7 @@ pub async fn create(
     let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, row)).await?;
     let location = format!("/api/v1/webhooks/{}", row.id);
     let version = row.version;
-    let out = WebhookOut { secret: Some(secret), ..WebhookOut::from(row) };
+    let out = WebhookCreated { webhook: WebhookOut::from(row), secret };
     Ok(resource_response(StatusCode::CREATED, &out, version, Some(location)))
 }
 

@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         api::WebhookIn,
         api::WebhookPatch,
         api::WebhookOut,
+        api::WebhookCreated,
         api::WebhookStatus,
         api::DeliveryOut,
         api::DeliveryStatus,

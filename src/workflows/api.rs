@@ -182,9 +182,6 @@ pub struct InstanceOut {
     pub started_at: DateTime<Utc>,
     /// When it completed or was cancelled.
     pub ended_at: Option<DateTime<Utc>>,
-    /// The steps so far, oldest first (on single-instance answers only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub steps: Option<Vec<StepOut>>,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,
     /// When it was created.
@@ -193,8 +190,17 @@ pub struct InstanceOut {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A workflow instance with its steps: the answer about one instance (lists leave the steps out).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstanceWithSteps {
+    #[serde(flatten)]
+    pub instance: InstanceOut,
+    /// The steps so far, oldest first.
+    pub steps: Vec<StepOut>,
+}
+
 impl InstanceOut {
-    pub fn new(i: InstanceRow, steps: Option<Vec<StepRow>>) -> InstanceOut {
+    pub fn new(i: InstanceRow) -> InstanceOut {
         InstanceOut {
             responsible: Assignee::from_parts(&i.responsible_kind, &i.responsible_name),
             id: i.id,
@@ -207,7 +213,6 @@ impl InstanceOut {
             started_by: i.started_by,
             started_at: as_utc(i.started_at),
             ended_at: i.ended_at.map(as_utc),
-            steps: steps.map(|s| s.into_iter().map(StepOut::from).collect()),
             version: i.version,
             created_at: as_utc(i.created_at),
             updated_at: as_utc(i.updated_at),
@@ -339,7 +344,9 @@ pub async fn update(
 
 fn instance_ok(status: StatusCode, i: InstanceRow, steps: Vec<StepRow>, location: Option<String>) -> HttpResponse {
     let version = i.version;
-    resource_response(status, &InstanceOut::new(i, Some(steps)), version, location)
+    let out =
+        InstanceWithSteps { instance: InstanceOut::new(i), steps: steps.into_iter().map(StepOut::from).collect() };
+    resource_response(status, &out, version, location)
 }
 
 /// Start a workflow on a dossier by hand (case_worker); its first step's task appears in the worklist.
@@ -348,7 +355,7 @@ fn instance_ok(status: StatusCode, i: InstanceRow, steps: Vec<StepRow>, location
     params(("id" = String, Path, description = "Dossier id")),
     request_body = StartIn,
     responses(
-        (status = 201, description = "Started", body = InstanceOut,
+        (status = 201, description = "Started", body = InstanceWithSteps,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the instance"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
@@ -417,7 +424,7 @@ pub async fn list_instances(_who: Principal, db: web::Data<Db>, req: HttpRequest
     let rows = db
         .read(move |c| store::list_instances(c, &filter, p.after.as_deref(), p.limit + 1).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), |r| InstanceOut::new(r, None))))
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id.clone(), InstanceOut::new)))
 }
 
 /// Get a workflow instance with its step history.
@@ -425,7 +432,7 @@ pub async fn list_instances(_who: Principal, db: web::Data<Db>, req: HttpRequest
     get, operation_id = "get_workflow_instance", path = "/api/v1/workflow-instances/{id}", tag = "workflow-instances",
     params(("id" = String, Path, description = "Instance id")),
     responses(
-        (status = 200, description = "The instance and its steps", body = InstanceOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 200, description = "The instance and its steps", body = InstanceWithSteps, headers(("ETag" = String, description = "Version tag"))),
         (status = 404, description = "No such instance", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -451,7 +458,7 @@ pub async fn get_instance(_who: Principal, db: web::Data<Db>, id: web::Path<Stri
     ),
     request_body(content = Option<crate::tasks::api::NoteIn>, description = "Optional reason"),
     responses(
-        (status = 200, description = "Cancelled", body = InstanceOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 200, description = "Cancelled", body = InstanceWithSteps, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such instance", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The instance is not running", body = Problem, content_type = "application/problem+json"),

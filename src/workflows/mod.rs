@@ -31,6 +31,7 @@ use utoipa::OpenApi;
         api::StartIn,
         api::StepOut,
         api::InstanceOut,
+        api::InstanceWithSteps,
         model::Step,
         model::StepAssignee,
         model::Outcome,

@@ -554,7 +554,13 @@ async fn as_of_returns_the_attributes_of_that_day() {
     assert_eq!(res.body["owner"], json!({"role": "desk"}));
     let now = t.get(&format!("/api/v1/dossiers/{}", id(&d)), &t.viewer()).await;
     assert_eq!(res.body["attributes"], now.body["attributes"]);
-    assert_eq!(now.body["as_of"], Value::Null);
+    assert_eq!(now.body.get("as_of"), Some(&Value::Null), "as_of is always sent: {}", now.text);
+    let listed = t.get("/api/v1/dossiers", &t.viewer()).await;
+    assert!(
+        listed.body["items"].as_array().unwrap().iter().all(|x| x.get("as_of") == Some(&Value::Null)),
+        "{}",
+        listed.text
+    );
     t.get(&url("2026-06-14"), &t.viewer()).await.assert_problem(404, "not_found");
     t.get(&url("yesterday"), &t.viewer()).await.assert_problem(400, "invalid_query");
     t.get(&format!("/api/v1/dossiers/{}?asof=2026-01-01", id(&d)), &t.viewer())

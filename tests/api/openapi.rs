@@ -90,7 +90,6 @@ fn answers_require_what_they_always_carry_and_pages_refer_to_their_items() {
         assert!(props[nullable_field].to_string().contains("null"), "{name}.{nullable_field} stays nullable");
     }
     assert_eq!(required("FeedTokenCreated"), ["id", "token", "url", "created_at", "expires_at"]);
-    assert!(!required("CoverageOut").contains(&"contract".to_string()), "only one side of a link carries it");
     assert!(schemas["ContractPatch"].get("required").is_none(), "a merge patch leaves every field out at will");
     assert_eq!(schemas["Page_ContractOut"]["properties"]["items"]["items"]["$ref"], "#/components/schemas/ContractOut");
     assert_eq!(required("Page_ContractOut"), ["items", "next_cursor"]);
@@ -101,4 +100,113 @@ fn answers_require_what_they_always_carry_and_pages_refer_to_their_items() {
     );
     let patch = &doc["paths"]["/api/v1/contracts/{id}"]["patch"]["requestBody"]["content"];
     assert!(patch["application/json"].is_object() && patch["application/merge-patch+json"].is_object());
+}
+
+/// Where answers of one resource differ, each has its own schema, whose fields are all required:
+/// the created webhook with its secret, an instance with its steps, a coverage link with the
+/// side it is listed from; a page's item schema is an answer's schema like any other.
+#[test]
+fn answers_that_differ_have_their_own_schemas() {
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    // Properties and required fields of a schema, its `allOf` parts (references included) merged.
+    fn fields(schemas: &serde_json::Value, name: &str) -> (Vec<String>, Vec<String>) {
+        let schema = &schemas[name];
+        assert!(schema.is_object(), "no schema {name}");
+        let mut parts = vec![schema.clone()];
+        parts.extend(schema["allOf"].as_array().cloned().unwrap_or_default());
+        let (mut props, mut required) = (Vec::new(), Vec::new());
+        for part in parts {
+            if let Some(r) = part["$ref"].as_str() {
+                let (p, q) = fields(schemas, r.trim_start_matches("#/components/schemas/"));
+                props.extend(p);
+                required.extend(q);
+                continue;
+            }
+            props.extend(part["properties"].as_object().into_iter().flat_map(|m| m.keys().cloned()));
+            required.extend(part["required"].as_array().into_iter().flatten().map(|v| v.as_str().unwrap().to_string()));
+        }
+        (props, required)
+    }
+    let all_required = |name: &str| {
+        let (mut props, mut required) = fields(schemas, name);
+        props.sort();
+        required.sort();
+        assert_eq!(props, required, "{name}: every field is required");
+        props
+    };
+    let has = |name: &str, field: &str| all_required(name).contains(&field.to_string());
+    assert!(has("WebhookCreated", "secret") && !has("WebhookOut", "secret"), "the secret only where it is sent");
+    assert!(has("InstanceWithSteps", "steps") && !has("InstanceOut", "steps"), "steps only on one instance");
+    assert!(has("CoverageWithContract", "contract") && !has("CoverageWithContract", "installation"));
+    assert!(has("CoverageWithInstallation", "installation") && !has("CoverageWithInstallation", "contract"));
+    assert!(!has("CoverageOut", "contract") && !has("CoverageOut", "installation"));
+    assert!(has("DossierOut", "as_of"), "as_of is always sent, null without ?as_of=");
+    assert!(has("FeedTokenOut", "expires_at"), "an item of a page only");
+    assert!(has("TriggerOut", "fired_at"), "an item of a page only");
+    let answer = |path: &str, method: &str, status: &str| {
+        doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"].clone()
+    };
+    assert_eq!(answer("/api/v1/webhooks", "post", "201"), "#/components/schemas/WebhookCreated");
+    assert_eq!(answer("/api/v1/workflow-instances/{id}", "get", "200"), "#/components/schemas/InstanceWithSteps");
+    assert_eq!(answer("/api/v1/workflow-instances", "get", "200"), "#/components/schemas/Page_InstanceOut");
+    assert_eq!(
+        answer("/api/v1/installations/{id}/contracts", "get", "200"),
+        "#/components/schemas/Page_CoverageWithContract"
+    );
+    assert_eq!(
+        answer("/api/v1/contracts/{id}/installations", "get", "200"),
+        "#/components/schemas/Page_CoverageWithInstallation"
+    );
+}
+
+/// `assignee` takes only `me` on the service-call lists as on the worklist; the schema says so.
+#[test]
+fn assignee_filters_are_the_enum_me() {
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    assert_eq!(doc["components"]["schemas"]["AssigneeFilter"]["enum"], serde_json::json!(["me"]));
+    for path in
+        ["/api/v1/tasks", "/api/v1/tasks.ics", "/api/v1/service-calls", "/api/v1/installations/{id}/service-calls"]
+    {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let assignee = params.iter().find(|p| p["name"] == "assignee").unwrap_or_else(|| panic!("{path}"));
+        assert_eq!(assignee["schema"]["$ref"], "#/components/schemas/AssigneeFilter", "{path}");
+    }
+}
+
+/// What the service checks of a webhook's secret, URL and description, the schemas say, in the
+/// patch as in the creation.
+#[test]
+fn webhook_rules_are_in_the_schemas() {
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for name in ["WebhookIn", "WebhookPatch"] {
+        let props = &schemas[name]["properties"];
+        assert_eq!(props["secret"]["pattern"], r"^[\x21-\x7e]{16,200}$", "{name}");
+        assert_eq!((&props["secret"]["minLength"], &props["secret"]["maxLength"]), (&16.into(), &200.into()), "{name}");
+        assert_eq!(props["url"]["pattern"], "^[hH][tT][tT][pP][sS]?://[^/?#@ ]+", "{name}");
+        assert_eq!(props["url"]["maxLength"], 2000, "{name}");
+        assert_eq!(props["description"]["pattern"], r"\S", "{name}");
+        assert_eq!((&props["description"]["minLength"], &props["description"]["maxLength"]), (&1.into(), &1000.into()));
+    }
+}
+
+/// An enum attribute's options are at least one, each 1 to 200 characters, without repeats: the
+/// service refuses anything else and the schemas say so.
+#[test]
+fn attribute_option_rules_are_in_the_schemas() {
+    let doc: serde_json::Value = serde_json::from_str(&pactum::startup::openapi().to_json().unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["AttributeOption"]["minLength"], 1);
+    assert_eq!(schemas["AttributeOption"]["maxLength"], 200);
+    for name in ["DefinitionIn", "DefinitionPatch"] {
+        let options = &schemas[name]["properties"]["options"];
+        assert_eq!(options["items"]["$ref"], "#/components/schemas/AttributeOption", "{name}: {options}");
+        assert_eq!(options["minItems"], 1, "{name}: {options}");
+        assert_eq!(options["uniqueItems"], true, "{name}: {options}");
+        assert!(options["type"].to_string().contains("null"), "{name}: options may be left out or null");
+    }
+    let options = &schemas["AttributeDef"]["properties"]["options"];
+    assert_eq!(options["items"]["$ref"], "#/components/schemas/AttributeOption", "a dossier type's: {options}");
+    assert_eq!(options["minItems"], 1, "a dossier type's: {options}");
 }
