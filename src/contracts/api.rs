@@ -442,7 +442,7 @@ pub async fn update(
     Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
 }
 
-/// Delete a contract (contract_manager, integration); 409 while it has child contracts.
+/// Delete a contract (contract_manager, integration); 409 while other records depend on it.
 #[utoipa::path(
     delete, operation_id = "delete_contract", path = "/api/v1/contracts/{id}", tag = "contracts",
     params(
@@ -453,7 +453,7 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The contract has child contracts", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contract has child contracts, obligations, covered installations or tasks (reminders, service actions)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
