@@ -203,7 +203,8 @@ pub struct ContractOut {
     pub effective_owner: Option<Assignee>,
     /// Whether `effective_owner` comes from an ancestor (the contract has no owner of its own).
     pub owner_inherited: bool,
-    /// The contract's own reminders; `null`: the defaults of its contract type apply.
+    /// The contract's own reminders, in a canonical order (notice deadline first, fewest days
+    /// first); `null`: the defaults of its contract type apply.
     pub reminders: Option<Vec<Reminder>>,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,

@@ -366,6 +366,24 @@ pub fn upcoming_reminders(deadlines: &Deadlines, reminders: &[Reminder], today: 
     out
 }
 
+/// The owners in force below a contract whose owner in force is `top.1`: each contract's own
+/// owner, or else its parent's in force. `below` gives (id, parent id, own owner) of every
+/// contract below it, each parent before its children (by depth). Gives each id with its owner
+/// in force.
+pub fn owners_in_force<'a, O: Clone>(
+    top: (&'a str, Option<O>),
+    below: impl IntoIterator<Item = (&'a str, &'a str, Option<O>)>,
+) -> Vec<(&'a str, Option<O>)> {
+    let mut in_force: std::collections::HashMap<&str, Option<O>> = [top].into_iter().collect();
+    let mut out = Vec::new();
+    for (id, parent, own) in below {
+        let owner = own.or_else(|| in_force.get(parent).cloned().flatten());
+        in_force.insert(id, owner.clone());
+        out.push((id, owner));
+    }
+    out
+}
+
 /// The reminders of contracts that have none of their own, per contract type (`CONTRACT_REMINDERS`):
 /// a type's own list, else the list under `*`, else none.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -640,5 +658,16 @@ mod tests {
         assert!(ReminderDefaults::parse(r#"{"*": [{"before": "end_date", "days": 0}]}"#).is_err());
         assert!(ReminderDefaults::parse(r#"{"*": [{"before": "start_date", "days": 3}]}"#).is_err());
         assert!(ReminderDefaults::parse("[]").is_err());
+    }
+
+    #[test]
+    fn owners_are_inherited_from_the_nearest_ancestor_with_one() {
+        // top (a) ─ b ─ c (own: x) ─ d
+        //          └ e
+        let below = [("b", "a", None), ("e", "a", None), ("c", "b", Some("x")), ("d", "c", None)];
+        let got = owners_in_force(("a", Some("top")), below);
+        assert_eq!(got, [("b", Some("top")), ("e", Some("top")), ("c", Some("x")), ("d", Some("x"))]);
+        let got = owners_in_force(("a", None), below);
+        assert_eq!(got, [("b", None), ("e", None), ("c", Some("x")), ("d", Some("x"))]);
     }
 }

@@ -101,31 +101,28 @@ fn set_effective(row: &mut ContractRow, owner: Option<&Assignee>) {
 /// After a contract's own owner or parent changed: sets the owner in force of the contract and
 /// of every contract below it that inherits it, a statement per distinct owner (not per row).
 fn follow_owner(conn: &mut DbConnection, row: &mut ContractRow) -> Result<(), ApiError> {
-    let own = own_owner(row);
-    let top = match own {
+    let top = match own_owner(row) {
         Some(o) => Some(o),
         None => inherited_owner(conn, row.parent_id.as_deref())?,
     };
-    let links = hierarchy::descendant_ids(conn, Tree::Contracts, &row.id, hierarchy::MAX_LEVELS)?;
+    let mut links = hierarchy::descendant_ids(conn, Tree::Contracts, &row.id, hierarchy::MAX_LEVELS)?;
+    links.sort_by_key(|l| l.depth);
     let below = store::get_many(conn, &links.iter().map(|l| l.id.clone()).collect::<Vec<_>>())?;
     let by_id: HashMap<&str, &ContractRow> = below.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut in_force: HashMap<String, Option<Assignee>> = HashMap::from([(row.id.clone(), top.clone())]);
+    let ordered = links
+        .iter()
+        .filter_map(|l| by_id.get(l.id.as_str()))
+        .map(|r| (r.id.as_str(), r.parent_id.as_deref().unwrap_or_default(), own_owner(r)));
     let mut changed: HashMap<Option<Assignee>, Vec<String>> = HashMap::new();
+    for (id, owner) in model::owners_in_force((row.id.as_str(), top.clone()), ordered) {
+        if by_id.get(id).is_some_and(|r| effective_owner(r) != owner) {
+            changed.entry(owner).or_default().push(id.to_string());
+        }
+    }
     if effective_owner(row) != top {
         changed.entry(top.clone()).or_default().push(row.id.clone());
     }
     set_effective(row, top.as_ref());
-    let mut ordered = links;
-    ordered.sort_by_key(|l| l.depth);
-    for link in ordered {
-        let Some(r) = by_id.get(link.id.as_str()) else { continue };
-        let parent = r.parent_id.as_ref().and_then(|p| in_force.get(p)).cloned().flatten();
-        let owner = own_owner(r).or(parent);
-        if effective_owner(r) != owner {
-            changed.entry(owner.clone()).or_default().push(r.id.clone());
-        }
-        in_force.insert(r.id.clone(), owner);
-    }
     for (owner, ids) in changed {
         store::set_effective_owner(conn, &ids, owner.as_ref().map(|o| o.parts()))?;
     }
