@@ -651,6 +651,7 @@ pub fn update(
     if (owner_changed || parent_changed) && (own_owner(&old), &old.parent_id) != (own_owner(&row), &row.parent_id) {
         follow_owner(conn, &mut row)?;
     }
+    follow_reminders(conn, ctx, &old, &row)?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     if (old.start_date, old.end_date) != (row.start_date, row.end_date) {
         crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
@@ -760,6 +761,7 @@ pub fn act(
         ));
     }
     record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
+    follow_reminders(conn, ctx, &old, &row)?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
     Ok(row)
@@ -829,6 +831,30 @@ fn term_end(ctx: &Ctx, row: &ContractRow) -> Option<(ContractRow, Action)> {
     new.version = row.version + 1;
     new.updated_at = ctx.now.naive_utc();
     Some((new, action))
+}
+
+/// After a change of a contract's dates or status: cancels its open reminder tasks of a
+/// deadline still ahead that is no longer one of its own (a term changed, an early renewal, a
+/// termination), so the worklist does not keep a deadline that moved or went away. Those of a
+/// deadline that passed stay, overdue, as the record of a reminder that was not acted on.
+fn follow_reminders(conn: &mut DbConnection, ctx: &Ctx, old: &ContractRow, new: &ContractRow) -> Result<(), ApiError> {
+    let deadlines = deadlines_of(new);
+    if deadlines_of(old) == deadlines {
+        return Ok(());
+    }
+    let filter = crate::tasks::store::ListFilter {
+        contract_id: Some(new.id.clone()),
+        kind: Some(crate::tasks::model::Kind::Reminder.as_str().into()),
+        statuses: crate::tasks::store::OPEN.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let stale: Vec<_> = crate::tasks::store::list(conn, &filter, None, 1000)?
+        .into_iter()
+        .filter(|t| t.due_date >= ctx.today())
+        .filter(|t| deadlines.notice != Some(t.due_date) && deadlines.end != Some(t.due_date))
+        .collect();
+    crate::tasks::service::cancel_open(conn, ctx, stale, "the contract's deadline moved or went away")?;
+    Ok(())
 }
 
 /// Who gets the reminders of a contract without an owner anywhere up its hierarchy.

@@ -247,6 +247,28 @@ async fn a_notice_reminder_fires_once_for_the_owner_and_moves_with_a_renewal() {
     assert_eq!(tasks.len(), 4);
     assert_eq!(tasks[3]["assignee"], json!({"user": "olga"}));
 
+    // A longer term (after one renewal) moves the deadline: the open reminders of the old one,
+    // still ahead, are cancelled; the one of a deadline that passed stays, overdue.
+    let res = t.patch(&url(&c), &t.manager(), json!({"term_months": 36})).await;
+    assert_eq!((res.status, res.body["notice_deadline"].clone()), (200, json!("2029-09-30")), "{}", res.text);
+    let statuses =
+        |tasks: &[Value]| tasks.iter().map(|t| t["status"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(statuses(&reminders_of(&t, &c).await), ["open", "open", "cancelled", "cancelled"]);
+    t.clock.set(at(2029, 8, 1));
+    assert_eq!(t.run_scheduler().await.reminders_fired, 1);
+    // Termination cancels the open reminder of the deadline that went away, and no more come.
+    let key = uuid::Uuid::new_v4().to_string();
+    let res = t
+        .request("POST", &format!("{}/terminate", url(&c)))
+        .bearer(&t.manager())
+        .header("Idempotency-Key", &key)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(statuses(&reminders_of(&t, &c).await), ["open", "open", "cancelled", "cancelled", "cancelled"]);
+    t.clock.set(at(2029, 9, 16));
+    assert_eq!(t.run_scheduler().await.reminders_fired, 0);
+
     // A contract with reminder tasks is their record: it cannot be deleted.
     t.delete(&url(&c), &t.manager()).await.assert_problem(409, "has_tasks");
 }
