@@ -1,6 +1,7 @@
 //! Settings read from the environment (a `.env` file is loaded first when present).
 //! Every variable is documented, with its default, in `.env.example`.
 
+use crate::contracts::model::ReminderDefaults;
 use crate::service_calls::model::{check_risk_share, ServiceLevel};
 use crate::webhooks::model::AllowedRanges;
 use std::path::PathBuf;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub webhook_lanes: usize,
     /// Hours of continuous failure after which the dispatcher pauses a webhook; 0: never.
     pub webhook_pause_after_hours: u64,
+    /// Reminders of contracts without their own, per contract type (`CONTRACT_REMINDERS`).
+    pub contract_reminders: ReminderDefaults,
 }
 
 impl Settings {
@@ -105,6 +108,10 @@ impl Settings {
                 .unwrap_or_default(),
             webhook_lanes: parse("WEBHOOK_LANES", 8)?,
             webhook_pause_after_hours: parse("WEBHOOK_PAUSE_AFTER_HOURS", 72)?,
+            contract_reminders: var("CONTRACT_REMINDERS")
+                .map(|raw| ReminderDefaults::parse(&raw).map_err(|e| format!("CONTRACT_REMINDERS: {e}")))
+                .transpose()?
+                .unwrap_or_default(),
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -201,6 +208,7 @@ mod tests {
             webhook_allow_private: AllowedRanges::default(),
             webhook_lanes: 1,
             webhook_pause_after_hours: 0,
+            contract_reminders: ReminderDefaults::none(),
         }
     }
 

@@ -126,7 +126,7 @@ fn schedule_once(settings: &Settings, at: Option<chrono::DateTime<chrono::Utc>>)
     let db = pactum::startup::prepare_database(&settings.effective_database_url(), 3)?;
     let clock = at.map(pactum::clock::Clock::fixed).unwrap_or_else(pactum::clock::Clock::system);
     let started = std::time::Instant::now();
-    let report = pactum::scheduler::run_once_timed(&db, &clock, &mut |job, took| {
+    let report = pactum::scheduler::run_once_timed(&db, &clock, &settings.contract_reminders, &mut |job, took| {
         println!("{job:<20} {:>9.1} ms", took.as_secs_f64() * 1000.0);
     })
     .map_err(|e| e.detail)?;

@@ -185,7 +185,12 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     // Connecting and migrating block; they run on the blocking pool like every database call.
     let db = actix_web::web::block(move || prepare_database(&url, pool_size)).await.map_err(|e| e.to_string())??;
     let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone() };
-    crate::scheduler::spawn(state.db.clone(), state.clock.clone(), settings.scheduler_interval_secs);
+    crate::scheduler::spawn(
+        state.db.clone(),
+        state.clock.clone(),
+        settings.contract_reminders.clone(),
+        settings.scheduler_interval_secs,
+    );
     crate::webhooks::dispatcher::spawn(
         state.db.clone(),
         state.clock.clone(),

@@ -1,6 +1,6 @@
 //! Handlers and request/response types for `/api/v1/contracts`.
 
-use super::model::Status;
+use super::model::{Reminder, Status};
 use super::service::{self, Verb};
 use super::store::{self, ContractRow, ListFilter};
 use crate::attributes::model::EntityKind;
@@ -18,6 +18,7 @@ use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
 use crate::obligations::generation;
 use crate::service_calls::model::ServiceLevel;
+use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -82,6 +83,13 @@ pub struct ContractIn {
     /// Response and resolution times for service calls on what this contract covers; absent:
     /// the parent contract's applies.
     pub service_level: Option<ServiceLevel>,
+    /// Who is responsible for the contract: a user or a role. Absent: the parent contract's
+    /// owner (in force) applies. Its reminders go to the owner's worklist.
+    pub owner: Option<Assignee>,
+    /// The contract's own reminders, replacing the defaults of its type (`[]`: none). Absent:
+    /// the defaults of its contract type (`CONTRACT_REMINDERS`).
+    #[schema(max_items = 10)]
+    pub reminders: Option<Vec<Reminder>>,
 }
 
 /// Merge patch of the renewal terms.
@@ -140,6 +148,16 @@ pub struct ContractPatch {
     #[serde(default)]
     #[schema(value_type = Option<ServiceLevel>)]
     pub service_level: Patch<ServiceLevel>,
+    /// The contract's own owner; `null` removes it (the parent's then applies, also to the
+    /// contracts below that inherit it).
+    #[serde(default)]
+    #[schema(value_type = Option<Assignee>)]
+    pub owner: Patch<Assignee>,
+    /// Replaces the contract's own reminders as a whole; `null` goes back to the defaults of
+    /// its type.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Reminder>>, max_items = 10)]
+    pub reminders: Patch<Vec<Reminder>>,
 }
 
 /// Renewal terms of a contract.
@@ -179,6 +197,16 @@ pub struct ContractOut {
     /// The contract's own service level; `GET /contracts/{id}/service-level` gives the one in
     /// force, which may come from a parent contract.
     pub service_level: Option<ServiceLevel>,
+    /// The contract's own owner; `null`: it has none of its own.
+    pub owner: Option<Assignee>,
+    /// The owner in force: its own, or else the nearest ancestor's (`null`: none up the
+    /// hierarchy). Reminders go to this owner; `owner_user` and `owner_role` filter on it.
+    pub effective_owner: Option<Assignee>,
+    /// Whether `effective_owner` comes from an ancestor (the contract has no owner of its own).
+    pub owner_inherited: bool,
+    /// The contract's own reminders, in a canonical order (notice deadline first, fewest days
+    /// first); `null`: the defaults of its contract type apply.
+    pub reminders: Option<Vec<Reminder>>,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -188,7 +216,13 @@ pub struct ContractOut {
 impl From<ContractRow> for ContractOut {
     fn from(r: ContractRow) -> ContractOut {
         let service_level = service::own_service_level(&r);
+        let (owner, effective_owner, reminders) =
+            (service::own_owner(&r), service::effective_owner(&r), service::own_reminders(&r));
         ContractOut {
+            owner_inherited: owner.is_none() && effective_owner.is_some(),
+            owner,
+            effective_owner,
+            reminders,
             id: r.id,
             number: r.number,
             title: r.title,
@@ -312,6 +346,8 @@ pub async fn create(
         ("root" = Option<bool>, Query, description = "`true`: only contracts without a parent; `false`: only those with one"),
         ("expiring_before" = Option<NaiveDate>, Query, description = "Only contracts whose end date is before this date"),
         ("notice_before" = Option<NaiveDate>, Query, description = "Only contracts whose last day to give notice is before this date"),
+        ("owner_user" = Option<String>, Query, description = "Only contracts whose owner in force (`effective_owner`: their own or inherited from an ancestor) is this user"),
+        ("owner_role" = Option<String>, Query, description = "Only contracts whose owner in force (`effective_owner`: their own or inherited from an ancestor) is this role or team"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -347,6 +383,8 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
         root: q.take_bool("root")?,
         expiring_before: q.take_date("expiring_before")?,
         notice_before: q.take_date("notice_before")?,
+        owner_user: q.take("owner_user"),
+        owner_role: q.take("owner_role"),
         attrs: Vec::new(),
     };
     let raw_attrs = q.take_prefixed("attr.");
@@ -409,7 +447,7 @@ pub async fn update(
     Ok(ok(row))
 }
 
-/// Delete a contract (contract_manager, integration); 409 while it has child contracts.
+/// Delete a contract (contract_manager, integration); 409 while other records depend on it.
 #[utoipa::path(
     delete, operation_id = "delete_contract", path = "/api/v1/contracts/{id}", tag = "contracts",
     params(
@@ -420,7 +458,7 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The contract has child contracts", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contract has child contracts, obligations, covered installations or tasks (reminders, service actions)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

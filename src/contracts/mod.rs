@@ -36,7 +36,9 @@ use utoipa::OpenApi;
         api::TerminateIn,
         api::RenewIn,
         api::TreeNode,
-        model::Status
+        model::Status,
+        model::Reminder,
+        model::Anchor
     ))
 )]
 pub struct ContractsDoc;

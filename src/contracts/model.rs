@@ -227,6 +227,210 @@ pub fn renewals_due(start: NaiveDate, total_months: u32, renewal_months: u32, to
     n
 }
 
+/// The date a reminder counts back from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderAnchor)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// The last day to give notice (`notice_deadline`); its reminder fires a
+    /// `contract.notice_approaching` event.
+    NoticeDeadline,
+    /// The end date of a contract that does not renew by itself; its reminder fires a
+    /// `contract.expiring` event.
+    EndDate,
+}
+
+impl Anchor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Anchor::NoticeDeadline => "notice_deadline",
+            Anchor::EndDate => "end_date",
+        }
+    }
+
+    /// The action of the contract event a reminder of this anchor appends.
+    pub fn event_action(self) -> &'static str {
+        match self {
+            Anchor::NoticeDeadline => "notice_approaching",
+            Anchor::EndDate => "expiring",
+        }
+    }
+}
+
+/// Most days a reminder may lie before its date.
+pub const MAX_REMINDER_DAYS: u32 = 366;
+/// Most reminders one contract or contract type may have.
+pub const MAX_REMINDERS: usize = 10;
+
+/// A reminder: `days` days before a contract's notice deadline or end date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reminder {
+    /// The date it counts back from.
+    pub before: Anchor,
+    /// Days before that date, 1–366.
+    #[schema(minimum = 1, maximum = 366, example = 60)]
+    pub days: u32,
+}
+
+impl Reminder {
+    /// The reminder's name in its firing key: `notice_deadline-60d`.
+    pub fn key(&self) -> String {
+        format!("{}-{}d", self.before.as_str(), self.days)
+    }
+
+    /// The day it falls on for a deadline.
+    pub fn day(&self, deadline: NaiveDate) -> Option<NaiveDate> {
+        deadline.checked_sub_days(chrono::Days::new(self.days as u64))
+    }
+}
+
+/// What is wrong with a list of reminders, as (index or `None` for the list, message).
+pub fn check_reminders(list: &[Reminder]) -> Vec<(Option<usize>, String)> {
+    let mut problems = Vec::new();
+    if list.len() > MAX_REMINDERS {
+        problems.push((None, format!("at most {MAX_REMINDERS} reminders")));
+    }
+    for (i, r) in list.iter().enumerate() {
+        if !(1..=MAX_REMINDER_DAYS).contains(&r.days) {
+            problems.push((Some(i), format!("days must be from 1 to {MAX_REMINDER_DAYS}")));
+        } else if list[..i].contains(r) {
+            problems.push((Some(i), "the same reminder is listed twice".to_string()));
+        }
+    }
+    problems
+}
+
+/// The dates a contract's reminders count back from: its notice deadline, and its end date
+/// when it does not renew by itself. A contract that is not in force (draft, terminated,
+/// expired) has none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deadlines {
+    pub notice: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+}
+
+impl Deadlines {
+    pub fn of(status: Status, auto_renew: bool, notice: Option<NaiveDate>, end: Option<NaiveDate>) -> Deadlines {
+        match status {
+            Status::Active | Status::Suspended => Deadlines { notice, end: if auto_renew { None } else { end } },
+            _ => Deadlines::default(),
+        }
+    }
+
+    pub fn get(&self, anchor: Anchor) -> Option<NaiveDate> {
+        match anchor {
+            Anchor::NoticeDeadline => self.notice,
+            Anchor::EndDate => self.end,
+        }
+    }
+}
+
+/// A reminder whose day has come, for one deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Due {
+    pub reminder: Reminder,
+    pub deadline: NaiveDate,
+    pub day: NaiveDate,
+}
+
+/// The reminders to fire on `today`: per date, of the reminders whose day has come (today or
+/// earlier, say during downtime) while the date itself has not passed, the latest one. An
+/// earlier one it supersedes (its day and a later reminder's day both passed unfired) is not
+/// fired any more: it would tell less, later. Each (reminder, deadline) fires once: callers
+/// key firings on it, so asking again on a later day gives the same answer, never a second one.
+pub fn due_reminders(deadlines: &Deadlines, reminders: &[Reminder], today: NaiveDate) -> Vec<Due> {
+    let mut out: Vec<Due> = Vec::new();
+    for anchor in [Anchor::NoticeDeadline, Anchor::EndDate] {
+        let Some(deadline) = deadlines.get(anchor).filter(|d| *d >= today) else { continue };
+        let latest = reminders
+            .iter()
+            .filter(|r| r.before == anchor)
+            .filter_map(|r| r.day(deadline).filter(|day| *day <= today).map(|day| Due { reminder: *r, deadline, day }))
+            .max_by_key(|d| d.day);
+        out.extend(latest);
+    }
+    out
+}
+
+/// The days of every reminder still to come (after `today`), earliest first.
+pub fn upcoming_reminders(deadlines: &Deadlines, reminders: &[Reminder], today: NaiveDate) -> Vec<Due> {
+    let mut out: Vec<Due> = reminders
+        .iter()
+        .filter_map(|r| {
+            let deadline = deadlines.get(r.before)?;
+            r.day(deadline).filter(|day| *day > today).map(|day| Due { reminder: *r, deadline, day })
+        })
+        .collect();
+    out.sort_by_key(|d| (d.day, d.reminder));
+    out
+}
+
+/// The owners in force below a contract whose owner in force is `top.1`: each contract's own
+/// owner, or else its parent's in force. `below` gives (id, parent id, own owner) of every
+/// contract below it, each parent before its children (by depth). Gives each id with its owner
+/// in force.
+pub fn owners_in_force<'a, O: Clone>(
+    top: (&'a str, Option<O>),
+    below: impl IntoIterator<Item = (&'a str, &'a str, Option<O>)>,
+) -> Vec<(&'a str, Option<O>)> {
+    let mut in_force: std::collections::HashMap<&str, Option<O>> = [top].into_iter().collect();
+    let mut out = Vec::new();
+    for (id, parent, own) in below {
+        let owner = own.or_else(|| in_force.get(parent).cloned().flatten());
+        in_force.insert(id, owner.clone());
+        out.push((id, owner));
+    }
+    out
+}
+
+/// The reminders of contracts that have none of their own, per contract type (`CONTRACT_REMINDERS`):
+/// a type's own list, else the list under `*`, else none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReminderDefaults(std::collections::BTreeMap<String, Vec<Reminder>>);
+
+impl Default for ReminderDefaults {
+    /// 60 and 14 days before the notice deadline and 30 days before the end date, for every type.
+    fn default() -> ReminderDefaults {
+        let standard = vec![
+            Reminder { before: Anchor::NoticeDeadline, days: 60 },
+            Reminder { before: Anchor::NoticeDeadline, days: 14 },
+            Reminder { before: Anchor::EndDate, days: 30 },
+        ];
+        ReminderDefaults([("*".to_string(), standard)].into_iter().collect())
+    }
+}
+
+impl ReminderDefaults {
+    /// No reminders for any type.
+    pub fn none() -> ReminderDefaults {
+        ReminderDefaults(Default::default())
+    }
+
+    /// Reads `{"*": [{"before": "notice_deadline", "days": 60}], "lease": [...]}` and checks each list.
+    pub fn parse(raw: &str) -> Result<ReminderDefaults, String> {
+        let map: std::collections::BTreeMap<String, Vec<Reminder>> = serde_json::from_str(raw).map_err(|e| {
+            format!("not a JSON object of contract type (or \"*\") to a list of {{\"before\", \"days\"}}: {e}")
+        })?;
+        for (contract_type, list) in &map {
+            if let Some((_, problem)) = check_reminders(list).into_iter().next() {
+                return Err(format!("the reminders of {contract_type:?}: {problem}"));
+            }
+        }
+        Ok(ReminderDefaults(map))
+    }
+
+    /// The reminders of a contract of `contract_type` that has none of its own.
+    pub fn of(&self, contract_type: &str) -> &[Reminder] {
+        self.0.get(contract_type).or_else(|| self.0.get("*")).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The most days any default reminder lies before its date (0 without any).
+    pub fn max_days(&self) -> u32 {
+        self.0.values().flatten().map(|r| r.days).max().unwrap_or(0)
+    }
+}
+
 /// Fills a contract-number pattern: `{YYYY}` is the year, `{SEQ}` the counter, `{SEQ:n}` the
 /// counter zero-padded to n digits.
 pub fn format_number(pattern: &str, year: i32, seq: i64) -> String {
@@ -355,5 +559,115 @@ mod tests {
         assert_eq!(format_number("K{SEQ}", 2026, 7), "K7");
         assert!(check_number_pattern("C-{YYYY}").is_err());
         assert!(check_number_pattern("C-{SEQ:4}").is_ok());
+    }
+
+    fn rem(before: Anchor, days: u32) -> Reminder {
+        Reminder { before, days }
+    }
+
+    fn standard() -> Vec<Reminder> {
+        vec![rem(Anchor::NoticeDeadline, 60), rem(Anchor::NoticeDeadline, 14), rem(Anchor::EndDate, 30)]
+    }
+
+    #[test]
+    fn reminder_days_count_back_from_their_date() {
+        assert_eq!(rem(Anchor::NoticeDeadline, 60).day(d("2026-09-30")), Some(d("2026-08-01")));
+        assert_eq!(rem(Anchor::NoticeDeadline, 14).day(d("2026-03-01")), Some(d("2026-02-15")));
+        // Across a leap day.
+        assert_eq!(rem(Anchor::EndDate, 30).day(d("2028-03-15")), Some(d("2028-02-14")));
+        assert_eq!(rem(Anchor::NoticeDeadline, 60).key(), "notice_deadline-60d");
+    }
+
+    #[test]
+    fn a_reminder_is_due_from_its_day_until_its_deadline() {
+        let dl = Deadlines { notice: Some(d("2026-09-30")), end: None };
+        assert!(due_reminders(&dl, &standard(), d("2026-07-31")).is_empty());
+        let due = due_reminders(&dl, &standard(), d("2026-08-01"));
+        assert_eq!(
+            due,
+            vec![Due { reminder: rem(Anchor::NoticeDeadline, 60), deadline: d("2026-09-30"), day: d("2026-08-01") }]
+        );
+        // Its day passed during downtime: still due while the deadline has not passed.
+        assert_eq!(due_reminders(&dl, &standard(), d("2026-08-20"))[0].reminder.days, 60);
+        assert_eq!(due_reminders(&dl, &standard(), d("2026-09-16"))[0].reminder.days, 14);
+        assert_eq!(due_reminders(&dl, &standard(), d("2026-09-30"))[0].reminder.days, 14);
+        assert!(due_reminders(&dl, &standard(), d("2026-10-01")).is_empty());
+    }
+
+    #[test]
+    fn only_the_latest_passed_reminder_of_a_date_is_due() {
+        let dl = Deadlines { notice: Some(d("2026-09-30")), end: Some(d("2026-12-31")) };
+        let due = due_reminders(&dl, &standard(), d("2026-12-05"));
+        // The notice deadline passed; the end date's reminder (1 December) is due.
+        assert_eq!(
+            due,
+            vec![Due { reminder: rem(Anchor::EndDate, 30), deadline: d("2026-12-31"), day: d("2026-12-01") }]
+        );
+        let due = due_reminders(&dl, &standard(), d("2026-09-20"));
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].reminder.days, due[0].day), (14, d("2026-09-16")));
+    }
+
+    #[test]
+    fn only_contracts_in_force_have_deadlines() {
+        let (notice, end) = (Some(d("2026-09-30")), Some(d("2026-12-31")));
+        assert_eq!(Deadlines::of(Status::Active, false, notice, end), Deadlines { notice, end });
+        // A contract that renews by itself does not expire: no end-date reminder.
+        assert_eq!(Deadlines::of(Status::Suspended, true, notice, end), Deadlines { notice, end: None });
+        for status in [Status::Draft, Status::Terminated, Status::Expired] {
+            assert_eq!(Deadlines::of(status, false, notice, end), Deadlines::default());
+        }
+    }
+
+    #[test]
+    fn a_renewal_moves_the_reminders_with_the_deadline() {
+        let term = |months| Term {
+            start: d("2026-01-01"),
+            total_months: Some(months),
+            terminated_on: None,
+            notice: Some(Period::parse("P3M").unwrap()),
+        };
+        let before = Deadlines { notice: term(12).notice_deadline(), end: None };
+        let after = Deadlines { notice: term(24).notice_deadline(), end: None };
+        let next = |dl: &Deadlines| upcoming_reminders(dl, &standard(), d("2026-06-15"))[0];
+        assert_eq!((next(&before).day, next(&before).deadline), (d("2026-08-01"), d("2026-09-30")));
+        assert_eq!((next(&after).day, next(&after).deadline), (d("2027-08-01"), d("2027-09-30")));
+    }
+
+    #[test]
+    fn reminder_lists_are_checked() {
+        assert!(check_reminders(&standard()).is_empty());
+        assert_eq!(check_reminders(&[rem(Anchor::EndDate, 0)])[0].0, Some(0));
+        assert_eq!(check_reminders(&[rem(Anchor::EndDate, 367)]).len(), 1);
+        assert_eq!(check_reminders(&[rem(Anchor::EndDate, 3), rem(Anchor::EndDate, 3)])[0].0, Some(1));
+        let many: Vec<Reminder> = (1..=11).map(|n| rem(Anchor::EndDate, n)).collect();
+        assert_eq!(check_reminders(&many)[0].0, None);
+    }
+
+    #[test]
+    fn reminder_defaults_go_by_contract_type() {
+        let defaults = ReminderDefaults::parse(
+            r#"{"*": [{"before": "end_date", "days": 30}], "lease": [{"before": "notice_deadline", "days": 90}]}"#,
+        )
+        .unwrap();
+        assert_eq!(defaults.of("lease"), &[rem(Anchor::NoticeDeadline, 90)]);
+        assert_eq!(defaults.of("maintenance"), &[rem(Anchor::EndDate, 30)]);
+        assert_eq!(defaults.max_days(), 90);
+        assert!(ReminderDefaults::none().of("lease").is_empty());
+        assert_eq!(ReminderDefaults::default().of("x"), standard().as_slice());
+        assert!(ReminderDefaults::parse(r#"{"*": [{"before": "end_date", "days": 0}]}"#).is_err());
+        assert!(ReminderDefaults::parse(r#"{"*": [{"before": "start_date", "days": 3}]}"#).is_err());
+        assert!(ReminderDefaults::parse("[]").is_err());
+    }
+
+    #[test]
+    fn owners_are_inherited_from_the_nearest_ancestor_with_one() {
+        // top (a) ─ b ─ c (own: x) ─ d
+        //          └ e
+        let below = [("b", "a", None), ("e", "a", None), ("c", "b", Some("x")), ("d", "c", None)];
+        let got = owners_in_force(("a", Some("top")), below);
+        assert_eq!(got, [("b", Some("top")), ("e", Some("top")), ("c", Some("x")), ("d", Some("x"))]);
+        let got = owners_in_force(("a", None), below);
+        assert_eq!(got, [("b", None), ("e", None), ("c", Some("x")), ("d", Some("x"))]);
     }
 }

@@ -1,7 +1,7 @@
 //! Contract use cases. Each runs inside the caller's transaction and appends its event there.
 
 use super::api::{ContractIn, ContractPatch, RenewIn, TerminateIn};
-use super::model::{self, Action, Period, Status, Term};
+use super::model::{self, Action, Deadlines, Period, Reminder, ReminderDefaults, Status, Term};
 use super::store::{self, ContractRow};
 use crate::attributes::model::{self as attribute_model, IndexedValue, Rule};
 use crate::attributes::model::{merge, EntityKind};
@@ -12,6 +12,7 @@ use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use crate::service_calls::model::ServiceLevel;
+use crate::tasks::model::Assignee;
 use chrono::{Datelike, NaiveDateTime};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -30,7 +31,102 @@ pub fn snapshot(row: &ContractRow) -> Value {
         "signed_at": row.signed_at.map(crate::clock::as_utc), "terminated_on": row.terminated_on,
         "termination_reason": row.termination_reason, "external_ref": row.external_ref,
         "parent_id": row.parent_id, "attributes": attributes, "service_level": own_service_level(row),
+        "owner": own_owner(row), "reminders": own_reminders(row),
     })
+}
+
+/// The contract's own owner, if it has one.
+pub fn own_owner(row: &ContractRow) -> Option<Assignee> {
+    Some(Assignee::from_parts(row.owner_kind.as_deref()?, row.owner_name.as_deref()?))
+}
+
+/// The owner in force: the contract's own, or else the nearest ancestor's.
+pub fn effective_owner(row: &ContractRow) -> Option<Assignee> {
+    Some(Assignee::from_parts(row.effective_owner_kind.as_deref()?, row.effective_owner_name.as_deref()?))
+}
+
+/// The contract's own reminders; `None`: the defaults of its type.
+pub fn own_reminders(row: &ContractRow) -> Option<Vec<Reminder>> {
+    row.reminders.as_deref().and_then(|s| serde_json::from_str(s).ok())
+}
+
+/// The reminders in force for a contract: its own, or the defaults of its type.
+pub fn reminders_of(row: &ContractRow, defaults: &ReminderDefaults) -> Vec<Reminder> {
+    own_reminders(row).unwrap_or_else(|| defaults.of(&row.contract_type).to_vec())
+}
+
+/// The dates a contract's reminders count back from.
+pub fn deadlines_of(row: &ContractRow) -> Deadlines {
+    let status = Status::parse(&row.status).unwrap_or(Status::Draft);
+    Deadlines::of(status, row.auto_renew, row.notice_deadline, row.end_date)
+}
+
+/// Checks an owner and gives its stored parts.
+fn owner_parts(owner: Option<&Assignee>) -> Result<(Option<String>, Option<String>), ApiError> {
+    let Some(owner) = owner else { return Ok((None, None)) };
+    owner.check().map_err(|m| ApiError::invalid("owner", "invalid_value", m))?;
+    let (kind, name) = owner.parts();
+    Ok((Some(kind.to_string()), Some(name.to_string())))
+}
+
+/// Checks a contract's own reminders and gives their stored form.
+fn encode_reminders(list: Option<Vec<Reminder>>) -> Result<Option<String>, ApiError> {
+    let Some(mut list) = list else { return Ok(None) };
+    let errors: Vec<FieldError> = model::check_reminders(&list)
+        .into_iter()
+        .map(|(i, m)| match i {
+            Some(i) => FieldError::new(format!("reminders[{i}].days"), "invalid_value", m),
+            None => FieldError::new("reminders", "too_many", m),
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    list.sort();
+    serde_json::to_string(&list).map(Some).map_err(ApiError::internal)
+}
+
+/// The owner a contract without its own inherits: its parent's owner in force.
+fn inherited_owner(conn: &mut DbConnection, parent_id: Option<&str>) -> Result<Option<Assignee>, ApiError> {
+    let Some(parent) = parent_id else { return Ok(None) };
+    Ok(store::get(conn, parent)?.as_ref().and_then(effective_owner))
+}
+
+fn set_effective(row: &mut ContractRow, owner: Option<&Assignee>) {
+    let parts = owner.map(|o| o.parts());
+    row.effective_owner_kind = parts.map(|p| p.0.to_string());
+    row.effective_owner_name = parts.map(|p| p.1.to_string());
+}
+
+/// After a contract's own owner or parent changed: sets the owner in force of the contract and
+/// of every contract below it that inherits it, a statement per distinct owner (not per row).
+fn follow_owner(conn: &mut DbConnection, row: &mut ContractRow) -> Result<(), ApiError> {
+    let top = match own_owner(row) {
+        Some(o) => Some(o),
+        None => inherited_owner(conn, row.parent_id.as_deref())?,
+    };
+    let mut links = hierarchy::descendant_ids(conn, Tree::Contracts, &row.id, hierarchy::MAX_LEVELS)?;
+    links.sort_by_key(|l| l.depth);
+    let below = store::get_many(conn, &links.iter().map(|l| l.id.clone()).collect::<Vec<_>>())?;
+    let by_id: HashMap<&str, &ContractRow> = below.iter().map(|r| (r.id.as_str(), r)).collect();
+    let ordered = links
+        .iter()
+        .filter_map(|l| by_id.get(l.id.as_str()))
+        .map(|r| (r.id.as_str(), r.parent_id.as_deref().unwrap_or_default(), own_owner(r)));
+    let mut changed: HashMap<Option<Assignee>, Vec<String>> = HashMap::new();
+    for (id, owner) in model::owners_in_force((row.id.as_str(), top.clone()), ordered) {
+        if by_id.get(id).is_some_and(|r| effective_owner(r) != owner) {
+            changed.entry(owner).or_default().push(id.to_string());
+        }
+    }
+    if effective_owner(row) != top {
+        changed.entry(top.clone()).or_default().push(row.id.clone());
+    }
+    set_effective(row, top.as_ref());
+    for (owner, ids) in changed {
+        store::set_effective_owner(conn, &ids, owner.as_ref().map(|o| o.parts()))?;
+    }
+    Ok(())
 }
 
 /// The contract's own service level, if it has one.
@@ -277,12 +373,19 @@ fn new_row(
         created_at: now,
         updated_at: now,
         service_level: None,
+        owner_kind: None,
+        owner_name: None,
+        effective_owner_kind: None,
+        effective_owner_name: None,
+        reminders: None,
     };
     let errors = check_row(&row);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     row.service_level = input.service_level.map(encode_service_level).transpose()?;
+    (row.owner_kind, row.owner_name) = owner_parts(input.owner.as_ref())?;
+    row.reminders = encode_reminders(input.reminders)?;
     derive_dates(&mut row);
     row.search_text = search_text(&row.number, &row.title);
     Ok((row, input.attributes.unwrap_or_default()))
@@ -302,6 +405,11 @@ pub fn create(
     check_parent(conn, &row.id, row.parent_id.as_deref())?;
     check_unique(conn, &row)?;
     apply_attributes(conn, &mut row, &attrs)?;
+    let owner = match own_owner(&row) {
+        Some(o) => Some(o),
+        None => inherited_owner(conn, row.parent_id.as_deref())?,
+    };
+    set_effective(&mut row, owner.as_ref());
     store::insert(conn, &row)?;
     record(conn, ctx, &row.id, "created", None, Some(&row))?;
     Ok(row)
@@ -423,6 +531,15 @@ pub fn create_many(
     if batch.seq > start {
         store::take_counter(conn, COUNTER, batch.seq - start)?;
     }
+    // Owners in force: the own one, or the (stored) parent's; the parents read at once.
+    let parents: Vec<String> =
+        created.iter().filter(|r| r.owner_kind.is_none()).filter_map(|r| r.parent_id.clone()).collect();
+    let parents: HashMap<String, Option<Assignee>> =
+        store::get_many(conn, &parents)?.iter().map(|p| (p.id.clone(), effective_owner(p))).collect();
+    for row in &mut created {
+        let owner = own_owner(row).or_else(|| row.parent_id.as_ref().and_then(|p| parents.get(p)).cloned().flatten());
+        set_effective(row, owner.as_ref());
+    }
     store::insert_many(conn, &created)?;
     attribute_store::insert_values(conn, &values)?;
     let snapshots: Vec<(&str, Value)> = created.iter().map(|r| (r.id.as_str(), snapshot(r))).collect();
@@ -482,6 +599,16 @@ pub fn update(
         Patch::Null => None,
         Patch::Value(level) => Some(encode_service_level(level)?),
     };
+    let owner_changed = !patch.owner.is_absent();
+    if owner_changed {
+        let owner = patch.owner.apply_to(own_owner(&old));
+        (row.owner_kind, row.owner_name) = owner_parts(owner.as_ref())?;
+    }
+    row.reminders = match patch.reminders {
+        Patch::Absent => row.reminders,
+        Patch::Null => None,
+        Patch::Value(list) => encode_reminders(Some(list))?,
+    };
     let parent_changed = !patch.parent_id.is_absent();
     row.parent_id = patch.parent_id.apply_to(row.parent_id);
     let errors = check_row(&row);
@@ -521,6 +648,10 @@ pub fn update(
         ));
     }
     record(conn, ctx, id, "updated", Some(&old), Some(&row))?;
+    if (owner_changed || parent_changed) && (own_owner(&old), &old.parent_id) != (own_owner(&row), &row.parent_id) {
+        follow_owner(conn, &mut row)?;
+    }
+    follow_reminders(conn, ctx, &old, &row)?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     if (old.start_date, old.end_date) != (row.start_date, row.end_date) {
         crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
@@ -539,6 +670,12 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
     }
     if crate::installations::store::contract_has_coverage(conn, id)? {
         return Err(ApiError::conflict("has_coverage", "the contract covers installations; remove the coverage first"));
+    }
+    if crate::tasks::store::contract_has_tasks(conn, id)? {
+        return Err(ApiError::conflict(
+            "has_tasks",
+            "tasks on the worklist belong to the contract (reminders, service actions); it stays as their record",
+        ));
     }
     attribute_store::delete_values(conn, EntityKind::Contract, id)?;
     store::delete(conn, id)?;
@@ -624,6 +761,7 @@ pub fn act(
         ));
     }
     record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
+    follow_reminders(conn, ctx, &old, &row)?;
     crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
     crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
     Ok(row)
@@ -693,4 +831,110 @@ fn term_end(ctx: &Ctx, row: &ContractRow) -> Option<(ContractRow, Action)> {
     new.version = row.version + 1;
     new.updated_at = ctx.now.naive_utc();
     Some((new, action))
+}
+
+/// After a change of a contract's dates or status: cancels its open reminder tasks of a
+/// deadline still ahead that is no longer one of its own (a term changed, an early renewal, a
+/// termination), so the worklist does not keep a deadline that moved or went away. Those of a
+/// deadline that passed stay, overdue, as the record of a reminder that was not acted on.
+fn follow_reminders(conn: &mut DbConnection, ctx: &Ctx, old: &ContractRow, new: &ContractRow) -> Result<(), ApiError> {
+    let deadlines = deadlines_of(new);
+    if deadlines_of(old) == deadlines {
+        return Ok(());
+    }
+    let filter = crate::tasks::store::ListFilter {
+        contract_id: Some(new.id.clone()),
+        kind: Some(crate::tasks::model::Kind::Reminder.as_str().into()),
+        statuses: crate::tasks::store::OPEN.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let stale: Vec<_> = crate::tasks::store::list(conn, &filter, None, 1000)?
+        .into_iter()
+        .filter(|t| t.due_date >= ctx.today())
+        .filter(|t| deadlines.notice != Some(t.due_date) && deadlines.end != Some(t.due_date))
+        .collect();
+    crate::tasks::service::cancel_open(conn, ctx, stale, "the contract's deadline moved or went away")?;
+    Ok(())
+}
+
+/// Who gets the reminders of a contract without an owner anywhere up its hierarchy.
+pub const UNOWNED_REMINDERS_TO: &str = "contract_manager";
+
+/// Fires the reminders of `rows` that are due on `ctx`'s day (see [`model::due_reminders`]):
+/// for each, a `reminder` task on the worklist of the contract's owner in force (the role
+/// [`UNOWNED_REMINDERS_TO`] when it has none) due on the deadline, and a
+/// `contract.notice_approaching` or `contract.expiring` event. Each fires once per contract,
+/// reminder and deadline: its firing is keyed on those in the same transaction as its task and
+/// event, so a second pass, or one of another instance at the same moment, adds nothing. Gives
+/// how many fired.
+pub fn fire_reminders(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    defaults: &ReminderDefaults,
+    rows: &[ContractRow],
+) -> Result<usize, ApiError> {
+    let (today, now) = (ctx.today(), ctx.now.naive_utc());
+    let mut tasks = Vec::new();
+    let mut fired = Vec::new();
+    for row in rows {
+        for due in model::due_reminders(&deadlines_of(row), &reminders_of(row, defaults), today) {
+            let key = due.reminder.key();
+            let assignee = effective_owner(row).unwrap_or_else(|| Assignee::Role(UNOWNED_REMINDERS_TO.into()));
+            let (title, description) = match due.reminder.before {
+                model::Anchor::NoticeDeadline => (
+                    format!("Notice deadline {}: {} {}", due.deadline, row.number, row.title),
+                    format!(
+                        "Last day to give notice on contract {} is {} ({} days from the reminder).",
+                        row.number, due.deadline, due.reminder.days
+                    ),
+                ),
+                model::Anchor::EndDate => (
+                    format!("Contract ends {}: {} {}", due.deadline, row.number, row.title),
+                    format!(
+                        "Contract {} ends on {} and does not renew by itself ({} days from the reminder).",
+                        row.number, due.deadline, due.reminder.days
+                    ),
+                ),
+            };
+            let mut task = crate::tasks::store::TaskRow::open(
+                crate::tasks::model::Kind::Reminder.as_str(),
+                title,
+                &assignee,
+                due.deadline,
+                now,
+            );
+            if !store::claim_reminder(conn, &row.id, &key, due.deadline, &task.id, now)? {
+                continue;
+            }
+            task.description = Some(description);
+            task.contract_id = Some(row.id.clone());
+            task.occurrence_key = Some(format!("reminder:{}:{key}:{}", row.id, due.deadline));
+            fired.push((
+                row.id.as_str(),
+                due.reminder.before.event_action(),
+                crate::events::model::diff(
+                    &Value::Null,
+                    &serde_json::json!({"reminder": {
+                        "before": due.reminder.before, "days": due.reminder.days, "deadline": due.deadline,
+                        "day": due.day, "task_id": task.id, "assignee": assignee,
+                    }}),
+                ),
+            ));
+            tasks.push(task);
+        }
+    }
+    crate::tasks::service::create(conn, ctx, &tasks)?;
+    let list: Vec<events::NewEvent> = fired
+        .iter()
+        .map(|(id, action, changes)| events::NewEvent {
+            entity_type: ENTITY,
+            entity_id: id,
+            action,
+            actor: ctx.actor,
+            at: now,
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
+    Ok(fired.len())
 }

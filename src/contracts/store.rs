@@ -38,6 +38,18 @@ pub struct ContractRow {
     pub updated_at: NaiveDateTime,
     /// The contract's own service level as JSON.
     pub service_level: Option<String>,
+    /// The contract's own owner (`user` | `role`, name); `None`: its parent's.
+    pub owner_kind: Option<String>,
+    pub owner_name: Option<String>,
+    /// The owner in force: its own, or else the nearest ancestor's. Written with the row when
+    /// it is created and by [`set_effective_owner`] after that, never by a plain update, so that
+    /// an update of a child cannot put back what a change of its parent's owner replaced.
+    #[diesel(skip_update)]
+    pub effective_owner_kind: Option<String>,
+    #[diesel(skip_update)]
+    pub effective_owner_name: Option<String>,
+    /// The contract's own reminders as JSON; `None`: the defaults of its type.
+    pub reminders: Option<String>,
 }
 
 /// The filters of the contract list; all optional, combined with AND.
@@ -53,6 +65,10 @@ pub struct ListFilter {
     pub root: Option<bool>,
     pub expiring_before: Option<NaiveDate>,
     pub notice_before: Option<NaiveDate>,
+    /// Owned (in force, own or inherited) by this user.
+    pub owner_user: Option<String>,
+    /// Owned (in force, own or inherited) by this role or team.
+    pub owner_role: Option<String>,
     pub attrs: Vec<AttrFilter>,
 }
 
@@ -171,6 +187,12 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter, after: Option<&str>, limit:
     if let Some(d) = f.notice_before {
         q = q.filter(contracts::notice_deadline.lt(d));
     }
+    if let Some(u) = &f.owner_user {
+        q = q.filter(contracts::effective_owner_kind.eq("user")).filter(contracts::effective_owner_name.eq(u.clone()));
+    }
+    if let Some(r) = &f.owner_role {
+        q = q.filter(contracts::effective_owner_kind.eq("role")).filter(contracts::effective_owner_name.eq(r.clone()));
+    }
     q = crate::filter_by_attributes!(q, contracts::id, EntityKind::Contract, &f.attrs);
     if let Some(a) = after {
         q = q.filter(contracts::id.gt(a.to_string()));
@@ -243,4 +265,85 @@ pub fn take_counter(conn: &mut DbConnection, name: &str, n: i64) -> QueryResult<
     .bind::<diesel::sql_types::BigInt, _>(n)
     .get_result(conn)?;
     Ok(row.value)
+}
+
+/// Sets the owner in force of the contracts `ids` (one statement per 500).
+pub fn set_effective_owner(conn: &mut DbConnection, ids: &[String], owner: Option<(&str, &str)>) -> QueryResult<()> {
+    let (kind, name) = (owner.map(|o| o.0), owner.map(|o| o.1));
+    for chunk in ids.chunks(500) {
+        diesel::update(contracts::table.filter(contracts::id.eq_any(chunk)))
+            .set((contracts::effective_owner_kind.eq(kind), contracts::effective_owner_name.eq(name)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Which contracts the reminder pass looks at.
+pub enum ReminderScan {
+    /// The contracts in force whose notice deadline or (when they do not renew by themselves)
+    /// end date lies from `today` to `today + days`, or to `today + own_days` for those with
+    /// reminders of their own.
+    Window { today: NaiveDate, days: u32, own_days: u32 },
+    /// The contracts in force written at or after this time.
+    WrittenSince(NaiveDateTime),
+}
+
+/// The next `limit` contracts of a reminder scan after the id `after`, in id order.
+pub fn reminder_candidates(
+    conn: &mut DbConnection,
+    scan: &ReminderScan,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ContractRow>> {
+    let mut q = contracts::table
+        .filter(contracts::status.eq_any(["active", "suspended"]))
+        .order(contracts::id.asc())
+        .limit(limit)
+        .select(ContractRow::as_select())
+        .into_boxed();
+    match *scan {
+        ReminderScan::Window { today, days, own_days } => {
+            let until = |d: u32| today.checked_add_days(chrono::Days::new(d as u64)).unwrap_or(today);
+            let (to, own_to) = (until(days), until(own_days));
+            q = q.filter(
+                contracts::notice_deadline
+                    .between(today, to)
+                    .or(contracts::auto_renew.eq(false).and(contracts::end_date.between(today, to)))
+                    .or(contracts::reminders.is_not_null().and(
+                        contracts::notice_deadline
+                            .between(today, own_to)
+                            .or(contracts::auto_renew.eq(false).and(contracts::end_date.between(today, own_to))),
+                    )),
+            );
+        }
+        ReminderScan::WrittenSince(since) => q = q.filter(contracts::updated_at.ge(since)),
+    }
+    if let Some(a) = after {
+        q = q.filter(contracts::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// Records that a reminder fired, unless it already did: the key (contract, reminder,
+/// deadline) lets only the first firing in. Whether this one got in.
+pub fn claim_reminder(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    reminder: &str,
+    deadline: NaiveDate,
+    task_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    use diesel::sql_types::{Date, Timestamp};
+    diesel::sql_query(
+        "INSERT INTO contract_reminders (contract_id, reminder, deadline, task_id, fired_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (contract_id, reminder, deadline) DO NOTHING",
+    )
+    .bind::<Text, _>(contract_id)
+    .bind::<Text, _>(reminder)
+    .bind::<Date, _>(deadline)
+    .bind::<Text, _>(task_id)
+    .bind::<Timestamp, _>(at)
+    .execute(conn)
+    .map(|n| n == 1)
 }

@@ -74,6 +74,21 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         service_level -> Nullable<Text>,
+        owner_kind -> Nullable<Text>,
+        owner_name -> Nullable<Text>,
+        effective_owner_kind -> Nullable<Text>,
+        effective_owner_name -> Nullable<Text>,
+        reminders -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contract_reminders (contract_id, reminder, deadline) {
+        contract_id -> Text,
+        reminder -> Text,
+        deadline -> Date,
+        task_id -> Text,
+        fired_at -> Timestamp,
     }
 }
 
@@ -434,6 +449,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     counters,
     events,
     attribute_definitions,
+    contract_reminders,
     attribute_values,
     contracts,
     installations,

@@ -170,6 +170,8 @@ pub fn new_contract(doc: ContractDocument, external_ref: &str, parent_id: Option
         parent_id: parent_id.map(str::to_string),
         attributes: doc.attributes,
         service_level: doc.service_level,
+        owner: None,
+        reminders: None,
     }
 }
 
@@ -237,6 +239,8 @@ fn apply_contract(
                 },
                 attributes: Some(replace_map(&current, attributes.unwrap_or_default())),
                 service_level: opt(service_level),
+                owner: Patch::Absent,
+                reminders: Patch::Absent,
             };
             let mut row = contracts::update(conn, ctx, &old.id, patch, &IfMatch::none()).map_err(|e| within(at, e))?;
             if let Some(wanted) = status.filter(|s| s.as_str() != row.status) {

@@ -23,6 +23,9 @@ pub const TASK_OVERDUE: &str = "task.overdue";
 pub const RESPONSE_BREACHED: &str = "service_call.response_breached";
 /// The sweep of calls past their resolution deadline.
 pub const RESOLUTION_BREACHED: &str = "service_call.resolution_breached";
+/// The contract reminder pass: the time of its last completed pass (less a lag), so that later
+/// passes that day look only at the contracts written since.
+pub const CONTRACT_REMINDERS: &str = "contract.reminders";
 
 /// Where a sweep starts and the version that mark had when read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,8 @@
 pub mod marks;
 
 use crate::clock::Clock;
-use crate::contracts::{model::Action, service as contracts, store as contract_store};
+use crate::contracts::model::{Action, ReminderDefaults, MAX_REMINDER_DAYS};
+use crate::contracts::{service as contracts, store as contract_store};
 use crate::db::Db;
 use crate::http::ApiError;
 use crate::idempotency;
@@ -43,6 +44,9 @@ pub struct PassReport {
     pub tasks_overdue: usize,
     /// `service_call.breached` events appended (a response or resolution deadline passed).
     pub sla_breaches: usize,
+    /// Contract reminders fired (each a `reminder` task and a `contract.notice_approaching` or
+    /// `contract.expiring` event).
+    pub reminders_fired: usize,
     /// Items that failed (logged); the next pass tries them again.
     pub failures: usize,
     /// Batches of contracts at the end of their term that failed together and were done again
@@ -50,15 +54,17 @@ pub struct PassReport {
     pub term_batches_retried: usize,
 }
 
-/// Runs every job once (blocking: call from the blocking pool or a test).
-pub fn run_once(db: &Db, clock: &Clock) -> Result<PassReport, ApiError> {
-    run_once_timed(db, clock, &mut |_, _| {})
+/// Runs every job once (blocking: call from the blocking pool or a test); `reminders` are the
+/// contract reminders of contracts without their own (`CONTRACT_REMINDERS`).
+pub fn run_once(db: &Db, clock: &Clock, reminders: &ReminderDefaults) -> Result<PassReport, ApiError> {
+    run_once_timed(db, clock, reminders, &mut |_, _| {})
 }
 
 /// [`run_once`], telling `timed` how long each job took (for `pactum schedule` and benchmarks).
 pub fn run_once_timed(
     db: &Db,
     clock: &Clock,
+    reminders: &ReminderDefaults,
     timed: &mut dyn FnMut(&'static str, Duration),
 ) -> Result<PassReport, ApiError> {
     let mut report = PassReport::default();
@@ -81,7 +87,54 @@ pub fn run_once_timed(
     lap("dossier date rules");
     derived_events(db, &ctx, &mut report);
     lap("derived events");
+    contract_reminders(db, &ctx, reminders, &mut report);
+    lap("contract reminders");
     Ok(report)
+}
+
+/// How far back the reminder pass's mark stays behind its start: a contract written by a
+/// transaction that began before the pass and committed after its scan is looked at again.
+const REMINDER_MARK_LAG_MINUTES: i64 = 10;
+
+/// Fires the contract reminders that are due ([`contracts::fire_reminders`]), a batch of
+/// contracts per transaction. The first pass of a day looks at every contract in force whose
+/// notice deadline or end date lies within the reach of its reminders; later passes that day
+/// only at the contracts written since the last one (a renewal, a changed term or owner), by
+/// the index on `updated_at`. Firings are keyed, so looking at a contract again never fires a
+/// reminder twice; a failed pass keeps the mark, and the next one looks again.
+fn contract_reminders(db: &Db, ctx: &crate::events::Ctx, defaults: &ReminderDefaults, report: &mut PassReport) {
+    use crate::contracts::store::ReminderScan;
+    let today = ctx.today();
+    let mut fired = 0;
+    let mut run = || {
+        let seen = db.read_blocking(|c| marks::get(c, marks::CONTRACT_REMINDERS).map_err(ApiError::from))?;
+        let scan = if seen.at.date() != today {
+            ReminderScan::Window { today, days: defaults.max_days(), own_days: MAX_REMINDER_DAYS }
+        } else {
+            ReminderScan::WrittenSince(seen.at)
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let (scanned, last, n) = db.write_blocking(|c| {
+                let rows = contract_store::reminder_candidates(c, &scan, after.as_deref(), SWEEP_BATCH)?;
+                let n = contracts::fire_reminders(c, ctx, defaults, &rows)?;
+                Ok::<_, ApiError>((rows.len(), rows.last().map(|r| r.id.clone()), n))
+            })?;
+            fired += n;
+            after = last;
+            if (scanned as i64) < SWEEP_BATCH {
+                break;
+            }
+        }
+        let to = (ctx.now - chrono::Duration::minutes(REMINDER_MARK_LAG_MINUTES)).naive_utc().max(seen.at);
+        db.write_blocking(|c| marks::advance(c, marks::CONTRACT_REMINDERS, seen, to).map_err(ApiError::from))?;
+        Ok::<_, ApiError>(())
+    };
+    if let Err(e) = run() {
+        tracing::warn!(error = %e, "contract reminders failed; will retry next pass");
+        report.failures += 1;
+    }
+    report.reminders_fired += fired;
 }
 
 /// Renews or expires the contracts whose end date has passed: a batch of contracts per
@@ -283,8 +336,8 @@ fn in_batches(
 }
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.
-pub fn spawn(db: Db, clock: Clock, interval_secs: u64) {
-    every("scheduler", "SCHEDULER_INTERVAL_SECS", interval_secs, move || run_once(&db, &clock));
+pub fn spawn(db: Db, clock: Clock, reminders: ReminderDefaults, interval_secs: u64) {
+    every("scheduler", "SCHEDULER_INTERVAL_SECS", interval_secs, move || run_once(&db, &clock, &reminders));
 }
 
 /// Runs `pass` every `interval_secs` on the blocking pool, one pass at a time, logging what it

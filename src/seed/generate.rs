@@ -132,6 +132,12 @@ impl Plan {
             created_at: self.now(),
             updated_at: self.now(),
             service_level,
+            // Framework agreements are the contract desk's; their call-offs inherit it.
+            owner_kind: framework.then(|| "role".into()),
+            owner_name: framework.then(|| "contract-desk".into()),
+            effective_owner_kind: Some("role".into()),
+            effective_owner_name: Some("contract-desk".into()),
+            reminders: None,
         }
     }
 

@@ -206,7 +206,9 @@ fn take_filter(q: &mut QueryPairs, who: &Principal, today: NaiveDate) -> Result<
         None => None,
         Some(k) => Some(
             Kind::parse(&k)
-                .ok_or_else(|| bad(format!("kind {k:?} is not one of planned, service_action, workflow_step")))?
+                .ok_or_else(|| {
+                    bad(format!("kind {k:?} is not one of planned, service_action, workflow_step, reminder"))
+                })?
                 .as_str()
                 .to_string(),
         ),

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 /// Who is responsible: one person (`{"user": "alice"}`) or everyone holding a role or team
 /// name (`{"role": "pension-desk"}`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Assignee {
     /// A user, by the `sub` of their token.
@@ -136,6 +136,8 @@ pub enum Kind {
     ServiceAction,
     /// The active step of a workflow.
     WorkflowStep,
+    /// A contract's notice deadline or end date draws near (for its owner).
+    Reminder,
 }
 
 impl Kind {
@@ -144,6 +146,7 @@ impl Kind {
             Kind::Planned => "planned",
             Kind::ServiceAction => "service_action",
             Kind::WorkflowStep => "workflow_step",
+            Kind::Reminder => "reminder",
         }
     }
 
@@ -152,6 +155,7 @@ impl Kind {
             "planned" => Kind::Planned,
             "service_action" => Kind::ServiceAction,
             "workflow_step" => Kind::WorkflowStep,
+            "reminder" => Kind::Reminder,
             _ => return None,
         })
     }

@@ -213,6 +213,11 @@ pub fn obligation_has_tasks(conn: &mut DbConnection, obligation_id: &str) -> Que
     diesel::select(diesel::dsl::exists(tasks::table.filter(tasks::obligation_id.eq(obligation_id)))).get_result(conn)
 }
 
+/// Whether any task belongs to the contract (a reminder, a service action).
+pub fn contract_has_tasks(conn: &mut DbConnection, contract_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tasks::table.filter(tasks::contract_id.eq(contract_id)))).get_result(conn)
+}
+
 /// Every action of one service call.
 pub fn of_service_call(conn: &mut DbConnection, service_call_id: &str) -> QueryResult<Vec<TaskRow>> {
     tasks::table.filter(tasks::service_call_id.eq(service_call_id)).select(TaskRow::as_select()).load(conn)

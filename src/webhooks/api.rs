@@ -34,8 +34,9 @@ pub struct WebhookIn {
     )]
     pub url: String,
     /// Event types to deliver: `<entity>.<action>` such as `contract.created`, `contract.renewed`,
-    /// `task.overdue`, `service_call.breached`, `workflow.started`; `<entity>.*` for every type of
-    /// one entity; `*` for every type except the webhooks' own changes (`webhook.created`,
+    /// `task.overdue`, `service_call.breached`, `contract.notice_approaching`, `workflow.started`;
+    /// `<entity>.*` for every type of one entity; `*` for every type except the webhooks' own
+    /// changes (`webhook.created`,
     /// `webhook.updated`, `webhook.deleted`, `webhook.paused`, `webhook.delivery_skipped`), which
     /// are delivered only when named or as `webhook.*`.
     #[schema(value_type = Vec<super::model::EventTypePattern>, example = json!(["contract.created", "contract.renewed", "task.overdue"]), min_items = 1, max_items = 100)]

@@ -13,8 +13,9 @@ use std::time::Duration;
 use utoipa::ToSchema;
 
 /// Every event type a webhook can subscribe to: every `<entity>.<action>` the event log holds
-/// (see [`event_type`] for the two entities named differently). `task.overdue` and
-/// `service_call.breached` are appended by the scheduler when time passes. The webhook
+/// (see [`event_type`] for the two entities named differently). `task.overdue`,
+/// `service_call.breached`, `contract.notice_approaching` and `contract.expiring` are appended
+/// by the scheduler when time passes. The webhook
 /// configuration's own types and the case files' types are delivered only when named
 /// (`webhook.*`, `dossier.*` or one of their types; see [`NAMED_ONLY`]).
 pub const CATALOGUE: &[&str] = &[
@@ -29,6 +30,8 @@ pub const CATALOGUE: &[&str] = &[
     "contract.terminated",
     "contract.renewed",
     "contract.expired",
+    "contract.notice_approaching",
+    "contract.expiring",
     "coverage.created",
     "coverage.updated",
     "coverage.deleted",

@@ -166,6 +166,7 @@ pub fn settings() -> Settings {
         webhook_allow_private: AllowedRanges::parse("127.0.0.0/8,::1/128").unwrap(),
         webhook_lanes: 8,
         webhook_pause_after_hours: 72,
+        contract_reminders: pactum::contracts::model::ReminderDefaults::default(),
     }
 }
 
@@ -291,7 +292,8 @@ impl TestApp {
     /// Runs the background jobs once, at the test clock's time.
     pub async fn run_scheduler(&self) -> pactum::scheduler::PassReport {
         let (db, clock) = (self.state.db.clone(), self.clock.clone());
-        actix_web::web::block(move || pactum::scheduler::run_once(&db, &clock)).await.unwrap().unwrap()
+        let reminders = self.state.settings.contract_reminders.clone();
+        actix_web::web::block(move || pactum::scheduler::run_once(&db, &clock, &reminders)).await.unwrap().unwrap()
     }
 
     /// Creates a contract with sensible defaults overridden by `fields`; returns its body.

@@ -20,6 +20,7 @@ mod integration;
 mod lifecycle;
 mod obligations;
 mod openapi;
+mod reminders;
 mod service_calls;
 mod tasks;
 mod unavailable;

@@ -1,0 +1,10 @@
+DELETE FROM sweep_marks WHERE name = 'contract.reminders';
+DROP TABLE contract_reminders;
+DROP INDEX contracts_own_reminders;
+DROP INDEX contracts_updated_at;
+DROP INDEX contracts_effective_owner;
+ALTER TABLE contracts DROP COLUMN reminders;
+ALTER TABLE contracts DROP COLUMN effective_owner_name;
+ALTER TABLE contracts DROP COLUMN effective_owner_kind;
+ALTER TABLE contracts DROP COLUMN owner_name;
+ALTER TABLE contracts DROP COLUMN owner_kind;
