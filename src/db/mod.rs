@@ -11,6 +11,21 @@ use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Work a request adds to each of its write transactions, run inside the transaction just
+/// before it commits. The kernel knows no feature: the idempotency middleware registers its
+/// key's mark here, so the mark commits with the work or not at all.
+pub type BeforeCommit = Arc<dyn Fn(&mut DbConnection) -> QueryResult<()> + Send + Sync>;
+
+tokio::task_local! {
+    static BEFORE_COMMIT: BeforeCommit;
+}
+
+/// Runs `work` (a request's future) with `hook` run inside every write transaction it makes
+/// through [`Db::write`] or [`Db::write_concurrent`], before the commit.
+pub async fn with_before_commit<F: std::future::Future>(hook: BeforeCommit, work: F) -> F::Output {
+    BEFORE_COMMIT.scope(hook, work).await
+}
+
 /// One connection to either backend. Queries written once against this type run on both.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -321,14 +336,12 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
-        // A request under an Idempotency-Key records, in the same transaction as its work, that
-        // the work was done: a retry can then never do it a second time.
-        let key = crate::idempotency::current_key();
+        let hook = BEFORE_COMMIT.try_with(Clone::clone).ok();
         actix_web::web::block(move || {
             db.transaction(lock, |c| {
                 let out = f(c)?;
-                if let Some((owner, key)) = &key {
-                    crate::idempotency::store::mark_committed(c, owner, key)?;
+                if let Some(hook) = &hook {
+                    hook(c)?;
                 }
                 Ok(out)
             })

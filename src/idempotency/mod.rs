@@ -5,9 +5,9 @@
 //! Keys are per caller (the token's `sub`) and kept at least 24 hours.
 //!
 //! A key goes `pending` (claimed) → `committed` (marked in the very transaction that did the
-//! work, see `Db::write`) → `done` (answer stored). A pending key whose request died (lease
-//! over) may be taken over by a retry, since nothing was done; a committed key never is: the
-//! retry gets a 409 instead of the work being done twice.
+//! work, through `db::with_before_commit`) → `done` (answer stored). A pending key whose
+//! request died (lease over) may be taken over by a retry, since nothing was done; a committed
+//! key never is: the retry gets a 409 instead of the work being done twice.
 //!
 //! Bulk imports (`/imports/…`) are streamed: their body is fingerprinted as it passes to the
 //! handler instead of being held, and a retry's body is read to its end before its stored
@@ -43,16 +43,6 @@ pub struct ReplayWith(pub web::Bytes);
 /// Paths whose bodies are streamed (bulk imports).
 const STREAMED: &str = "/api/v1/imports/";
 
-tokio::task_local! {
-    /// The (caller, key) of the idempotent request the current task is serving.
-    static CURRENT: (String, String);
-}
-
-/// The (caller, key) of the idempotent request being served, if any; read by `Db::write` to
-/// mark the key in the transaction that does the work.
-pub fn current_key() -> Option<(String, String)> {
-    CURRENT.try_with(Clone::clone).ok()
-}
 /// The headers of an answer that are kept and replayed with its body.
 const KEPT_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 /// How long a retry waits for the first request's answer before giving up with a 409.
@@ -144,7 +134,12 @@ pub async fn middleware(
         req.set_payload(Payload::from(boxed));
     }
 
-    let res = CURRENT.scope((owner.clone(), key.clone()), next.call(req)).await?;
+    // The key is marked `committed` in the very transaction that does the work.
+    let mark: crate::db::BeforeCommit = {
+        let (owner, key) = (owner.clone(), key.clone());
+        Arc::new(move |c| store::mark_committed(c, &owner, &key))
+    };
+    let res = crate::db::with_before_commit(mark, next.call(req)).await?;
     let status = res.status();
     let (http, response) = res.into_parts();
     let (mut head, body) = response.into_parts();

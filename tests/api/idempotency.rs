@@ -227,3 +227,38 @@ async fn an_import_whose_report_was_lost_says_to_send_the_file_again_and_that_is
     );
     assert_eq!(contract_count(&t).await, 1);
 }
+
+#[actix_rt::test]
+async fn a_write_and_the_work_hooked_before_its_commit_commit_together_or_not_at_all() {
+    use diesel::RunQueryDsl;
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"title": "Before"})).await;
+    let url = format!("/api/v1/contracts/{}", c["id"].as_str().unwrap());
+    let retitle = |title: &'static str, hook: pactum::db::BeforeCommit| {
+        let (db, id) = (t.state.db.clone(), c["id"].as_str().unwrap().to_string());
+        pactum::db::with_before_commit(hook, async move {
+            db.write(move |conn| {
+                diesel::sql_query("UPDATE contracts SET title = $1 WHERE id = $2")
+                    .bind::<diesel::sql_types::Text, _>(title)
+                    .bind::<diesel::sql_types::Text, _>(id)
+                    .execute(conn)
+                    .map_err(pactum::http::ApiError::from)
+            })
+            .await
+        })
+    };
+    // A hook that fails undoes the work it was hooked to.
+    let refused = retitle("Refused", std::sync::Arc::new(|_| Err(diesel::result::Error::RollbackTransaction))).await;
+    assert!(refused.is_err());
+    assert_eq!(t.get(&url, &t.viewer()).await.body["title"], "Before");
+    // A hook that succeeds runs inside the same transaction, once, and commits with it.
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = runs.clone();
+    let counted: pactum::db::BeforeCommit = std::sync::Arc::new(move |_| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    });
+    assert_eq!(retitle("After", counted).await.unwrap(), 1);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(t.get(&url, &t.viewer()).await.body["title"], "After");
+}
