@@ -69,6 +69,16 @@ pub struct Settings {
     pub webhook_lanes: usize,
     /// Hours of continuous failure after which the dispatcher pauses a webhook; 0: never.
     pub webhook_pause_after_hours: u64,
+    /// Where document bytes live: `None` is a folder `documents` under the data folder;
+    /// `s3://bucket/prefix` is S3-compatible storage (credentials from the usual `AWS_*`
+    /// variables, `DOCUMENT_STORE_ENDPOINT` for MinIO and the like).
+    pub document_store_url: Option<String>,
+    /// Endpoint of S3-compatible storage other than AWS (e.g. `http://127.0.0.1:9000`).
+    pub document_store_endpoint: Option<String>,
+    /// Largest document accepted, in bytes.
+    pub document_max_bytes: u64,
+    /// Media types a document may have (`type/subtype`, or `type/*` for a whole family).
+    pub document_content_types: Vec<String>,
 }
 
 impl Settings {
@@ -105,6 +115,13 @@ impl Settings {
                 .unwrap_or_default(),
             webhook_lanes: parse("WEBHOOK_LANES", 8)?,
             webhook_pause_after_hours: parse("WEBHOOK_PAUSE_AFTER_HOURS", 72)?,
+            document_store_url: var("DOCUMENT_STORE_URL"),
+            document_store_endpoint: var("DOCUMENT_STORE_ENDPOINT"),
+            document_max_bytes: parse("DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)?,
+            document_content_types: match var("DOCUMENT_CONTENT_TYPES") {
+                Some(raw) => parse_content_types(&raw)?,
+                None => default_document_content_types(),
+            },
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -141,6 +158,27 @@ impl Settings {
             Some(url) => url.clone(),
             None => self.data_dir.join("pactum.db").to_string_lossy().into_owned(),
         }
+    }
+}
+
+/// Default of `DOCUMENT_MAX_BYTES`: 50 MB.
+pub const DEFAULT_DOCUMENT_MAX_BYTES: u64 = 50 * 1024 * 1024;
+
+/// Default of `DOCUMENT_CONTENT_TYPES`: office documents, PDF, images, plain text and e-mail;
+/// nothing a browser would run (HTML, SVG, scripts) is accepted by default.
+pub fn default_document_content_types() -> Vec<String> {
+    crate::documents::model::DEFAULT_CONTENT_TYPES.iter().map(|t| t.to_string()).collect()
+}
+
+/// Parses `DOCUMENT_CONTENT_TYPES`: comma-separated `type/subtype` or `type/*`.
+fn parse_content_types(raw: &str) -> Result<Vec<String>, String> {
+    let list: Vec<String> = raw.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+    match list.iter().find(|t| !crate::documents::model::is_media_range(t)) {
+        Some(bad) => {
+            Err(format!("DOCUMENT_CONTENT_TYPES: {bad:?} is not a media type such as application/pdf or image/*"))
+        }
+        None if list.is_empty() => Err("DOCUMENT_CONTENT_TYPES is empty".into()),
+        None => Ok(list),
     }
 }
 
@@ -201,6 +239,10 @@ mod tests {
             webhook_allow_private: AllowedRanges::default(),
             webhook_lanes: 1,
             webhook_pause_after_hours: 0,
+            document_store_url: None,
+            document_store_endpoint: None,
+            document_max_bytes: DEFAULT_DOCUMENT_MAX_BYTES,
+            document_content_types: default_document_content_types(),
         }
     }
 

@@ -9,7 +9,7 @@
 //! over) may be taken over by a retry, since nothing was done; a committed key never is: the
 //! retry gets a 409 instead of the work being done twice.
 //!
-//! Bulk imports (`/imports/…`) are streamed: their body is fingerprinted as it passes to the
+//! Bulk imports (`/imports/…`) and document uploads are streamed: their body is fingerprinted as it passes to the
 //! handler instead of being held, and a retry's body is read to its end before its stored
 //! answer is replayed.
 
@@ -37,6 +37,13 @@ use store::KeyRow;
 pub const HEADER: &str = "Idempotency-Key";
 /// Paths whose bodies are streamed (bulk imports).
 const STREAMED: &str = "/api/v1/imports/";
+
+/// Whether a POST to `path` streams its body: bulk imports, and document uploads (up to
+/// `DOCUMENT_MAX_BYTES`, far more than a request body this middleware may hold).
+fn is_streamed(path: &str) -> bool {
+    path.starts_with(STREAMED)
+        || (path.starts_with("/api/v1/") && (path.ends_with("/documents") || path.ends_with("/versions")))
+}
 
 tokio::task_local! {
     /// The (caller, key) of the idempotent request the current task is serving.
@@ -83,7 +90,7 @@ pub async fn middleware(
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
     let mut print = Fingerprint::new(req.method().as_str(), &path);
     // Bulk imports stream their body: it is fingerprinted as it passes instead of held.
-    let streamed = req.path().starts_with(STREAMED);
+    let streamed = is_streamed(req.path());
     let known = if streamed {
         None
     } else {
