@@ -79,6 +79,8 @@ pub struct Settings {
     pub document_max_bytes: u64,
     /// Media types a document may have (`type/subtype`, or `type/*` for a whole family).
     pub document_content_types: Vec<String>,
+    /// Days a removed document keeps its bytes (for admins); `None`: for ever.
+    pub document_retention_days: Option<u32>,
 }
 
 impl Settings {
@@ -122,6 +124,11 @@ impl Settings {
                 Some(raw) => parse_content_types(&raw)?,
                 None => default_document_content_types(),
             },
+            document_retention_days: var("DOCUMENT_RETENTION_DAYS")
+                .map(|raw| {
+                    raw.trim().parse().map_err(|_| format!("DOCUMENT_RETENTION_DAYS={raw:?} is not a number of days"))
+                })
+                .transpose()?,
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -243,6 +250,7 @@ mod tests {
             document_store_endpoint: None,
             document_max_bytes: DEFAULT_DOCUMENT_MAX_BYTES,
             document_content_types: default_document_content_types(),
+            document_retention_days: None,
         }
     }
 

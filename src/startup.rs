@@ -196,6 +196,13 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let documents = crate::documents::storage::DocumentStore::from_settings(&settings)?;
     let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone(), documents };
     crate::scheduler::spawn(state.db.clone(), state.clock.clone(), settings.scheduler_interval_secs);
+    crate::documents::retention::spawn(
+        state.db.clone(),
+        state.documents.clone(),
+        state.clock.clone(),
+        settings.document_retention_days,
+        settings.scheduler_interval_secs,
+    );
     crate::webhooks::dispatcher::spawn(
         state.db.clone(),
         state.clock.clone(),

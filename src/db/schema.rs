@@ -453,6 +453,7 @@ diesel::table! {
         sha256 -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+        purged_at -> Nullable<Timestamp>,
     }
 }
 

@@ -59,6 +59,8 @@ pub struct DocumentVersionOut {
     pub sha256: String,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// Set when the retention period let the bytes go (the document was removed long enough).
+    pub purged_at: Option<DateTime<Utc>>,
     /// Where its bytes are downloaded.
     pub content_url: String,
 }
@@ -74,6 +76,7 @@ impl From<VersionRow> for DocumentVersionOut {
             sha256: v.sha256,
             created_by: v.created_by,
             created_at: as_utc(v.created_at),
+            purged_at: v.purged_at.map(as_utc),
         }
     }
 }
@@ -436,6 +439,7 @@ pub async fn delete(
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
+    who.require_any(service::ANY_WRITER)?;
     let (id, now) = (id.into_inner(), clock.now());
     db.write(move |c| {
         let doc = service::load_writable(c, &who, &id)?;
@@ -485,6 +489,7 @@ pub async fn add_version(
     settings: web::Data<crate::config::Settings>,
     store: web::Data<DocumentStore>,
 ) -> Result<HttpResponse, ApiError> {
+    who.require_any(service::ANY_WRITER)?;
     let mut q = QueryPairs::from_request(&req)?;
     let query = Described { filename: q.take("filename"), ..Default::default() };
     q.finish()?;
@@ -598,6 +603,7 @@ const DOWNLOAD_HEADERS: &str = "The file's bytes, typed by its media type";
             ("ETag" = String, description = "The SHA-256 of the bytes, quoted"))),
         (status = 304, description = "The ETag still matches"),
         (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "A removed document whose bytes the retention period let go", body = Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range lies outside the file; `Content-Range: bytes */size` gives its size", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -631,6 +637,7 @@ pub async fn content(
             ("Content-Range" = String, description = "`bytes first-last/size`"))),
         (status = 304, description = "The ETag still matches"),
         (status = 404, description = "No such document or version", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "A removed document whose bytes the retention period let go", body = Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range lies outside the file", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -669,6 +676,13 @@ async fn download(
             service::load_version(c, &doc, number)
         })
         .await?;
+    if let Some(at) = v.purged_at {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "document_purged",
+            format!("the bytes of this version were let go on {} (DOCUMENT_RETENTION_DAYS)", as_utc(at)),
+        ));
+    }
     let etag = format!("\"{}\"", v.sha256);
     let size = v.size as u64;
     let matches = |h: &str| h.split(',').any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*");

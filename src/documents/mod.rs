@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod model;
+pub mod retention;
 pub mod service;
 pub mod storage;
 pub mod store;

@@ -48,6 +48,10 @@ pub fn writers(owner: OwnerType) -> &'static [Role] {
     }
 }
 
+/// Every role that writes to the documents of some owner: a caller with none of them is
+/// refused (403) before the document is looked up or a body read.
+pub const ANY_WRITER: &[Role] = &[Role::ContractManager, Role::Integration, Role::ServiceAgent, Role::CaseWorker];
+
 /// Fails with 404 unless the owner exists and the caller may read it (dossiers are read only by
 /// those they name; see `dossiers::service::load_readable`).
 pub fn check_owner(conn: &mut DbConnection, who: &Principal, owner: OwnerType, id: &str) -> Result<(), ApiError> {
@@ -120,6 +124,7 @@ fn new_version(ctx: &Ctx, id: &str, number: i32, file: FileMeta, stored: &Stored
         sha256: stored.sha256.clone(),
         created_by: ctx.actor.to_string(),
         created_at: ctx.now.naive_utc(),
+        purged_at: None,
     }
 }
 
@@ -249,7 +254,30 @@ pub fn contract_by_ref(conn: &mut DbConnection, contract_ref: &str) -> Result<St
         .ok_or_else(|| ApiError::not_found(format!("no contract has external_ref {contract_ref}")))
 }
 
-/// Whether any version of any document holds these bytes.
+/// Lets go of the bytes of up to `limit` documents removed at or before `cutoff` (the
+/// retention period): their versions are marked purged, each with a `purged` event. Gives the
+/// hashes they held; the caller removes those no kept version refers to any more.
+pub fn purge_removed(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    cutoff: chrono::NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, ApiError> {
+    let mut shas = Vec::new();
+    for doc in store::removed_before(conn, cutoff, limit)? {
+        let v = load_version(conn, &doc, None)?;
+        let old = snapshot(&doc, &v);
+        shas.extend(store::purge_versions(conn, &doc.id, ctx.now.naive_utc())?);
+        let mut new = old.clone();
+        new["purged"] = Value::Bool(true);
+        events::record(conn, ctx, ENTITY, &doc.id, "purged", &old, &new)?;
+    }
+    shas.sort();
+    shas.dedup();
+    Ok(shas)
+}
+
+/// Whether a version whose bytes are kept holds these bytes.
 pub fn referenced(conn: &mut DbConnection, sha256: &str) -> Result<bool, ApiError> {
     Ok(store::sha_referenced(conn, sha256)?)
 }

@@ -38,6 +38,7 @@ pub struct VersionRow {
     pub sha256: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    pub purged_at: Option<NaiveDateTime>,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DocumentRow>> {
@@ -123,10 +124,47 @@ pub fn versions(conn: &mut DbConnection, id: &str, after: i32, limit: i64) -> Qu
         .load(conn)
 }
 
-/// Whether any version of any document holds the bytes with this hash.
+/// Whether a version whose bytes are kept (not purged) holds the bytes with this hash.
 pub fn sha_referenced(conn: &mut DbConnection, sha256: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(document_versions::table.filter(document_versions::sha256.eq(sha256))))
-        .get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        document_versions::table
+            .filter(document_versions::sha256.eq(sha256))
+            .filter(document_versions::purged_at.is_null()),
+    ))
+    .get_result(conn)
+}
+
+/// Up to `limit` documents removed at or before `cutoff` that still have versions whose bytes
+/// are kept, oldest removal first.
+pub fn removed_before(conn: &mut DbConnection, cutoff: NaiveDateTime, limit: i64) -> QueryResult<Vec<DocumentRow>> {
+    documents::table
+        .filter(documents::deleted_at.le(cutoff))
+        .filter(diesel::dsl::exists(
+            document_versions::table
+                .filter(document_versions::document_id.eq(documents::id))
+                .filter(document_versions::purged_at.is_null()),
+        ))
+        .order((documents::deleted_at.asc(), documents::id.asc()))
+        .limit(limit)
+        .select(DocumentRow::as_select())
+        .load(conn)
+}
+
+/// Marks the kept versions of a document purged; gives their hashes.
+pub fn purge_versions(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<Vec<String>> {
+    let shas = document_versions::table
+        .filter(document_versions::document_id.eq(id))
+        .filter(document_versions::purged_at.is_null())
+        .select(document_versions::sha256)
+        .load::<String>(conn)?;
+    diesel::update(
+        document_versions::table
+            .filter(document_versions::document_id.eq(id))
+            .filter(document_versions::purged_at.is_null()),
+    )
+    .set(document_versions::purged_at.eq(Some(at)))
+    .execute(conn)?;
+    Ok(shas)
 }
 
 /// The events a reader may see in the change feed: every event that is not about a document,

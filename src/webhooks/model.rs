@@ -38,6 +38,7 @@ pub const CATALOGUE: &[&str] = &[
     "document.created",
     "document.version_added",
     "document.deleted",
+    "document.purged",
     "dossier.created",
     "dossier.updated",
     "dossier.closed",

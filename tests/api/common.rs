@@ -172,6 +172,7 @@ pub fn settings() -> Settings {
         document_store_endpoint: None,
         document_max_bytes: pactum::config::DEFAULT_DOCUMENT_MAX_BYTES,
         document_content_types: pactum::config::default_document_content_types(),
+        document_retention_days: None,
     }
 }
 

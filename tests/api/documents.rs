@@ -573,3 +573,47 @@ async fn documents_live_in_s3_compatible_storage() {
     let v2 = t.get(annex["content_url"].as_str().unwrap(), &t.viewer()).await;
     assert_eq!(v2.bytes, &pdf("annex v2")[..]);
 }
+
+#[actix_web::test]
+async fn the_retention_period_lets_the_bytes_of_removed_documents_go() {
+    let t = TestApp::spawn_with(|s| s.document_retention_days = Some(30)).await;
+    let contract = t.create_contract(json!({})).await;
+    let base = format!("/api/v1/contracts/{}/documents", id(&contract));
+    let shared = pdf("shared");
+    let removed = upload(&t, &format!("{base}?filename=old.pdf"), "application/pdf", &shared).await.body;
+    let versions = format!("/api/v1/documents/{}/versions?filename=old-2.pdf", id(&removed));
+    let own = pdf("only in the removed one");
+    assert_eq!(
+        t.request("POST", &versions).bearer(&t.manager()).body("application/pdf", own.clone()).await.status,
+        201
+    );
+    let kept = upload(&t, &format!("{base}?filename=kept.pdf"), "application/pdf", &shared).await.body;
+    assert_eq!(t.delete(&format!("/api/v1/documents/{}", id(&removed)), &t.manager()).await.status, 204);
+    assert_stored_files(&t, 2).await;
+
+    let purge = |t: &TestApp| {
+        let (db, store, clock) = (t.state.db.clone(), t.state.documents.clone(), t.clock.clone());
+        async move { pactum::documents::retention::purge(&db, &store, &clock, 30).await.unwrap() }
+    };
+    // Within the period nothing goes.
+    t.clock.set(crate::common::start_time() + chrono::Duration::days(30) - chrono::Duration::seconds(1));
+    assert_eq!(purge(&t).await, 0);
+    let v2 = format!("/api/v1/documents/{}/versions/2/content", id(&removed));
+    assert_eq!(t.get(&v2, &t.admin()).await.bytes, &own[..]);
+
+    // After it, the removed document's own bytes go; the bytes the kept one shares stay.
+    t.clock.set(crate::common::start_time() + chrono::Duration::days(31));
+    assert_eq!(purge(&t).await, 1);
+    assert_eq!(purge(&t).await, 0, "a second pass finds nothing");
+    assert_stored_files(&t, 1).await;
+    t.get(&v2, &t.admin()).await.assert_problem(410, "document_purged");
+    let v1 = format!("/api/v1/documents/{}/versions/1/content", id(&removed));
+    t.get(&v1, &t.admin()).await.assert_problem(410, "document_purged");
+    assert_eq!(t.get(kept["content_url"].as_str().unwrap(), &t.viewer()).await.bytes, &shared[..]);
+    let res = t.get(&format!("/api/v1/documents/{}", id(&removed)), &t.admin()).await;
+    assert_eq!(res.body["current_version"]["purged_at"], "2026-07-16T10:00:00Z");
+    let history = t.get(&format!("/api/v1/documents/{}/history", id(&removed)), &t.admin()).await;
+    let actions: Vec<&str> =
+        history.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["created", "version_added", "deleted", "purged"]);
+}

@@ -21,6 +21,8 @@ CREATE TABLE documents (
 );
 -- The per-resource list (newest ids last) and the push lookup.
 CREATE INDEX documents_owner ON documents (owner_type, owner_id, id);
+-- The retention sweep: removed documents by removal time.
+CREATE INDEX documents_deleted ON documents (deleted_at);
 CREATE UNIQUE INDEX documents_external_ref ON documents (owner_type, owner_id, external_ref);
 
 CREATE TABLE document_versions (
@@ -32,6 +34,8 @@ CREATE TABLE document_versions (
     sha256 TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
+    -- Set when DOCUMENT_RETENTION_DAYS after its document's removal the bytes were let go.
+    purged_at TIMESTAMP,
     PRIMARY KEY (document_id, number)
 );
 CREATE INDEX document_versions_sha256 ON document_versions (sha256);
