@@ -457,6 +457,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    document_templates (id) {
+        id -> Text,
+        key -> Text,
+        name -> Text,
+        body -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(coverages -> contracts (contract_id));
 diesel::joinable!(coverages -> installations (installation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
@@ -492,4 +504,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sweep_marks,
     documents,
     document_versions,
+    document_templates,
 );

@@ -723,6 +723,11 @@ fn finish<'a>(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
+        // A file opened in the browser (generated HTML among them) runs nothing in this origin.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+        ))
 }
 
 /// Push a document with its contract (integration, contract_manager): keyed by the pushing
@@ -793,4 +798,296 @@ pub async fn push(
     let body = DocumentPushOut { outcome, document: DocumentOut::new(doc, v) };
     let status = if outcome == Outcome::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(resource_response(status, &body, version, Some(location)))
+}
+
+/// A new document template.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateIn {
+    /// Names the template when generating, e.g. `maintenance_offer`.
+    #[schema(example = "maintenance_offer", pattern = "^[a-z][a-z0-9_]{0,62}$")]
+    pub key: String,
+    #[schema(example = "Maintenance offer", min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: String,
+    /// A minijinja (Jinja2) template of HTML. It reads `contract` (every field, `attributes`
+    /// included), `parent` (the parent contract or null), `installations` (the covered ones,
+    /// each with `valid_from`/`valid_to`) and `obligations`. Values are HTML-escaped.
+    #[schema(example = "<h1>{{ contract.title }}</h1><p>{{ contract.attributes.region }}</p>", max_length = 262144)]
+    pub body: String,
+}
+
+/// A change of a document template: absent fields stay.
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatePatch {
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: crate::http::Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = String, max_length = 262144)]
+    pub body: crate::http::Patch<String>,
+}
+
+/// A document template.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateOut {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub body: String,
+    /// Increases with every change; the ETag is this number in quotes.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<store::TemplateRow> for TemplateOut {
+    fn from(t: store::TemplateRow) -> TemplateOut {
+        TemplateOut {
+            id: t.id,
+            key: t.key,
+            name: t.name,
+            body: t.body,
+            version: t.version,
+            created_at: as_utc(t.created_at),
+            updated_at: as_utc(t.updated_at),
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateIn {
+    /// The template's key.
+    #[schema(example = "maintenance_offer")]
+    pub template: String,
+    /// Default: the template's name.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    pub title: Option<String>,
+    /// Default: `<template key>.html`.
+    #[schema(min_length = 1, max_length = 255)]
+    pub filename: Option<String>,
+}
+
+fn template_ok(status: StatusCode, t: store::TemplateRow, location: Option<String>) -> HttpResponse {
+    let version = t.version;
+    resource_response(status, &TemplateOut::from(t), version, location)
+}
+
+/// Keep a new document template (admin).
+#[utoipa::path(
+    post, operation_id = "create_document_template", path = "/api/v1/document-templates", tag = "documents",
+    request_body = TemplateIn,
+    responses(
+        (status = 201, description = "Kept", body = TemplateOut,
+         headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the template"))),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad key or name, or a body that does not compile (the message says where)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_template(
+    who: Allowed<crate::auth::AdminOnly>,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    body: crate::http::ApiJson<TemplateIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (t, now) = (body.into_inner(), clock.now());
+    let row =
+        db.write(move |c| super::templates::create(c, &Ctx { actor: &who.sub, now }, t.key, t.name, t.body)).await?;
+    let location = format!("/api/v1/document-templates/{}", row.id);
+    Ok(template_ok(StatusCode::CREATED, row, Some(location)))
+}
+
+/// The document templates, oldest first.
+#[utoipa::path(
+    get, operation_id = "list_document_templates", path = "/api/v1/document-templates", tag = "documents",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 50)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "A page of templates", body = Page<TemplateOut>)),
+    security(("bearer" = []))
+)]
+pub async fn list_templates(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut q = QueryPairs::from_request(&req)?;
+    let page = PageRequest::take(&mut q)?;
+    q.finish()?;
+    let p = page.clone();
+    let rows = db.read(move |c| store::templates(c, p.after.as_deref(), p.limit + 1).map_err(ApiError::from)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |t| t.id.clone(), TemplateOut::from)))
+}
+
+/// One document template.
+#[utoipa::path(
+    get, operation_id = "get_document_template", path = "/api/v1/document-templates/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Template id")),
+    responses(
+        (status = 200, description = "The template", body = TemplateOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_template(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(template_ok(StatusCode::OK, db.read(move |c| super::templates::load(c, &id)).await?, None))
+}
+
+/// Change a document template (admin).
+#[utoipa::path(
+    patch, operation_id = "update_document_template", path = "/api/v1/document-templates/{id}", tag = "documents",
+    params(
+        ("id" = String, Path, description = "Template id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; a stale one gives 412"),
+    ),
+    request_body(content = TemplatePatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed", body = TemplateOut, headers(("ETag" = String, description = "Version tag"))),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad name, or a body that does not compile", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_template(
+    who: Allowed<crate::auth::AdminOnly>,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: crate::http::ApiJson<TemplatePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, p, now) = (id.into_inner(), body.into_inner(), clock.now());
+    let row = db
+        .write(move |c| super::templates::update(c, &Ctx { actor: &who.sub, now }, &id, (p.name, p.body), &if_match))
+        .await?;
+    Ok(template_ok(StatusCode::OK, row, None))
+}
+
+/// Delete a document template (admin); documents generated from it stay.
+#[utoipa::path(
+    delete, operation_id = "delete_document_template", path = "/api/v1/document-templates/{id}", tag = "documents",
+    params(
+        ("id" = String, Path, description = "Template id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on; a stale one gives 412"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_template(
+    who: Allowed<crate::auth::AdminOnly>,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (id.into_inner(), clock.now());
+    db.write(move |c| super::templates::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// What a template reads: the contract with its parent, covered installations and obligations.
+fn contract_context(c: &mut crate::db::DbConnection, who: &Principal, id: &str) -> Result<serde_json::Value, ApiError> {
+    service::check_owner(c, who, OwnerType::Contract, id)?;
+    let contract = crate::contracts::service::load(c, id)?;
+    let parent = match contract.parent_id.as_deref() {
+        Some(p) => Some(crate::contracts::api::ContractOut::from(crate::contracts::service::load(c, p)?)),
+        None => None,
+    };
+    let installations: Vec<serde_json::Value> = crate::installations::store::coverage_of_contract(c, id, None, 10_000)?
+        .into_iter()
+        .map(|(cov, inst)| {
+            let mut v =
+                serde_json::to_value(crate::installations::api::InstallationOut::from(inst)).unwrap_or_default();
+            v["valid_from"] = serde_json::json!(cov.valid_from);
+            v["valid_to"] = serde_json::json!(cov.valid_to);
+            v
+        })
+        .collect();
+    let obligations: Vec<crate::obligations::api::ObligationOut> =
+        crate::obligations::store::of_contracts(c, &[id.to_string()])?.into_iter().map(Into::into).collect();
+    Ok(serde_json::json!({
+        "contract": crate::contracts::api::ContractOut::from(contract),
+        "parent": parent,
+        "installations": installations,
+        "obligations": obligations,
+    }))
+}
+
+/// Render a document template for a contract and keep the HTML as a new document of kind
+/// `generated` (contract_manager, integration).
+///
+/// HTML, not PDF: a PDF renderer would cost more build and image than the rest of the service;
+/// a browser prints the HTML to PDF.
+#[utoipa::path(
+    post, operation_id = "generate_contract_document", path = "/api/v1/contracts/{id}/documents/generate", tag = "documents",
+    params(("id" = String, Path, description = "Contract id")),
+    request_body = GenerateIn,
+    responses(
+        (status = 201, description = "The generated document", body = DocumentOut,
+         headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the document"))),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No template with this key, a template that fails on this contract, a bad title or file name", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn generate(
+    who: Allowed<ContractWriters>,
+    id: web::Path<String>,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    settings: web::Data<crate::config::Settings>,
+    store: web::Data<DocumentStore>,
+    body: crate::http::ApiJson<GenerateIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (who, id, input) = (who.into_inner(), id.into_inner(), body.into_inner());
+    if let Some(name) = &input.filename {
+        upload::checked_filename("filename", name)?;
+    }
+    let (w, i, key) = (who.clone(), id.clone(), input.template.clone());
+    let (template, html) = db
+        .read(move |c| {
+            let context = contract_context(c, &w, &i)?;
+            super::templates::render(c, &key, &context)
+        })
+        .await?;
+    if html.trim().is_empty() {
+        return Err(ApiError::invalid("template", "empty", "the template renders nothing for this contract"));
+    }
+    let meta = Meta { kind: model::GENERATED_KIND.to_string(), title: input.title.unwrap_or(template.name) };
+    let mut errors = Vec::new();
+    service::check_meta(&mut errors, &meta);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut upload = store.begin(settings.document_max_bytes).await?;
+    if let Err(e) = upload.write(html.as_bytes()).await {
+        upload.abort().await;
+        return Err(match e {
+            super::storage::UploadError::TooLarge => {
+                ApiError::invalid("template", "too_large", "the rendered document is larger than DOCUMENT_MAX_BYTES")
+            }
+            super::storage::UploadError::Store(e) => e,
+        });
+    }
+    let stored = upload.complete().await?.file().await?;
+    let file = FileMeta {
+        filename: input.filename.unwrap_or_else(|| format!("{}.html", template.key)),
+        content_type: "text/html".to_string(),
+    };
+    let (s, now) = (stored.clone(), clock.now());
+    let (doc, v) = commit(&db, &store, &stored, move |c| {
+        service::check_owner(c, &who, OwnerType::Contract, &id)?;
+        service::create(c, &Ctx { actor: &who.sub, now }, (OwnerType::Contract, &id), meta, None, file, &s)
+    })
+    .await?;
+    Ok(created(doc, v))
 }

@@ -8,6 +8,7 @@ pub mod retention;
 pub mod service;
 pub mod storage;
 pub mod store;
+pub mod templates;
 pub mod upload;
 
 use crate::http::routing::resource;
@@ -32,7 +33,13 @@ use utoipa::OpenApi;
         api::add_version,
         api::content,
         api::version_content,
-        api::push
+        api::push,
+        api::create_template,
+        api::list_templates,
+        api::get_template,
+        api::update_template,
+        api::delete_template,
+        api::generate
     ),
     components(schemas(
         api::DocumentOut,
@@ -40,6 +47,10 @@ use utoipa::OpenApi;
         api::DocumentPushOut,
         api::DocumentForm,
         api::FileBytes,
+        api::TemplateIn,
+        api::TemplatePatch,
+        api::TemplateOut,
+        api::GenerateIn,
         model::OwnerType
     ))
 )]
@@ -48,6 +59,18 @@ pub struct DocumentsDoc;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/contracts/by-external-ref/{external_ref}/documents/{document_ref}").route(web::put().to(api::push)),
+    )
+    .service(resource("/contracts/{id}/documents/generate").route(web::post().to(api::generate)))
+    .service(
+        resource("/document-templates")
+            .route(web::get().to(api::list_templates))
+            .route(web::post().to(api::create_template)),
+    )
+    .service(
+        resource("/document-templates/{id}")
+            .route(web::get().to(api::get_template))
+            .route(web::patch().to(api::update_template))
+            .route(web::delete().to(api::delete_template)),
     )
     .service(
         resource("/contracts/{id}/documents")

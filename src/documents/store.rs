@@ -1,7 +1,8 @@
 //! Queries on documents and their versions.
 
 use crate::db::schema::{
-    document_versions, documents, dossiers, events, workflow_instance_steps as wis, workflow_instances as wi,
+    document_templates, document_versions, documents, dossiers, events, workflow_instance_steps as wis,
+    workflow_instances as wi,
 };
 use crate::db::DbConnection;
 use crate::dossiers::store::{readable_by, Reader};
@@ -178,4 +179,65 @@ pub fn feed_readable_by(r: &Reader) -> crate::events::store::EventCondition {
                 .select(documents::id),
         )),
     )
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = document_templates)]
+pub struct TemplateRow {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub body: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn template(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TemplateRow>> {
+    document_templates::table.find(id).select(TemplateRow::as_select()).first(conn).optional()
+}
+
+pub fn template_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<TemplateRow>> {
+    document_templates::table
+        .filter(document_templates::key.eq(key))
+        .select(TemplateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn template_exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(document_templates::table.find(id))).get_result(conn)
+}
+
+pub fn insert_template(conn: &mut DbConnection, row: &TemplateRow) -> QueryResult<()> {
+    diesel::insert_into(document_templates::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes `row` if the stored version is still `expected_version`; false when it was not.
+pub fn update_template(conn: &mut DbConnection, row: &TemplateRow, expected_version: i64) -> QueryResult<bool> {
+    diesel::update(
+        document_templates::table
+            .filter(document_templates::id.eq(&row.id))
+            .filter(document_templates::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn delete_template(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(document_templates::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// One page of templates in id order after `after`.
+pub fn templates(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<TemplateRow>> {
+    let mut q = document_templates::table
+        .order(document_templates::id.asc())
+        .limit(limit)
+        .select(TemplateRow::as_select())
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(document_templates::id.gt(a.to_string()));
+    }
+    q.load(conn)
 }

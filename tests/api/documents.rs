@@ -617,3 +617,82 @@ async fn the_retention_period_lets_the_bytes_of_removed_documents_go() {
         history.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["created", "version_added", "deleted", "purged"]);
 }
+
+#[actix_web::test]
+async fn a_template_renders_a_contract_into_a_generated_document() {
+    let t = TestApp::spawn().await;
+    t.define_attribute(json!({"entity_kind": "contract", "key": "region", "label": "Region", "data_type": "text"}))
+        .await;
+    let frame = t.create_contract(json!({"title": "Framework 2026", "contract_type": "framework"})).await;
+    let contract = t
+        .create_contract(
+            json!({"title": "Lifts <Amsterdam>", "parent_id": frame["id"], "attributes": {"region": "north"}}),
+        )
+        .await;
+    let lift = t.create_installation("LIFT-77", json!({})).await;
+    assert_eq!(t.cover(&contract, json!([{"installation_id": lift["id"]}])).await.status, 201);
+    t.create_obligation(&contract, json!({"title": "Quarterly inspection"})).await;
+
+    let body = "<h1>{{ contract.title }}</h1><p>Region {{ contract.attributes.region }}, under {{ parent.title }}</p>\
+                <ul>{% for i in installations %}<li>{{ i.serial_number }} from {{ i.valid_from }}</li>{% endfor %}</ul>\
+                <ol>{% for o in obligations %}<li>{{ o.title }}</li>{% endfor %}</ol>";
+    let template = json!({"key": "offer", "name": "Offer", "body": body});
+    t.post("/api/v1/document-templates", &t.manager(), template.clone()).await.assert_problem(403, "forbidden");
+    let res = t.post("/api/v1/document-templates", &t.admin(), template.clone()).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let tpl = res.body.clone();
+    assert_eq!(res.header("location").unwrap(), format!("/api/v1/document-templates/{}", id(&tpl)));
+    t.post("/api/v1/document-templates", &t.admin(), template).await.assert_problem(409, "duplicate_key");
+    let res = t
+        .post("/api/v1/document-templates", &t.admin(), json!({"key": "Bad Key", "name": "x", "body": "{% for %}"}))
+        .await;
+    assert_eq!((res.status, res.error_fields()), (422, vec!["key".to_string(), "body".to_string()]));
+    let listed = t.get("/api/v1/document-templates", &t.viewer()).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+
+    let url = format!("/api/v1/contracts/{}/documents/generate", id(&contract));
+    let res = t.post(&url, &t.manager(), json!({"template": "offer"})).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let doc = res.body;
+    assert_eq!(doc["kind"], "generated");
+    assert_eq!(doc["title"], "Offer");
+    assert_eq!(doc["current_version"]["filename"], "offer.html");
+    assert_eq!(doc["current_version"]["content_type"], "text/html");
+    let res = t.get(doc["content_url"].as_str().unwrap(), &t.viewer()).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.text,
+        "<h1>Lifts &lt;Amsterdam&gt;</h1><p>Region north, under Framework 2026</p>\
+         <ul><li>LIFT-77 from 2026-01-01</li></ul><ol><li>Quarterly inspection</li></ol>"
+    );
+    assert!(res.header("content-security-policy").unwrap().starts_with("sandbox"));
+    let listed = documents_of(&t, &format!("/api/v1/contracts/{}/documents", id(&contract))).await;
+    assert_eq!(listed.len(), 1);
+
+    // A changed template renders the next document; refusals store nothing.
+    let res = t
+        .request("PATCH", &format!("/api/v1/document-templates/{}", id(&tpl)))
+        .bearer(&t.admin())
+        .header("If-Match", "\"1\"")
+        .json(json!({"body": "{{ contract.number }}{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = t.post(&url, &t.manager(), json!({"template": "offer"})).await;
+    assert_eq!((res.status, res.body["errors"][0]["code"].as_str()), (422, Some("render_failed")), "{}", res.text);
+    let res = t.post(&url, &t.manager(), json!({"template": "nope"})).await;
+    assert_eq!((res.status, res.body["errors"][0]["code"].as_str()), (422, Some("not_found")));
+    let res = t.post(&url, &t.manager(), json!({"template": "offer", "filename": "../x.html"})).await;
+    assert_eq!(res.status, 422);
+    t.post(&url, &t.viewer(), json!({"template": "offer"})).await.assert_problem(403, "forbidden");
+    t.post("/api/v1/contracts/nope/documents/generate", &t.manager(), json!({"template": "offer"}))
+        .await
+        .assert_problem(404, "not_found");
+    assert_stored_files(&t, 1).await;
+
+    let res = t.delete(&format!("/api/v1/document-templates/{}", id(&tpl)), &t.admin()).await;
+    assert_eq!(res.status, 204);
+    let history = t.get("/api/v1/events?entity_type=document_template", &t.viewer()).await;
+    let actions: Vec<&str> =
+        history.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["created", "updated", "deleted"]);
+}

@@ -39,3 +39,14 @@ CREATE TABLE document_versions (
     PRIMARY KEY (document_id, number)
 );
 CREATE INDEX document_versions_sha256 ON document_versions (sha256);
+
+-- Admin-kept templates (minijinja) that render a contract into an HTML document.
+CREATE TABLE document_templates (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
