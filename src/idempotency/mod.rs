@@ -9,9 +9,9 @@
 //! over) may be taken over by a retry, since nothing was done; a committed key never is: the
 //! retry gets a 409 instead of the work being done twice.
 //!
-//! Bulk imports (`/imports/…`) and document uploads are streamed: their body is fingerprinted as it passes to the
-//! handler instead of being held, and a retry's body is read to its end before its stored
-//! answer is replayed.
+//! Bulk imports (`/imports/…`) and document uploads are streamed: their body is fingerprinted
+//! as it passes to the handler instead of being held, and a retry's body is read to its end
+//! before its stored answer is replayed.
 
 pub mod model;
 pub mod store;
