@@ -72,6 +72,18 @@ pub struct Settings {
     pub webhook_pause_after_hours: u64,
     /// Reminders of contracts without their own, per contract type (`CONTRACT_REMINDERS`).
     pub contract_reminders: ReminderDefaults,
+    /// Where document bytes live: `None` is a folder `documents` under the data folder;
+    /// `s3://bucket/prefix` is S3-compatible storage (credentials from the usual `AWS_*`
+    /// variables, `DOCUMENT_STORE_ENDPOINT` for MinIO and the like).
+    pub document_store_url: Option<String>,
+    /// Endpoint of S3-compatible storage other than AWS (e.g. `http://127.0.0.1:9000`).
+    pub document_store_endpoint: Option<String>,
+    /// Largest document accepted, in bytes.
+    pub document_max_bytes: u64,
+    /// Media types a document may have (`type/subtype`, or `type/*` for a whole family).
+    pub document_content_types: Vec<String>,
+    /// Days a removed document keeps its bytes (for admins); `None`: for ever.
+    pub document_retention_days: Option<u32>,
 }
 
 impl Settings {
@@ -112,6 +124,18 @@ impl Settings {
                 .map(|raw| ReminderDefaults::parse(&raw).map_err(|e| format!("CONTRACT_REMINDERS: {e}")))
                 .transpose()?
                 .unwrap_or_default(),
+            document_store_url: var("DOCUMENT_STORE_URL"),
+            document_store_endpoint: var("DOCUMENT_STORE_ENDPOINT"),
+            document_max_bytes: parse("DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)?,
+            document_content_types: match var("DOCUMENT_CONTENT_TYPES") {
+                Some(raw) => parse_content_types(&raw)?,
+                None => default_document_content_types(),
+            },
+            document_retention_days: var("DOCUMENT_RETENTION_DAYS")
+                .map(|raw| {
+                    raw.trim().parse().map_err(|_| format!("DOCUMENT_RETENTION_DAYS={raw:?} is not a number of days"))
+                })
+                .transpose()?,
         };
         settings.check_jwt()?;
         Ok(settings)
@@ -148,6 +172,27 @@ impl Settings {
             Some(url) => url.clone(),
             None => self.data_dir.join("pactum.db").to_string_lossy().into_owned(),
         }
+    }
+}
+
+/// Default of `DOCUMENT_MAX_BYTES`: 50 MB.
+pub const DEFAULT_DOCUMENT_MAX_BYTES: u64 = 50 * 1024 * 1024;
+
+/// Default of `DOCUMENT_CONTENT_TYPES`: office documents, PDF, images, plain text and e-mail;
+/// nothing a browser would run (HTML, SVG, scripts) is accepted by default.
+pub fn default_document_content_types() -> Vec<String> {
+    crate::documents::model::DEFAULT_CONTENT_TYPES.iter().map(|t| t.to_string()).collect()
+}
+
+/// Parses `DOCUMENT_CONTENT_TYPES`: comma-separated `type/subtype` or `type/*`.
+fn parse_content_types(raw: &str) -> Result<Vec<String>, String> {
+    let list: Vec<String> = raw.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+    match list.iter().find(|t| !crate::documents::model::is_media_range(t)) {
+        Some(bad) => {
+            Err(format!("DOCUMENT_CONTENT_TYPES: {bad:?} is not a media type such as application/pdf or image/*"))
+        }
+        None if list.is_empty() => Err("DOCUMENT_CONTENT_TYPES is empty".into()),
+        None => Ok(list),
     }
 }
 
@@ -209,6 +254,11 @@ mod tests {
             webhook_lanes: 1,
             webhook_pause_after_hours: 0,
             contract_reminders: ReminderDefaults::none(),
+            document_store_url: None,
+            document_store_endpoint: None,
+            document_max_bytes: DEFAULT_DOCUMENT_MAX_BYTES,
+            document_content_types: default_document_content_types(),
+            document_retention_days: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod contracts;
 pub mod db;
+pub mod documents;
 pub mod dossiers;
 pub mod events;
 pub mod health;

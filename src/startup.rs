@@ -23,6 +23,7 @@ pub struct AppState {
     pub clock: Clock,
     pub jwt: Arc<JwtKeys>,
     pub settings: Settings,
+    pub documents: crate::documents::storage::DocumentStore,
 }
 
 #[derive(OpenApi)]
@@ -52,6 +53,7 @@ pub struct AppState {
         (name = "dossiers", description = "Long-lived customer case files: attributes, history, as_of, posted events and rule firings"),
         (name = "workflows", description = "User-modelled, versioned workflow definitions"),
         (name = "workflow-instances", description = "Workflows running on dossiers; the active step is a task in the worklist"),
+        (name = "documents", description = "Files attached to contracts, installations, service calls and dossiers: uploads, versions, downloads with ranges"),
         (name = "events", description = "The change feed"),
         (name = "webhooks", description = "Event subscriptions (admin): signed POSTs of the event log to a receiver, at least once, in order, with retries. \
             Each delivery carries `Pactum-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`, \
@@ -85,6 +87,7 @@ pub fn feature_docs() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         crate::attributes::AttributesDoc::openapi(),
         crate::contracts::ContractsDoc::openapi(),
+        crate::documents::DocumentsDoc::openapi(),
         crate::dossiers::DossiersDoc::openapi(),
         crate::events::EventsDoc::openapi(),
         crate::installations::InstallationsDoc::openapi(),
@@ -111,7 +114,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// What each reader may see of the change feed: the features whose records are not open to
 /// every token say so here.
 pub fn feed_scopes() -> crate::events::FeedScopes {
-    crate::events::FeedScopes(vec![crate::dossiers::api::FEED_SCOPE, crate::service_calls::api::FEED_SCOPE])
+    crate::events::FeedScopes(vec![
+        crate::dossiers::api::FEED_SCOPE,
+        crate::service_calls::api::FEED_SCOPE,
+        crate::documents::api::FEED_SCOPE,
+    ])
 }
 
 /// The application with all routes and middleware.
@@ -133,6 +140,7 @@ pub fn app(
         .app_data(web::Data::new(state.clock.clone()))
         .app_data(web::Data::from(state.jwt.clone()))
         .app_data(web::Data::new(state.settings.clone()))
+        .app_data(web::Data::new(state.documents.clone()))
         .app_data(web::Data::new(allowed))
         .app_data(web::Data::new(feed_scopes()))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
@@ -157,6 +165,7 @@ pub fn app(
             web::scope("/api/v1")
                 .configure(crate::attributes::routes)
                 .configure(crate::integration::routes)
+                .configure(crate::documents::routes)
                 .configure(crate::contracts::routes)
                 .configure(crate::dossiers::routes)
                 .configure(crate::events::routes)
@@ -184,11 +193,19 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let pool_size = settings.db_pool_size;
     // Connecting and migrating block; they run on the blocking pool like every database call.
     let db = actix_web::web::block(move || prepare_database(&url, pool_size)).await.map_err(|e| e.to_string())??;
-    let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone() };
+    let documents = crate::documents::storage::DocumentStore::from_settings(&settings)?;
+    let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone(), documents };
     crate::scheduler::spawn(
         state.db.clone(),
         state.clock.clone(),
         settings.contract_reminders.clone(),
+        settings.scheduler_interval_secs,
+    );
+    crate::documents::retention::spawn(
+        state.db.clone(),
+        state.documents.clone(),
+        state.clock.clone(),
+        settings.document_retention_days,
         settings.scheduler_interval_secs,
     );
     crate::webhooks::dispatcher::spawn(

@@ -440,10 +440,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        owner_type -> Text,
+        owner_id -> Text,
+        kind -> Text,
+        title -> Text,
+        external_ref -> Nullable<Text>,
+        current_version -> Integer,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    document_versions (document_id, number) {
+        document_id -> Text,
+        number -> Integer,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        purged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    document_templates (id) {
+        id -> Text,
+        key -> Text,
+        name -> Text,
+        body -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(coverages -> contracts (contract_id));
 diesel::joinable!(coverages -> installations (installation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(document_versions -> documents (document_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     counters,
@@ -473,4 +518,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     event_markers,
     sweep_marks,
+    documents,
+    document_versions,
+    document_templates,
 );

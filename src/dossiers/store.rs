@@ -210,6 +210,11 @@ macro_rules! readable_by {
     }};
 }
 
+/// For the features that attach records to dossiers and filter them by the same rule (a
+/// boxed subquery does not compile for the two-backend connection). The caller has
+/// `dossiers`, `wi` (workflow_instances), `wis` (workflow_instance_steps) and [`Reader`] in scope.
+pub(crate) use readable_by;
+
 /// A dossier the reader may read (`None` reads every one).
 pub fn get_readable(conn: &mut DbConnection, id: &str, reader: Option<&Reader>) -> QueryResult<Option<DossierRow>> {
     let mut q = dossiers::table.filter(dossiers::id.eq(id.to_string())).select(DossierRow::as_select()).into_boxed();

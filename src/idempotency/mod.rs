@@ -9,10 +9,11 @@
 //! request died (lease over) may be taken over by a retry, since nothing was done; a committed
 //! key never is: the retry gets a 409 instead of the work being done twice.
 //!
-//! Bulk imports (`/imports/…`) are streamed: their body is fingerprinted as it passes to the
-//! handler instead of being held, and a retry's body is read to its end before its stored
-//! answer is replayed. An answer that is streamed out names a short stand-in ([`ReplayWith`])
-//! which is kept and replayed instead of it, so the answer itself is never held.
+//! Bulk imports (`/imports/…`) and document uploads are streamed: their body is fingerprinted
+//! as it passes to the handler instead of being held, and a retry's body is read to its end
+//! before its stored answer is replayed. An answer that is streamed out names a short stand-in
+//! ([`ReplayWith`]) which is kept and replayed instead of it, so the answer itself is never
+//! held.
 
 pub mod model;
 pub mod store;
@@ -42,6 +43,13 @@ pub const HEADER: &str = "Idempotency-Key";
 pub struct ReplayWith(pub web::Bytes);
 /// Paths whose bodies are streamed (bulk imports).
 const STREAMED: &str = "/api/v1/imports/";
+
+/// Whether a POST to `path` streams its body: bulk imports, and document uploads (up to
+/// `DOCUMENT_MAX_BYTES`, far more than a request body this middleware may hold).
+fn is_streamed(path: &str) -> bool {
+    path.starts_with(STREAMED)
+        || (path.starts_with("/api/v1/") && (path.ends_with("/documents") || path.ends_with("/versions")))
+}
 
 /// The headers of an answer that are kept and replayed with its body.
 const KEPT_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
@@ -78,7 +86,7 @@ pub async fn middleware(
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
     let mut print = Fingerprint::new(req.method().as_str(), &path);
     // Bulk imports stream their body: it is fingerprinted as it passes instead of held.
-    let streamed = req.path().starts_with(STREAMED);
+    let streamed = is_streamed(req.path());
     let known = if streamed {
         None
     } else {

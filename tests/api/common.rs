@@ -11,6 +11,7 @@ use pactum::auth::jwt::KeySource;
 use pactum::auth::JwtKeys;
 use pactum::clock::Clock;
 use pactum::config::Settings;
+use pactum::documents::storage::DocumentStore;
 use pactum::startup::{self, AppState};
 use pactum::webhooks::model::AllowedRanges;
 use serde_json::Value;
@@ -167,6 +168,26 @@ pub fn settings() -> Settings {
         webhook_lanes: 8,
         webhook_pause_after_hours: 72,
         contract_reminders: pactum::contracts::model::ReminderDefaults::default(),
+        // Each test's documents go to a folder of its own (see TestApp::spawn_with).
+        document_store_url: None,
+        document_store_endpoint: None,
+        document_max_bytes: pactum::config::DEFAULT_DOCUMENT_MAX_BYTES,
+        document_content_types: pactum::config::default_document_content_types(),
+        document_retention_days: None,
+    }
+}
+
+/// The document store of a test that uploads nothing.
+pub fn unused_document_store() -> DocumentStore {
+    DocumentStore::folder(&std::env::temp_dir().join("pactum-test-documents")).unwrap()
+}
+
+/// A test's own folder (its documents), removed when the test ends.
+pub struct TempFolder(pub PathBuf);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -175,6 +196,8 @@ pub struct TestApp {
     pub base: String,
     pub clock: Clock,
     pub state: AppState,
+    /// The data folder of the test (documents live in its `documents` folder by default).
+    pub files: TempFolder,
     client: awc::Client,
     _db: TestDb,
 }
@@ -189,11 +212,14 @@ impl TestApp {
         let (url, db) = fresh_database();
         let mut settings = settings();
         settings.database_url = Some(url.clone());
+        let files = TempFolder(std::env::temp_dir().join(format!("pactum-files-{}", uuid::Uuid::now_v7().simple())));
+        settings.data_dir = files.0.clone();
         adjust(&mut settings);
+        let documents = DocumentStore::from_settings(&settings).expect("document store");
         let jwt = JwtKeys::from_settings(&settings).expect("jwt keys");
         let pool = startup::prepare_database(&url, settings.db_pool_size).expect("database");
         let clock = Clock::fixed(start_time());
-        let state = AppState { db: pool, clock: clock.clone(), jwt: Arc::new(jwt), settings };
+        let state = AppState { db: pool, clock: clock.clone(), jwt: Arc::new(jwt), settings, documents };
         let server_state = state.clone();
         let server = HttpServer::new(move || startup::app(&server_state))
             .workers(1)
@@ -204,7 +230,7 @@ impl TestApp {
         let addr = server.addrs()[0];
         actix_web::rt::spawn(server.run());
         let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
-        TestApp { base: format!("http://{addr}"), clock, state, client, _db: db }
+        TestApp { base: format!("http://{addr}"), clock, state, files, client, _db: db }
     }
 
     /// A token signed with the test secret.
@@ -361,6 +387,8 @@ pub struct Res {
     pub headers: awc::http::header::HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body as received (downloads are not text).
+    pub bytes: actix_web::web::Bytes,
 }
 
 impl Res {
@@ -375,6 +403,7 @@ impl Res {
             headers: r.headers().clone(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::String(text.clone())),
             text,
+            bytes,
         }
     }
 

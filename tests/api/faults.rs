@@ -2,7 +2,7 @@
 //! needs no restart, and a service killed in the middle of a bulk import leaves every contract
 //! document either complete or absent, ready to be imported again.
 
-use crate::common::{settings, TestApp, SECRET};
+use crate::common::{settings, unused_document_store, TestApp, SECRET};
 use actix_web::HttpServer;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -150,7 +150,8 @@ async fn postgres_going_away_gives_503s_and_the_service_recovers_without_restart
     let token = keys.mint("alice", &["admin".into()], Duration::from_secs(600), chrono::Utc::now()).unwrap();
     let mut s = settings();
     s.database_url = Some(url.clone());
-    let state = AppState { db, clock: Clock::system(), jwt: Arc::new(keys), settings: s };
+    let state =
+        AppState { db, clock: Clock::system(), jwt: Arc::new(keys), settings: s, documents: unused_document_store() };
     let server =
         HttpServer::new(move || startup::app(&state)).workers(2).disable_signals().bind(("127.0.0.1", 0)).unwrap();
     let base = format!("http://{}", server.addrs()[0]);

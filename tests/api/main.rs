@@ -10,6 +10,7 @@ mod cli;
 mod contracts;
 mod conventions;
 mod coverage;
+mod documents;
 mod dossiers;
 mod events;
 mod faults;

@@ -1,6 +1,6 @@
 //! With the database unreachable the service keeps answering: 503 problems, never a crash.
 
-use crate::common::{settings, SECRET};
+use crate::common::{settings, unused_document_store, SECRET};
 use actix_web::HttpServer;
 use pactum::auth::jwt::KeySource;
 use pactum::auth::JwtKeys;
@@ -15,7 +15,13 @@ async fn an_unreachable_database_gives_503_problems() {
     let db = Db::new("postgres://postgres@127.0.0.1:1/none", 2);
     let keys = JwtKeys::hs256(SECRET, None, None, KeySource::ConfiguredSecret);
     let token = keys.mint("alice", &["admin".into()], std::time::Duration::from_secs(60), chrono::Utc::now()).unwrap();
-    let state = AppState { db, clock: Clock::system(), jwt: Arc::new(keys), settings: settings() };
+    let state = AppState {
+        db,
+        clock: Clock::system(),
+        jwt: Arc::new(keys),
+        settings: settings(),
+        documents: unused_document_store(),
+    };
     let server =
         HttpServer::new(move || startup::app(&state)).workers(1).disable_signals().bind(("127.0.0.1", 0)).unwrap();
     let base = format!("http://{}", server.addrs()[0]);
