@@ -46,6 +46,21 @@ pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DocumentRow>
     documents::table.find(id).select(DocumentRow::as_select()).first(conn).optional()
 }
 
+/// Those of the documents `ids` that are attached to dossiers, one query per 500.
+pub fn on_dossiers(conn: &mut DbConnection, ids: &[String]) -> QueryResult<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            documents::table
+                .filter(documents::id.eq_any(chunk))
+                .filter(documents::owner_type.eq(super::model::OwnerType::Dossier.as_str()))
+                .select(documents::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(documents::table.find(id))).get_result(conn)
 }

@@ -49,6 +49,10 @@ pub const CATALOGUE: &[&str] = &[
     "dossier.updated",
     "dossier.closed",
     "dossier.reopened",
+    "dossier_document.created",
+    "dossier_document.version_added",
+    "dossier_document.deleted",
+    "dossier_document.purged",
     "dossier_event.posted",
     "dossier_type.created",
     "dossier_type.updated",
@@ -108,9 +112,11 @@ pub fn event_type(entity_type: &str, action: &str) -> String {
 
 /// The entities whose changes `*` leaves out: the subscriptions themselves, which are the admin's
 /// bookkeeping rather than business events; and the case files (a dossier's changes, posted
-/// events and rule firings), which carry birth dates and addresses: a receiver gets those only
-/// when the admin names them, so a catch-all CRM sync does not start copying personal data.
-pub const NAMED_ONLY: &[&str] = &["webhook", "dossier", "dossier_event", "rule_firing"];
+/// events, rule firings and the documents attached to it), which carry birth dates, addresses
+/// and customer letters: a receiver gets those only when the admin names them, so a catch-all
+/// CRM sync does not start copying personal data. A document attached to a dossier has the
+/// event types `dossier_document.*` for webhooks (`document.*` covers the others).
+pub const NAMED_ONLY: &[&str] = &["webhook", "dossier", "dossier_event", "rule_firing", "dossier_document"];
 
 /// Whether `pattern` is a valid subscription: a catalogue type, `<entity>.*` for an entity of
 /// the catalogue, or `*` (every type of the catalogue but those of [`NAMED_ONLY`]).
@@ -143,7 +149,7 @@ impl utoipa::PartialSchema for EventTypePattern {
             .schema_type(utoipa::openapi::schema::Type::String)
             .enum_values(Some(subscribable()))
             .description(Some(
-                "An event type, `<entity>.*` for every type of one entity, or `*` for every type except the webhooks' own changes and the case files' (`dossier.*`, `dossier_event.*`, `rule_firing.*`), which are delivered only when named.",
+                "An event type, `<entity>.*` for every type of one entity, or `*` for every type except the webhooks' own changes and the case files' (`dossier.*`, `dossier_event.*`, `rule_firing.*`, `dossier_document.*`: documents attached to dossiers), which are delivered only when named.",
             ))
             .into()
     }

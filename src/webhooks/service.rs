@@ -183,9 +183,16 @@ pub fn enqueue(conn: &mut DbConnection, id: &str, now: chrono::NaiveDateTime) ->
         return Ok(Enqueued::default());
     };
     let patterns = hook.patterns();
+    // Documents attached to dossiers are case files: their own types, delivered only when named.
+    let documents: Vec<String> =
+        rows.iter().filter(|r| r.entity_type == "document").map(|r| r.entity_id.clone()).collect();
+    let on_dossiers = crate::documents::store::on_dossiers(conn, &documents)?;
     let wanted: Vec<(i64, String)> = rows
         .iter()
-        .map(|r| (r.id, event_type(&r.entity_type, &r.action)))
+        .map(|r| match on_dossiers.contains(&r.entity_id) && r.entity_type == "document" {
+            true => (r.id, format!("dossier_document.{}", r.action)),
+            false => (r.id, event_type(&r.entity_type, &r.action)),
+        })
         .filter(|(_, t)| model::matches(&patterns, t))
         .collect();
     store::add_deliveries(conn, id, &wanted, now)?;

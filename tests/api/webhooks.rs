@@ -1202,8 +1202,10 @@ async fn case_file_events_are_delivered_only_to_webhooks_that_name_them() {
     let t = TestApp::spawn().await;
     let rx_all = Receiver::start().await;
     let rx_dossiers = Receiver::start().await;
+    let rx_documents = Receiver::start().await;
     subscribe(&t, &rx_all.url, json!(["*"])).await;
-    subscribe(&t, &rx_dossiers.url, json!(["dossier.*", "dossier_event.posted"])).await;
+    subscribe(&t, &rx_dossiers.url, json!(["dossier.*", "dossier_event.posted", "dossier_document.*"])).await;
+    subscribe(&t, &rx_documents.url, json!(["document.*"])).await;
     define_type(
         &t,
         json!({"key": "pension", "name": "Pension", "default_owner": {"role": "pension-desk"},
@@ -1215,8 +1217,29 @@ async fn case_file_events_are_delivered_only_to_webhooks_that_name_them() {
             .await;
     let res = t.post(&format!("/api/v1/dossiers/{}/events", id(&d)), &case_worker(&t), json!({"type": "called"})).await;
     assert_eq!(res.status, 201, "{}", res.text);
+    // A customer letter in the dossier is a case file too; a contract's document is not.
+    let letter = t
+        .request("POST", &format!("/api/v1/dossiers/{}/documents?filename=letter.pdf&kind=letter", id(&d)))
+        .bearer(&case_worker(&t))
+        .body("application/pdf", b"%PDF-1.4 letter".to_vec())
+        .await;
+    assert_eq!(letter.status, 201, "{}", letter.text);
+    let contract = t.create_contract(json!({})).await;
+    let signed = t
+        .request("POST", &format!("/api/v1/contracts/{}/documents?filename=signed.pdf", id(&contract)))
+        .bearer(&t.manager())
+        .body("application/pdf", b"%PDF-1.4 signed".to_vec())
+        .await;
+    assert_eq!(signed.status, 201, "{}", signed.text);
     dispatch(&t).await;
-    assert_eq!(rx_all.types(), ["dossier_type.created"], "`*` carries no case file");
-    assert_eq!(rx_dossiers.types(), ["dossier.created", "dossier_event.posted"]);
+    assert_eq!(
+        rx_all.types(),
+        ["dossier_type.created", "contract.created", "document.created"],
+        "`*` carries no case file"
+    );
+    assert_eq!(rx_documents.types(), ["document.created"], "`document.*` carries no dossier's document");
+    assert_eq!(rx_documents.hits()[0].json()["entity_id"], signed.body["id"]);
+    assert_eq!(rx_dossiers.types(), ["dossier.created", "dossier_event.posted", "dossier_document.created"]);
+    assert_eq!(rx_dossiers.hits()[2].json()["entity_id"], letter.body["id"]);
     assert_eq!(rx_dossiers.hits()[0].json()["changes"]["attributes.birth_date"]["new"], "1961-03-01");
 }
