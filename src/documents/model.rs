@@ -98,6 +98,9 @@ pub fn allowed(allowed: &[String], essence: &str) -> bool {
 
 /// Longest file name kept, in characters.
 pub const MAX_FILENAME: usize = 255;
+/// Most characters of a document's kind and title.
+pub const MAX_KIND: usize = 100;
+pub const MAX_TITLE: usize = 500;
 
 /// Checks a file name as a client sends it: one name, not a path. Control characters (NUL
 /// among them), `/`, `\`, and the names `.` and `..` are refused, as is a blank name.

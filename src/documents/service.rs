@@ -30,8 +30,8 @@ pub struct FileMeta {
 
 /// Checks a document's kind and title.
 pub fn check_meta(errors: &mut Vec<FieldError>, meta: &Meta) {
-    check_text(errors, "kind", &meta.kind, 100);
-    check_text(errors, "title", &meta.title, 500);
+    check_text(errors, "kind", &meta.kind, super::model::MAX_KIND);
+    check_text(errors, "title", &meta.title, super::model::MAX_TITLE);
     for (field, value) in [("kind", &meta.kind), ("title", &meta.title)] {
         if value.chars().any(|c| c.is_control()) && !errors.iter().any(|e| e.field == field) {
             errors.push(FieldError::new(field, "invalid_character", "must not contain control characters such as NUL"));

@@ -220,6 +220,19 @@ async fn receive_form(
                 }
                 let text = String::from_utf8(text)
                     .map_err(|_| ApiError::invalid(&name, "invalid_value", "must be UTF-8 text"))?;
+                // Checked as the spec says even where this request does not use the field (a
+                // new version keeps its document's kind and title; a query filename wins).
+                let max = match name.as_str() {
+                    "kind" => model::MAX_KIND,
+                    "title" => model::MAX_TITLE,
+                    _ => model::MAX_FILENAME,
+                };
+                if text.chars().count() > max {
+                    return Err(ApiError::invalid(&name, "too_long", format!("at most {max} characters")));
+                }
+                if name == "filename" {
+                    checked_filename("filename", &text)?;
+                }
                 match name.as_str() {
                     "kind" => described.kind = Some(text),
                     "title" => described.title = Some(text),

@@ -290,6 +290,24 @@ async fn a_new_version_keeps_every_earlier_one_downloadable() {
     t.get(&format!("{versions}/3/content"), &t.viewer()).await.assert_problem(404, "not_found");
     t.get(&format!("{versions}/x/content"), &t.viewer()).await.assert_problem(404, "not_found");
     assert_stored_files(&t, 2).await;
+
+    // Form fields a new version does not use are still held to the spec's limits.
+    let long = "k".repeat(101);
+    let long_title = "t".repeat(501);
+    let long_name = format!("{}.pdf", "n".repeat(300));
+    for (field, value) in [("kind", long.as_str()), ("title", long_title.as_str()), ("filename", long_name.as_str())] {
+        let (ct, body) = form(&[(field, value)], Some(("annex-v3.pdf", "application/pdf", &pdf("v3"))));
+        let res = t
+            .request("POST", &format!("{versions}?filename=annex-v3.pdf"))
+            .bearer(&t.manager())
+            .header("If-Match", "\"2\"")
+            .body(&ct, body)
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), [field], "{}", res.text);
+    }
+    assert_eq!(t.get(&versions, &t.viewer()).await.body["items"].as_array().unwrap().len(), 2);
+    assert_stored_files(&t, 2).await;
 }
 
 #[actix_web::test]
