@@ -459,6 +459,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_blobs (sha256) {
+        sha256 -> Text,
+        claims -> BigInt,
+        check_at -> Nullable<Timestamp>,
+        releasing_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     document_versions (document_id, number) {
         document_id -> Text,
         number -> Integer,
@@ -519,6 +528,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_markers,
     sweep_marks,
     documents,
+    document_blobs,
     document_versions,
     document_templates,
 );

@@ -2,9 +2,10 @@
 //! service-calls|dossiers}/{id}/documents`, `/api/v1/documents/{id}` with its versions and
 //! content, and the integration push `PUT /api/v1/contracts/by-external-ref/{ref}/documents/{document_ref}`.
 
+use super::blobs::{self, Filed};
 use super::model::{self, OwnerType, RangeAsk};
 use super::service::{self, FileMeta, Meta, ENTITY};
-use super::storage::{DocumentStore, Stored};
+use super::storage::DocumentStore;
 use super::store::{self, DocumentRow, VersionRow};
 use super::upload::{self, Described, Limits};
 use crate::auth::{Allowed, CallRegistrars, CaseWorkers, ContractWriters, Principal, Pushers};
@@ -180,23 +181,27 @@ fn check_meta(d: &Described, filename: &str) -> Result<(), ApiError> {
     meta_of(d, &Described::default(), filename).map(|_| ())
 }
 
-/// Writes the metadata of stored bytes; when that fails, bytes this upload brought in that no
-/// version refers to are removed again, so a refused upload leaves nothing behind.
+/// Writes the metadata of filed bytes; when that fails, the bytes are let go again unless a
+/// version or another upload holds them, so a refused upload leaves nothing behind.
 async fn commit<T: Send + 'static>(
     db: &Db,
     store: &DocumentStore,
-    stored: &Stored,
+    clock: &Clock,
+    filed: &Filed,
     write: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let result = db.write(write).await;
-    if result.is_err() && stored.fresh {
-        let sha = stored.sha256.clone();
-        let referenced = db.read(move |c| service::referenced(c, &sha)).await.unwrap_or(true);
-        if !referenced {
-            store.forget(&stored.sha256).await;
-        }
+    if result.is_err() {
+        blobs::release_refused(db, store, clock, filed).await;
     }
     result
+}
+
+/// Where an upload's bytes go: the store, and the database that records claims on them.
+struct Sink<'a> {
+    db: &'a Db,
+    clock: &'a Clock,
+    store: &'a DocumentStore,
 }
 
 /// Receives the file of a request and files its bytes once `check` accepts what came with it
@@ -205,14 +210,14 @@ async fn receive_file<T>(
     req: &HttpRequest,
     payload: web::Payload,
     limits: &Limits,
-    store: &DocumentStore,
+    sink: Sink<'_>,
     query: &Described,
     check: impl FnOnce(&Described, &str) -> Result<T, ApiError>,
-) -> Result<(Stored, FileMeta, T), ApiError> {
-    let received = upload::receive(req, payload, limits, store, query).await?;
+) -> Result<(Filed, FileMeta, T), ApiError> {
+    let received = upload::receive(req, payload, limits, sink.store, query).await?;
     let checked = check(&received.form, &received.filename)?;
-    let stored = received.staged.file().await?;
-    Ok((stored, FileMeta { filename: received.filename, content_type: received.content_type }, checked))
+    let filed = blobs::file(sink.db, sink.clock, received.staged).await?;
+    Ok((filed, FileMeta { filename: received.filename, content_type: received.content_type }, checked))
 }
 
 fn created(doc: DocumentRow, v: VersionRow) -> HttpResponse {
@@ -237,10 +242,13 @@ async fn upload_to(
     upload::check_declared_length(&req, &limits)?;
     let (w, oid) = (who.clone(), id.clone());
     db.read(move |c| service::check_owner(c, &w, owner, &oid)).await?;
-    let (stored, file, meta) =
-        receive_file(&req, payload, &limits, &store, &query, |form, name| meta_of(&query, form, name)).await?;
-    let (s, now) = (stored.clone(), clock.now());
-    let (doc, v) = commit(&db, &store, &stored, move |c| {
+    let (filed, file, meta) =
+        receive_file(&req, payload, &limits, Sink { db: &db, clock: &clock, store: &store }, &query, |form, name| {
+            meta_of(&query, form, name)
+        })
+        .await?;
+    let (s, now) = (filed.stored.clone(), clock.now());
+    let (doc, v) = commit(&db, &store, &clock, &filed, move |c| {
         service::check_owner(c, &who, owner, &id)?;
         service::create(c, &Ctx { actor: &who.sub, now }, (owner, &id), meta, None, file, &s)
     })
@@ -502,9 +510,11 @@ pub async fn add_version(
     let (w, i) = (who.clone(), id.clone());
     let doc = db.read(move |c| service::load_writable(c, &w, &i)).await?;
     if_match.check(doc.version)?;
-    let (stored, file, ()) = receive_file(&req, payload, &limits, &store, &query, |_, _| Ok(())).await?;
-    let (s, now) = (stored.clone(), clock.now());
-    let (doc, v) = commit(&db, &store, &stored, move |c| {
+    let (filed, file, ()) =
+        receive_file(&req, payload, &limits, Sink { db: &db, clock: &clock, store: &store }, &query, |_, _| Ok(()))
+            .await?;
+    let (s, now) = (filed.stored.clone(), clock.now());
+    let (doc, v) = commit(&db, &store, &clock, &filed, move |c| {
         let doc = service::load_writable(c, &who, &id)?;
         service::add_version(c, &Ctx { actor: &who.sub, now }, doc, &if_match, None, file, &s)
     })
@@ -787,10 +797,13 @@ pub async fn push(
     upload::check_declared_length(&req, &limits)?;
     let r = contract_ref.clone();
     db.read(move |c| service::contract_by_ref(c, &r)).await?;
-    let (stored, file, meta) =
-        receive_file(&req, payload, &limits, &store, &query, |form, name| meta_of(&query, form, name)).await?;
-    let (s, now) = (stored.clone(), clock.now());
-    let (doc, v, outcome) = commit(&db, &store, &stored, move |c| {
+    let (filed, file, meta) =
+        receive_file(&req, payload, &limits, Sink { db: &db, clock: &clock, store: &store }, &query, |form, name| {
+            meta_of(&query, form, name)
+        })
+        .await?;
+    let (s, now) = (filed.stored.clone(), clock.now());
+    let (doc, v, outcome) = commit(&db, &store, &clock, &filed, move |c| {
         service::push(c, &Ctx { actor: &who.sub, now }, &contract_ref, &document_ref, meta, file, &s)
     })
     .await?;
@@ -1078,13 +1091,13 @@ pub async fn generate(
             super::storage::UploadError::Store(e) => e,
         });
     }
-    let stored = upload.complete().await?.file().await?;
+    let filed = blobs::file(&db, &clock, upload.complete().await?).await?;
     let file = FileMeta {
         filename: input.filename.unwrap_or_else(|| format!("{}.html", template.key)),
         content_type: "text/html".to_string(),
     };
-    let (s, now) = (stored.clone(), clock.now());
-    let (doc, v) = commit(&db, &store, &stored, move |c| {
+    let (s, now) = (filed.stored.clone(), clock.now());
+    let (doc, v) = commit(&db, &store, &clock, &filed, move |c| {
         service::check_owner(c, &who, OwnerType::Contract, &id)?;
         service::create(c, &Ctx { actor: &who.sub, now }, (OwnerType::Contract, &id), meta, None, file, &s)
     })

@@ -3,6 +3,7 @@
 //! documents pushed with their contract.
 
 pub mod api;
+pub mod blobs;
 pub mod model;
 pub mod retention;
 pub mod service;

@@ -255,8 +255,9 @@ pub fn contract_by_ref(conn: &mut DbConnection, contract_ref: &str) -> Result<St
 }
 
 /// Lets go of the bytes of up to `limit` documents removed at or before `cutoff` (the
-/// retention period): their versions are marked purged, each with a `purged` event. Gives the
-/// hashes they held; the caller removes those no kept version refers to any more.
+/// retention period): their versions are marked purged, each with a `purged` event, and the
+/// bytes they held are due for the collector (`blobs::collect`), which removes those no kept
+/// version refers to any more. Gives those hashes.
 pub fn purge_removed(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -274,6 +275,7 @@ pub fn purge_removed(
     }
     shas.sort();
     shas.dedup();
+    store::check_blobs_at(conn, &shas, ctx.now.naive_utc())?;
     Ok(shas)
 }
 

@@ -31,7 +31,12 @@ const PARTS_IN_FLIGHT: usize = 2;
 #[derive(Clone, Debug)]
 pub struct DocumentStore {
     inner: Arc<dyn ObjectStore>,
+    /// The folder of a store on this machine.
+    folder: Option<std::path::PathBuf>,
 }
+
+/// Where uploads are staged until their hash is known.
+const STAGING: &str = "staging";
 
 /// A failure of the object store: logged, and answered 503 (it may be unreachable for a while).
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
@@ -59,7 +64,7 @@ impl DocumentStore {
             .map_err(|e| format!("cannot create the document folder {}: {e}", dir.display()))?;
         let fs = LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| format!("cannot use the document folder {}: {e}", dir.display()))?;
-        Ok(DocumentStore { inner: Arc::new(fs) })
+        Ok(DocumentStore { inner: Arc::new(fs), folder: Some(dir.to_path_buf()) })
     }
 
     /// Documents in S3-compatible storage at `s3://bucket/prefix`.
@@ -78,14 +83,62 @@ impl DocumentStore {
         let prefix = parsed.path().trim_matches('/');
         let inner: Arc<dyn ObjectStore> =
             if prefix.is_empty() { s3 } else { Arc::new(PrefixStore::new(s3, prefix.to_string())) };
-        Ok(DocumentStore { inner })
+        Ok(DocumentStore { inner, folder: None })
     }
 
-    /// Removes the bytes stored under `sha256` (when no version refers to them any more).
-    pub async fn forget(&self, sha256: &str) {
-        if let Err(e) = self.inner.delete(&DocumentStore::key(sha256)).await {
-            tracing::warn!(error = %e, sha256, "could not remove unreferenced document bytes");
+    /// Removes the bytes stored under `sha256` (when no version refers to them any more);
+    /// false when the store could not (bytes already gone count as removed).
+    pub async fn forget(&self, sha256: &str) -> bool {
+        match self.inner.delete(&DocumentStore::key(sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, sha256, "could not remove unreferenced document bytes");
+                false
+            }
         }
+    }
+
+    /// Removes staged uploads older than `age`: those of a process that stopped mid-upload.
+    /// (On S3, parts of a multipart upload that was never completed are not objects; a bucket
+    /// lifecycle rule that aborts incomplete multipart uploads removes them.) Gives how many.
+    pub async fn sweep_staging(&self, age: std::time::Duration) -> usize {
+        let cutoff = std::time::SystemTime::now() - age;
+        if let Some(folder) = self.folder.clone() {
+            // A folder's unfinished multipart uploads are files the object store does not list.
+            let swept = actix_web::rt::task::spawn_blocking(move || {
+                let mut n = 0;
+                for entry in std::fs::read_dir(folder.join(STAGING)).into_iter().flatten().flatten() {
+                    let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|at| at < cutoff);
+                    if old && std::fs::remove_file(entry.path()).is_ok() {
+                        n += 1;
+                    }
+                }
+                n
+            })
+            .await;
+            return swept.unwrap_or(0);
+        }
+        let cutoff: chrono::DateTime<chrono::Utc> = cutoff.into();
+        let mut old = Vec::new();
+        let mut listing = self.inner.list(Some(&Path::from(STAGING)));
+        while let Some(meta) = listing.next().await {
+            match meta {
+                Ok(meta) if meta.last_modified < cutoff => old.push(meta.location),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not list staged document uploads");
+                    break;
+                }
+            }
+        }
+        drop(listing);
+        let mut n = 0;
+        for location in old {
+            if self.inner.delete(&location).await.is_ok() {
+                n += 1;
+            }
+        }
+        n
     }
 
     fn key(sha256: &str) -> Path {
@@ -94,7 +147,7 @@ impl DocumentStore {
 
     /// Starts an upload of at most `limit` bytes.
     pub async fn begin(&self, limit: u64) -> Result<Upload, ApiError> {
-        let staging = Path::from(format!("staging/{}", uuid::Uuid::now_v7()));
+        let staging = Path::from(format!("{STAGING}/{}", uuid::Uuid::now_v7()));
         let upload = self.inner.put_multipart(&staging).await.map_err(unavailable)?;
         Ok(Upload {
             store: self.inner.clone(),

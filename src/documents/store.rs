@@ -1,7 +1,7 @@
 //! Queries on documents and their versions.
 
 use crate::db::schema::{
-    document_templates, document_versions, documents, dossiers, events, workflow_instance_steps as wis,
+    document_blobs, document_templates, document_versions, documents, dossiers, events, workflow_instance_steps as wis,
     workflow_instances as wi,
 };
 use crate::db::DbConnection;
@@ -253,6 +253,91 @@ pub fn templates(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Qu
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(document_templates::id.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// The claim record of bytes in the object store (see `documents/blobs.rs`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = document_blobs)]
+pub struct BlobRow {
+    pub sha256: String,
+    pub claims: i64,
+    pub check_at: Option<NaiveDateTime>,
+    pub releasing_at: Option<NaiveDateTime>,
+}
+
+/// The claim record of `sha256`, created if missing, and locked until the transaction ends on
+/// PostgreSQL (SQLite has one writer at a time).
+pub fn lock_blob(conn: &mut DbConnection, sha256: &str) -> QueryResult<BlobRow> {
+    let new = (document_blobs::sha256.eq(sha256), document_blobs::claims.eq(0i64));
+    macro_rules! q {
+        () => {
+            document_blobs::table.find(sha256).select(BlobRow::as_select())
+        };
+    }
+    match conn {
+        DbConnection::Postgres(c) => {
+            diesel::insert_into(document_blobs::table).values(new).on_conflict_do_nothing().execute(c)?;
+            q!().for_update().first(c)
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::insert_into(document_blobs::table).values(new).on_conflict_do_nothing().execute(c)?;
+            q!().first(c)
+        }
+    }
+}
+
+/// Writes the claim record's state back.
+pub fn set_blob(conn: &mut DbConnection, row: &BlobRow) -> QueryResult<usize> {
+    diesel::update(document_blobs::table.find(&row.sha256))
+        .set((
+            document_blobs::claims.eq(row.claims),
+            document_blobs::check_at.eq(row.check_at),
+            document_blobs::releasing_at.eq(row.releasing_at),
+        ))
+        .execute(conn)
+}
+
+/// Drops the claim record of bytes that were let go, unless an upload claimed them meanwhile.
+pub fn drop_released(conn: &mut DbConnection, sha256: &str) -> QueryResult<usize> {
+    diesel::delete(document_blobs::table.find(sha256).filter(document_blobs::releasing_at.is_not_null())).execute(conn)
+}
+
+/// Clears the release of bytes the store could not remove (the collector looks again later).
+pub fn unmark_released(conn: &mut DbConnection, shas: &[String]) -> QueryResult<usize> {
+    diesel::update(document_blobs::table.filter(document_blobs::sha256.eq_any(shas)))
+        .set(document_blobs::releasing_at.eq(None::<NaiveDateTime>))
+        .execute(conn)
+}
+
+/// Asks the collector to look at these bytes at `at` (their last version was purged).
+pub fn check_blobs_at(conn: &mut DbConnection, shas: &[String], at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(document_blobs::table.filter(document_blobs::sha256.eq_any(shas)))
+        .set(document_blobs::check_at.eq(Some(at)))
+        .execute(conn)
+}
+
+/// Up to `limit` claim records due for a look at `now`, after the cursor `after` (check time
+/// and hash), in that order (the partial index `document_blobs_check`).
+pub fn due_blobs(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<(NaiveDateTime, String)>> {
+    let mut q = document_blobs::table
+        .filter(document_blobs::check_at.le(now))
+        .order((document_blobs::check_at.asc(), document_blobs::sha256.asc()))
+        .limit(limit)
+        .select((document_blobs::check_at.assume_not_null(), document_blobs::sha256))
+        .into_boxed();
+    if let Some((at, sha)) = after {
+        q = q.filter(
+            document_blobs::check_at
+                .gt(*at)
+                .or(document_blobs::check_at.eq(*at).and(document_blobs::sha256.gt(sha.clone()))),
+        );
     }
     q.load(conn)
 }

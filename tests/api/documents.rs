@@ -637,6 +637,101 @@ async fn the_retention_period_lets_the_bytes_of_removed_documents_go() {
 }
 
 #[actix_web::test]
+async fn bytes_whose_version_never_committed_are_collected_later() {
+    use pactum::documents::{blobs, retention};
+    let t = TestApp::spawn().await;
+    let contract = t.create_contract(json!({})).await;
+    let base = format!("/api/v1/contracts/{}/documents", id(&contract));
+    let kept = upload(&t, &format!("{base}?filename=kept.pdf"), "application/pdf", &pdf("kept")).await.body;
+    let (db, store, clock) = (t.state.db.clone(), t.state.documents.clone(), t.clock.clone());
+
+    // An upload that filed its bytes, then stopped before its version committed.
+    let mut staged = store.begin(1000).await.unwrap();
+    assert!(staged.write(&pdf("orphan")).await.is_ok());
+    let filed = blobs::file(&db, &clock, staged.complete().await.unwrap()).await.unwrap();
+    assert_eq!(filed.stored.sha256, sha(&pdf("orphan")));
+    assert_stored_files(&t, 2).await;
+
+    // Within the grace an upload may still be committing: nothing goes.
+    assert_eq!(blobs::collect(&db, &store, &clock).await.unwrap(), 0);
+    assert_stored_files(&t, 2).await;
+    // After it the orphan goes, once; the bytes a version holds stay.
+    t.clock.set(crate::common::start_time() + chrono::Duration::hours(2));
+    assert_eq!(blobs::collect(&db, &store, &clock).await.unwrap(), 1);
+    assert_eq!(blobs::collect(&db, &store, &clock).await.unwrap(), 0);
+    assert_stored_files(&t, 1).await;
+    assert_eq!(t.get(kept["content_url"].as_str().unwrap(), &t.viewer()).await.bytes, &pdf("kept")[..]);
+    // The same bytes uploaded again are filed anew.
+    let again = upload(&t, &format!("{base}?filename=again.pdf"), "application/pdf", &pdf("orphan")).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(t.get(again.body["content_url"].as_str().unwrap(), &t.viewer()).await.bytes, &pdf("orphan")[..]);
+
+    // Staged uploads of a process that stopped mid-upload go after a day; recent ones stay.
+    let staging = t.files.0.join("documents").join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+    for name in ["abandoned", "abandoned#1"] {
+        let f = std::fs::File::create(staging.join(name)).unwrap();
+        f.set_modified(day_ago).unwrap();
+    }
+    std::fs::write(staging.join("in-progress#1"), b"%PDF").unwrap();
+    retention::pass(&db, &store, &clock, None).await.unwrap();
+    let mut left: Vec<String> =
+        std::fs::read_dir(&staging).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, vec!["in-progress#1"]);
+}
+
+/// Records, behind the service's back, that the collector began letting the bytes `blob` go
+/// at `since` (and has not removed them yet).
+async fn releasing_since(t: &TestApp, blob: &str, since: &'static str) {
+    use diesel::RunQueryDsl;
+    let row = blob.to_string();
+    t.write_behind_the_api(move |c| {
+        diesel::sql_query(format!(
+            "INSERT INTO document_blobs (sha256, claims, check_at, releasing_at) VALUES ('{row}', 1, '{since}', '{since}')"
+        ))
+        .execute(c)
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_upload_of_bytes_being_let_go_waits_and_files_them_anew() {
+    let t = TestApp::spawn().await;
+    let contract = t.create_contract(json!({})).await;
+    let base = format!("/api/v1/contracts/{}/documents", id(&contract));
+    let bytes = pdf("released");
+    let blob = sha(&bytes);
+
+    releasing_since(&t, &blob, "2026-06-15 09:59:00").await;
+    let url = format!("{base}?filename=released.pdf");
+    let collector = async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(documents_of(&t, &base).await.is_empty(), "the upload waits for the release");
+        let row = blob.clone();
+        t.write_behind_the_api(move |c| {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!("DELETE FROM document_blobs WHERE sha256 = '{row}'")),
+                c,
+            )
+        })
+        .await;
+    };
+    let (res, ()) = futures_util::join!(upload(&t, &url, "application/pdf", &bytes), collector);
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(t.get(res.body["content_url"].as_str().unwrap(), &t.viewer()).await.bytes, &bytes[..]);
+
+    // A release begun long ago whose process stopped is taken over at once.
+    let stale = pdf("stale");
+    releasing_since(&t, &sha(&stale), "2026-06-15 08:00:00").await;
+    let res = upload(&t, &format!("{base}?filename=stale.pdf"), "application/pdf", &stale).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(t.get(res.body["content_url"].as_str().unwrap(), &t.viewer()).await.bytes, &stale[..]);
+    assert_eq!(documents_of(&t, &base).await.len(), 2);
+}
+
+#[actix_web::test]
 async fn a_template_renders_a_contract_into_a_generated_document() {
     let t = TestApp::spawn().await;
     t.define_attribute(json!({"entity_kind": "contract", "key": "region", "label": "Region", "data_type": "text"}))
