@@ -14,6 +14,7 @@ pub mod http;
 pub mod idempotency;
 pub mod installations;
 pub mod integration;
+pub mod jobs;
 pub mod obligations;
 pub mod scheduler;
 pub mod seed;

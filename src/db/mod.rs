@@ -2,6 +2,7 @@
 //! pool so that no async worker ever waits on Diesel.
 
 pub mod hierarchy;
+pub mod marks;
 pub mod migrations;
 pub mod schema;
 

@@ -3,18 +3,22 @@
 //! already done, and obligations are claimed with `FOR UPDATE SKIP LOCKED`. Every item runs in
 //! a transaction or a savepoint of its own, so one failure neither blocks nor undoes the others.
 
-pub mod marks;
-
 use crate::clock::Clock;
 use crate::contracts::model::{Action, ReminderDefaults, MAX_REMINDER_DAYS};
 use crate::contracts::{service as contracts, store as contract_store};
-use crate::db::Db;
+use crate::db::{marks, Db};
 use crate::http::ApiError;
 use crate::idempotency;
 use crate::obligations::generation::{self, Claims, Generated};
 use crate::obligations::store::Due;
+use crate::service_calls::store::{RESOLUTION_BREACHED, RESPONSE_BREACHED};
+use crate::tasks::store::TASK_OVERDUE;
 use diesel::Connection;
 use std::time::Duration;
+
+/// The contract reminder pass's sweep mark: the time of its last completed pass (less a lag),
+/// so that later passes that day look only at the contracts written since.
+pub const CONTRACT_REMINDERS: &str = "contract.reminders";
 
 const BATCH: i64 = 200;
 /// Rows a derived-event sweep looks at per transaction.
@@ -107,7 +111,7 @@ fn contract_reminders(db: &Db, ctx: &crate::events::Ctx, defaults: &ReminderDefa
     let today = ctx.today();
     let mut fired = 0;
     let mut run = || {
-        let seen = db.read_blocking(|c| marks::get(c, marks::CONTRACT_REMINDERS).map_err(ApiError::from))?;
+        let seen = db.read_blocking(|c| marks::get(c, CONTRACT_REMINDERS).map_err(ApiError::from))?;
         let scan = if seen.at.date() != today {
             ReminderScan::Window { today, days: defaults.max_days(), own_days: MAX_REMINDER_DAYS }
         } else {
@@ -127,7 +131,7 @@ fn contract_reminders(db: &Db, ctx: &crate::events::Ctx, defaults: &ReminderDefa
             }
         }
         let to = (ctx.now - chrono::Duration::minutes(REMINDER_MARK_LAG_MINUTES)).naive_utc().max(seen.at);
-        db.write_blocking(|c| marks::advance(c, marks::CONTRACT_REMINDERS, seen, to).map_err(ApiError::from))?;
+        db.write_blocking(|c| marks::advance(c, CONTRACT_REMINDERS, seen, to).map_err(ApiError::from))?;
         Ok::<_, ApiError>(())
     };
     if let Err(e) = run() {
@@ -265,19 +269,16 @@ fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     use crate::service_calls::store::Breach;
     use crate::webhooks::service as derived;
     let today = ctx.today();
-    report.tasks_overdue +=
-        sweep(db, marks::TASK_OVERDUE, marks::day_key(today), &mut report.failures, |from, fired| {
-            for status in crate::tasks::store::OPEN {
-                let mut cursor = None;
-                in_batches(db, fired, |c| {
-                    derived::fire_overdue_tasks(c, ctx, (status, from.date()), &mut cursor, SWEEP_BATCH)
-                })?;
-            }
-            Ok(())
-        });
-    for (breach, name) in
-        [(Breach::Response, marks::RESPONSE_BREACHED), (Breach::Resolution, marks::RESOLUTION_BREACHED)]
-    {
+    report.tasks_overdue += sweep(db, TASK_OVERDUE, marks::day_key(today), &mut report.failures, |from, fired| {
+        for status in crate::tasks::store::OPEN {
+            let mut cursor = None;
+            in_batches(db, fired, |c| {
+                derived::fire_overdue_tasks(c, ctx, (status, from.date()), &mut cursor, SWEEP_BATCH)
+            })?;
+        }
+        Ok(())
+    });
+    for (breach, name) in [(Breach::Response, RESPONSE_BREACHED), (Breach::Resolution, RESOLUTION_BREACHED)] {
         report.sla_breaches += sweep(db, name, ctx.now.naive_utc(), &mut report.failures, |from, fired| {
             let mut cursor = None;
             in_batches(db, fired, |c| derived::fire_breaches(c, ctx, (breach, from), &mut cursor, SWEEP_BATCH))
@@ -337,30 +338,7 @@ fn in_batches(
 
 /// Starts the periodic scheduler on the current actix runtime; 0 seconds disables it.
 pub fn spawn(db: Db, clock: Clock, reminders: ReminderDefaults, interval_secs: u64) {
-    every("scheduler", "SCHEDULER_INTERVAL_SECS", interval_secs, move || run_once(&db, &clock, &reminders));
-}
-
-/// Runs `pass` every `interval_secs` on the blocking pool, one pass at a time, logging what it
-/// did; 0 seconds disables it (`setting` names the variable in the log line).
-pub fn every<R, F>(name: &'static str, setting: &'static str, interval_secs: u64, pass: F)
-where
-    R: std::fmt::Debug + Default + PartialEq + Send + 'static,
-    F: Fn() -> Result<R, ApiError> + Clone + Send + 'static,
-{
-    if interval_secs == 0 {
-        tracing::info!("{name} disabled ({setting}=0)");
-        return;
-    }
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(interval_secs));
-        loop {
-            tick.tick().await;
-            match actix_web::web::block(pass.clone()).await {
-                Ok(Ok(r)) if r != R::default() => tracing::info!(?r, "{name} pass"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "{name} pass failed"),
-                Err(e) => tracing::error!(error = %e, "{name} pass panicked"),
-            }
-        }
+    crate::jobs::every("scheduler", "SCHEDULER_INTERVAL_SECS", interval_secs, move || {
+        run_once(&db, &clock, &reminders)
     });
 }

@@ -1,7 +1,7 @@
 //! Queries on service calls.
 
 use crate::db::schema::{service_calls, tasks};
-use crate::db::DbConnection;
+use crate::db::{marks, DbConnection};
 use chrono::NaiveDateTime;
 use diesel::dsl::{not, sql};
 use diesel::prelude::*;
@@ -151,7 +151,7 @@ pub fn set_numbers_taken(conn: &mut DbConnection, taken: i64) -> QueryResult<()>
 /// Inserts a call (`now` tells the breach sweeps about a deadline already past).
 pub fn insert(conn: &mut DbConnection, row: &ServiceCallRow, now: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(service_calls::table).values(row).execute(conn)?;
-    crate::scheduler::marks::call_written(conn, now, None, row)
+    call_written(conn, now, None, row)
 }
 
 /// Writes `row` over `old` if the stored version is still `old`'s; false when it was not.
@@ -168,7 +168,7 @@ pub fn update(
     .execute(conn)?
         == 1;
     if written {
-        crate::scheduler::marks::call_written(conn, now, Some(old), row)?;
+        call_written(conn, now, Some(old), row)?;
     }
     Ok(written)
 }
@@ -330,4 +330,30 @@ pub fn list(
         );
     }
     q.load(conn)
+}
+
+/// The sweep of calls past their response deadline.
+pub const RESPONSE_BREACHED: &str = "service_call.response_breached";
+/// The sweep of calls past their resolution deadline.
+pub const RESOLUTION_BREACHED: &str = "service_call.resolution_breached";
+
+/// A service call was written (`old` is its state before, `None` for a new call): tells each
+/// breach sweep whose inputs changed.
+pub fn call_written(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    old: Option<&ServiceCallRow>,
+    new: &ServiceCallRow,
+) -> QueryResult<()> {
+    type Row = ServiceCallRow;
+    let response = |r: &Row| (r.respond_by, r.acknowledged_at, r.cancelled_at);
+    let resolution = |r: &Row| (r.resolve_by, r.resolved_at, r.cancelled_at, r.on_hold_since);
+    let mut marks = Vec::with_capacity(2);
+    if let Some(key) = new.respond_by.filter(|_| old.is_none_or(|o| response(o) != response(new))) {
+        marks.push((RESPONSE_BREACHED, key, key < now));
+    }
+    if let Some(key) = new.resolve_by.filter(|_| old.is_none_or(|o| resolution(o) != resolution(new))) {
+        marks.push((RESOLUTION_BREACHED, key, key < now));
+    }
+    marks::behind_all(conn, &marks)
 }

@@ -1,7 +1,7 @@
 //! Queries on tasks and calendar-feed tokens.
 
 use crate::db::schema::{feed_tokens, tasks};
-use crate::db::DbConnection;
+use crate::db::{marks, DbConnection};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -110,7 +110,7 @@ pub fn get(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {
 /// Inserts one task (`today` tells the overdue sweep about a task already due).
 pub fn insert(conn: &mut DbConnection, row: &TaskRow, today: NaiveDate) -> QueryResult<()> {
     diesel::insert_into(tasks::table).values(row).execute(conn)?;
-    crate::scheduler::marks::tasks_written(conn, today, [(None, row)])
+    tasks_written(conn, today, [(None, row)])
 }
 
 pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
@@ -121,7 +121,7 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 /// SQLite, which cannot batch rows with absent values). A task whose occurrence already exists
 /// is skipped. Returns how many were inserted.
 pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow], today: NaiveDate) -> QueryResult<usize> {
-    crate::scheduler::marks::tasks_written(conn, today, rows.iter().map(|r| (None, r)))?;
+    tasks_written(conn, today, rows.iter().map(|r| (None, r)))?;
     let mut inserted = 0;
     match conn {
         DbConnection::Postgres(c) => {
@@ -153,7 +153,7 @@ pub fn update(conn: &mut DbConnection, old: &TaskRow, row: &TaskRow, today: Naiv
         .execute(conn)?
         == 1;
     if written {
-        crate::scheduler::marks::tasks_written(conn, today, [(Some(old), row)])?;
+        tasks_written(conn, today, [(Some(old), row)])?;
     }
     Ok(written)
 }
@@ -187,7 +187,7 @@ pub fn update_planned(
         })?
         .into_iter()
         .collect();
-    crate::scheduler::marks::tasks_written(
+    tasks_written(
         conn,
         today,
         changes.iter().filter(|(_, new)| written.contains(&new.id)).map(|(old, new)| (Some(*old), *new)),
@@ -357,4 +357,27 @@ pub fn revoke_feed_token(
 
 pub fn delete_of_obligation(conn: &mut DbConnection, obligation_id: &str) -> QueryResult<()> {
     diesel::delete(tasks::table.filter(tasks::obligation_id.eq(obligation_id))).execute(conn).map(|_| ())
+}
+
+/// The sweep of open tasks past their due date (`task.overdue`); keyed by due date.
+pub const TASK_OVERDUE: &str = "task.overdue";
+
+/// The open tasks among `rows` that the overdue sweep has to look at again have been written
+/// (`old` gives each one's state before, `None` for a new task): moves the mark back to the
+/// earliest due date among them. One statement, and none when there is nothing to tell.
+pub fn tasks_written<'a>(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    written: impl IntoIterator<Item = (Option<&'a TaskRow>, &'a TaskRow)>,
+) -> QueryResult<()> {
+    let open = |t: &TaskRow| OPEN.contains(&t.status.as_str());
+    let earliest = written
+        .into_iter()
+        .filter(|(old, new)| open(new) && old.is_none_or(|o| !open(o) || o.due_date != new.due_date))
+        .map(|(_, new)| new.due_date)
+        .min();
+    match earliest {
+        Some(due) => marks::behind(conn, TASK_OVERDUE, marks::day_key(due), due < today),
+        None => Ok(()),
+    }
 }

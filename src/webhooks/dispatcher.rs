@@ -339,7 +339,7 @@ pub fn failure_class(t: &ureq::Transport) -> &'static str {
 
 /// Starts the periodic dispatcher on the current actix runtime; 0 seconds disables it.
 pub fn spawn(db: Db, clock: Clock, cfg: DispatchConfig, interval_secs: u64) {
-    crate::scheduler::every("webhook dispatcher", "WEBHOOK_DISPATCH_INTERVAL_SECS", interval_secs, move || {
+    crate::jobs::every("webhook dispatcher", "WEBHOOK_DISPATCH_INTERVAL_SECS", interval_secs, move || {
         run_once(&db, &clock, &cfg)
     });
 }

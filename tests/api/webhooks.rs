@@ -546,13 +546,14 @@ async fn rows_written_behind_the_sweep_marks_still_fire_and_a_pass_overtaken_by_
     // A write behind the mark while a pass runs makes that pass keep its old mark.
     let (db, day) = (t.state.db.clone(), (start_time() + Duration::days(10)).date_naive());
     let (advanced, mark) = web::block(move || {
-        use pactum::scheduler::marks;
+        use pactum::db::marks;
+        use pactum::tasks::store::TASK_OVERDUE;
         db.write_blocking(|c| {
-            let seen = marks::get(c, marks::TASK_OVERDUE)?;
+            let seen = marks::get(c, TASK_OVERDUE)?;
             assert_eq!(seen.at, marks::day_key(day));
-            marks::behind(c, marks::TASK_OVERDUE, marks::day_key(day - chrono::Days::new(3)), true)?;
-            let advanced = marks::advance(c, marks::TASK_OVERDUE, seen, marks::day_key(day))?;
-            Ok::<_, pactum::http::ApiError>((advanced, marks::get(c, marks::TASK_OVERDUE)?.at))
+            marks::behind(c, TASK_OVERDUE, marks::day_key(day - chrono::Days::new(3)), true)?;
+            let advanced = marks::advance(c, TASK_OVERDUE, seen, marks::day_key(day))?;
+            Ok::<_, pactum::http::ApiError>((advanced, marks::get(c, TASK_OVERDUE)?.at))
         })
     })
     .await

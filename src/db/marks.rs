@@ -1,4 +1,6 @@
-//! How far each derived-event sweep has got (table `sweep_marks`).
+//! How far each derived-event sweep has got (table `sweep_marks`): the primitives. Each
+//! feature names its sweeps and keeps the adapter that tells them about its rows
+//! (`tasks::store::tasks_written`, `service_calls::store::call_written`).
 //!
 //! A sweep fires an event for rows whose key has passed: a task's due date, a call's response
 //! or resolution deadline. Every row whose key lies before the mark has been looked at by a
@@ -16,16 +18,6 @@ use crate::db::schema::sweep_marks;
 use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-
-/// The sweep of open tasks past their due date (`task.overdue`); keyed by due date.
-pub const TASK_OVERDUE: &str = "task.overdue";
-/// The sweep of calls past their response deadline.
-pub const RESPONSE_BREACHED: &str = "service_call.response_breached";
-/// The sweep of calls past their resolution deadline.
-pub const RESOLUTION_BREACHED: &str = "service_call.resolution_breached";
-/// The contract reminder pass: the time of its last completed pass (less a lag), so that later
-/// passes that day look only at the contracts written since.
-pub const CONTRACT_REMINDERS: &str = "contract.reminders";
 
 /// Where a sweep starts and the version that mark had when read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +54,7 @@ pub fn behind(conn: &mut DbConnection, name: &str, key: NaiveDateTime, due: bool
 
 /// [`behind`] for several sweeps (each `(name, key, due)`): these run inside writes that hold
 /// the write lock, where every round trip counts.
-fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) -> QueryResult<()> {
+pub fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) -> QueryResult<()> {
     // Most writes land ahead of every mark and change none: looking first costs one round trip
     // of a prepared query, and saves the UPDATEs. No pass can move a mark forward before this
     // write commits: passes write holding the write lock exclusively.
@@ -96,45 +88,4 @@ fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) ->
 /// A date as a sweep key (its midnight).
 pub fn day_key(day: NaiveDate) -> NaiveDateTime {
     day.and_time(chrono::NaiveTime::MIN)
-}
-
-/// The open tasks among `rows` that the overdue sweep has to look at again have been written
-/// (`old` gives each one's state before, `None` for a new task): moves the mark back to the
-/// earliest due date among them. One statement, and none when there is nothing to tell.
-pub fn tasks_written<'a>(
-    conn: &mut DbConnection,
-    today: NaiveDate,
-    written: impl IntoIterator<Item = (Option<&'a crate::tasks::store::TaskRow>, &'a crate::tasks::store::TaskRow)>,
-) -> QueryResult<()> {
-    let open = |t: &crate::tasks::store::TaskRow| crate::tasks::store::OPEN.contains(&t.status.as_str());
-    let earliest = written
-        .into_iter()
-        .filter(|(old, new)| open(new) && old.is_none_or(|o| !open(o) || o.due_date != new.due_date))
-        .map(|(_, new)| new.due_date)
-        .min();
-    match earliest {
-        Some(due) => behind(conn, TASK_OVERDUE, day_key(due), due < today),
-        None => Ok(()),
-    }
-}
-
-/// A service call was written (`old` is its state before, `None` for a new call): tells each
-/// breach sweep whose inputs changed.
-pub fn call_written(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    old: Option<&crate::service_calls::store::ServiceCallRow>,
-    new: &crate::service_calls::store::ServiceCallRow,
-) -> QueryResult<()> {
-    type Row = crate::service_calls::store::ServiceCallRow;
-    let response = |r: &Row| (r.respond_by, r.acknowledged_at, r.cancelled_at);
-    let resolution = |r: &Row| (r.resolve_by, r.resolved_at, r.cancelled_at, r.on_hold_since);
-    let mut marks = Vec::with_capacity(2);
-    if let Some(key) = new.respond_by.filter(|_| old.is_none_or(|o| response(o) != response(new))) {
-        marks.push((RESPONSE_BREACHED, key, key < now));
-    }
-    if let Some(key) = new.resolve_by.filter(|_| old.is_none_or(|o| resolution(o) != resolution(new))) {
-        marks.push((RESOLUTION_BREACHED, key, key < now));
-    }
-    behind_all(conn, &marks)
 }
