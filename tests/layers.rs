@@ -284,6 +284,8 @@ const KNOWN_WRONG_WAY: &[&str] = &[
     "src/contracts/api.rs uses src/obligations/generation.rs",
     "src/contracts/api.rs uses src/service_calls/model.rs",
     "src/contracts/api.rs uses src/tasks/model.rs",
+    "src/contracts/input.rs uses src/service_calls/model.rs",
+    "src/contracts/input.rs uses src/tasks/model.rs",
     "src/contracts/service.rs uses src/installations/service.rs",
     "src/contracts/service.rs uses src/installations/store.rs",
     "src/contracts/service.rs uses src/obligations/service.rs",
@@ -304,11 +306,9 @@ const KNOWN_WRONG_WAY: &[&str] = &[
 
 /// Circles still to be broken, each as its files in name order joined by ` <-> `.
 const KNOWN_CIRCLES: &[&str] = &[
-    "src/attributes/api.rs <-> src/dossiers/api.rs <-> src/dossiers/model.rs <-> src/dossiers/service.rs <-> src/dossiers/store.rs <-> src/tasks/api.rs <-> src/tasks/service.rs <-> src/workflows/api.rs <-> src/workflows/service.rs",
-    "src/contracts/api.rs <-> src/contracts/service.rs <-> src/installations/api.rs <-> src/installations/service.rs <-> src/obligations/api.rs <-> src/obligations/generation.rs <-> src/obligations/service.rs",
+    "src/attributes/api.rs <-> src/dossiers/input.rs <-> src/dossiers/model.rs <-> src/dossiers/service.rs <-> src/dossiers/store.rs <-> src/tasks/service.rs <-> src/workflows/service.rs",
+    "src/contracts/service.rs <-> src/installations/service.rs <-> src/obligations/service.rs",
     "src/documents/service.rs <-> src/documents/store.rs",
-    "src/integration/api.rs <-> src/integration/import.rs <-> src/integration/service.rs",
-    "src/service_calls/api.rs <-> src/service_calls/service.rs",
 ];
 
 /// Fails unless `found` is exactly `known`, naming what is new and what is gone.

@@ -1,6 +1,7 @@
 //! Contracts: CRUD, lifecycle verbs, hierarchy and history.
 
 pub mod api;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

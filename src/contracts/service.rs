@@ -1,6 +1,6 @@
 //! Contract use cases. Each runs inside the caller's transaction and appends its event there.
 
-use super::api::{ContractIn, ContractPatch, RenewIn, TerminateIn};
+use super::input::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{self, Action, Deadlines, Period, Reminder, ReminderDefaults, Status, Term};
 use super::store::{self, ContractRow};
 use crate::attributes::model::{self as attribute_model, IndexedValue, Rule};

@@ -3,6 +3,7 @@
 //! rule firings (exactly once per rule, dossier and occurrence) and date triggers.
 
 pub mod api;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -2,7 +2,7 @@
 //! exactly once, posted business events, date triggers for the scheduler, and `as_of`.
 //! Each runs inside the caller's transaction and appends its events there.
 
-use super::api::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
+use super::input::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
 use super::model::{self, AttributeDef, RuleDef, Trigger, TriggerStatus};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, TriggerRow, TypeRow, TypeVersionRow};
 use crate::attributes::model::{merge, DataType, EntityKind, Rule, Validated};

@@ -1,6 +1,8 @@
 //! Handlers and request/response types for `/api/v1/installations` and the coverage links
 //! `/api/v1/contracts/{id}/installations`.
 
+/// The request types, kept with the domain (`input.rs`).
+pub use super::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
 use super::model::{Location, Status};
 use super::service::{self, ENTITY};
 use super::store::{self, CoverageRow, InstallationRow, ListFilter};
@@ -16,7 +18,7 @@ use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
 use crate::obligations::generation;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -25,71 +27,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use validator::Validate;
-
-/// A new installation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InstallationIn {
-    /// Unique serial number.
-    #[schema(example = "LIFT-000123", min_length = 1, max_length = 100, pattern = r"\S")]
-    pub serial_number: String,
-    #[schema(example = "Passenger lift, main entrance", min_length = 1, max_length = 500, pattern = r"\S")]
-    pub name: String,
-    /// Free type, e.g. `lift`, `boiler`; scopes attribute definitions.
-    #[schema(example = "lift", min_length = 1, max_length = 100, pattern = r"\S")]
-    pub installation_type: String,
-    #[schema(example = "CUST-1001", min_length = 1, max_length = 200, pattern = r"\S")]
-    pub customer_ref: String,
-    pub location: Option<Location>,
-    /// Day the installation was delivered.
-    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub installed_at: Option<NaiveDate>,
-    /// Default `active`.
-    pub status: Option<Status>,
-    /// The installation this one is a component of.
-    pub parent_id: Option<String>,
-    /// Unique reference in the pushing system.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub external_ref: Option<String>,
-    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
-    pub attributes: Option<Map<String, Value>>,
-}
-
-/// A merge patch of an installation: absent fields stay, `null` clears; `location` and
-/// `attributes` merge key by key.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InstallationPatch {
-    #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
-    pub serial_number: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"\S")]
-    pub name: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"\S")]
-    pub installation_type: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
-    pub customer_ref: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<Location>)]
-    pub location: Patch<Map<String, Value>>,
-    #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>, pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub installed_at: Patch<NaiveDate>,
-    #[serde(default)]
-    #[schema(value_type = Status)]
-    pub status: Patch<Status>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub parent_id: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
-    pub external_ref: Patch<String>,
-    #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]
-    pub attributes: Option<Map<String, Value>>,
-}
 
 /// An installation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -133,22 +70,6 @@ impl From<InstallationRow> for InstallationOut {
     }
 }
 
-/// One installation to cover: by id or by serial number, for a period (default: the
-/// contract's own period).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CoverageItem {
-    pub installation_id: Option<String>,
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    pub serial_number: Option<String>,
-    /// First covered day; default the contract's start date.
-    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub valid_from: Option<NaiveDate>,
-    /// Last covered day; default the contract's end date (open-ended if it has none).
-    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub valid_to: Option<NaiveDate>,
-}
-
 /// Installations to put under a contract, all at once (1–500); all or nothing.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -156,19 +77,6 @@ pub struct CoverageIn {
     #[validate(length(min = 1, max = 500))]
     #[schema(min_items = 1, max_items = 500)]
     pub installations: Vec<CoverageItem>,
-}
-
-/// A change of a coverage period.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CoveragePatch {
-    #[serde(default)]
-    #[schema(value_type = NaiveDate, pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub valid_from: Patch<NaiveDate>,
-    /// `null`: open-ended (only for an open-ended contract).
-    #[serde(default)]
-    #[schema(value_type = Option<NaiveDate>, pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub valid_to: Patch<NaiveDate>,
 }
 
 /// The contract side of a coverage link.

@@ -1,6 +1,7 @@
 //! Installations (the installed base) and coverage: which contracts cover which installations.
 
 pub mod api;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Installation and coverage use cases. Each runs inside the caller's transaction and appends
 //! its events there.
 
-use super::api::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
+use super::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
 use super::model::{extended_end, Location, Period, Status};
 use super::store::{self, CoverageRow, InstallationRow};
 use crate::attributes::model::{merge, EntityKind};

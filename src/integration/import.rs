@@ -7,7 +7,7 @@
 //! installations or obligations, a reference named twice in the batch) is applied alone in a
 //! savepoint, in line order, as a `PUT` by external reference would apply it.
 
-use super::api::{check_ref, ContractDocument, InstallationDocument};
+use super::input::{check_ref, ContractDocument, InstallationDocument};
 use super::model::{Line, LineOutcome, LineReport};
 use super::service;
 use crate::contracts::{service as contracts, store as contract_store};

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod import;
+pub mod input;
 pub mod model;
 pub mod service;
 

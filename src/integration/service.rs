@@ -3,7 +3,7 @@
 //! replaced by its external reference. Each runs inside the caller's transaction, so a
 //! document is applied all or nothing; applying the same document again changes nothing.
 
-use super::api::{ContractDocument, CoveredInstallation, InstallationDocument};
+use super::input::{ContractDocument, CoveredInstallation, InstallationDocument};
 use super::model::Outcome;
 use crate::contracts::api::{ContractIn, ContractPatch, RenewalPatch};
 use crate::contracts::model::Status as ContractStatus;

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod generation;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Obligation use cases. Each runs inside the caller's transaction and appends its events
 //! there; task generation runs after it (see [`super::generation`]).
 
-use super::api::{ObligationIn, ObligationPatch, ScheduleIn};
+use super::input::{ObligationIn, ObligationPatch, ScheduleIn};
 use super::model::{Schedule, Scope, Wanted};
 use super::store::{self, ObligationRow};
 use crate::contracts::service::load as load_contract;

@@ -1,6 +1,10 @@
 //! Handlers and request/response types for `/api/v1/service-calls`, an installation's service
 //! history and a contract's service level in force.
 
+/// The request types, kept with the domain (`input.rs`).
+pub use super::input::Reporter;
+/// The request types, kept with the domain (`input.rs`).
+pub use super::input::{ActionIn, ServiceCallIn};
 use super::model::{self, Action, Channel, Priority, ServiceLevel, Status};
 use super::service::{self, SlaSettings, ENTITY};
 use super::store::{self, AssigneeFilter, ListFilter, ServiceCallRow};
@@ -15,56 +19,12 @@ use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
 use crate::tasks::api::TaskOut;
-use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
-
-/// Who reported the call.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reporter {
-    #[schema(example = "Jan de Vries", max_length = 200)]
-    pub name: Option<String>,
-    /// Read back only by admin, viewer, service_agent and integration; `null` for others.
-    #[schema(example = "+31 20 123 4567", max_length = 200)]
-    pub phone: Option<String>,
-    /// Read back only by admin, viewer, service_agent and integration; `null` for others.
-    #[schema(example = "jan@example.com", max_length = 200)]
-    pub email: Option<String>,
-}
-
-/// A new service call. Name the installation by `installation_id` or by `serial_number`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceCallIn {
-    /// The installation the call is about; or give `serial_number`.
-    pub installation_id: Option<String>,
-    /// The serial number of the installation; or give `installation_id`.
-    #[schema(example = "LIFT-0042")]
-    pub serial_number: Option<String>,
-    /// When the customer reported the problem (default now); not in the future. Entitlement
-    /// is checked on this (UTC) day and the SLA clocks start here.
-    #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub reported_at: Option<DateTime<Utc>>,
-    /// Default `normal`.
-    pub priority: Option<Priority>,
-    /// Short summary (at most 200 characters); default: the description's first line.
-    #[schema(example = "Lift stuck between floors", max_length = 200)]
-    pub title: Option<String>,
-    /// What the customer reports.
-    #[schema(example = "Lift stuck between floors 3 and 4, nobody inside.", max_length = 10000)]
-    pub description: String,
-    pub reporter: Option<Reporter>,
-    /// How the call came in (default `other`).
-    pub channel: Option<Channel>,
-    /// Unique reference of the call in the reporting system.
-    #[schema(max_length = 200)]
-    pub external_ref: Option<String>,
-}
 
 /// A service call with its entitlement and SLA state.
 #[derive(Debug, Serialize, ToSchema)]
@@ -194,22 +154,6 @@ pub fn redact_event(roles: &[String], e: &mut crate::events::api::EventOut) {
 /// The change feed carries a reporter's contact data to those who may read it.
 pub const FEED_SCOPE: crate::events::FeedScope =
     crate::events::FeedScope { condition: |_, _| Ok(None), redact: |who, e| redact_event(&who.roles, e) };
-
-/// One service action: a task in the worklist.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionIn {
-    /// Default: the call's number and title.
-    #[schema(example = "Replace door sensor", max_length = 500)]
-    pub title: Option<String>,
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
-    /// Who does it.
-    pub assignee: Assignee,
-    /// The day it is planned for (the task's due date).
-    #[schema(example = "2026-06-16", pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub planned_date: NaiveDate,
-}
 
 /// Service actions to add to a call.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod business_hours;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Service-call use cases: registration with the entitlement check, lifecycle verbs and service
 //! actions. Each runs inside the caller's transaction and appends its event there.
 
-use super::api::{ActionIn, ServiceCallIn};
+use super::input::{ActionIn, ServiceCallIn};
 use super::model::{self, Action, Channel, Deadlines, Priority, ServiceLevel, Status, Stops};
 use super::store::{self, ServiceCallRow};
 use crate::clock::as_utc;

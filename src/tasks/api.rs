@@ -1,6 +1,8 @@
 //! Handlers and request/response types for the worklist `/api/v1/tasks`, its calendar feed
 //! `/api/v1/tasks.ics` and personal feed tokens `/api/v1/feed-tokens`.
 
+/// The request types, kept with the domain (`input.rs`).
+pub use super::input::{ActIn, TaskPatch};
 use super::model::{Action, Assignee, Kind, Status};
 use super::service::{self, ENTITY};
 use super::store::{self, FeedTokenRow, ListFilter, TaskRow};
@@ -10,7 +12,7 @@ use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -91,22 +93,6 @@ impl TaskOut {
     }
 }
 
-/// A change to a task by hand: reassign, reschedule, notes.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskPatch {
-    #[serde(default)]
-    #[schema(value_type = Assignee)]
-    pub assignee: Patch<Assignee>,
-    #[serde(default)]
-    #[schema(value_type = NaiveDate, pattern = "^(19|2[0-9])[0-9]{2}-")]
-    pub due_date: Patch<NaiveDate>,
-    /// `null` clears the notes.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub notes: Patch<String>,
-}
-
 /// The note that goes with starting, skipping or cancelling. No `outcome`: only completing a
 /// workflow step's task takes one.
 // Documents those bodies; the handlers read an `ActIn` and refuse an outcome by name (422).
@@ -117,21 +103,6 @@ pub struct NoteIn {
     /// The reason (skipping, cancelling) or a remark.
     #[schema(max_length = 10000)]
     pub note: Option<String>,
-}
-
-/// The note that goes with completing (the result), skipping or cancelling (the reason).
-#[derive(Debug, Default, Deserialize, ToSchema, validator::Validate)]
-#[serde(deny_unknown_fields)]
-pub struct ActIn {
-    /// The result (completing) or the reason (skipping, cancelling).
-    #[validate(length(max = 10000))]
-    #[schema(max_length = 10000)]
-    pub note: Option<String>,
-    /// Workflow steps only, when completing: the step's outcome, which chooses the next step
-    /// (required when the step lists outcomes; 422 when it is not one of them).
-    #[validate(length(max = 100))]
-    #[schema(max_length = 100, example = "reached")]
-    pub outcome: Option<String>,
 }
 
 /// A personal calendar-feed token as listed: the secret itself is never shown again.

@@ -2,6 +2,7 @@
 //! a calendar feed.
 
 pub mod api;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

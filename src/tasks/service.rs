@@ -1,7 +1,7 @@
 //! Task use cases: acting on a task and changing it by hand. Each runs inside the caller's
 //! transaction and appends its event there.
 
-use super::api::{ActIn, TaskPatch};
+use super::input::{ActIn, TaskPatch};
 use super::model::{transition, Action, Assignee, Kind, Status};
 use super::store::{self, TaskRow};
 use crate::auth::{Principal, Role};

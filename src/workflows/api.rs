@@ -1,6 +1,8 @@
 //! Handlers and request/response types for workflow definitions `/api/v1/workflows` and
 //! instances `/api/v1/workflow-instances`, and starting a workflow on a dossier.
 
+/// The request types, kept with the domain (`input.rs`).
+pub use super::input::{WorkflowIn, WorkflowPatch};
 use super::model::{InstanceStatus, Step, StepStatus};
 use super::service::{self, INSTANCE};
 use super::store::{self, InstanceFilter, InstanceRow, StepRow, VersionRow, WorkflowRow};
@@ -11,7 +13,7 @@ use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, ApiJson, IfMatch, Page, Patch, Problem, QueryPairs};
+use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
 use crate::tasks::api::ActIn;
 use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
@@ -19,42 +21,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// A new workflow definition.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkflowIn {
-    /// snake_case key, unique; rules name the workflow by it.
-    #[schema(example = "relocation", pattern = "^[a-z][a-z0-9_]{0,62}$")]
-    pub key: String,
-    /// Display name; also the first part of each step task's title.
-    #[schema(example = "Relocation", min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
-    /// What the workflow is for.
-    pub description: Option<String>,
-    /// The steps; the first one starts the workflow.
-    #[schema(min_items = 1)]
-    pub steps: Vec<Step>,
-}
-
-/// A change of a definition (merge patch; `steps` is replaced as a whole). Any change makes a
-/// new version; running instances keep the version they started with.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkflowPatch {
-    /// New display name.
-    #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: Patch<String>,
-    /// New description; `null` clears it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub description: Patch<String>,
-    /// The new list of steps.
-    #[serde(default)]
-    #[schema(value_type = Vec<Step>, min_items = 1)]
-    pub steps: Patch<Vec<Step>>,
-}
 
 /// A workflow definition at one version.
 #[derive(Debug, Serialize, ToSchema)]

@@ -2,6 +2,7 @@
 //! step is a task in the worklist.
 
 pub mod api;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

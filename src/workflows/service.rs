@@ -2,7 +2,7 @@
 //! advancing it when its step's task is finished, cancelling it. Each runs inside the caller's
 //! transaction and appends its events there.
 
-use super::api::{WorkflowIn, WorkflowPatch};
+use super::input::{WorkflowIn, WorkflowPatch};
 use super::model::{self, Next, Step};
 use super::store::{self, InstanceRow, StepRow, VersionRow, WorkflowRow};
 use crate::db::DbConnection;
