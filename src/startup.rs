@@ -121,6 +121,11 @@ pub fn feed_scopes() -> crate::events::FeedScopes {
     ])
 }
 
+/// What the features above the worklist do when their tasks change.
+pub fn task_hooks() -> crate::tasks::service::TaskHooks {
+    crate::tasks::service::TaskHooks { step_done: crate::workflows::service::step_done }
+}
+
 /// The application with all routes and middleware.
 pub fn app(
     state: &AppState,
@@ -143,6 +148,7 @@ pub fn app(
         .app_data(web::Data::new(state.documents.clone()))
         .app_data(web::Data::new(allowed))
         .app_data(web::Data::new(feed_scopes()))
+        .app_data(web::Data::new(task_hooks()))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
         .app_data(
             web::PathConfig::default().error_handler(|e, _| {

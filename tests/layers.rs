@@ -18,9 +18,9 @@ const ORDER: &[&[&str]] = &[
     &["idempotency"],
     &["jobs"],
     &["attributes"],
+    &["tasks"],
     &["contracts"],
     &["installations"],
-    &["tasks"],
     &["obligations", "service_calls"],
     &["dossiers"],
     &["workflows"],
@@ -283,17 +283,12 @@ const KNOWN_WRONG_WAY: &[&str] = &[
     "src/config.rs uses src/webhooks/model.rs",
     "src/contracts/api.rs uses src/obligations/generation.rs",
     "src/contracts/api.rs uses src/service_calls/model.rs",
-    "src/contracts/api.rs uses src/tasks/model.rs",
     "src/contracts/input.rs uses src/service_calls/model.rs",
-    "src/contracts/input.rs uses src/tasks/model.rs",
     "src/contracts/service.rs uses src/installations/service.rs",
     "src/contracts/service.rs uses src/installations/store.rs",
     "src/contracts/service.rs uses src/obligations/service.rs",
     "src/contracts/service.rs uses src/obligations/store.rs",
     "src/contracts/service.rs uses src/service_calls/model.rs",
-    "src/contracts/service.rs uses src/tasks/model.rs",
-    "src/contracts/service.rs uses src/tasks/service.rs",
-    "src/contracts/service.rs uses src/tasks/store.rs",
     "src/documents/api.rs uses src/integration/model.rs",
     "src/documents/service.rs uses src/integration/model.rs",
     "src/dossiers/service.rs uses src/workflows/service.rs",
@@ -301,12 +296,11 @@ const KNOWN_WRONG_WAY: &[&str] = &[
     "src/http/openapi.rs uses src/idempotency/mod.rs",
     "src/installations/api.rs uses src/obligations/generation.rs",
     "src/installations/service.rs uses src/obligations/service.rs",
-    "src/tasks/service.rs uses src/workflows/service.rs",
 ];
 
 /// Circles still to be broken, each as its files in name order joined by ` <-> `.
 const KNOWN_CIRCLES: &[&str] = &[
-    "src/attributes/api.rs <-> src/dossiers/input.rs <-> src/dossiers/model.rs <-> src/dossiers/service.rs <-> src/dossiers/store.rs <-> src/tasks/service.rs <-> src/workflows/service.rs",
+    "src/attributes/api.rs <-> src/dossiers/input.rs <-> src/dossiers/model.rs <-> src/dossiers/service.rs <-> src/dossiers/store.rs <-> src/workflows/service.rs",
     "src/contracts/service.rs <-> src/installations/service.rs <-> src/obligations/service.rs",
     "src/documents/service.rs <-> src/documents/store.rs",
 ];

@@ -4,7 +4,7 @@
 /// The request types, kept with the domain (`input.rs`).
 pub use super::input::{ActIn, TaskPatch};
 use super::model::{Action, Assignee, Kind, Status};
-use super::service::{self, ENTITY};
+use super::service::{self, TaskHooks, ENTITY};
 use super::store::{self, FeedTokenRow, ListFilter, TaskRow};
 use crate::auth::{Principal, Role};
 use crate::clock::{as_utc, Clock};
@@ -18,7 +18,6 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// A task in the worklist.
@@ -301,10 +300,12 @@ pub async fn update(
     Ok(ok(row, clock.today()))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn act(
     who: Principal,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<TaskHooks>,
     id: String,
     action: Action,
     body: Option<ActIn>,
@@ -313,8 +314,10 @@ async fn act(
     let input = body.unwrap_or_default();
     crate::http::json::validate(&input)?;
     let now = clock.now();
-    let row =
-        db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input, &if_match)).await?;
+    let hooks = **hooks;
+    let row = db
+        .write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &who, &id, action, input, &if_match, &hooks))
+        .await?;
     Ok(ok(row, clock.today()))
 }
 
@@ -334,8 +337,8 @@ macro_rules! verb {
             ),
             security(("bearer" = []))
         )]
-        pub async fn $name(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, id: web::Path<String>, if_match: IfMatch, body: ApiJson<Option<ActIn>>) -> Result<HttpResponse, ApiError> {
-            act(who, db, clock, id.into_inner(), $action, body.into_inner(), if_match).await
+        pub async fn $name(who: Principal, db: web::Data<Db>, clock: web::Data<Clock>, hooks: web::Data<TaskHooks>, id: web::Path<String>, if_match: IfMatch, body: ApiJson<Option<ActIn>>) -> Result<HttpResponse, ApiError> {
+            act(who, db, clock, hooks, id.into_inner(), $action, body.into_inner(), if_match).await
         }
     };
 }
@@ -463,12 +466,7 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
             let mut installation_ids: Vec<String> = tasks.iter().filter_map(|t| t.installation_id.clone()).collect();
             installation_ids.sort();
             installation_ids.dedup();
-            let contracts: HashMap<String, String> =
-                crate::contracts::store::get_many(c, &contract_ids)?.into_iter().map(|r| (r.id, r.number)).collect();
-            let installations: HashMap<String, String> = crate::installations::store::get_many(c, &installation_ids)?
-                .into_iter()
-                .map(|r| (r.id, r.serial_number))
-                .collect();
+            let (contracts, installations) = store::labels(c, &contract_ids, &installation_ids)?;
             Ok::<_, ApiError>((tasks, contracts, installations))
         })
         .await?;

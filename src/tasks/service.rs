@@ -57,8 +57,21 @@ fn save(
     Ok(new)
 }
 
+/// A workflow step's task was completed or skipped (the outcome, whether skipped): advances
+/// its workflow in the same transaction.
+pub type StepDone = fn(&mut DbConnection, &Ctx, &TaskRow, Option<String>, bool) -> Result<(), ApiError>;
+
+/// What the features built on the worklist do when their tasks change. `startup` registers
+/// them: the worklist knows no feature above it.
+#[derive(Clone, Copy)]
+pub struct TaskHooks {
+    pub step_done: StepDone,
+}
+
 /// Starts, completes, skips or cancels a task. The note is the result (complete) or the reason.
-/// Completing or skipping a workflow step's task advances its workflow in the same transaction.
+/// Completing or skipping a workflow step's task advances its workflow in the same transaction
+/// (`hooks.step_done`).
+#[allow(clippy::too_many_arguments)]
 pub fn act(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -67,6 +80,7 @@ pub fn act(
     action: Action,
     input: ActIn,
     if_match: &IfMatch,
+    hooks: &TaskHooks,
 ) -> Result<TaskRow, ApiError> {
     let ActIn { note, outcome } = input;
     let old = load(conn, id)?;
@@ -100,7 +114,7 @@ pub fn act(
     }
     let new = save(conn, ctx, &old, new, action.past_tense())?;
     if step && matches!(action, Action::Complete | Action::Skip) {
-        crate::workflows::service::step_done(conn, ctx, &new, outcome, action == Action::Skip)?;
+        (hooks.step_done)(conn, ctx, &new, outcome, action == Action::Skip)?;
     }
     Ok(new)
 }

@@ -381,3 +381,35 @@ pub fn tasks_written<'a>(
         None => Ok(()),
     }
 }
+
+/// Contract numbers and installation serial numbers by id, to label tasks in the calendar
+/// (read straight from those tables: the worklist sits below the features it serves).
+#[allow(clippy::type_complexity)]
+pub fn labels(
+    conn: &mut DbConnection,
+    contract_ids: &[String],
+    installation_ids: &[String],
+) -> QueryResult<(std::collections::HashMap<String, String>, std::collections::HashMap<String, String>)> {
+    use crate::db::schema::{contracts, installations};
+    let mut by_contract = std::collections::HashMap::new();
+    for chunk in contract_ids.chunks(500) {
+        by_contract.extend(
+            contracts::table.filter(contracts::id.eq_any(chunk)).select((contracts::id, contracts::number)).load::<(
+                String,
+                String,
+            )>(
+                conn
+            )?,
+        );
+    }
+    let mut by_installation = std::collections::HashMap::new();
+    for chunk in installation_ids.chunks(500) {
+        by_installation.extend(
+            installations::table
+                .filter(installations::id.eq_any(chunk))
+                .select((installations::id, installations::serial_number))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok((by_contract, by_installation))
+}
