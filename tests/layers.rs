@@ -289,8 +289,6 @@ const KNOWN_WRONG_WAY: &[&str] = &[
     "src/contracts/service.rs uses src/obligations/service.rs",
     "src/contracts/service.rs uses src/obligations/store.rs",
     "src/contracts/service.rs uses src/service_calls/model.rs",
-    "src/documents/api.rs uses src/integration/model.rs",
-    "src/documents/service.rs uses src/integration/model.rs",
     "src/dossiers/service.rs uses src/workflows/service.rs",
     "src/dossiers/service.rs uses src/workflows/store.rs",
     "src/http/openapi.rs uses src/idempotency/mod.rs",

@@ -8,8 +8,8 @@ use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
 use crate::events::store as events;
 use crate::events::Ctx;
+use crate::http::push::Outcome;
 use crate::http::{check_text, ApiError, FieldError, IfMatch};
-use crate::integration::model::Outcome;
 use serde_json::{json, Value};
 
 pub const ENTITY: &str = "document";

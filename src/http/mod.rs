@@ -8,6 +8,7 @@ pub mod json;
 pub mod openapi;
 pub mod pagination;
 pub mod patch;
+pub mod push;
 pub mod query;
 pub mod request_id;
 pub mod routing;

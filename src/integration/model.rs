@@ -6,16 +6,7 @@ use serde::Serialize;
 use std::io::{Seek, SeekFrom, Write};
 use utoipa::ToSchema;
 
-/// What applying a document did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[schema(as = PushOutcome)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Created,
-    Updated,
-    /// The stored data already matched the document; nothing was written.
-    Unchanged,
-}
+pub use crate::http::push::Outcome;
 
 /// What happened to one line of an import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
