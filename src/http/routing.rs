@@ -24,18 +24,17 @@ impl Endpoints {
         Endpoints::default()
     }
 
-    /// Adds `handler`, documented by `doc`, the type `#[utoipa::path]` generates beside it
+    /// Adds `handler`, documented by `_doc`, the type `#[utoipa::path]` generates beside it
     /// (`api::__path_list` for `api::list`); the two must belong together (checked in debug
     /// builds). The route's path and method are the documented ones. A handler that takes a
     /// role gate (see [`RoleGate`]) is documented with its 403.
-    pub fn add<P, F, Args>(&mut self, doc: P, handler: F) -> &mut Endpoints
+    pub fn add<P, F, Args>(&mut self, _doc: P, handler: F) -> &mut Endpoints
     where
         P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
         F: Handler<Args>,
         Args: FromRequest + RoleGate + 'static,
         F::Output: Responder + 'static,
     {
-        let _ = doc;
         debug_assert_eq!(
             std::any::type_name::<P>().replace("__path_", ""),
             std::any::type_name::<F>(),
