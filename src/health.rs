@@ -32,7 +32,7 @@ pub async fn ready(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(HealthOut { status: "ready".into() }))
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::http::routing::resource("/health/live").route(web::get().to(live)))
-        .service(crate::http::routing::resource("/health/ready").route(web::get().to(ready)));
+/// The probes, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut crate::http::routing::Endpoints) {
+    e.add(__path_live, live).add(__path_ready, ready);
 }

@@ -1,16 +1,17 @@
 //! Builds the application: shared state, middleware, every feature's routes and the OpenAPI
-//! document; and runs the server.
+//! document collected from them; and runs the server (`Application`, for `serve` and the tests).
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{migrations, Db, DbManager};
 use crate::http::json::BodyLimit;
-use crate::http::routing::{resource, AllowedMethods};
-use crate::http::{errors::not_found_fallback, request_id, FieldError, Problem};
+use crate::http::routing::{resource, Endpoints};
+use crate::http::{errors::not_found_fallback, request_id};
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -26,6 +27,24 @@ pub struct AppState {
     pub documents: crate::documents::storage::DocumentStore,
 }
 
+impl AppState {
+    /// The state `settings` describe, with `clock`: checks the settings, connects, migrates
+    /// and opens the document store. Blocks (the database).
+    pub fn prepare(settings: Settings, clock: Clock) -> Result<AppState, String> {
+        let jwt = JwtKeys::from_settings(&settings)?;
+        if let crate::auth::jwt::KeySource::GeneratedSecret(path) = &jwt.source {
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_SECRET is not set: using a development secret from the data folder; set JWT_SECRET or JWT_PUBLIC_KEY_FILE in production"
+            );
+        }
+        crate::contracts::model::check_number_pattern(&settings.contract_number_pattern)?;
+        let db = prepare_database(&settings.effective_database_url(), settings.db_pool_size)?;
+        let documents = crate::documents::storage::DocumentStore::from_settings(&settings)?;
+        Ok(AppState { db, clock, jwt: Arc::new(jwt), settings, documents })
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -37,8 +56,6 @@ pub struct AppState {
             pass `next_cursor` back as `cursor`. Writes return an `ETag`; send it as `If-Match` to \
             avoid overwriting someone else's change (412 when stale).",
     ),
-    paths(crate::health::live, crate::health::ready),
-    components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "contracts", description = "Signed agreements, their lifecycle and hierarchy"),
@@ -82,30 +99,54 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Each feature's part of the OpenAPI document.
+/// Every feature's endpoints, in the order the document lists them.
+const FEATURES: [fn(&mut Endpoints); 13] = [
+    crate::health::endpoints,
+    crate::attributes::endpoints,
+    crate::contracts::endpoints,
+    crate::documents::endpoints,
+    crate::dossiers::endpoints,
+    crate::events::endpoints,
+    crate::installations::endpoints,
+    crate::integration::endpoints,
+    crate::obligations::endpoints,
+    crate::service_calls::endpoints,
+    crate::tasks::endpoints,
+    crate::workflows::endpoints,
+    crate::webhooks::endpoints,
+];
+
+/// The endpoints of every feature: the routes to serve and their operations.
+pub fn endpoints() -> Endpoints {
+    let mut endpoints = Endpoints::new();
+    for feature in FEATURES {
+        feature(&mut endpoints);
+    }
+    endpoints
+}
+
+/// Each feature's part of the OpenAPI document, as its endpoints describe it.
 pub fn feature_docs() -> Vec<utoipa::openapi::OpenApi> {
-    vec![
-        crate::attributes::AttributesDoc::openapi(),
-        crate::contracts::ContractsDoc::openapi(),
-        crate::documents::DocumentsDoc::openapi(),
-        crate::dossiers::DossiersDoc::openapi(),
-        crate::events::EventsDoc::openapi(),
-        crate::installations::InstallationsDoc::openapi(),
-        crate::integration::IntegrationDoc::openapi(),
-        crate::obligations::ObligationsDoc::openapi(),
-        crate::service_calls::ServiceCallsDoc::openapi(),
-        crate::tasks::TasksDoc::openapi(),
-        crate::workflows::WorkflowsDoc::openapi(),
-        crate::webhooks::WebhooksDoc::openapi(),
-    ]
+    FEATURES
+        .iter()
+        .map(|feature| {
+            let mut endpoints = Endpoints::new();
+            feature(&mut endpoints);
+            endpoints.openapi()
+        })
+        .collect()
 }
 
 /// The complete OpenAPI document of the service.
 pub fn openapi() -> utoipa::openapi::OpenApi {
+    document(&endpoints())
+}
+
+/// The OpenAPI document of `endpoints`: their operations and schemas, with what the document
+/// says once for every operation (`http::openapi`).
+fn document(endpoints: &Endpoints) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    for part in feature_docs() {
-        doc.merge(part);
-    }
+    doc.merge(endpoints.openapi());
     crate::http::openapi::add_standard_problems(&mut doc);
     crate::http::openapi::refine_for_clients(&mut doc);
     doc
@@ -138,15 +179,14 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let doc = openapi();
-    let allowed = AllowedMethods::from_openapi(&doc);
+    let endpoints = endpoints();
+    let doc = document(&endpoints);
     App::new()
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.clock.clone()))
         .app_data(web::Data::from(state.jwt.clone()))
         .app_data(web::Data::new(state.settings.clone()))
         .app_data(web::Data::new(state.documents.clone()))
-        .app_data(web::Data::new(allowed))
         .app_data(web::Data::new(feed_scopes()))
         .app_data(web::Data::new(task_hooks()))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
@@ -159,79 +199,101 @@ pub fn app(
         .wrap(middleware::from_fn(crate::http::sanitize::check_url))
         .wrap(middleware::from_fn(request_id::middleware))
         .wrap(middleware::from_fn(crate::http::connection::close_after_refused_upload))
-        .configure(crate::health::routes)
+        .configure(|cfg| endpoints.register(cfg))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
         .service(
-            resource("/docs").route(
+            resource("/docs", "GET".into()).route(
                 web::get()
                     .to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }),
             ),
         )
-        .service(
-            web::scope("/api/v1")
-                .configure(crate::attributes::routes)
-                .configure(crate::integration::routes)
-                .configure(crate::documents::routes)
-                .configure(crate::contracts::routes)
-                .configure(crate::dossiers::routes)
-                .configure(crate::events::routes)
-                .configure(crate::installations::routes)
-                .configure(crate::obligations::routes)
-                .configure(crate::service_calls::routes)
-                .configure(crate::tasks::routes)
-                .configure(crate::webhooks::routes)
-                .configure(crate::workflows::routes),
-        )
         .default_service(web::to(not_found_fallback))
+}
+
+/// The service, ready to start: an HTTP server on `settings.bind_addr` that answers with
+/// [`app`], and the background jobs whose intervals are not 0 (scheduler, document retention,
+/// webhook dispatcher). `serve` runs it until a signal; the test harness starts one per test.
+pub struct Application {
+    state: AppState,
+    workers: Option<usize>,
+    signals: bool,
+}
+
+/// A started [`Application`]: where it listens, and the server to await (or spawn).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub server: Server,
+}
+
+impl Application {
+    pub fn new(state: AppState) -> Application {
+        Application { state, workers: None, signals: true }
+    }
+
+    /// Worker threads (default: one per core).
+    pub fn workers(mut self, workers: usize) -> Application {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// Leaves SIGINT and SIGTERM to the program around the server (the tests run many).
+    pub fn without_signals(mut self) -> Application {
+        self.signals = false;
+        self
+    }
+
+    /// Starts the background jobs and binds the address; the server answers while its
+    /// [`Running::server`] is awaited or spawned, and on shutdown lets in-flight requests
+    /// finish within `SHUTDOWN_TIMEOUT_SECS`. Needs an actix runtime.
+    pub fn start(self) -> Result<Running, String> {
+        let state = self.state;
+        let settings = &state.settings;
+        crate::scheduler::spawn(
+            state.db.clone(),
+            state.clock.clone(),
+            settings.contract_reminders.clone(),
+            settings.scheduler_interval_secs,
+        );
+        crate::documents::retention::spawn(
+            state.db.clone(),
+            state.documents.clone(),
+            state.clock.clone(),
+            settings.document_retention_days,
+            settings.scheduler_interval_secs,
+        );
+        crate::webhooks::dispatcher::spawn(
+            state.db.clone(),
+            state.clock.clone(),
+            crate::webhooks::dispatcher::DispatchConfig::from_settings(settings),
+            settings.webhook_dispatch_interval_secs,
+        );
+        let bind_addr = settings.bind_addr.clone();
+        let shutdown_timeout = settings.shutdown_timeout_secs;
+        let server_state = state.clone();
+        let mut server = HttpServer::new(move || app(&server_state))
+            .shutdown_timeout(shutdown_timeout)
+            // A client that closes its side has gone: its request's future is dropped, which
+            // stops work such as task generation (see `obligations::generation::catch_up`).
+            .h1_allow_half_closed(false);
+        if let Some(workers) = self.workers {
+            server = server.workers(workers);
+        }
+        if !self.signals {
+            server = server.disable_signals();
+        }
+        let server = server.bind(&bind_addr).map_err(|e| format!("cannot listen on {bind_addr}: {e}"))?;
+        let addr = server.addrs()[0];
+        tracing::info!(%addr, backend = ?state.db.backend(), "Pactum listening");
+        Ok(Running { addr, server: server.run() })
+    }
 }
 
 /// Connects, migrates, and serves until SIGTERM/SIGINT (in-flight requests finish).
 pub async fn serve(settings: Settings) -> Result<(), String> {
-    let jwt = JwtKeys::from_settings(&settings)?;
-    if let crate::auth::jwt::KeySource::GeneratedSecret(path) = &jwt.source {
-        tracing::warn!(
-            path = %path.display(),
-            "JWT_SECRET is not set: using a development secret from the data folder; set JWT_SECRET or JWT_PUBLIC_KEY_FILE in production"
-        );
-    }
-    crate::contracts::model::check_number_pattern(&settings.contract_number_pattern)?;
-    let url = settings.effective_database_url();
-    let pool_size = settings.db_pool_size;
     // Connecting and migrating block; they run on the blocking pool like every database call.
-    let db = actix_web::web::block(move || prepare_database(&url, pool_size)).await.map_err(|e| e.to_string())??;
-    let documents = crate::documents::storage::DocumentStore::from_settings(&settings)?;
-    let state = AppState { db, clock: Clock::system(), jwt: Arc::new(jwt), settings: settings.clone(), documents };
-    crate::scheduler::spawn(
-        state.db.clone(),
-        state.clock.clone(),
-        settings.contract_reminders.clone(),
-        settings.scheduler_interval_secs,
-    );
-    crate::documents::retention::spawn(
-        state.db.clone(),
-        state.documents.clone(),
-        state.clock.clone(),
-        settings.document_retention_days,
-        settings.scheduler_interval_secs,
-    );
-    crate::webhooks::dispatcher::spawn(
-        state.db.clone(),
-        state.clock.clone(),
-        crate::webhooks::dispatcher::DispatchConfig::from_settings(&settings),
-        settings.webhook_dispatch_interval_secs,
-    );
-    tracing::info!(addr = %settings.bind_addr, backend = ?state.db.backend(), "Pactum listening");
-    let server_state = state.clone();
-    HttpServer::new(move || app(&server_state))
-        .bind(&settings.bind_addr)
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?
-        .shutdown_timeout(settings.shutdown_timeout_secs)
-        // A client that closes its side has gone: its request's future is dropped, which stops
-        // work such as task generation (see `obligations::generation::catch_up`).
-        .h1_allow_half_closed(false)
-        .run()
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+    let state = web::block(move || AppState::prepare(settings, Clock::system())).await.map_err(|e| e.to_string())??;
+    let running = Application::new(state).start()?;
+    running.server.await.map_err(|e| format!("server failed: {e}"))
 }
 
 /// Opens the database named by `url`, applies pending migrations and returns the pool.

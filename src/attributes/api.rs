@@ -174,7 +174,6 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<DefinitionRow, ApiError> {
     responses(
         (status = 201, description = "Defined", body = DefinitionOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the definition"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key is already defined for this kind and scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid definition", body = Problem, content_type = "application/problem+json"),
     ),
@@ -335,7 +334,6 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = DefinitionPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = DefinitionOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such definition", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The change would invalidate stored values", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid change", body = Problem, content_type = "application/problem+json"),
@@ -455,7 +453,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such definition", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Values of the attribute are stored", body = Problem, content_type = "application/problem+json"),
     ),

@@ -5,30 +5,13 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(api::create, api::list, api::get, api::update, api::delete),
-    components(schemas(
-        api::DefinitionIn,
-        api::DefinitionPatch,
-        api::DefinitionOut,
-        api::AttributeOption,
-        model::EntityKind,
-        model::DataType
-    ))
-)]
-pub struct AttributesDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/attribute-definitions").route(web::get().to(api::list)).route(web::post().to(api::create)))
-        .service(
-            resource("/attribute-definitions/{id}")
-                .route(web::get().to(api::get))
-                .route(web::patch().to(api::update))
-                .route(web::delete().to(api::delete)),
-        );
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_create, api::create)
+        .add(api::__path_list, api::list)
+        .add(api::__path_get, api::get)
+        .add(api::__path_update, api::update)
+        .add(api::__path_delete, api::delete);
 }

@@ -63,6 +63,13 @@ impl<R: RoleSet> Deref for Allowed<R> {
     }
 }
 
+/// The operation of a handler that takes `Allowed<R>` documents its 403.
+impl<R: RoleSet> crate::http::routing::RoleGate for Allowed<R> {
+    fn roles() -> Option<Vec<&'static str>> {
+        Some(R::ROLES.iter().map(|r| r.as_str()).collect())
+    }
+}
+
 impl<R: RoleSet> FromRequest for Allowed<R> {
     type Error = ApiError;
     type Future = Ready<Result<Allowed<R>, ApiError>>;

@@ -61,6 +61,9 @@ impl Principal {
     }
 }
 
+/// Any authenticated caller passes: no role gate.
+impl crate::http::routing::RoleGate for Principal {}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Ready<Result<Principal, ApiError>>;

@@ -155,7 +155,6 @@ fn ctx<'a>(who: &'a Principal, clock: &Clock) -> Ctx<'a> {
     responses(
         (status = 201, description = "Created", body = ContractOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the contract"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Number or external_ref taken; hierarchy cycle", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
@@ -255,7 +254,6 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     params(("id" = String, Path, description = "Contract id")),
     responses(
         (status = 200, description = "The contract", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -274,8 +272,6 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = ContractPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Number or external_ref taken; hierarchy cycle; concurrent change", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
@@ -305,8 +301,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contract has child contracts, obligations, covered installations or tasks (reminders, service actions)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -343,8 +337,6 @@ async fn act(
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Now active", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -365,8 +357,6 @@ pub async fn activate(
     params(("id" = String, Path, description = "Contract id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Now suspended", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -388,8 +378,6 @@ pub async fn suspend(
     request_body(content = Option<TerminateIn>, description = "Optional; defaults to today without a reason"),
     responses(
         (status = 200, description = "Terminated", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Effective date outside the contract's period", body = Problem, content_type = "application/problem+json"),
     ),
@@ -417,8 +405,6 @@ pub async fn terminate(
     request_body(content = Option<RenewIn>, description = "Optional; defaults to the renewal term"),
     responses(
         (status = 200, description = "Renewed", body = ContractOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not renewable in its status, or open-ended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid term", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "Neither If-Match (an ETag) nor Idempotency-Key was sent", body = Problem, content_type = "application/problem+json"),
@@ -459,7 +445,6 @@ pub async fn renew(
     ),
     responses(
         (status = 200, description = "A page of child contracts", body = Page<ContractOut>),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -494,7 +479,6 @@ pub async fn children(
     ),
     responses(
         (status = 200, description = "A page of the ancestors, root first", body = Page<ContractOut>),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -543,7 +527,6 @@ pub async fn ancestors(
     ),
     responses(
         (status = 200, description = "The contract tree", body = TreeNode),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -600,7 +583,6 @@ fn build_tree(row: ContractRow, by_parent: &mut HashMap<String, Vec<ContractRow>
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

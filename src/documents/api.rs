@@ -303,8 +303,6 @@ macro_rules! owner_endpoints {
                 (status = 201, description = "Stored", body = DocumentOut,
                  headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the document"))),
                 (status = 400, description = "A broken multipart form, or a body that broke off", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-                (status = 404, description = concat!("No such ", $what), body = Problem, content_type = "application/problem+json"),
                 (status = 413, description = "Larger than DOCUMENT_MAX_BYTES (refused by Content-Length before the body is read, or while it streams)", body = Problem, content_type = "application/problem+json"),
                 (status = 415, description = "A media type that is not accepted", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "A missing or bad file name (a path, control characters), an empty file, a bad kind or title", body = Problem, content_type = "application/problem+json"),
@@ -336,7 +334,6 @@ macro_rules! owner_endpoints {
             ),
             responses(
                 (status = 200, description = "A page of documents", body = Page<DocumentOut>),
-                (status = 404, description = concat!("No such ", $what), body = Problem, content_type = "application/problem+json"),
             ),
             security(("bearer" = []))
         )]
@@ -436,7 +433,6 @@ pub async fn get(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> Re
     responses(
         (status = 204, description = "Removed"),
         (status = 403, description = "Role not allowed to change the documents of this owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -478,7 +474,6 @@ pub async fn delete(
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the new version's content"))),
         (status = 400, description = "A broken multipart form, or a body that broke off", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed to change the documents of this owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than DOCUMENT_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A media type that is not accepted", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or bad file name, an empty file", body = Problem, content_type = "application/problem+json"),
@@ -533,7 +528,6 @@ pub async fn add_version(
     ),
     responses(
         (status = 200, description = "A page of versions", body = Page<DocumentVersionOut>),
-        (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -572,7 +566,6 @@ pub async fn versions(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -612,7 +605,6 @@ const DOWNLOAD_HEADERS: &str = "The file's bytes, typed by its media type";
             ("Content-Range" = String, description = "`bytes first-last/size`"),
             ("ETag" = String, description = "The SHA-256 of the bytes, quoted"))),
         (status = 304, description = "The ETag still matches"),
-        (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "A removed document whose bytes the retention period let go", body = Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range lies outside the file; `Content-Range: bytes */size` gives its size", body = Problem, content_type = "application/problem+json"),
     ),
@@ -766,7 +758,6 @@ fn finish<'a>(
         (status = 200, description = "A new version (`updated`) or the same file again (`unchanged`)", body = DocumentPushOut, headers(("ETag" = String, description = "Version tag of the document"))),
         (status = 201, description = "Created", body = DocumentPushOut, headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the document"))),
         (status = 400, description = "A broken multipart form, or a body that broke off", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contract has this external_ref", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than DOCUMENT_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A media type that is not accepted", body = Problem, content_type = "application/problem+json"),
@@ -895,7 +886,6 @@ fn template_ok(status: StatusCode, t: store::TemplateRow, location: Option<Strin
     responses(
         (status = 201, description = "Kept", body = TemplateOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the template"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad key or name, or a body that does not compile (the message says where)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -958,7 +948,6 @@ pub async fn get_template(_who: Principal, db: web::Data<Db>, id: web::Path<Stri
     request_body(content = TemplatePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = TemplateOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A concurrent change", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad name, or a body that does not compile", body = Problem, content_type = "application/problem+json"),
@@ -989,7 +978,6 @@ pub async fn update_template(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -1046,8 +1034,6 @@ fn contract_context(c: &mut crate::db::DbConnection, who: &Principal, id: &str) 
     responses(
         (status = 201, description = "The generated document", body = DocumentOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the document"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No template with this key, a template that fails on this contract, a bad title or file name", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -12,94 +12,30 @@ pub mod store;
 pub mod templates;
 pub mod upload;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        api::upload_contract_document,
-        api::list_contract_documents,
-        api::upload_installation_document,
-        api::list_installation_documents,
-        api::upload_service_call_document,
-        api::list_service_call_documents,
-        api::upload_dossier_document,
-        api::list_dossier_documents,
-        api::get,
-        api::delete,
-        api::history,
-        api::versions,
-        api::add_version,
-        api::content,
-        api::version_content,
-        api::push,
-        api::create_template,
-        api::list_templates,
-        api::get_template,
-        api::update_template,
-        api::delete_template,
-        api::generate
-    ),
-    components(schemas(
-        api::DocumentOut,
-        api::DocumentVersionOut,
-        api::DocumentPushOut,
-        api::DocumentForm,
-        api::FileBytes,
-        api::TemplateIn,
-        api::TemplatePatch,
-        api::TemplateOut,
-        api::GenerateIn,
-        model::OwnerType
-    ))
-)]
-pub struct DocumentsDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/contracts/by-external-ref/{external_ref}/documents/{document_ref}").route(web::put().to(api::push)),
-    )
-    .service(resource("/contracts/{id}/documents/generate").route(web::post().to(api::generate)))
-    .service(
-        resource("/document-templates")
-            .route(web::get().to(api::list_templates))
-            .route(web::post().to(api::create_template)),
-    )
-    .service(
-        resource("/document-templates/{id}")
-            .route(web::get().to(api::get_template))
-            .route(web::patch().to(api::update_template))
-            .route(web::delete().to(api::delete_template)),
-    )
-    .service(
-        resource("/contracts/{id}/documents")
-            .route(web::get().to(api::list_contract_documents))
-            .route(web::post().to(api::upload_contract_document)),
-    )
-    .service(
-        resource("/installations/{id}/documents")
-            .route(web::get().to(api::list_installation_documents))
-            .route(web::post().to(api::upload_installation_document)),
-    )
-    .service(
-        resource("/service-calls/{id}/documents")
-            .route(web::get().to(api::list_service_call_documents))
-            .route(web::post().to(api::upload_service_call_document)),
-    )
-    .service(
-        resource("/dossiers/{id}/documents")
-            .route(web::get().to(api::list_dossier_documents))
-            .route(web::post().to(api::upload_dossier_document)),
-    )
-    .service(resource("/documents/{id}").route(web::get().to(api::get)).route(web::delete().to(api::delete)))
-    .service(resource("/documents/{id}/history").route(web::get().to(api::history)))
-    .service(
-        resource("/documents/{id}/versions")
-            .route(web::get().to(api::versions))
-            .route(web::post().to(api::add_version)),
-    )
-    .service(resource("/documents/{id}/content").route(web::get().to(api::content)))
-    .service(resource("/documents/{id}/versions/{number}/content").route(web::get().to(api::version_content)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_upload_contract_document, api::upload_contract_document)
+        .add(api::__path_list_contract_documents, api::list_contract_documents)
+        .add(api::__path_upload_installation_document, api::upload_installation_document)
+        .add(api::__path_list_installation_documents, api::list_installation_documents)
+        .add(api::__path_upload_service_call_document, api::upload_service_call_document)
+        .add(api::__path_list_service_call_documents, api::list_service_call_documents)
+        .add(api::__path_upload_dossier_document, api::upload_dossier_document)
+        .add(api::__path_list_dossier_documents, api::list_dossier_documents)
+        .add(api::__path_get, api::get)
+        .add(api::__path_delete, api::delete)
+        .add(api::__path_history, api::history)
+        .add(api::__path_versions, api::versions)
+        .add(api::__path_add_version, api::add_version)
+        .add(api::__path_content, api::content)
+        .add(api::__path_version_content, api::version_content)
+        .add(api::__path_push, api::push)
+        .add(api::__path_create_template, api::create_template)
+        .add(api::__path_list_templates, api::list_templates)
+        .add(api::__path_get_template, api::get_template)
+        .add(api::__path_update_template, api::update_template)
+        .add(api::__path_delete_template, api::delete_template)
+        .add(api::__path_generate, api::generate);
 }

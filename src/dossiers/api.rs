@@ -267,7 +267,6 @@ fn ok(d: DossierRow) -> HttpResponse {
     responses(
         (status = 201, description = "Defined (version 1)", body = DossierTypeOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the type"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid schema or rules (unknown attribute or workflow, bad period, …)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -357,7 +356,6 @@ pub async fn get_type_version(
     request_body(content = DossierTypePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The new current version", body = DossierTypeOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such type", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Concurrent change", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid schema or rules", body = Problem, content_type = "application/problem+json"),
@@ -388,7 +386,6 @@ pub async fn update_type(
     responses(
         (status = 201, description = "Created", body = DossierOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the dossier"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: unknown type or contract, missing owner, invalid attributes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -521,7 +518,6 @@ pub async fn get(
     request_body(content = DossierPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed, or changed concurrently", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -558,7 +554,6 @@ async fn set_status(
     params(("id" = String, Path, description = "Dossier id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Closed", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed, or workflows still run on it", body = Problem, content_type = "application/problem+json"),
     ),
@@ -580,7 +575,6 @@ pub async fn close(
     params(("id" = String, Path, description = "Dossier id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     responses(
         (status = 200, description = "Reopened", body = DossierOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is open", body = Problem, content_type = "application/problem+json"),
     ),
@@ -631,7 +625,6 @@ pub async fn history(
         (status = 201, description = "Posted; the rules it fired", body = PostedOut,
          headers(("Location" = String, description = "URL of the dossier's events"))),
         (status = 200, description = "This idempotency key was posted before: the first post, nothing fired again", body = PostedOut),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dossier, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),

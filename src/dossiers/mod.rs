@@ -8,71 +8,24 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        api::create_type,
-        api::list_types,
-        api::get_type,
-        api::get_type_version,
-        api::update_type,
-        api::create,
-        api::list,
-        api::get,
-        api::update,
-        api::close,
-        api::reopen,
-        api::history,
-        api::post_event,
-        api::list_events,
-        api::list_firings,
-        api::list_triggers
-    ),
-    components(schemas(
-        api::DossierTypeIn,
-        api::DossierTypePatch,
-        api::DossierTypeOut,
-        api::DossierIn,
-        api::DossierPatch,
-        api::DossierStatus,
-        api::DossierOut,
-        api::EventIn,
-        api::BusinessEventOut,
-        api::FiringOut,
-        api::PostedOut,
-        api::TriggerOut,
-        model::AttributeDef,
-        model::RuleDef,
-        model::Trigger,
-        model::Condition,
-        model::Side,
-        model::Op,
-        model::TriggerKind,
-        model::TriggerStatus
-    ))
-)]
-pub struct DossiersDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/dossier-types").route(web::get().to(api::list_types)).route(web::post().to(api::create_type)),
-    )
-    .service(
-        resource("/dossier-types/{id}").route(web::get().to(api::get_type)).route(web::patch().to(api::update_type)),
-    )
-    .service(resource("/dossier-types/{id}/versions/{version}").route(web::get().to(api::get_type_version)))
-    .service(resource("/dossiers").route(web::get().to(api::list)).route(web::post().to(api::create)))
-    .service(resource("/dossiers/{id}").route(web::get().to(api::get)).route(web::patch().to(api::update)))
-    .service(resource("/dossiers/{id}/close").route(web::post().to(api::close)))
-    .service(resource("/dossiers/{id}/reopen").route(web::post().to(api::reopen)))
-    .service(resource("/dossiers/{id}/history").route(web::get().to(api::history)))
-    .service(
-        resource("/dossiers/{id}/events").route(web::get().to(api::list_events)).route(web::post().to(api::post_event)),
-    )
-    .service(resource("/dossiers/{id}/rule-firings").route(web::get().to(api::list_firings)))
-    .service(resource("/dossiers/{id}/date-triggers").route(web::get().to(api::list_triggers)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_create_type, api::create_type)
+        .add(api::__path_list_types, api::list_types)
+        .add(api::__path_get_type, api::get_type)
+        .add(api::__path_get_type_version, api::get_type_version)
+        .add(api::__path_update_type, api::update_type)
+        .add(api::__path_create, api::create)
+        .add(api::__path_list, api::list)
+        .add(api::__path_get, api::get)
+        .add(api::__path_update, api::update)
+        .add(api::__path_close, api::close)
+        .add(api::__path_reopen, api::reopen)
+        .add(api::__path_history, api::history)
+        .add(api::__path_post_event, api::post_event)
+        .add(api::__path_list_events, api::list_events)
+        .add(api::__path_list_firings, api::list_firings)
+        .add(api::__path_list_triggers, api::list_triggers);
 }

@@ -5,7 +5,7 @@ pub mod api;
 pub mod model;
 pub mod store;
 
-use actix_web::web;
+use crate::http::routing::Endpoints;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Who acts and when: what every change records, so every use case takes it.
@@ -20,7 +20,6 @@ impl Ctx<'_> {
         self.now.date_naive()
     }
 }
-use utoipa::OpenApi;
 
 /// What one reader may see of the change feed beyond being authenticated. The kernel knows no
 /// feature: a feature whose records are not open to every token gives one at start-up
@@ -41,10 +40,7 @@ pub struct FeedScope {
 #[derive(Clone, Default)]
 pub struct FeedScopes(pub Vec<FeedScope>);
 
-#[derive(OpenApi)]
-#[openapi(paths(api::feed), components(schemas(api::EventOut, model::Change)))]
-pub struct EventsDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::http::routing::resource("/events").route(web::get().to(api::feed)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_feed, api::feed);
 }

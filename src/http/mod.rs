@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every feature: problem+json errors, the JSON body and query
-//! extractors, cursor pagination, ETags, request ids and 405 handling.
+//! extractors, cursor pagination, ETags, request ids, and the endpoints' registration (each
+//! handler's route and OpenAPI operation at once, 405 with `Allow`).
 
 pub mod connection;
 pub mod errors;

@@ -1,9 +1,11 @@
 //! What the OpenAPI document says once for every operation, where the derives cannot say it:
 //! the problem answers that follow from an operation's shape (401 for a protected operation,
-//! 400 for one with query parameters or a body, 413 and 415 for one with a body, 414 for one
-//! with path or query parameters, 412 for one that takes `If-Match`), the header patterns, what generated clients need (pages by
-//! reference, required answer fields, both patch media types), and the schemas of open JSON
-//! maps. Endpoints document only the answers that say something about them.
+//! 403 for a role-gated one, 404 for one on a resource named by its `{id}`, 400 for one with
+//! query parameters or a body, 413 and 415 for one with a body, 414 for one with path or query
+//! parameters, 412 for one that takes `If-Match`), the header patterns, what generated clients
+//! need (pages by reference, required answer fields, both patch media types), and the schemas
+//! of open JSON maps. Endpoints document only the answers that say something about them; an
+//! answer an endpoint documents itself is kept as it is.
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
@@ -19,7 +21,26 @@ fn add(op: &mut Operation, status: &str, description: &str) {
     op.responses.responses.entry(status.to_string()).or_insert_with(|| problem(description));
 }
 
-fn complete(op: &mut Operation) {
+/// Documents the 403 of an operation whose handler takes a role gate: `roles` (besides admin)
+/// pass it. Called when the handler is registered (`routing::Endpoints::add`), the one place
+/// that sees the handler's extractors.
+pub fn role_gated(op: &mut Operation, roles: &[&str]) {
+    add(op, "403", if roles.is_empty() { "Not an admin" } else { "Role not allowed" });
+}
+
+/// "No such contract" for `/api/v1/contracts/{id}…`: the resource the path's `{id}` names,
+/// after the collection segment before it.
+fn not_found(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let at = segments.iter().position(|s| *s == "{id}")?;
+    let collection = segments[..at].last()?;
+    Some(format!("No such {}", collection.strip_suffix('s').unwrap_or(collection).replace('-', " ")))
+}
+
+fn complete(path: &str, op: &mut Operation) {
+    if let Some(description) = not_found(path) {
+        add(op, "404", &description);
+    }
     let params = op.parameters.as_deref().unwrap_or_default();
     let has_query = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query));
     let has_if_match = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Header) && p.name == "If-Match");
@@ -85,14 +106,14 @@ fn idempotent(op: &mut Operation) {
 
 /// Adds the shape-given problem answers to every operation of the document.
 pub fn add_standard_problems(doc: &mut OpenApi) {
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
         if let Some(op) = item.post.as_mut() {
             idempotent(op);
         }
         for op in
             [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten()
         {
-            complete(op);
+            complete(path, op);
         }
     }
 }

@@ -228,7 +228,6 @@ fn ok(row: InstallationRow) -> HttpResponse {
     responses(
         (status = 201, description = "Registered", body = InstallationOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the installation"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Serial number or external_ref taken; hierarchy cycle", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
@@ -314,7 +313,6 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     params(("id" = String, Path, description = "Installation id")),
     responses(
         (status = 200, description = "The installation", body = InstallationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -333,8 +331,6 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = InstallationPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = InstallationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Serial number or external_ref taken; hierarchy cycle; concurrent change", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or attributes", body = Problem, content_type = "application/problem+json"),
     ),
@@ -361,8 +357,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The installation has components or is covered by contracts", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -389,7 +383,6 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "A page of components", body = Page<InstallationOut>),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -423,7 +416,6 @@ pub async fn components(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -447,7 +439,6 @@ pub async fn history(
     ),
     responses(
         (status = 200, description = "A page of coverage links with their contracts", body = Page<CoverageWithContract>),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -485,7 +476,6 @@ pub async fn contracts_of(
     ),
     responses(
         (status = 200, description = "The contracts in force for the installation that day", body = CoverageAnswer),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -525,8 +515,6 @@ pub async fn coverage(
     request_body = CoverageIn,
     responses(
         (status = 201, description = "The new coverage links", body = Page<CoverageWithInstallation>),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already covered by this contract, or by another contract of the same type in an overlapping period", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown installation, or a period outside the contract's", body = Problem, content_type = "application/problem+json"),
     ),
@@ -561,7 +549,6 @@ pub async fn add_coverage(
     ),
     responses(
         (status = 200, description = "A page of coverage links with their installations", body = Page<CoverageWithInstallation>),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -599,7 +586,6 @@ pub async fn list_coverage(
     request_body(content = CoveragePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = CoverageWithInstallation, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The contract does not cover the installation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Overlaps another contract of the same type", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A period outside the contract's", body = Problem, content_type = "application/problem+json"),
@@ -636,7 +622,6 @@ pub async fn update_coverage(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The contract does not cover the installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

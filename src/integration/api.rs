@@ -63,7 +63,6 @@ fn pushed<T: Serialize>(outcome: Outcome, body: &T, version: i64, location: Stri
     responses(
         (status = 200, description = "Replaced (`updated`) or already so (`unchanged`)", body = ContractPushOut, headers(("ETag" = String, description = "Version tag of the contract"))),
         (status = 201, description = "Created", body = ContractPushOut, headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the contract"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A rule refuses the change (duplicate number, coverage overlap, status change not supported…); nothing was applied", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid document, with field paths into it; nothing was applied", body = Problem, content_type = "application/problem+json"),
     ),
@@ -103,7 +102,6 @@ pub async fn put_contract(
     responses(
         (status = 200, description = "Replaced (`updated`) or already so (`unchanged`)", body = InstallationPushOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 201, description = "Created", body = InstallationPushOut, headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the installation"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Serial number used by another installation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid document", body = Problem, content_type = "application/problem+json"),
     ),
@@ -234,7 +232,6 @@ fn read_out(
     request_body(content = String, content_type = "application/x-ndjson", description = "One contract document (JSON) per line"),
     responses(
         (status = 200, description = "The outcome of every line", body = ImportReport),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not NDJSON", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -260,7 +257,6 @@ pub async fn import_contracts(
     request_body(content = String, content_type = "application/x-ndjson", description = "One installation document (JSON) per line"),
     responses(
         (status = 200, description = "The outcome of every line", body = ImportReport),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not NDJSON", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

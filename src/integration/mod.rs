@@ -8,30 +8,12 @@ pub mod input;
 pub mod model;
 pub mod service;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(api::put_contract, api::put_installation, api::import_contracts, api::import_installations),
-    components(schemas(
-        api::ContractDocument,
-        api::CoveredInstallation,
-        api::InstallationDocument,
-        api::ContractPushOut,
-        api::InstallationPushOut,
-        model::Outcome,
-        model::LineOutcome,
-        model::LineReport,
-        model::ImportReport
-    ))
-)]
-pub struct IntegrationDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/contracts/by-external-ref/{external_ref}").route(web::put().to(api::put_contract)))
-        .service(resource("/installations/by-external-ref/{external_ref}").route(web::put().to(api::put_installation)))
-        .service(resource("/imports/contracts").route(web::post().to(api::import_contracts)))
-        .service(resource("/imports/installations").route(web::post().to(api::import_installations)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_put_contract, api::put_contract)
+        .add(api::__path_put_installation, api::put_installation)
+        .add(api::__path_import_contracts, api::import_contracts)
+        .add(api::__path_import_installations, api::import_installations);
 }

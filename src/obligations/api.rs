@@ -103,8 +103,6 @@ fn ok(row: ObligationRow) -> HttpResponse {
     responses(
         (status = 201, description = "Created", body = ObligationOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the obligation"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields; an invalid RRULE gives the parser's reason", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -141,7 +139,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "A page of obligations, oldest first", body = Page<ObligationOut>),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -170,7 +167,6 @@ pub async fn list(
     params(("id" = String, Path, description = "Obligation id")),
     responses(
         (status = 200, description = "The obligation", body = ObligationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -189,8 +185,6 @@ pub async fn get(_who: Principal, db: web::Data<Db>, id: web::Path<String>) -> R
     request_body(content = ObligationPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = ObligationOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Concurrent change", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields; an invalid RRULE gives the parser's reason", body = Problem, content_type = "application/problem+json"),
     ),
@@ -224,8 +218,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Tasks of the obligation were worked on", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -254,7 +246,6 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "The occurrences", body = PreviewOut),
-        (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -306,8 +297,6 @@ pub async fn preview(
     params(("id" = String, Path, description = "Obligation id")),
     responses(
         (status = 200, description = "What generation created, updated and cancelled", body = GenerationReport),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -334,7 +323,6 @@ pub async fn generate(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such obligation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -7,37 +7,16 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(api::create, api::list, api::get, api::update, api::delete, api::preview, api::generate, api::history),
-    components(schemas(
-        api::ScheduleIn,
-        api::ObligationIn,
-        api::ObligationPatch,
-        api::ObligationOut,
-        api::OccurrenceOut,
-        api::PreviewOut,
-        service::GenerationReport,
-        model::Scope
-    ))
-)]
-pub struct ObligationsDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/contracts/{id}/obligations").route(web::get().to(api::list)).route(web::post().to(api::create)),
-    )
-    .service(
-        resource("/obligations/{id}")
-            .route(web::get().to(api::get))
-            .route(web::patch().to(api::update))
-            .route(web::delete().to(api::delete)),
-    )
-    .service(resource("/obligations/{id}/preview").route(web::get().to(api::preview)))
-    .service(resource("/obligations/{id}/generate").route(web::post().to(api::generate)))
-    .service(resource("/obligations/{id}/history").route(web::get().to(api::history)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_create, api::create)
+        .add(api::__path_list, api::list)
+        .add(api::__path_get, api::get)
+        .add(api::__path_update, api::update)
+        .add(api::__path_delete, api::delete)
+        .add(api::__path_preview, api::preview)
+        .add(api::__path_generate, api::generate)
+        .add(api::__path_history, api::history);
 }

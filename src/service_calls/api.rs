@@ -209,7 +209,6 @@ fn ok(row: ServiceCallRow, now: DateTime<Utc>, roles: &[String]) -> HttpResponse
     responses(
         (status = 201, description = "The registered call with its entitlement and deadlines", body = ServiceCallOut,
             headers(("Location" = String, description = "URL of the call"), ("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "external_ref already used", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or no installation with that id or serial number", body = Problem, content_type = "application/problem+json"),
     ),
@@ -381,7 +380,6 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "A page of the installation's calls, newest first", body = Page<ServiceCallOut>),
-        (status = 404, description = "No such installation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -401,7 +399,6 @@ pub async fn of_installation(
     params(("id" = String, Path, description = "Service call id")),
     responses(
         (status = 200, description = "The call", body = ServiceCallOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 404, description = "No such service call", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -426,7 +423,6 @@ pub async fn get(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such service call", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -468,7 +464,6 @@ macro_rules! verb {
             responses(
                 (status = 200, description = "The call after the step", body = ServiceCallOut, headers(("ETag" = String, description = "Version tag"))),
                 (status = 403, description = "Role not allowed (service_agent)", body = Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such service call", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = $conflict, body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Note too long", body = Problem, content_type = "application/problem+json"),
             ),
@@ -547,7 +542,6 @@ verb!(
     responses(
         (status = 201, description = "The new tasks", body = Page<TaskOut>),
         (status = 403, description = "Role not allowed (service_agent)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service call", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The call is closed or cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid actions", body = Problem, content_type = "application/problem+json"),
     ),
@@ -578,7 +572,6 @@ pub async fn add_actions(
     ),
     responses(
         (status = 200, description = "A page of the call's tasks, earliest first", body = Page<TaskOut>),
-        (status = 404, description = "No such service call", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -610,7 +603,6 @@ pub async fn list_actions(
     params(("id" = String, Path, description = "Contract id")),
     responses(
         (status = 200, description = "The level in force and where it comes from", body = ServiceLevelInForce),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -256,7 +256,6 @@ pub async fn list(
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -281,7 +280,6 @@ pub async fn get(
     responses(
         (status = 200, description = "Changed", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
         (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The task is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -331,7 +329,6 @@ macro_rules! verb {
             responses(
                 (status = 200, description = "The task after the change", body = TaskOut, headers(("ETag" = String, description = "Version tag"))),
                 (status = 403, description = "Not the assignee, a holder of its role, a planner or an admin", body = Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "Not allowed in the task's status (closed tasks do not change)", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Invalid note, or an outcome that does not fit (only workflow steps take one)", body = Problem, content_type = "application/problem+json"),
             ),
@@ -386,7 +383,6 @@ verb!(
     ),
     responses(
         (status = 200, description = "A page of events, oldest first", body = Page<crate::events::api::EventOut>),
-        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

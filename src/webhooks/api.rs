@@ -258,7 +258,6 @@ fn validated(errors: Vec<FieldError>) -> Result<(), ApiError> {
     responses(
         (status = 201, description = "Subscribed; the answer carries the secret, this once", body = WebhookCreated,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the webhook"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid URL, a URL inside the network (`url_not_public`), event type or secret", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -313,7 +312,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "A page of webhooks", body = Page<WebhookOut>),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -332,8 +330,6 @@ pub async fn list(_who: Allowed<AdminOnly>, db: web::Data<Db>, req: HttpRequest)
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The webhook", body = WebhookOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -354,8 +350,6 @@ pub async fn get(_who: Allowed<AdminOnly>, db: web::Data<Db>, id: web::Path<Stri
     request_body(content = WebhookPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = WebhookOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Changed concurrently", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid change", body = Problem, content_type = "application/problem+json"),
     ),
@@ -426,8 +420,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -455,8 +447,6 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "A page of deliveries", body = Page<DeliveryOut>),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -511,7 +501,6 @@ pub async fn deliveries(
     ),
     responses(
         (status = 202, description = "Queued", body = DeliveryOut),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook or delivery", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -553,7 +542,6 @@ pub async fn redeliver(
     ),
     responses(
         (status = 200, description = "Skipped", body = DeliveryOut),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook or delivery", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The delivery is not pending: delivered or skipped already (`delivery_not_pending`)", body = Problem, content_type = "application/problem+json"),
     ),

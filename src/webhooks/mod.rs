@@ -9,35 +9,17 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(api::create, api::list, api::get, api::update, api::delete, api::deliveries, api::redeliver, api::skip),
-    components(schemas(
-        api::WebhookIn,
-        api::WebhookPatch,
-        api::WebhookOut,
-        api::WebhookCreated,
-        api::WebhookStatus,
-        api::DeliveryOut,
-        api::DeliveryStatus,
-        model::WebhookPayload
-    ))
-)]
-pub struct WebhooksDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/webhooks").route(web::get().to(api::list)).route(web::post().to(api::create)))
-        .service(
-            resource("/webhooks/{id}")
-                .route(web::get().to(api::get))
-                .route(web::patch().to(api::update))
-                .route(web::delete().to(api::delete)),
-        )
-        .service(resource("/webhooks/{id}/deliveries").route(web::get().to(api::deliveries)))
-        .service(resource("/webhooks/{id}/deliveries/{delivery_id}/redeliver").route(web::post().to(api::redeliver)))
-        .service(resource("/webhooks/{id}/deliveries/{delivery_id}/skip").route(web::post().to(api::skip)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_create, api::create)
+        .add(api::__path_list, api::list)
+        .add(api::__path_get, api::get)
+        .add(api::__path_update, api::update)
+        .add(api::__path_delete, api::delete)
+        .add(api::__path_deliveries, api::deliveries)
+        .add(api::__path_redeliver, api::redeliver)
+        .add(api::__path_skip, api::skip)
+        .schema::<model::WebhookPayload>();
 }

@@ -198,7 +198,6 @@ fn def_ok(status: StatusCode, w: WorkflowRow, v: VersionRow, location: Option<St
     responses(
         (status = 201, description = "Defined (version 1)", body = WorkflowOut,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the workflow"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid definition: each error names its step (unknown step, unreachable step, no way to end)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -242,7 +241,6 @@ pub async fn list(_who: Principal, db: web::Data<Db>, req: HttpRequest) -> Resul
     params(("id" = String, Path, description = "Workflow id or key")),
     responses(
         (status = 200, description = "The definition", body = WorkflowOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 404, description = "No such workflow", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -288,8 +286,6 @@ pub async fn get_version(
     request_body(content = WorkflowPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The new current version", body = WorkflowOut, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workflow", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Concurrent change", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid definition: each error names its step", body = Problem, content_type = "application/problem+json"),
     ),
@@ -323,8 +319,6 @@ fn instance_ok(status: StatusCode, i: InstanceRow, steps: Vec<StepRow>, location
     responses(
         (status = 201, description = "Started", body = InstanceWithSteps,
          headers(("ETag" = String, description = "Version tag"), ("Location" = String, description = "URL of the instance"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dossier", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The dossier is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown workflow or invalid responsible", body = Problem, content_type = "application/problem+json"),
     ),
@@ -425,7 +419,6 @@ pub async fn get_instance(_who: Principal, db: web::Data<Db>, id: web::Path<Stri
     request_body(content = Option<crate::tasks::api::NoteIn>, description = "Optional reason"),
     responses(
         (status = 200, description = "Cancelled", body = InstanceWithSteps, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such instance", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The instance is not running", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid note", body = Problem, content_type = "application/problem+json"),

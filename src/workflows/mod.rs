@@ -7,48 +7,18 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use crate::http::routing::resource;
-use actix_web::web;
-use utoipa::OpenApi;
+use crate::http::routing::Endpoints;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        api::create,
-        api::list,
-        api::get,
-        api::get_version,
-        api::update,
-        api::start,
-        api::list_instances,
-        api::get_instance,
-        api::cancel,
-        api::instance_history
-    ),
-    components(schemas(
-        api::WorkflowIn,
-        api::WorkflowPatch,
-        api::WorkflowOut,
-        api::StartIn,
-        api::StepOut,
-        api::InstanceOut,
-        api::InstanceWithSteps,
-        model::Step,
-        model::StepAssignee,
-        model::Outcome,
-        model::InstanceStatus,
-        model::StepStatus
-    ))
-)]
-pub struct WorkflowsDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/workflows").route(web::get().to(api::list)).route(web::post().to(api::create)))
-        .service(resource("/workflows/{id}").route(web::get().to(api::get)).route(web::patch().to(api::update)))
-        .service(resource("/workflows/{id}/versions/{version}").route(web::get().to(api::get_version)))
-        .service(resource("/dossiers/{id}/workflows").route(web::post().to(api::start)))
-        .service(resource("/workflow-instances").route(web::get().to(api::list_instances)))
-        .service(resource("/workflow-instances/{id}").route(web::get().to(api::get_instance)))
-        .service(resource("/workflow-instances/{id}/cancel").route(web::post().to(api::cancel)))
-        .service(resource("/workflow-instances/{id}/history").route(web::get().to(api::instance_history)));
+/// The feature's endpoints, each handler once: its route and its OpenAPI operation.
+pub fn endpoints(e: &mut Endpoints) {
+    e.add(api::__path_create, api::create)
+        .add(api::__path_list, api::list)
+        .add(api::__path_get, api::get)
+        .add(api::__path_get_version, api::get_version)
+        .add(api::__path_update, api::update)
+        .add(api::__path_start, api::start)
+        .add(api::__path_list_instances, api::list_instances)
+        .add(api::__path_get_instance, api::get_instance)
+        .add(api::__path_cancel, api::cancel)
+        .add(api::__path_instance_history, api::instance_history);
 }

@@ -3,7 +3,6 @@
 //! own (a new SQLite file, or with TEST_DATABASE_URL a new PostgreSQL database cloned from a
 //! migrated template), with a clock the test controls.
 
-use actix_web::HttpServer;
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -12,11 +11,11 @@ use pactum::auth::JwtKeys;
 use pactum::clock::Clock;
 use pactum::config::Settings;
 use pactum::documents::storage::DocumentStore;
-use pactum::startup::{self, AppState};
+use pactum::startup::{AppState, Application};
 use pactum::webhooks::model::AllowedRanges;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The HS256 secret of the test service (at least 32 bytes, as the service requires).
@@ -215,20 +214,11 @@ impl TestApp {
         let files = TempFolder(std::env::temp_dir().join(format!("pactum-files-{}", uuid::Uuid::now_v7().simple())));
         settings.data_dir = files.0.clone();
         adjust(&mut settings);
-        let documents = DocumentStore::from_settings(&settings).expect("document store");
-        let jwt = JwtKeys::from_settings(&settings).expect("jwt keys");
-        let pool = startup::prepare_database(&url, settings.db_pool_size).expect("database");
-        let clock = Clock::fixed(start_time());
-        let state = AppState { db: pool, clock: clock.clone(), jwt: Arc::new(jwt), settings, documents };
-        let server_state = state.clone();
-        let server = HttpServer::new(move || startup::app(&server_state))
-            .workers(1)
-            .disable_signals()
-            .h1_allow_half_closed(false)
-            .bind(("127.0.0.1", 0))
-            .unwrap();
-        let addr = server.addrs()[0];
-        actix_web::rt::spawn(server.run());
+        let state = AppState::prepare(settings, Clock::fixed(start_time())).expect("application state");
+        let clock = state.clock.clone();
+        let running = Application::new(state.clone()).workers(1).without_signals().start().expect("server");
+        let addr = running.addr;
+        actix_web::rt::spawn(running.server);
         let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
         TestApp { base: format!("http://{addr}"), clock, state, files, client, _db: db }
     }

@@ -3,13 +3,12 @@
 //! document either complete or absent, ready to be imported again.
 
 use crate::common::{settings, unused_document_store, TestApp, SECRET};
-use actix_web::HttpServer;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use pactum::auth::jwt::KeySource;
 use pactum::auth::JwtKeys;
 use pactum::clock::Clock;
-use pactum::startup::{self, AppState};
+use pactum::startup::{self, AppState, Application};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -152,10 +151,9 @@ async fn postgres_going_away_gives_503s_and_the_service_recovers_without_restart
     s.database_url = Some(url.clone());
     let state =
         AppState { db, clock: Clock::system(), jwt: Arc::new(keys), settings: s, documents: unused_document_store() };
-    let server =
-        HttpServer::new(move || startup::app(&state)).workers(2).disable_signals().bind(("127.0.0.1", 0)).unwrap();
-    let base = format!("http://{}", server.addrs()[0]);
-    actix_web::rt::spawn(server.run());
+    let running = Application::new(state).workers(2).without_signals().start().unwrap();
+    let base = format!("http://{}", running.addr);
+    actix_web::rt::spawn(running.server);
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
     let create = |title: &str| {
         client

@@ -451,3 +451,24 @@ async fn a_large_import_report_is_streamed_whole_with_its_length() {
     assert_eq!(lines[2999]["line"], 3000);
     assert_eq!(lines[2999]["problem"]["code"], "malformed_json");
 }
+
+/// A reference may be any word, also one that is a sub-resource's name elsewhere
+/// (`/installations/{id}/components`, `/contracts/{id}/installations`): the fixed segment
+/// `by-external-ref` wins over an id, whatever order the features register their routes in.
+#[actix_rt::test]
+async fn references_that_name_sub_resources_still_reach_the_push() {
+    let t = TestApp::spawn().await;
+    let url = "/api/v1/installations/by-external-ref/components";
+    let res = t.request("PUT", url).bearer(&crm(&t)).json(lift("LIFT-C")).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["installation"]["external_ref"], "components");
+    let res = t.request("GET", url).bearer(&crm(&t)).send().await;
+    res.assert_problem(405, "method_not_allowed");
+    assert_eq!(res.header("allow").as_deref(), Some("PUT"));
+
+    let doc =
+        json!({"title": "Lifts", "contract_type": "maintenance", "customer_ref": "CUST-1", "start_date": "2026-01-01"});
+    let res = put_contract(&t, "installations", doc).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["contract"]["external_ref"], "installations");
+}

@@ -1,12 +1,11 @@
 //! With the database unreachable the service keeps answering: 503 problems, never a crash.
 
 use crate::common::{settings, unused_document_store, SECRET};
-use actix_web::HttpServer;
 use pactum::auth::jwt::KeySource;
 use pactum::auth::JwtKeys;
 use pactum::clock::Clock;
 use pactum::db::Db;
-use pactum::startup::{self, AppState};
+use pactum::startup::{AppState, Application};
 use std::sync::Arc;
 
 #[actix_web::test]
@@ -22,10 +21,9 @@ async fn an_unreachable_database_gives_503_problems() {
         settings: settings(),
         documents: unused_document_store(),
     };
-    let server =
-        HttpServer::new(move || startup::app(&state)).workers(1).disable_signals().bind(("127.0.0.1", 0)).unwrap();
-    let base = format!("http://{}", server.addrs()[0]);
-    actix_web::rt::spawn(server.run());
+    let running = Application::new(state).workers(1).without_signals().start().unwrap();
+    let base = format!("http://{}", running.addr);
+    actix_web::rt::spawn(running.server);
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish();
 
     let mut live = client.get(format!("{base}/health/live")).send().await.unwrap();
