@@ -1,9 +1,6 @@
 //! Handlers and request/response types for `/api/v1/contracts`.
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{ContractIn, ContractPatch, RenewIn, TerminateIn};
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{RenewalPatch, RenewalTerms};
+use super::input::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{Reminder, Status};
 use super::service::{self, Verb};
 use super::store::{self, ContractRow, ListFilter};

@@ -1,8 +1,7 @@
 //! Handlers and request/response types for dossier types `/api/v1/dossier-types` and dossiers
 //! `/api/v1/dossiers` (history, `as_of`, posted events, rule firings, date triggers).
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
+use super::input::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
 use super::model::{AttributeDef, RuleDef, TriggerKind, TriggerStatus};
 use super::service::{self, ENTITY};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, TriggerRow, TypeRow, TypeVersionRow};

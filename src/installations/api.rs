@@ -1,8 +1,7 @@
 //! Handlers and request/response types for `/api/v1/installations` and the coverage links
 //! `/api/v1/contracts/{id}/installations`.
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
+use super::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
 use super::model::{Location, Status};
 use super::service::{self, ENTITY};
 use super::store::{self, CoverageRow, InstallationRow, ListFilter};

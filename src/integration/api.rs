@@ -2,8 +2,7 @@
 //! (`PUT /contracts/by-external-ref/{ref}`, `PUT /installations/by-external-ref/{ref}`) and
 //! NDJSON bulk imports (`POST /imports/contracts`, `POST /imports/installations`).
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{check_ref, ContractDocument, CoveredInstallation, InstallationDocument};
+use super::input::{check_ref, ContractDocument, InstallationDocument};
 use super::model::{ImportReport, Line, LineSplitter, Outcome, ReportBuilder};
 use super::{import, service};
 use crate::auth::{Allowed, Pushers};

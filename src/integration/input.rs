@@ -1,11 +1,11 @@
 //! What clients send to integration: the request types the services take, with their
 //! checks. Their doc comments become the OpenAPI schema.
 
-use crate::contracts::api::RenewalTerms;
+use crate::contracts::input::RenewalTerms;
 use crate::contracts::model::Status as ContractStatus;
 use crate::http::ApiError;
 use crate::installations::model::{Location, Status as InstallationStatus};
-use crate::obligations::api::ObligationIn;
+use crate::obligations::input::ObligationIn;
 use crate::service_calls::model::ServiceLevel;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;

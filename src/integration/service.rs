@@ -5,17 +5,17 @@
 
 use super::input::{ContractDocument, CoveredInstallation, InstallationDocument};
 use super::model::Outcome;
-use crate::contracts::api::{ContractIn, ContractPatch, RenewalPatch};
+use crate::contracts::input::{ContractIn, ContractPatch, RenewalPatch};
 use crate::contracts::model::Status as ContractStatus;
 use crate::contracts::service::{self as contracts, Verb};
 use crate::contracts::store::{self as contract_store, ContractRow};
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::http::{ApiError, FieldError, IfMatch, Patch};
-use crate::installations::api::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
+use crate::installations::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
 use crate::installations::service as installations;
 use crate::installations::store::{self as installation_store, InstallationRow};
-use crate::obligations::api::ObligationPatch;
+use crate::obligations::input::ObligationPatch;
 use crate::obligations::service as obligations;
 use serde_json::{Map, Value};
 use std::collections::HashMap;

@@ -2,8 +2,7 @@
 //! and `/api/v1/obligations/{id}`.
 
 use super::generation;
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{ObligationIn, ObligationPatch, ScheduleIn};
+use super::input::{ObligationIn, ObligationPatch, ScheduleIn};
 use super::model::{Schedule, Scope};
 use super::service::{self, GenerationReport, ENTITY};
 use super::store::{self, ObligationRow};

@@ -1,10 +1,8 @@
 //! Handlers and request/response types for `/api/v1/service-calls`, an installation's service
 //! history and a contract's service level in force.
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::Reporter;
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{ActionIn, ServiceCallIn};
+use super::input::Reporter;
+use super::input::{ActionIn, ServiceCallIn};
 use super::model::{self, Action, Channel, Priority, ServiceLevel, Status};
 use super::service::{self, SlaSettings, ENTITY};
 use super::store::{self, AssigneeFilter, ListFilter, ServiceCallRow};

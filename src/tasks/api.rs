@@ -1,8 +1,7 @@
 //! Handlers and request/response types for the worklist `/api/v1/tasks`, its calendar feed
 //! `/api/v1/tasks.ics` and personal feed tokens `/api/v1/feed-tokens`.
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{ActIn, TaskPatch};
+use super::input::{ActIn, TaskPatch};
 use super::model::{Action, Assignee, Kind, Status};
 use super::service::{self, TaskHooks, ENTITY};
 use super::store::{self, FeedTokenRow, ListFilter, TaskRow};

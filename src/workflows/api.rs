@@ -1,8 +1,7 @@
 //! Handlers and request/response types for workflow definitions `/api/v1/workflows` and
 //! instances `/api/v1/workflow-instances`, and starting a workflow on a dossier.
 
-/// The request types, kept with the domain (`input.rs`).
-pub use super::input::{WorkflowIn, WorkflowPatch};
+use super::input::{WorkflowIn, WorkflowPatch};
 use super::model::{InstanceStatus, Step, StepStatus};
 use super::service::{self, INSTANCE};
 use super::store::{self, InstanceFilter, InstanceRow, StepRow, VersionRow, WorkflowRow};
@@ -14,7 +13,7 @@ use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
-use crate::tasks::api::ActIn;
+use crate::tasks::input::ActIn;
 use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -692,7 +692,7 @@ fn hold_registration(
     recorded: std::sync::mpsc::Sender<String>,
     release: std::sync::mpsc::Receiver<()>,
 ) -> actix_web::rt::task::JoinHandle<Result<String, pactum::http::ApiError>> {
-    use pactum::service_calls::{api::ServiceCallIn, service};
+    use pactum::service_calls::{input::ServiceCallIn, service};
     let (db, now) = (t.state.db.clone(), t.clock.now());
     actix_web::rt::spawn(async move {
         db.write_concurrent(move |c| {
