@@ -291,7 +291,6 @@ const KNOWN_WRONG_WAY: &[&str] = &[
     "src/contracts/service.rs uses src/service_calls/model.rs",
     "src/dossiers/service.rs uses src/workflows/service.rs",
     "src/dossiers/service.rs uses src/workflows/store.rs",
-    "src/http/openapi.rs uses src/idempotency/mod.rs",
     "src/installations/api.rs uses src/obligations/generation.rs",
     "src/installations/service.rs uses src/obligations/service.rs",
 ];

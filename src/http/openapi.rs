@@ -76,13 +76,17 @@ fn complete(path: &str, op: &mut Operation) {
 /// version (412).
 const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)\s*$"#;
 
+/// The header that makes a POST safe to retry (read by `crate::idempotency`, which sits above
+/// the kernel's HTTP layer and takes the name from here).
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 /// What `crate::idempotency` accepts as a key: 1-255 visible ASCII characters.
 const IDEMPOTENCY_KEY_PATTERN: &str = r"^[\x21-\x7e]{1,255}$";
 
 /// Every POST takes an `Idempotency-Key` (see `crate::idempotency`).
 fn idempotent(op: &mut Operation) {
     let param = ParameterBuilder::new()
-        .name(crate::idempotency::HEADER)
+        .name(IDEMPOTENCY_KEY)
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use store::KeyRow;
 
-pub const HEADER: &str = "Idempotency-Key";
+pub const HEADER: &str = crate::http::openapi::IDEMPOTENCY_KEY;
 
 /// Put in an answer's extensions by a handler that streams a large body: this body is kept
 /// for replays instead of the answer's own, which is passed on without being held.
