@@ -276,7 +276,6 @@ fn rel(p: &Path, src: &Path) -> String {
 /// Imports against the order that are still to be removed (issue "A one-way house"): the list
 /// only shrinks. An import not listed fails the test, and so does a listed one that is gone.
 const KNOWN_WRONG_WAY: &[&str] = &[
-    "src/attributes/api.rs uses src/dossiers/service.rs",
     "src/config.rs uses src/contracts/model.rs",
     "src/config.rs uses src/documents/model.rs",
     "src/config.rs uses src/service_calls/model.rs",
@@ -297,9 +296,9 @@ const KNOWN_WRONG_WAY: &[&str] = &[
 
 /// Circles still to be broken, each as its files in name order joined by ` <-> `.
 const KNOWN_CIRCLES: &[&str] = &[
-    "src/attributes/api.rs <-> src/dossiers/input.rs <-> src/dossiers/model.rs <-> src/dossiers/service.rs <-> src/dossiers/store.rs <-> src/workflows/service.rs",
     "src/contracts/service.rs <-> src/installations/service.rs <-> src/obligations/service.rs",
     "src/documents/service.rs <-> src/documents/store.rs",
+    "src/dossiers/service.rs <-> src/workflows/service.rs",
 ];
 
 /// Fails unless `found` is exactly `known`, naming what is new and what is gone.

@@ -1,7 +1,7 @@
 //! Handlers and request/response types for `/api/v1/attribute-definitions`.
 
 use super::model::{self, DataType, EntityKind};
-use super::service::rule_of;
+use super::service::{self, rule_of, snapshot, AttributeHooks};
 use super::store::{self, DefinitionRow};
 use crate::auth::Principal;
 use crate::auth::{AdminOnly, Allowed};
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-const ENTITY: &str = "attribute_definition";
+use super::service::ENTITY;
 
 /// A new attribute definition.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -130,10 +130,6 @@ impl From<DefinitionRow> for DefinitionOut {
     }
 }
 
-fn snapshot(r: &DefinitionRow) -> serde_json::Value {
-    serde_json::to_value(DefinitionOut::from(r.clone())).unwrap_or_default()
-}
-
 fn check_options(errors: &mut Vec<FieldError>, data_type: DataType, options: Option<&Vec<String>>) {
     match (data_type, options) {
         (DataType::Enum, None) => errors.push(FieldError::new("options", "required", "an enum needs its options")),
@@ -183,6 +179,7 @@ pub async fn create(
     who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<AttributeHooks>,
     body: ApiJson<DefinitionIn>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
@@ -217,53 +214,9 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let row = db
-        .write(move |c| {
-            let kind = input.entity_kind;
-            if kind == EntityKind::Dossier {
-                for (type_key, data_type) in crate::dossiers::service::schema_key_types(c, &row.key)? {
-                    if data_type.as_str() != row.data_type || row.scope.is_empty() || row.scope == type_key {
-                        return Err(ApiError::conflict(
-                            "attribute_key_conflict",
-                            format!(
-                                "`{}` is already in the schema of dossier type `{type_key}` as {}; one key keeps one type and one definition",
-                                row.key,
-                                data_type.as_str()
-                            ),
-                        ));
-                    }
-                }
-            }
-            for other in store::by_key(c, kind, &row.key)? {
-                if other.data_type != row.data_type {
-                    return Err(ApiError::conflict(
-                        "attribute_key_conflict",
-                        format!(
-                            "`{}` is already defined as {} for `{}` (definition {}); one key has one type, so `attr.{}` filters mean one thing",
-                            row.key, other.data_type, other.scope, other.id, row.key
-                        ),
-                    ));
-                }
-                if other.scope.is_empty() || row.scope.is_empty() || other.scope == row.scope {
-                    let where_ = if other.scope.is_empty() { "for all types".to_string() } else { format!("for `{}`", other.scope) };
-                    return Err(ApiError::conflict(
-                        "attribute_key_conflict",
-                        format!("`{}` is already defined for {}s {where_} (definition {})", row.key, kind.as_str(), other.id),
-                    ));
-                }
-            }
-            if row.required && store::entities_missing(c, kind, &row.scope, &row.key)? > 0 {
-                return Err(ApiError::conflict(
-                    "attribute_values_missing",
-                    "a required attribute cannot be added while resources in its scope exist without it; add it as optional, fill it in, then make it required",
-                ));
-            }
-            store::insert(c, &row)?;
-            let ctx = Ctx { actor: &who.sub, now: as_utc(now) };
-            events::record(c, &ctx, ENTITY, &row.id, "created", &serde_json::Value::Null, &snapshot(&row))?;
-            Ok(row)
-        })
-        .await?;
+    let (kind, hooks) = (input.entity_kind, **hooks);
+    let row =
+        db.write(move |c| service::define(c, &Ctx { actor: &who.sub, now: as_utc(now) }, row, kind, &hooks)).await?;
     let location = format!("/api/v1/attribute-definitions/{}", row.id);
     let version = row.version;
     Ok(resource_response(StatusCode::CREATED, &DefinitionOut::from(row), version, Some(location)))

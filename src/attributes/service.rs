@@ -3,7 +3,9 @@
 
 use super::model::{self, AttrFilter, DataType, EntityKind, Rule};
 use super::store::{self, DefinitionRow};
+use crate::clock::as_utc;
 use crate::db::DbConnection;
+use crate::events::{store as events, Ctx};
 use crate::http::ApiError;
 use serde_json::{Map, Value};
 
@@ -48,4 +50,90 @@ pub fn resolve_filters(
         filters.push(model::parse_filter(&rule_of(def), op, value).map_err(bad)?);
     }
     Ok(filters)
+}
+
+/// The entity type of attribute definitions in the event log.
+pub const ENTITY: &str = "attribute_definition";
+
+/// The JSON form of a definition in its events (the fields of the API's `DefinitionOut`).
+pub fn snapshot(r: &DefinitionRow) -> Value {
+    let rule = rule_of(r);
+    serde_json::json!({
+        "id": r.id,
+        "entity_kind": EntityKind::parse(&r.entity_kind).unwrap_or(EntityKind::Contract),
+        "scope": Some(&r.scope).filter(|s| !s.is_empty()),
+        "key": r.key,
+        "label": r.label,
+        "data_type": rule.data_type,
+        "required": r.required,
+        "options": r.options.as_ref().map(|_| &rule.options),
+        "description": r.description,
+        "version": r.version,
+        "created_at": as_utc(r.created_at),
+        "updated_at": as_utc(r.updated_at),
+    })
+}
+
+/// Which dossier types' current schemas hold an attribute key, and as which type.
+pub type SchemaKeyTypes = fn(&mut DbConnection, &str) -> Result<Vec<(String, DataType)>, ApiError>;
+
+/// What the features built on attributes answer about them. `startup` registers them:
+/// attributes know no feature above them.
+#[derive(Clone, Copy)]
+pub struct AttributeHooks {
+    pub dossier_schema_keys: SchemaKeyTypes,
+}
+
+/// Records a new definition with its `created` event. 409 when its key already means another
+/// type or is defined for an overlapping scope (dossier type schemas included), or when it is
+/// required while resources in its scope lack it.
+pub fn define(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    row: DefinitionRow,
+    kind: EntityKind,
+    hooks: &AttributeHooks,
+) -> Result<DefinitionRow, ApiError> {
+    if kind == EntityKind::Dossier {
+        for (type_key, data_type) in (hooks.dossier_schema_keys)(conn, &row.key)? {
+            if data_type.as_str() != row.data_type || row.scope.is_empty() || row.scope == type_key {
+                return Err(ApiError::conflict(
+                        "attribute_key_conflict",
+                        format!(
+                            "`{}` is already in the schema of dossier type `{type_key}` as {}; one key keeps one type and one definition",
+                            row.key,
+                            data_type.as_str()
+                        ),
+                    ));
+            }
+        }
+    }
+    for other in store::by_key(conn, kind, &row.key)? {
+        if other.data_type != row.data_type {
+            return Err(ApiError::conflict(
+                    "attribute_key_conflict",
+                    format!(
+                        "`{}` is already defined as {} for `{}` (definition {}); one key has one type, so `attr.{}` filters mean one thing",
+                        row.key, other.data_type, other.scope, other.id, row.key
+                    ),
+                ));
+        }
+        if other.scope.is_empty() || row.scope.is_empty() || other.scope == row.scope {
+            let where_ =
+                if other.scope.is_empty() { "for all types".to_string() } else { format!("for `{}`", other.scope) };
+            return Err(ApiError::conflict(
+                "attribute_key_conflict",
+                format!("`{}` is already defined for {}s {where_} (definition {})", row.key, kind.as_str(), other.id),
+            ));
+        }
+    }
+    if row.required && store::entities_missing(conn, kind, &row.scope, &row.key)? > 0 {
+        return Err(ApiError::conflict(
+                "attribute_values_missing",
+                "a required attribute cannot be added while resources in its scope exist without it; add it as optional, fill it in, then make it required",
+            ));
+    }
+    store::insert(conn, &row)?;
+    events::record(conn, ctx, ENTITY, &row.id, "created", &serde_json::Value::Null, &snapshot(&row))?;
+    Ok(row)
 }
