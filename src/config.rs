@@ -2,7 +2,7 @@
 //! Every variable is documented, with its default, in `.env.example`.
 
 use crate::contracts::model::ReminderDefaults;
-use crate::service_calls::model::{check_risk_share, ServiceLevel};
+use crate::contracts::service_level::ServiceLevel;
 use crate::webhooks::model::AllowedRanges;
 use std::path::PathBuf;
 
@@ -219,6 +219,15 @@ fn parse_service_level(raw: &str) -> Result<ServiceLevel, String> {
     match level.check("DEFAULT_SERVICE_LEVEL").first() {
         None => Ok(level),
         Some(e) => Err(format!("{}: {}", e.field, e.message)),
+    }
+}
+
+/// Checks the at-risk share from the configuration: more than 0, less than 1.
+pub fn check_risk_share(share: f64) -> Result<f64, String> {
+    if share > 0.0 && share < 1.0 {
+        Ok(share)
+    } else {
+        Err(format!("SLA_AT_RISK_SHARE must be between 0 and 1 (exclusive), got {share}"))
     }
 }
 

@@ -3,6 +3,7 @@
 use super::input::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{Reminder, Status};
 use super::service::{self, Verb};
+use super::service_level::ServiceLevel;
 use super::store::{self, ContractRow, ListFilter};
 use crate::attributes::model::EntityKind;
 use crate::attributes::service as attributes;
@@ -18,7 +19,6 @@ use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
 use crate::obligations::generation;
-use crate::service_calls::model::ServiceLevel;
 use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -2,8 +2,8 @@
 //! checks. Their doc comments become the OpenAPI schema.
 
 use super::model::{Reminder, Status};
+use super::service_level::ServiceLevel;
 use crate::http::Patch;
-use crate::service_calls::model::ServiceLevel;
 use crate::tasks::model::Assignee;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;

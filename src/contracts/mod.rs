@@ -1,9 +1,11 @@
 //! Contracts: CRUD, lifecycle verbs, hierarchy and history.
 
 pub mod api;
+pub mod business_hours;
 pub mod input;
 pub mod model;
 pub mod service;
+pub mod service_level;
 pub mod store;
 
 use crate::http::routing::Endpoints;

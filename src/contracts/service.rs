@@ -2,6 +2,7 @@
 
 use super::input::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{self, Action, Deadlines, Period, Reminder, ReminderDefaults, Status, Term};
+use super::service_level::ServiceLevel;
 use super::store::{self, ContractRow};
 use crate::attributes::model::{self as attribute_model, IndexedValue, Rule};
 use crate::attributes::model::{merge, EntityKind};
@@ -11,7 +12,6 @@ use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
-use crate::service_calls::model::ServiceLevel;
 use crate::tasks::model::Assignee;
 use chrono::{Datelike, NaiveDateTime};
 use serde_json::{Map, Value};

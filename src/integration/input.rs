@@ -3,10 +3,10 @@
 
 use crate::contracts::input::RenewalTerms;
 use crate::contracts::model::Status as ContractStatus;
+use crate::contracts::service_level::ServiceLevel;
 use crate::http::ApiError;
 use crate::installations::model::{Location, Status as InstallationStatus};
 use crate::obligations::input::ObligationIn;
-use crate::service_calls::model::ServiceLevel;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};

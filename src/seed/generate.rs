@@ -3,11 +3,12 @@
 //! covering an installation, the obligation behind a task).
 
 use crate::contracts::model::{renewals_due, Period, Term};
+use crate::contracts::service_level::{Priority, ServiceLevel, Times};
 use crate::contracts::store::ContractRow;
 use crate::dossiers::store::{DossierRow, TriggerRow};
 use crate::installations::store::{CoverageRow, InstallationRow};
 use crate::obligations::store::ObligationRow;
-use crate::service_calls::model::{Deadlines, Priority, ServiceLevel, Times};
+use crate::service_calls::model::Deadlines;
 use crate::service_calls::store::ServiceCallRow;
 use crate::tasks::store::TaskRow;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};

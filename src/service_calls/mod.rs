@@ -2,7 +2,6 @@
 //! level, the SLA clocks, and the service actions it is turned into.
 
 pub mod api;
-pub mod business_hours;
 pub mod input;
 pub mod model;
 pub mod service;
