@@ -9,6 +9,7 @@ pub mod db;
 pub mod documents;
 pub mod dossiers;
 pub mod events;
+pub mod flows;
 pub mod health;
 pub mod http;
 pub mod idempotency;

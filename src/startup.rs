@@ -162,16 +162,6 @@ pub fn feed_scopes() -> crate::events::FeedScopes {
     ])
 }
 
-/// What the features above attributes answer about them.
-pub fn attribute_hooks() -> crate::attributes::service::AttributeHooks {
-    crate::attributes::service::AttributeHooks { dossier_schema_keys: crate::dossiers::service::schema_key_types }
-}
-
-/// What the features above the worklist do when their tasks change.
-pub fn task_hooks() -> crate::tasks::service::TaskHooks {
-    crate::tasks::service::TaskHooks { step_done: crate::workflows::service::step_done }
-}
-
 /// The application with all routes and middleware.
 pub fn app(
     state: &AppState,
@@ -193,8 +183,10 @@ pub fn app(
         .app_data(web::Data::new(state.settings.clone()))
         .app_data(web::Data::new(state.documents.clone()))
         .app_data(web::Data::new(feed_scopes()))
-        .app_data(web::Data::new(task_hooks()))
-        .app_data(web::Data::new(attribute_hooks()))
+        .app_data(web::Data::new(crate::flows::task_hooks()))
+        .app_data(web::Data::new(crate::flows::attribute_hooks()))
+        .app_data(web::Data::new(crate::flows::contract_hooks()))
+        .app_data(web::Data::new(crate::flows::dossier_hooks()))
         .app_data(BodyLimit(state.settings.body_limit_bytes))
         .app_data(
             web::PathConfig::default().error_handler(|e, _| {

@@ -280,23 +280,10 @@ const KNOWN_WRONG_WAY: &[&str] = &[
     "src/config.rs uses src/contracts/service_level.rs",
     "src/config.rs uses src/documents/model.rs",
     "src/config.rs uses src/webhooks/model.rs",
-    "src/contracts/api.rs uses src/obligations/generation.rs",
-    "src/contracts/service.rs uses src/installations/service.rs",
-    "src/contracts/service.rs uses src/installations/store.rs",
-    "src/contracts/service.rs uses src/obligations/service.rs",
-    "src/contracts/service.rs uses src/obligations/store.rs",
-    "src/dossiers/service.rs uses src/workflows/service.rs",
-    "src/dossiers/service.rs uses src/workflows/store.rs",
-    "src/installations/api.rs uses src/obligations/generation.rs",
-    "src/installations/service.rs uses src/obligations/service.rs",
 ];
 
 /// Circles still to be broken, each as its files in name order joined by ` <-> `.
-const KNOWN_CIRCLES: &[&str] = &[
-    "src/contracts/service.rs <-> src/installations/service.rs <-> src/obligations/service.rs",
-    "src/documents/service.rs <-> src/documents/store.rs",
-    "src/dossiers/service.rs <-> src/workflows/service.rs",
-];
+const KNOWN_CIRCLES: &[&str] = &[];
 
 /// Fails unless `found` is exactly `known`, naming what is new and what is gone.
 fn ratchet(what: &str, found: &[String], known: &[&str]) {

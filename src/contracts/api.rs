@@ -2,7 +2,7 @@
 
 use super::input::{ContractIn, ContractPatch, RenewIn, TerminateIn};
 use super::model::{Reminder, Status};
-use super::service::{self, Verb};
+use super::service::{self, ContractHooks, Verb};
 use super::service_level::ServiceLevel;
 use super::store::{self, ContractRow, ListFilter};
 use crate::attributes::model::EntityKind;
@@ -18,7 +18,6 @@ use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
-use crate::obligations::generation;
 use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -279,13 +278,15 @@ pub async fn update(
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     id: web::Path<String>,
+    hooks: web::Data<ContractHooks>,
     if_match: IfMatch,
     body: ApiJson<ContractPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
     let actor = who.sub.clone();
-    let row = db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?;
-    generation::follow_up(&db, &actor, now, vec![row.id.clone()]).await;
+    let h = *hooks.get_ref();
+    let row = db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match, &h)).await?;
+    (hooks.settle)(db.get_ref().clone(), actor, now, vec![row.id.clone()]).await;
     Ok(ok(row))
 }
 
@@ -306,11 +307,12 @@ pub async fn delete(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, now) = (id.into_inner(), clock.now());
-    db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match)).await?;
+    let (id, now, hooks) = (id.into_inner(), clock.now(), *hooks.get_ref());
+    db.write(move |c| service::delete(c, &Ctx { actor: &who.sub, now }, &id, &if_match, &hooks)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -318,13 +320,14 @@ async fn act(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: String,
     verb: Verb,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let (now, actor) = (ctx(&who, &clock).now, who.sub.clone());
-    let row = db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match)).await?;
-    generation::follow_up(&db, &actor, now, vec![row.id.clone()]).await;
+    let (now, actor, h) = (ctx(&who, &clock).now, who.sub.clone(), *hooks.get_ref());
+    let row = db.write(move |c| service::act(c, &Ctx { actor: &who.sub, now }, &id, verb, &if_match, &h)).await?;
+    (hooks.settle)(db.get_ref().clone(), actor, now, vec![row.id.clone()]).await;
     Ok(ok(row))
 }
 
@@ -342,10 +345,11 @@ pub async fn activate(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    act(who, db, clock, id.into_inner(), Verb::Activate, if_match).await
+    act(who, db, clock, hooks, id.into_inner(), Verb::Activate, if_match).await
 }
 
 /// Suspend an active contract.
@@ -362,10 +366,11 @@ pub async fn suspend(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    act(who, db, clock, id.into_inner(), Verb::Suspend, if_match).await
+    act(who, db, clock, hooks, id.into_inner(), Verb::Suspend, if_match).await
 }
 
 /// Terminate a contract with effect from a date (default today).
@@ -384,6 +389,7 @@ pub async fn terminate(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<Option<TerminateIn>>,
@@ -391,7 +397,7 @@ pub async fn terminate(
     let input = body.into_inner().unwrap_or_default();
     validate(&input)?;
     let verb = Verb::Terminate(input);
-    act(who, db, clock, id.into_inner(), verb, if_match).await
+    act(who, db, clock, hooks, id.into_inner(), verb, if_match).await
 }
 
 /// Renew a contract: extend its end date by the renewal term or the given months. Needs the
@@ -408,10 +414,12 @@ pub async fn terminate(
     ),
     security(("bearer" = []))
 )]
+#[allow(clippy::too_many_arguments)]
 pub async fn renew(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
     req: HttpRequest,
@@ -429,7 +437,7 @@ pub async fn renew(
     let input = body.into_inner().unwrap_or_default();
     validate(&input)?;
     let verb = Verb::Renew(input);
-    act(who, db, clock, id.into_inner(), verb, if_match).await
+    act(who, db, clock, hooks, id.into_inner(), verb, if_match).await
 }
 
 /// The direct children of a contract, oldest first.

@@ -9,15 +9,38 @@ use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::store::AttributeValueRow;
 use crate::attributes::{service as attributes, store as attribute_store};
 use crate::db::hierarchy::{self, ParentProblem, Tree};
-use crate::db::DbConnection;
+use crate::db::{Db, DbConnection};
 use crate::events::{store as events, Ctx};
 use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
 use crate::tasks::model::Assignee;
-use chrono::{Datelike, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 pub const ENTITY: &str = "contract";
+
+/// A hook run inside a change's transaction for contracts changed `(before, after)`.
+pub type ChangedHook = fn(&mut DbConnection, &Ctx, &[(&ContractRow, &ContractRow)]) -> Result<(), ApiError>;
+
+/// What a change of contracts moves in the features built on them (coverage, obligations and
+/// their tasks). Contracts know none of those features: `flows::contract_hooks` fills this in
+/// and `startup` registers it, so a handler passes it on as it passes on the database.
+#[derive(Clone, Copy)]
+pub struct ContractHooks {
+    /// Inside the change's transaction, for contracts changed `(before, after)`: moves what
+    /// follows from their type, term and status.
+    pub changed: ChangedHook,
+    /// Inside the transaction of a change to what these contracts cover: what follows from it.
+    pub coverage_changed: fn(&mut DbConnection, &Ctx, &[&ContractRow]) -> Result<(), ApiError>,
+    /// Before a contract is deleted: the refusal if records of the features above still hold
+    /// on to it.
+    pub held_by: fn(&mut DbConnection, &str) -> Result<Option<ApiError>, ApiError>,
+    /// After the commit of such a change: brings the work of the contracts with these ids in
+    /// line (task generation). It has committed, so a failure is logged and left to the
+    /// scheduler, not answered.
+    pub settle: fn(Db, String, DateTime<Utc>, Vec<String>) -> LocalBoxFuture<'static, ()>,
+}
 
 /// The JSON form of a contract used for history diffs.
 pub fn snapshot(row: &ContractRow) -> Value {
@@ -553,6 +576,7 @@ pub fn update(
     id: &str,
     patch: ContractPatch,
     if_match: &IfMatch,
+    hooks: &ContractHooks,
 ) -> Result<ContractRow, ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
@@ -652,24 +676,24 @@ pub fn update(
         follow_owner(conn, &mut row)?;
     }
     follow_reminders(conn, ctx, &old, &row)?;
-    crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
-    if (old.start_date, old.end_date) != (row.start_date, row.end_date) {
-        crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
-    }
+    (hooks.changed)(conn, ctx, &[(&old, &row)])?;
     Ok(row)
 }
 
-pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+pub fn delete(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    if_match: &IfMatch,
+    hooks: &ContractHooks,
+) -> Result<(), ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
     if store::has_children(conn, id)? {
         return Err(ApiError::conflict("has_children", "the contract has child contracts; delete or move them first"));
     }
-    if crate::obligations::store::contract_has_obligations(conn, id)? {
-        return Err(ApiError::conflict("has_obligations", "the contract has obligations; delete them first"));
-    }
-    if crate::installations::store::contract_has_coverage(conn, id)? {
-        return Err(ApiError::conflict("has_coverage", "the contract covers installations; remove the coverage first"));
+    if let Some(refusal) = (hooks.held_by)(conn, id)? {
+        return Err(refusal);
     }
     if crate::tasks::store::contract_has_tasks(conn, id)? {
         return Err(ApiError::conflict(
@@ -696,6 +720,7 @@ pub fn act(
     id: &str,
     verb: Verb,
     if_match: &IfMatch,
+    hooks: &ContractHooks,
 ) -> Result<ContractRow, ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
@@ -762,8 +787,7 @@ pub fn act(
     }
     record(conn, ctx, id, action.past_tense(), Some(&old), Some(&row))?;
     follow_reminders(conn, ctx, &old, &row)?;
-    crate::installations::service::follow_contract(conn, ctx, &old, &row)?;
-    crate::obligations::service::follow_contracts(conn, ctx, &[&row])?;
+    (hooks.changed)(conn, ctx, &[(&old, &row)])?;
     Ok(row)
 }
 
@@ -781,7 +805,12 @@ pub struct RenewalPass {
 ///
 /// Safe to run on several instances at once: each change is a conditional update on the
 /// version that was read, so a contract another instance already handled is skipped.
-pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, rows: &[ContractRow]) -> Result<Vec<Option<Action>>, ApiError> {
+pub fn end_of_term(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    rows: &[ContractRow],
+    hooks: &ContractHooks,
+) -> Result<Vec<Option<Action>>, ApiError> {
     let planned: Vec<(usize, ContractRow, Action)> = rows
         .iter()
         .enumerate()
@@ -799,8 +828,7 @@ pub fn end_of_term(conn: &mut DbConnection, ctx: &Ctx, rows: &[ContractRow]) -> 
         .collect();
     events::record_many(conn, ctx, ENTITY, &changes)?;
     let pairs: Vec<(&ContractRow, &ContractRow)> = done.iter().map(|(i, new, _)| (&rows[*i], new)).collect();
-    crate::installations::service::follow_contracts(conn, ctx, &pairs)?;
-    crate::obligations::service::follow_contracts(conn, ctx, &done.iter().map(|(_, new, _)| new).collect::<Vec<_>>())?;
+    (hooks.changed)(conn, ctx, &pairs)?;
     let mut out = vec![None; rows.len()];
     for (i, _, action) in done {
         out[i] = Some(action);

@@ -3,8 +3,9 @@
 //! content, and the integration push `PUT /api/v1/contracts/by-external-ref/{ref}/documents/{document_ref}`.
 
 use super::blobs::{self, Filed};
+use super::model::ENTITY;
 use super::model::{self, OwnerType, RangeAsk};
-use super::service::{self, FileMeta, Meta, ENTITY};
+use super::service::{self, FileMeta, Meta};
 use super::storage::DocumentStore;
 use super::store::{self, DocumentRow, VersionRow};
 use super::upload::{self, Described, Limits};

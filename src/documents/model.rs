@@ -42,6 +42,9 @@ impl OwnerType {
     }
 }
 
+/// The entity type of a document's events.
+pub const ENTITY: &str = "document";
+
 /// The kind of document every generated one gets.
 pub const GENERATED_KIND: &str = "generated";
 

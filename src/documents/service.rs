@@ -1,7 +1,7 @@
 //! Document use cases. Each runs inside the caller's transaction, after the bytes are stored,
 //! and appends its event there.
 
-use super::model::OwnerType;
+use super::model::{OwnerType, ENTITY};
 use super::storage::Stored;
 use super::store::{self, DocumentRow, VersionRow};
 use crate::auth::{Principal, Role};
@@ -11,8 +11,6 @@ use crate::events::Ctx;
 use crate::http::push::Outcome;
 use crate::http::{check_text, ApiError, FieldError, IfMatch};
 use serde_json::{json, Value};
-
-pub const ENTITY: &str = "document";
 
 /// What describes a document besides its bytes.
 #[derive(Debug, Clone)]

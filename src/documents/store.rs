@@ -188,7 +188,7 @@ pub fn purge_versions(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Q
 pub fn feed_readable_by(r: &Reader) -> crate::events::store::EventCondition {
     let readable = dossiers::table.filter(readable_by!(r)).select(dossiers::id);
     Box::new(
-        events::entity_type.ne(super::service::ENTITY).or(events::entity_id.eq_any(
+        events::entity_type.ne(super::model::ENTITY).or(events::entity_id.eq_any(
             documents::table
                 .filter(documents::owner_type.ne("dossier").or(documents::owner_id.eq_any(readable)))
                 .select(documents::id),

@@ -3,7 +3,7 @@
 
 use super::input::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
 use super::model::{AttributeDef, RuleDef, TriggerKind, TriggerStatus};
-use super::service::{self, ENTITY};
+use super::service::{self, DossierHooks, ENTITY};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, TriggerRow, TypeRow, TypeVersionRow};
 use crate::auth::Principal;
 use crate::auth::{AdminOnly, Allowed, CaseWorkers};
@@ -275,10 +275,11 @@ pub async fn create_type(
     who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     body: ApiJson<DossierTypeIn>,
 ) -> Result<HttpResponse, ApiError> {
     let (input, now) = (body.into_inner(), clock.now());
-    let (t, v) = db.write(move |c| service::create_type(c, &Ctx { actor: &who.sub, now }, input)).await?;
+    let (t, v) = db.write(move |c| service::create_type(c, &Ctx { actor: &who.sub, now }, input, &hooks)).await?;
     let location = format!("/api/v1/dossier-types/{}", t.id);
     Ok(type_ok(StatusCode::CREATED, t, v, Some(location)))
 }
@@ -365,13 +366,15 @@ pub async fn update_type(
     who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<DossierTypePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
-    let (t, v) =
-        db.write(move |c| service::update_type(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?;
+    let (t, v) = db
+        .write(move |c| service::update_type(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match, &hooks))
+        .await?;
     Ok(type_ok(StatusCode::OK, t, v, None))
 }
 
@@ -527,24 +530,28 @@ pub async fn update(
     who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<DossierPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, patch, now) = (id.into_inner(), body.into_inner(), clock.now());
-    Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match)).await?))
+    Ok(ok(db.write(move |c| service::update(c, &Ctx { actor: &who.sub, now }, &id, patch, &if_match, &hooks)).await?))
 }
 
 async fn set_status(
     who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     id: String,
     if_match: IfMatch,
     close: bool,
 ) -> Result<HttpResponse, ApiError> {
     let now = clock.now();
-    Ok(ok(db.write(move |c| service::set_status(c, &Ctx { actor: &who.sub, now }, &id, close, &if_match)).await?))
+    Ok(ok(db
+        .write(move |c| service::set_status(c, &Ctx { actor: &who.sub, now }, &id, close, &if_match, &hooks))
+        .await?))
 }
 
 /// Close a dossier (case_worker); 409 while workflows run on it or when it is closed.
@@ -562,10 +569,11 @@ pub async fn close(
     who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    set_status(who, db, clock, id.into_inner(), if_match, true).await
+    set_status(who, db, clock, hooks, id.into_inner(), if_match, true).await
 }
 
 /// Reopen a closed dossier (case_worker); 409 when it is open.
@@ -583,10 +591,11 @@ pub async fn reopen(
     who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    set_status(who, db, clock, id.into_inner(), if_match, false).await
+    set_status(who, db, clock, hooks, id.into_inner(), if_match, false).await
 }
 
 /// Every change of a dossier ever, oldest first, with old and new values.
@@ -634,6 +643,7 @@ pub async fn post_event(
     who: Allowed<CaseWorkers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<DossierHooks>,
     settings: web::Data<Settings>,
     id: web::Path<String>,
     body: ApiJson<EventIn>,
@@ -648,7 +658,7 @@ pub async fn post_event(
         ));
     }
     let (event, firings, created) =
-        db.write(move |c| service::post_event(c, &Ctx { actor: &who.sub, now }, &id, input)).await?;
+        db.write(move |c| service::post_event(c, &Ctx { actor: &who.sub, now }, &id, input, &hooks)).await?;
     let location = format!("/api/v1/dossiers/{}/events", event.dossier_id);
     let out = PostedOut { event: event.into(), firings: firings.into_iter().map(FiringOut::from).collect() };
     if created {

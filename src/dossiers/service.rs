@@ -12,7 +12,26 @@ use crate::events::{store as events, Ctx};
 use crate::http::{check_text, ApiError, FieldError, IfMatch};
 use crate::tasks::model::Assignee;
 use chrono::NaiveDate;
+use diesel::QueryResult;
 use serde_json::{Map, Value};
+
+/// Starts workflow `key` on a dossier with `responsible` for the rule `rule_key`, in the
+/// caller's transaction; gives the instance's id.
+pub type StartWorkflow =
+    fn(&mut DbConnection, &Ctx, &DossierRow, &str, Option<Assignee>, Option<&str>) -> Result<String, ApiError>;
+
+/// What dossiers ask of the workflows that run on them. Dossiers know no workflow code:
+/// `flows::dossier_hooks` fills this in and `startup` registers it.
+#[derive(Clone, Copy)]
+pub struct DossierHooks {
+    /// Whether a workflow with this key is defined (a rule may only start one that is).
+    pub workflow_exists: fn(&mut DbConnection, &str) -> QueryResult<bool>,
+    /// How many workflows run on the dossier with this id (it cannot close while one does).
+    pub workflows_running: fn(&mut DbConnection, &str) -> QueryResult<i64>,
+    /// Starts workflow `key` on the dossier with `responsible` (default: the dossier's owner)
+    /// for the rule `rule_key`, in the caller's transaction; gives the instance's id.
+    pub start_workflow: StartWorkflow,
+}
 
 pub const ENTITY: &str = "dossier";
 pub const TYPE_ENTITY: &str = "dossier_type";
@@ -79,6 +98,7 @@ fn check_type(
     name: &str,
     description: Option<&String>,
     d: &TypeDef,
+    hooks: &DossierHooks,
 ) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     check_text(&mut errors, "name", name, 200);
@@ -93,8 +113,8 @@ fn check_type(
         .map(|def| (def.key.clone(), crate::attributes::service::rule_of(def).data_type))
         .collect();
     let mut lookup_failed = None;
-    let mut exists = |key: &str| match crate::workflows::store::by_key(conn, key) {
-        Ok(w) => w.is_some(),
+    let mut exists = |key: &str| match (hooks.workflow_exists)(conn, key) {
+        Ok(exists) => exists,
         Err(e) => {
             lookup_failed = Some(e);
             true
@@ -169,12 +189,13 @@ pub fn create_type(
     conn: &mut DbConnection,
     ctx: &Ctx,
     input: DossierTypeIn,
+    hooks: &DossierHooks,
 ) -> Result<(TypeRow, TypeVersionRow), ApiError> {
     if !crate::attributes::model::valid_key(&input.key) {
         return Err(ApiError::invalid("key", "invalid_key", "use snake_case (at most 63 characters)"));
     }
     let d = TypeDef { attributes: input.attributes, rules: input.rules, default_owner: input.default_owner };
-    check_type(conn, &input.key, &input.name, input.description.as_ref(), &d)?;
+    check_type(conn, &input.key, &input.name, input.description.as_ref(), &d, hooks)?;
     if store::type_by_key(conn, &input.key)?.is_some() {
         return Err(ApiError::conflict("duplicate_key", format!("a dossier type `{}` already exists", input.key)));
     }
@@ -201,6 +222,7 @@ pub fn update_type(
     id: &str,
     patch: DossierTypePatch,
     if_match: &IfMatch,
+    hooks: &DossierHooks,
 ) -> Result<(TypeRow, TypeVersionRow), ApiError> {
     let (old, old_v) = load_type(conn, id)?;
     if_match.check(old.version)?;
@@ -219,7 +241,7 @@ pub fn update_type(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    check_type(conn, &old.key, &name, description.as_ref(), &d)?;
+    check_type(conn, &old.key, &name, description.as_ref(), &d, hooks)?;
     if name == old_v.name
         && description == old_v.description
         && d.attributes == cur.attributes
@@ -392,6 +414,7 @@ pub fn update(
     id: &str,
     patch: DossierPatch,
     if_match: &IfMatch,
+    hooks: &DossierHooks,
 ) -> Result<DossierRow, ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
@@ -460,7 +483,7 @@ pub fn update(
         let Some((_, o, n)) = changes.iter().find(|(k, _, _)| k == attribute) else { continue };
         if conditions.iter().all(|c| model::holds(c, o, n)) {
             let details = serde_json::json!({"attribute": attribute, "old": o, "new": n, "event_id": event_id});
-            fire(conn, ctx, &row, rule, &format!("change:{event_id}"), details)?;
+            fire(conn, ctx, &row, rule, &format!("change:{event_id}"), details, hooks)?;
         }
     }
     sync_triggers(conn, &row, &def.rules)?;
@@ -474,6 +497,7 @@ pub fn set_status(
     id: &str,
     close: bool,
     if_match: &IfMatch,
+    hooks: &DossierHooks,
 ) -> Result<DossierRow, ApiError> {
     let old = load(conn, id)?;
     if_match.check(old.version)?;
@@ -485,7 +509,7 @@ pub fn set_status(
         ));
     }
     if close {
-        let n = crate::workflows::store::running_on_dossier(conn, id)?;
+        let n = (hooks.workflows_running)(conn, id)?;
         if n > 0 {
             return Err(ApiError::conflict(
                 "workflows_running",
@@ -551,12 +575,12 @@ pub fn fire(
     rule: &RuleDef,
     occurrence: &str,
     details: Value,
+    hooks: &DossierHooks,
 ) -> Result<Option<FiringRow>, ApiError> {
     if store::firing_exists(conn, &rule.key, &d.id, occurrence)? {
         return Ok(None);
     }
-    let instance =
-        crate::workflows::service::start(conn, ctx, d, &rule.workflow, rule.responsible.clone(), Some(&rule.key))?;
+    let instance = (hooks.start_workflow)(conn, ctx, d, &rule.workflow, rule.responsible.clone(), Some(&rule.key))?;
     let row = FiringRow {
         id: uuid::Uuid::now_v7().to_string(),
         dossier_id: d.id.clone(),
@@ -565,7 +589,7 @@ pub fn fire(
         trigger_kind: rule.trigger.kind().as_str().into(),
         type_version: d.type_version,
         details: details.to_string(),
-        workflow_instance_id: Some(instance.id),
+        workflow_instance_id: Some(instance),
         fired_by: ctx.actor.to_string(),
         fired_at: ctx.now.naive_utc(),
     };
@@ -581,6 +605,7 @@ pub fn post_event(
     ctx: &Ctx,
     id: &str,
     input: EventIn,
+    hooks: &DossierHooks,
 ) -> Result<(BusinessEventRow, Vec<FiringRow>, bool), ApiError> {
     let mut errors = Vec::new();
     check_text(&mut errors, "type", &input.event_type, 100);
@@ -619,7 +644,7 @@ pub fn post_event(
         match &rule.trigger {
             Trigger::EventPosted { event } if *event == row.event_type => {
                 let details = serde_json::json!({"event_id": row.id, "type": row.event_type});
-                firings.extend(fire(conn, ctx, &d, rule, &format!("event:{}", row.id), details)?);
+                firings.extend(fire(conn, ctx, &d, rule, &format!("event:{}", row.id), details, hooks)?);
             }
             _ => {}
         }
@@ -635,6 +660,7 @@ pub fn fire_next_due(
     ctx: &Ctx,
     skip: &[String],
     claimed: &mut Option<String>,
+    hooks: &DossierHooks,
 ) -> Result<Option<bool>, ApiError> {
     let Some(t) = store::claim_due_triggers(conn, ctx.today(), skip, 1)?.pop() else { return Ok(None) };
     *claimed = Some(t.dossier_id.clone());
@@ -650,7 +676,7 @@ pub fn fire_next_due(
             };
             let details = serde_json::json!({"due_on": t.due_on, "attribute": attribute, "offset": offset,
                                              "source": attrs_of(&d).get(&attribute)});
-            let fired = fire(conn, ctx, &d, rule, &format!("date:{}", t.due_on), details)?;
+            let fired = fire(conn, ctx, &d, rule, &format!("date:{}", t.due_on), details, hooks)?;
             store::close_trigger(conn, &t.dossier_id, &t.rule_key, TriggerStatus::Fired.as_str(), now)?;
             Ok(Some(fired.is_some()))
         }

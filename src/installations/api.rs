@@ -11,6 +11,7 @@ use crate::auth::Principal;
 use crate::auth::{Allowed, ContractWriters};
 use crate::clock::{as_utc, Clock};
 use crate::contracts::service::load as load_contract;
+use crate::contracts::service::ContractHooks;
 use crate::contracts::store::ContractRow;
 use crate::db::Db;
 use crate::events::Ctx;
@@ -18,7 +19,6 @@ use crate::http::etag::resource_response;
 use crate::http::json::validate;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiJson, IfMatch, Page, Problem, QueryPairs};
-use crate::obligations::generation;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -523,15 +523,16 @@ pub async fn add_coverage(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     id: web::Path<String>,
     body: ApiJson<CoverageIn>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     validate(&input)?;
     let (id, items, now) = (id.into_inner(), input.installations, clock.now());
-    let (actor, contract_id) = (who.sub.clone(), id.clone());
-    let rows = db.write(move |c| service::add_coverage(c, &Ctx { actor: &who.sub, now }, &id, items)).await?;
-    generation::follow_up(&db, &actor, now, vec![contract_id]).await;
+    let (actor, contract_id, h) = (who.sub.clone(), id.clone(), *hooks.get_ref());
+    let rows = db.write(move |c| service::add_coverage(c, &Ctx { actor: &who.sub, now }, &id, items, &h)).await?;
+    (hooks.settle)(db.get_ref().clone(), actor, now, vec![contract_id]).await;
     Ok(HttpResponse::Created().json(Page {
         items: rows.into_iter().map(|(cov, inst)| CoverageOut::with_installation(cov, inst)).collect(),
         next_cursor: None,
@@ -595,18 +596,19 @@ pub async fn update_coverage(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
     body: ApiJson<CoveragePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, installation_id), patch, now) = (path.into_inner(), body.into_inner(), clock.now());
-    let (actor, contract_id) = (who.sub.clone(), id.clone());
+    let (actor, contract_id, h) = (who.sub.clone(), id.clone(), *hooks.get_ref());
     let (cov, inst) = db
         .write(move |c| {
-            service::update_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, patch, &if_match)
+            service::update_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, patch, &if_match, &h)
         })
         .await?;
-    generation::follow_up(&db, &actor, now, vec![contract_id]).await;
+    (hooks.settle)(db.get_ref().clone(), actor, now, vec![contract_id]).await;
     let version = cov.version;
     Ok(resource_response(StatusCode::OK, &CoverageOut::with_installation(cov, inst), version, None))
 }
@@ -629,13 +631,14 @@ pub async fn delete_coverage(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    hooks: web::Data<ContractHooks>,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, installation_id), now) = (path.into_inner(), clock.now());
-    let (actor, contract_id) = (who.sub.clone(), id.clone());
-    db.write(move |c| service::delete_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, &if_match))
+    let (actor, contract_id, h) = (who.sub.clone(), id.clone(), *hooks.get_ref());
+    db.write(move |c| service::delete_coverage(c, &Ctx { actor: &who.sub, now }, &id, &installation_id, &if_match, &h))
         .await?;
-    generation::follow_up(&db, &actor, now, vec![contract_id]).await;
+    (hooks.settle)(db.get_ref().clone(), actor, now, vec![contract_id]).await;
     Ok(HttpResponse::NoContent().finish())
 }

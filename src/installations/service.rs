@@ -6,7 +6,7 @@ use super::model::{extended_end, Location, Period, Status};
 use super::store::{self, CoverageRow, InstallationRow};
 use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::{service as attributes, store as attribute_store};
-use crate::contracts::service::load as load_contract;
+use crate::contracts::service::{load as load_contract, ContractHooks};
 use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
@@ -361,6 +361,7 @@ pub fn add_coverage(
     ctx: &Ctx,
     contract_id: &str,
     items: Vec<CoverageItem>,
+    hooks: &ContractHooks,
 ) -> Result<Vec<(CoverageRow, InstallationRow)>, ApiError> {
     let contract = load_contract(conn, contract_id)?;
     // Everything the checks need, in a handful of queries whatever the number of items.
@@ -429,7 +430,7 @@ pub fn add_coverage(
     store::insert_coverages(conn, &rows)?;
     let snapshots: Vec<(&str, Value)> = rows.iter().map(|r| (r.id.as_str(), coverage_snapshot(r))).collect();
     events::record_created(conn, ctx, COVERAGE, &snapshots)?;
-    crate::obligations::service::follow_contracts(conn, ctx, &[&contract])?;
+    (hooks.coverage_changed)(conn, ctx, &[&contract])?;
     Ok(out)
 }
 
@@ -450,6 +451,7 @@ pub fn update_coverage(
     installation_id: &str,
     patch: CoveragePatch,
     if_match: &IfMatch,
+    hooks: &ContractHooks,
 ) -> Result<(CoverageRow, InstallationRow), ApiError> {
     let old = load_coverage(conn, contract_id, installation_id)?;
     if_match.check(old.version)?;
@@ -471,7 +473,7 @@ pub fn update_coverage(
         return Err(ApiError::conflict("concurrent_update", "the coverage changed meanwhile; retry"));
     }
     events::record(conn, ctx, COVERAGE, &row.id, "updated", &coverage_snapshot(&old), &coverage_snapshot(&row))?;
-    crate::obligations::service::follow_contracts(conn, ctx, &[&contract])?;
+    (hooks.coverage_changed)(conn, ctx, &[&contract])?;
     Ok((row, installation))
 }
 
@@ -481,13 +483,14 @@ pub fn delete_coverage(
     contract_id: &str,
     installation_id: &str,
     if_match: &IfMatch,
+    hooks: &ContractHooks,
 ) -> Result<(), ApiError> {
     let old = load_coverage(conn, contract_id, installation_id)?;
     if_match.check(old.version)?;
     store::delete_coverage(conn, &old.id)?;
     events::record(conn, ctx, COVERAGE, &old.id, "deleted", &coverage_snapshot(&old), &Value::Null)?;
     let contract = load_contract(conn, contract_id)?;
-    crate::obligations::service::follow_contracts(conn, ctx, &[&contract])
+    (hooks.coverage_changed)(conn, ctx, &[&contract])
 }
 
 /// For each `(contract, installation, after)`, the first day after `after` on which another
@@ -522,7 +525,7 @@ fn next_same_type_starts(
     Ok(next)
 }
 
-/// Keeps a contract's coverage in step with the contract after any change to it:
+/// Keeps contracts' coverage in step with the contracts `(old, new)` after any change to them:
 /// - a renewal (the end moves later) extends the links that ran to the old end date, up to the
 ///   day before another contract of the same type takes the installation over;
 /// - every link is then kept inside the contract's period: a termination or a shorter term
@@ -530,18 +533,9 @@ fn next_same_type_starts(
 ///   inside the period is removed;
 /// - after a change of contract type, a link that would overlap a contract of the new type
 ///   refuses the change (409).
-pub fn follow_contract(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    old: &ContractRow,
-    new: &ContractRow,
-) -> Result<(), ApiError> {
-    follow_contracts(conn, ctx, &[(old, new)])
-}
-
-/// [`follow_contract`] for many changed contracts `(old, new)` at once: one query reads all
-/// their links, one the other contracts their extensions must stop short of, and one statement
-/// writes the links that change.
+///
+/// All at once: one query reads all their links, one the other contracts their extensions
+/// must stop short of, and one statement writes the links that change.
 pub fn follow_contracts(
     conn: &mut DbConnection,
     ctx: &Ctx,

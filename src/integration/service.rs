@@ -11,6 +11,7 @@ use crate::contracts::service::{self as contracts, Verb};
 use crate::contracts::store::{self as contract_store, ContractRow};
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
+use crate::flows;
 use crate::http::{ApiError, FieldError, IfMatch, Patch};
 use crate::installations::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
 use crate::installations::service as installations;
@@ -242,7 +243,8 @@ fn apply_contract(
                 owner: Patch::Absent,
                 reminders: Patch::Absent,
             };
-            let mut row = contracts::update(conn, ctx, &old.id, patch, &IfMatch::none()).map_err(|e| within(at, e))?;
+            let mut row = contracts::update(conn, ctx, &old.id, patch, &IfMatch::none(), &flows::contract_hooks())
+                .map_err(|e| within(at, e))?;
             if let Some(wanted) = status.filter(|s| s.as_str() != row.status) {
                 let verb = match wanted {
                     ContractStatus::Active => Verb::Activate,
@@ -257,7 +259,7 @@ fn apply_contract(
                         ))
                     }
                 };
-                row = contracts::act(conn, ctx, &row.id, verb, &IfMatch::none())?;
+                row = contracts::act(conn, ctx, &row.id, verb, &IfMatch::none(), &flows::contract_hooks())?;
             }
             (row, false)
         }
@@ -390,17 +392,32 @@ fn apply_coverage(
             }),
             Some(link) if (link.valid_from, link.valid_to) != (from, to) => {
                 let patch = CoveragePatch { valid_from: Patch::Value(from), valid_to: opt(to) };
-                installations::update_coverage(conn, ctx, &contract.id, &installation.id, patch, &IfMatch::none())
-                    .map_err(|e| within(&prefix, e))?;
+                installations::update_coverage(
+                    conn,
+                    ctx,
+                    &contract.id,
+                    &installation.id,
+                    patch,
+                    &IfMatch::none(),
+                    &flows::contract_hooks(),
+                )
+                .map_err(|e| within(&prefix, e))?;
             }
             Some(_) => {}
         }
     }
     for installation_id in current.keys().filter(|id| !wanted.contains(*id)) {
-        installations::delete_coverage(conn, ctx, &contract.id, installation_id, &IfMatch::none())?;
+        installations::delete_coverage(
+            conn,
+            ctx,
+            &contract.id,
+            installation_id,
+            &IfMatch::none(),
+            &flows::contract_hooks(),
+        )?;
     }
     if !to_add.is_empty() {
-        installations::add_coverage(conn, ctx, &contract.id, to_add)
+        installations::add_coverage(conn, ctx, &contract.id, to_add, &flows::contract_hooks())
             .map_err(|e| within(&format!("{at}installations."), e))?;
     }
     Ok(())

@@ -150,6 +150,7 @@ fn end_of_term(
     today: chrono::NaiveDate,
     report: &mut PassReport,
 ) -> Result<(), ApiError> {
+    let hooks = crate::flows::contract_hooks();
     let mut skip: std::collections::HashSet<String> = std::collections::HashSet::new();
     for _ in 0..10_000 {
         let due = db
@@ -163,7 +164,7 @@ fn end_of_term(
             let outcomes = match db.write_blocking(|c| {
                 // All at once, in a savepoint; should that fail, one by one, each in a savepoint
                 // of its own, so that only the contract at fault is left for the next pass.
-                let outcomes = match c.transaction(|c| contracts::end_of_term(c, ctx, chunk)) {
+                let outcomes = match c.transaction(|c| contracts::end_of_term(c, ctx, chunk, &hooks)) {
                     Ok(actions) => actions.into_iter().map(Ok).collect(),
                     Err(e) => {
                         tracing::warn!(contracts = chunk.len(), error = %e, "end of term failed for a batch; one at a time");
@@ -171,7 +172,7 @@ fn end_of_term(
                         chunk
                             .iter()
                             .map(|row| {
-                                c.transaction(|c| contracts::end_of_term(c, ctx, std::slice::from_ref(row)))
+                                c.transaction(|c| contracts::end_of_term(c, ctx, std::slice::from_ref(row), &hooks))
                                     .map(|actions| actions.into_iter().next().flatten())
                             })
                             .collect::<Vec<_>>()
@@ -243,10 +244,11 @@ fn extend_horizons(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) -
 /// several instances, restarts and late passes fire each occurrence exactly once.
 fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     // Dossiers whose trigger failed are left for the next pass, so one cannot block the rest.
+    let hooks = crate::flows::dossier_hooks();
     let mut skip: Vec<String> = Vec::new();
     for _ in 0..100_000 {
         let mut claimed = None;
-        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx, &skip, &mut claimed)) {
+        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx, &skip, &mut claimed, &hooks)) {
             Ok(None) => break,
             Ok(Some(fired)) => report.date_rules_fired += usize::from(fired),
             Err(e) => {

@@ -85,6 +85,7 @@ fn dossier_model(
             "rules": [{"key": "relocation_on_move", "trigger": {"kind": "attribute_changed", "attribute": "address"},
                        "workflow": "relocation", "responsible": {"role": "mortgage-desk"}}]
         }))?,
+        &crate::flows::dossier_hooks(),
     )?;
     let (pension, _) = crate::dossiers::service::create_type(
         c,
@@ -96,6 +97,7 @@ fn dossier_model(
                        "trigger": {"kind": "date_reached", "attribute": "birth_date", "offset": generate::RETIREMENT_AGE},
                        "workflow": "retirement", "responsible": {"role": "pension-desk"}}]
         }))?,
+        &crate::flows::dossier_hooks(),
     )?;
     Ok(generate::DossierTypes { mortgage: mortgage.id, pension: pension.id })
 }
