@@ -1,13 +1,18 @@
 //! Settings read from the environment (a `.env` file is loaded first when present).
-//! Every variable is documented, with its default, in `.env.example`.
+//! Every variable is documented, with its default, in `.env.example`. The settings sit above
+//! the features: each feature owns the type of what it is configured with, and `startup`
+//! hands it over (as app data, or as an argument of a background pass).
 
+use crate::auth::jwt::JwtConfig;
 use crate::contracts::model::ReminderDefaults;
 use crate::contracts::service_level::ServiceLevel;
-use crate::webhooks::model::AllowedRanges;
+use crate::documents::upload::Limits;
+use crate::service_calls::model::check_risk_share;
+use crate::service_calls::service::SlaSettings;
+use crate::webhooks::dispatcher::DispatchConfig;
+use crate::webhooks::model::{AllowedRanges, RetryPolicy};
 use std::path::PathBuf;
-
-/// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: a key of at least the hash's size).
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
+use std::time::Duration;
 
 /// Everything the service needs to know about its surroundings.
 #[derive(Clone, Debug)]
@@ -141,29 +146,46 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The token settings' rules, checked before anything starts: a shared secret of at least
-    /// [`MIN_JWT_SECRET_BYTES`] (a short one can be guessed offline from any token), and with an
-    /// identity provider's public key an audience, since that provider also signs tokens for
-    /// other applications (unless `JWT_ALLOW_ANY_AUDIENCE=true` says so on purpose).
-    pub fn check_jwt(&self) -> Result<(), String> {
-        if self.jwt_public_key_file.is_some() {
-            if self.jwt_audience.is_none() && !self.jwt_allow_any_audience {
-                return Err("JWT_PUBLIC_KEY_FILE is set but JWT_AUDIENCE is not: tokens your identity provider \
-                    issues for other applications would be accepted. Set JWT_AUDIENCE to this service's \
-                    audience, or JWT_ALLOW_ANY_AUDIENCE=true to accept every audience on purpose"
-                    .into());
-            }
-        } else if let Some(secret) = &self.jwt_secret {
-            if secret.len() < MIN_JWT_SECRET_BYTES {
-                let n = secret.len();
-                return Err(format!(
-                    "JWT_SECRET is too short ({n} byte{}); at least {MIN_JWT_SECRET_BYTES} bytes are required \
-                     (e.g. the output of `openssl rand -hex 32`)",
-                    if n == 1 { "" } else { "s" }
-                ));
-            }
+    /// Where the token keys come from.
+    pub fn jwt(&self) -> JwtConfig {
+        JwtConfig {
+            secret: self.jwt_secret.clone(),
+            public_key_file: self.jwt_public_key_file.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            allow_any_audience: self.jwt_allow_any_audience,
+            data_dir: self.data_dir.clone(),
         }
-        Ok(())
+    }
+
+    /// The token settings' rules ([`JwtConfig::check`]), checked before anything starts.
+    pub fn check_jwt(&self) -> Result<(), String> {
+        self.jwt().check()
+    }
+
+    /// How the webhook dispatcher delivers.
+    pub fn dispatch(&self) -> DispatchConfig {
+        DispatchConfig {
+            timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            retry: RetryPolicy {
+                base: Duration::from_secs(self.webhook_retry_base_secs.max(1)),
+                max: Duration::from_secs(self.webhook_retry_max_secs.max(self.webhook_retry_base_secs).max(1)),
+            },
+            max_per_pass: 1000,
+            allowed: self.webhook_allow_private.clone(),
+            lanes: self.webhook_lanes.max(1),
+            pause_after: Duration::from_secs(self.webhook_pause_after_hours.saturating_mul(3600)),
+        }
+    }
+
+    /// How SLA clocks are set up beyond the contracts.
+    pub fn sla(&self) -> SlaSettings {
+        SlaSettings { default_level: self.default_service_level.clone(), risk_share: self.sla_at_risk_share }
+    }
+
+    /// Which documents are accepted.
+    pub fn document_limits(&self) -> Limits {
+        Limits { max_bytes: self.document_max_bytes, content_types: self.document_content_types.clone() }
     }
 
     /// The database URL actually used: the configured one or the embedded SQLite file.
@@ -219,15 +241,6 @@ fn parse_service_level(raw: &str) -> Result<ServiceLevel, String> {
     match level.check("DEFAULT_SERVICE_LEVEL").first() {
         None => Ok(level),
         Some(e) => Err(format!("{}: {}", e.field, e.message)),
-    }
-}
-
-/// Checks the at-risk share from the configuration: more than 0, less than 1.
-pub fn check_risk_share(share: f64) -> Result<f64, String> {
-    if share > 0.0 && share < 1.0 {
-        Ok(share)
-    } else {
-        Err(format!("SLA_AT_RISK_SHARE must be between 0 and 1 (exclusive), got {share}"))
     }
 }
 

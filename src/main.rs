@@ -72,7 +72,7 @@ fn main() -> ExitCode {
             Command::Openapi => {
                 pactum::startup::openapi().to_pretty_json().map(|json| println!("{json}")).map_err(|e| e.to_string())
             }
-            Command::Token { sub, roles, ttl } => JwtKeys::from_settings(&settings).and_then(|keys| {
+            Command::Token { sub, roles, ttl } => JwtKeys::from_config(&settings.jwt()).and_then(|keys| {
                 let roles: Vec<String> =
                     roles.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
                 keys.mint(&sub, &roles, ttl.into(), chrono::Utc::now()).map(|t| println!("{t}"))

@@ -31,7 +31,7 @@ impl AppState {
     /// The state `settings` describe, with `clock`: checks the settings, connects, migrates
     /// and opens the document store. Blocks (the database).
     pub fn prepare(settings: Settings, clock: Clock) -> Result<AppState, String> {
-        let jwt = JwtKeys::from_settings(&settings)?;
+        let jwt = JwtKeys::from_config(&settings.jwt())?;
         if let crate::auth::jwt::KeySource::GeneratedSecret(path) = &jwt.source {
             tracing::warn!(
                 path = %path.display(),
@@ -40,7 +40,11 @@ impl AppState {
         }
         crate::contracts::model::check_number_pattern(&settings.contract_number_pattern)?;
         let db = prepare_database(&settings.effective_database_url(), settings.db_pool_size)?;
-        let documents = crate::documents::storage::DocumentStore::from_settings(&settings)?;
+        let documents = crate::documents::storage::DocumentStore::open(
+            settings.document_store_url.as_deref(),
+            settings.document_store_endpoint.as_deref(),
+            &settings.data_dir,
+        )?;
         Ok(AppState { db, clock, jwt: Arc::new(jwt), settings, documents })
     }
 }
@@ -176,18 +180,24 @@ pub fn app(
 > {
     let endpoints = endpoints();
     let doc = document(&endpoints);
+    let settings = &state.settings;
     App::new()
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.clock.clone()))
         .app_data(web::Data::from(state.jwt.clone()))
-        .app_data(web::Data::new(state.settings.clone()))
+        .app_data(web::Data::new(crate::contracts::model::NumberPattern(settings.contract_number_pattern.clone())))
+        .app_data(web::Data::new(crate::integration::model::ImportMaxLines(settings.import_max_lines)))
+        .app_data(web::Data::new(crate::dossiers::model::EventDataMaxBytes(settings.event_data_max_bytes)))
+        .app_data(web::Data::new(settings.sla()))
+        .app_data(web::Data::new(settings.document_limits()))
+        .app_data(web::Data::new(settings.webhook_allow_private.clone()))
         .app_data(web::Data::new(state.documents.clone()))
         .app_data(web::Data::new(feed_scopes()))
         .app_data(web::Data::new(crate::flows::task_hooks()))
         .app_data(web::Data::new(crate::flows::attribute_hooks()))
         .app_data(web::Data::new(crate::flows::contract_hooks()))
         .app_data(web::Data::new(crate::flows::dossier_hooks()))
-        .app_data(BodyLimit(state.settings.body_limit_bytes))
+        .app_data(BodyLimit(settings.body_limit_bytes))
         .app_data(
             web::PathConfig::default().error_handler(|e, _| {
                 crate::http::ApiError::not_found(format!("no resource at this path: {e}")).into()
@@ -262,7 +272,7 @@ impl Application {
         crate::webhooks::dispatcher::spawn(
             state.db.clone(),
             state.clock.clone(),
-            crate::webhooks::dispatcher::DispatchConfig::from_settings(settings),
+            settings.dispatch(),
             settings.webhook_dispatch_interval_secs,
         );
         let bind_addr = settings.bind_addr.clone();

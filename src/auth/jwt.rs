@@ -1,11 +1,57 @@
 //! Verifying and minting JWTs: HS256 with a shared secret, or RS256/ES256 with the public key
 //! of a company identity provider.
 
-use crate::config::{Settings, MIN_JWT_SECRET_BYTES};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Deserializer, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: a key of at least the hash's size).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Where the token keys come from (the `JWT_*` settings).
+#[derive(Clone, Debug, Default)]
+pub struct JwtConfig {
+    /// HS256 secret (`JWT_SECRET`).
+    pub secret: Option<String>,
+    /// PEM public key (RSA or EC) of an identity provider (`JWT_PUBLIC_KEY_FILE`); wins over a secret.
+    pub public_key_file: Option<PathBuf>,
+    /// `iss` that tokens must carry, when set.
+    pub issuer: Option<String>,
+    /// `aud` that tokens must carry, when set.
+    pub audience: Option<String>,
+    /// With a public key and no audience: accept tokens whatever their `aud`.
+    pub allow_any_audience: bool,
+    /// Folder of the generated development secret, used when neither key is set.
+    pub data_dir: PathBuf,
+}
+
+impl JwtConfig {
+    /// The token settings' rules, checked before anything starts: a shared secret of at least
+    /// [`MIN_JWT_SECRET_BYTES`] (a short one can be guessed offline from any token), and with an
+    /// identity provider's public key an audience, since that provider also signs tokens for
+    /// other applications (unless `JWT_ALLOW_ANY_AUDIENCE=true` says so on purpose).
+    pub fn check(&self) -> Result<(), String> {
+        if self.public_key_file.is_some() {
+            if self.audience.is_none() && !self.allow_any_audience {
+                return Err("JWT_PUBLIC_KEY_FILE is set but JWT_AUDIENCE is not: tokens your identity provider \
+                    issues for other applications would be accepted. Set JWT_AUDIENCE to this service's \
+                    audience, or JWT_ALLOW_ANY_AUDIENCE=true to accept every audience on purpose"
+                    .into());
+            }
+        } else if let Some(secret) = &self.secret {
+            if secret.len() < MIN_JWT_SECRET_BYTES {
+                let n = secret.len();
+                return Err(format!(
+                    "JWT_SECRET is too short ({n} byte{}); at least {MIN_JWT_SECRET_BYTES} bytes are required \
+                     (e.g. the output of `openssl rand -hex 32`)",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The claims Pactum reads from a token.
 #[derive(Clone, Debug, Serialize)]
@@ -88,11 +134,11 @@ pub struct JwtKeys {
 const DEV_SECRET_FILE: &str = "jwt-secret";
 
 impl JwtKeys {
-    /// Builds the keys from the settings; with nothing configured, reads or creates the
+    /// Builds the keys `config` names; with no key configured, reads or creates the
     /// development secret in the data folder.
-    pub fn from_settings(settings: &Settings) -> Result<JwtKeys, String> {
-        settings.check_jwt()?;
-        if let Some(path) = &settings.jwt_public_key_file {
+    pub fn from_config(config: &JwtConfig) -> Result<JwtKeys, String> {
+        config.check()?;
+        if let Some(path) = &config.public_key_file {
             let pem =
                 std::fs::read(path).map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
             let (decoding, algorithm) = if let Ok(k) = DecodingKey::from_rsa_pem(&pem) {
@@ -109,19 +155,19 @@ impl JwtKeys {
                 decoding,
                 encoding: None,
                 algorithm,
-                issuer: settings.jwt_issuer.clone(),
-                audience: settings.jwt_audience.clone(),
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
                 source: KeySource::PublicKey(path.clone()),
             });
         }
-        let (secret, source) = match &settings.jwt_secret {
+        let (secret, source) = match &config.secret {
             Some(s) => (s.clone(), KeySource::ConfiguredSecret),
             None => {
-                let path = settings.data_dir.join(DEV_SECRET_FILE);
+                let path = config.data_dir.join(DEV_SECRET_FILE);
                 (dev_secret(&path)?, KeySource::GeneratedSecret(path))
             }
         };
-        Ok(JwtKeys::hs256(&secret, settings.jwt_issuer.clone(), settings.jwt_audience.clone(), source))
+        Ok(JwtKeys::hs256(&secret, config.issuer.clone(), config.audience.clone(), source))
     }
 
     pub fn hs256(secret: &str, issuer: Option<String>, audience: Option<String>, source: KeySource) -> JwtKeys {

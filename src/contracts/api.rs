@@ -10,7 +10,6 @@ use crate::attributes::service as attributes;
 use crate::auth::Principal;
 use crate::auth::{Allowed, ContractWriters};
 use crate::clock::{as_utc, Clock};
-use crate::config::Settings;
 use crate::db::hierarchy::{self, Tree};
 use crate::db::Db;
 use crate::events::Ctx;
@@ -160,11 +159,11 @@ pub async fn create(
     who: Allowed<ContractWriters>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    pattern: web::Data<super::model::NumberPattern>,
     body: ApiJson<ContractIn>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let pattern = settings.contract_number_pattern.clone();
+    let pattern = pattern.0.clone();
     let now = clock.now();
     let row = db.write(move |c| service::create(c, &Ctx { actor: &who.sub, now }, input, &pattern)).await?;
     let location = format!("/api/v1/contracts/{}", row.id);

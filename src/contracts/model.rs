@@ -444,6 +444,11 @@ pub fn format_number(pattern: &str, year: i32, seq: i64) -> String {
     out
 }
 
+/// The pattern of generated contract numbers (`CONTRACT_NUMBER_PATTERN`): `{YYYY}` is the year,
+/// `{SEQ}` or `{SEQ:n}` a counter zero-padded to n digits. Handlers get it as app data.
+#[derive(Clone, Debug)]
+pub struct NumberPattern(pub String);
+
 /// Checks a number pattern at startup: it must contain `{SEQ}` or `{SEQ:n}`.
 pub fn check_number_pattern(pattern: &str) -> Result<(), String> {
     let a = format_number(pattern, 2026, 1);

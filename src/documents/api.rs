@@ -146,10 +146,6 @@ pub const FEED_SCOPE: crate::events::FeedScope = crate::events::FeedScope {
     redact: |_, _| {},
 };
 
-fn limits(settings: &crate::config::Settings) -> Limits {
-    Limits { max_bytes: settings.document_max_bytes, content_types: settings.document_content_types.clone() }
-}
-
 /// The `kind`, `title` and `filename` query parameters of an upload, checked before the body is read.
 fn described(req: &HttpRequest) -> Result<Described, ApiError> {
     let mut q = QueryPairs::from_request(req)?;
@@ -235,11 +231,11 @@ async fn upload_to(
     payload: web::Payload,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<crate::config::Settings>,
+    limits: web::Data<Limits>,
     store: web::Data<DocumentStore>,
 ) -> Result<HttpResponse, ApiError> {
     let query = described(&req)?;
-    let limits = limits(&settings);
+    let limits = limits.get_ref().clone();
     upload::check_declared_length(&req, &limits)?;
     let (w, oid) = (who.clone(), id.clone());
     db.read(move |c| service::check_owner(c, &w, owner, &oid)).await?;
@@ -318,10 +314,10 @@ macro_rules! owner_endpoints {
             payload: web::Payload,
             db: web::Data<Db>,
             clock: web::Data<Clock>,
-            settings: web::Data<crate::config::Settings>,
+            limits: web::Data<Limits>,
             store: web::Data<DocumentStore>,
         ) -> Result<HttpResponse, ApiError> {
-            upload_to($owner, who.into_inner(), id.into_inner(), req, payload, db, clock, settings, store).await
+            upload_to($owner, who.into_inner(), id.into_inner(), req, payload, db, clock, limits, store).await
         }
 
         #[doc = concat!("The documents of a ", $what, " that are not removed, oldest first.")]
@@ -490,7 +486,7 @@ pub async fn add_version(
     if_match: IfMatch,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<crate::config::Settings>,
+    limits: web::Data<Limits>,
     store: web::Data<DocumentStore>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_any(service::ANY_WRITER)?;
@@ -500,7 +496,7 @@ pub async fn add_version(
     if let Some(name) = &query.filename {
         upload::checked_filename("filename", name)?;
     }
-    let limits = limits(&settings);
+    let limits = limits.get_ref().clone();
     upload::check_declared_length(&req, &limits)?;
     let id = id.into_inner();
     let (w, i) = (who.clone(), id.clone());
@@ -774,7 +770,7 @@ pub async fn push(
     payload: web::Payload,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<crate::config::Settings>,
+    limits: web::Data<Limits>,
     store: web::Data<DocumentStore>,
 ) -> Result<HttpResponse, ApiError> {
     let (contract_ref, document_ref) = path.into_inner();
@@ -785,7 +781,7 @@ pub async fn push(
         return Err(ApiError::validation(errors));
     }
     let query = described(&req)?;
-    let limits = limits(&settings);
+    let limits = limits.get_ref().clone();
     upload::check_declared_length(&req, &limits)?;
     let r = contract_ref.clone();
     db.read(move |c| service::contract_by_ref(c, &r)).await?;
@@ -1044,7 +1040,7 @@ pub async fn generate(
     id: web::Path<String>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<crate::config::Settings>,
+    limits: web::Data<Limits>,
     store: web::Data<DocumentStore>,
     body: crate::http::ApiJson<GenerateIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -1068,7 +1064,7 @@ pub async fn generate(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let mut upload = store.begin(settings.document_max_bytes).await?;
+    let mut upload = store.begin(limits.max_bytes).await?;
     if let Err(e) = upload.write(html.as_bytes()).await {
         upload.abort().await;
         return Err(match e {

@@ -9,7 +9,6 @@
 //! nothing is left under its content address.
 
 use super::model::ByteRange;
-use crate::config::Settings;
 use crate::http::ApiError;
 use actix_web::web::Bytes;
 use futures_util::stream::BoxStream;
@@ -50,11 +49,17 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
 }
 
 impl DocumentStore {
-    /// The store the settings name (see the module documentation).
-    pub fn from_settings(settings: &Settings) -> Result<DocumentStore, String> {
-        match settings.document_store_url.as_deref() {
-            None => DocumentStore::folder(&settings.data_dir.join("documents")),
-            Some(url) => DocumentStore::s3(url, settings.document_store_endpoint.as_deref()),
+    /// The store `url` names (`DOCUMENT_STORE_URL`, with `endpoint` for S3-compatible storage
+    /// other than AWS), or without one the folder `documents` under `data_dir` (see the module
+    /// documentation).
+    pub fn open(
+        url: Option<&str>,
+        endpoint: Option<&str>,
+        data_dir: &std::path::Path,
+    ) -> Result<DocumentStore, String> {
+        match url {
+            None => DocumentStore::folder(&data_dir.join("documents")),
+            Some(url) => DocumentStore::s3(url, endpoint),
         }
     }
 

@@ -8,7 +8,6 @@ use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, Tr
 use crate::auth::Principal;
 use crate::auth::{AdminOnly, Allowed, CaseWorkers};
 use crate::clock::{as_utc, Clock};
-use crate::config::Settings;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -644,17 +643,17 @@ pub async fn post_event(
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     hooks: web::Data<DossierHooks>,
-    settings: web::Data<Settings>,
+    max_data: web::Data<super::model::EventDataMaxBytes>,
     id: web::Path<String>,
     body: ApiJson<EventIn>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, input, now) = (id.into_inner(), body.into_inner(), clock.now());
     let size = input.data.as_ref().map_or(0, |d| serde_json::to_string(d).map_or(0, |t| t.len()));
-    if size > settings.event_data_max_bytes {
+    if size > max_data.0 {
         return Err(ApiError::invalid(
             "data",
             "too_large",
-            format!("{size} bytes of JSON; at most {} are kept with one event", settings.event_data_max_bytes),
+            format!("{size} bytes of JSON; at most {} are kept with one event", max_data.0),
         ));
     }
     let (event, firings, created) =

@@ -12,6 +12,12 @@ use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use utoipa::ToSchema;
 
+/// Largest `data` of one business event posted on a dossier, in bytes of JSON
+/// (`EVENT_DATA_MAX_BYTES`): everyone reading the dossier's events pays for it again. Handlers
+/// get it as app data.
+#[derive(Clone, Copy, Debug)]
+pub struct EventDataMaxBytes(pub usize);
+
 /// One attribute of a dossier type's schema.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -3,12 +3,12 @@
 //! NDJSON bulk imports (`POST /imports/contracts`, `POST /imports/installations`).
 
 use super::input::{check_ref, ContractDocument, InstallationDocument};
-use super::model::{ImportReport, Line, LineSplitter, Outcome, ReportBuilder};
+use super::model::{ImportMaxLines, ImportReport, Line, LineSplitter, Outcome, ReportBuilder};
 use super::{import, service};
 use crate::auth::{Allowed, Pushers};
 use crate::clock::Clock;
-use crate::config::Settings;
 use crate::contracts::api::ContractOut;
+use crate::contracts::model::NumberPattern;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -71,13 +71,13 @@ pub async fn put_contract(
     who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    pattern: web::Data<NumberPattern>,
     path: web::Path<String>,
     body: crate::http::ApiJson<ContractDocument>,
 ) -> Result<HttpResponse, ApiError> {
     let (external_ref, doc, now) = (path.into_inner(), body.into_inner(), clock.now());
     check_ref(&external_ref)?;
-    let (pattern, actor) = (settings.contract_number_pattern.clone(), who.sub.clone());
+    let (pattern, actor) = (pattern.0.clone(), who.sub.clone());
     let (row, outcome) = db
         .write(move |c| {
             service::with_outcome(c, |c| {
@@ -126,11 +126,13 @@ pub async fn put_installation(
     Ok(pushed(outcome, &InstallationPushOut { outcome, installation: row.into() }, version, location))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn import(
     who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    pattern: web::Data<NumberPattern>,
+    max_lines: web::Data<ImportMaxLines>,
     req: HttpRequest,
     mut payload: web::Payload,
     kind: import::Kind,
@@ -149,7 +151,7 @@ async fn import(
     }
     let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
     let now = clock.now();
-    let pattern = settings.contract_number_pattern.clone();
+    let (pattern, max_lines) = (pattern.0.clone(), max_lines.0);
     let mut splitter = LineSplitter::new(limit);
     // The report is spooled (in memory while small, then in an unnamed temporary file) and
     // streamed out at the end, so no import holds its whole answer in memory.
@@ -160,7 +162,7 @@ async fn import(
         let chunk =
             chunk.map_err(|e| ApiError::bad_request("body_unreadable", format!("the body could not be read: {e}")))?;
         for line in splitter.push(&chunk) {
-            if taken == settings.import_max_lines {
+            if taken == max_lines {
                 next_line = Some(line.number());
                 break 'read;
             }
@@ -183,7 +185,7 @@ async fn import(
     }
     if next_line.is_none() {
         for line in splitter.finish() {
-            if taken == settings.import_max_lines {
+            if taken == max_lines {
                 next_line = Some(line.number());
                 break;
             }
@@ -239,11 +241,12 @@ pub async fn import_contracts(
     who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    pattern: web::Data<NumberPattern>,
+    max_lines: web::Data<ImportMaxLines>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    import(who, db, clock, settings, req, payload, import::Kind::Contracts).await
+    import(who, db, clock, pattern, max_lines, req, payload, import::Kind::Contracts).await
 }
 
 /// Import installation documents as NDJSON (integration, contract_manager).
@@ -264,9 +267,10 @@ pub async fn import_installations(
     who: Allowed<Pushers>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    pattern: web::Data<NumberPattern>,
+    max_lines: web::Data<ImportMaxLines>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    import(who, db, clock, settings, req, payload, import::Kind::Installations).await
+    import(who, db, clock, pattern, max_lines, req, payload, import::Kind::Installations).await
 }

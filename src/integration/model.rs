@@ -8,6 +8,11 @@ use utoipa::ToSchema;
 
 pub use crate::http::push::Outcome;
 
+/// Most lines one NDJSON import request applies (`IMPORT_MAX_LINES`); the report says where
+/// it stopped. Handlers get it as app data.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportMaxLines(pub usize);
+
 /// What happened to one line of an import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

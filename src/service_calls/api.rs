@@ -9,7 +9,6 @@ use super::store::{self, AssigneeFilter, ListFilter, ServiceCallRow};
 use crate::auth::Principal;
 use crate::auth::{Allowed, CallRegistrars, ServiceAgents};
 use crate::clock::{as_utc, Clock};
-use crate::config::Settings;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -185,10 +184,6 @@ pub struct ServiceLevelInForce {
     pub inherited: bool,
 }
 
-fn sla_settings(settings: &Settings) -> SlaSettings {
-    SlaSettings { default_level: settings.default_service_level.clone(), risk_share: settings.sla_at_risk_share }
-}
-
 fn ok(row: ServiceCallRow, now: DateTime<Utc>, roles: &[String]) -> HttpResponse {
     let version = row.version;
     resource_response(StatusCode::OK, &ServiceCallOut::new(row, now).seen_by(roles), version, None)
@@ -216,10 +211,10 @@ pub async fn create(
     who: Allowed<CallRegistrars>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    sla: web::Data<SlaSettings>,
     body: ApiJson<ServiceCallIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, now, sla, roles) = (body.into_inner(), clock.now(), sla_settings(&settings), who.roles.clone());
+    let (input, now, sla, roles) = (body.into_inner(), clock.now(), sla.get_ref().clone(), who.roles.clone());
     let row = db
         .write_concurrent(move |c| {
             let ctx = Ctx { actor: &who.sub, now };

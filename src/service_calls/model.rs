@@ -247,10 +247,18 @@ pub fn reads_reporter_contact(roles: &[String]) -> bool {
     READS_REPORTER_CONTACT.iter().any(|r| roles.iter().any(|x| x == r.as_str()))
 }
 
+/// Checks the at-risk share from the configuration: more than 0, less than 1.
+pub fn check_risk_share(share: f64) -> Result<f64, String> {
+    if share > 0.0 && share < 1.0 {
+        Ok(share)
+    } else {
+        Err(format!("SLA_AT_RISK_SHARE must be between 0 and 1 (exclusive), got {share}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::check_risk_share;
     use crate::contracts::service_level::{BusinessHours, Day, Times, Window};
 
     #[test]

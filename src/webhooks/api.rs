@@ -1,12 +1,11 @@
 //! Handlers and request/response types for `/api/v1/webhooks` (admin only).
 
-use super::model::{self, check_event_types, check_secret, check_url};
+use super::model::{self, check_event_types, check_secret, check_url, AllowedRanges};
 use super::service;
 use super::store::{self, DeliveryRow, DeliveryState, WebhookRow};
 use crate::auth::{AdminOnly, Allowed};
 
 use crate::clock::{as_utc, Clock};
-use crate::config::Settings;
 use crate::db::Db;
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
@@ -266,12 +265,12 @@ pub async fn create(
     who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    allowed: web::Data<AllowedRanges>,
     body: ApiJson<WebhookIn>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     let mut errors = Vec::new();
-    check_url(&mut errors, &input.url, &settings.webhook_allow_private);
+    check_url(&mut errors, &input.url, &allowed);
     check_event_types(&mut errors, &input.event_types);
     if let Some(s) = &input.secret {
         check_secret(&mut errors, s);
@@ -359,7 +358,7 @@ pub async fn update(
     who: Allowed<AdminOnly>,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
-    settings: web::Data<Settings>,
+    allowed: web::Data<AllowedRanges>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: ApiJson<WebhookPatch>,
@@ -367,7 +366,7 @@ pub async fn update(
     let id = id.into_inner();
     let patch = body.into_inner();
     let now = clock.now();
-    let allowed = settings.webhook_allow_private.clone();
+    let allowed = allowed.get_ref().clone();
     let row = db
         .write(move |c| {
             service::update(c, &Ctx { actor: &who.sub, now }, &id, &if_match, |w| {

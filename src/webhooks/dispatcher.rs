@@ -24,7 +24,6 @@ use super::model::{signature, AllowedRanges, RetryPolicy, WebhookPayload};
 use super::service::{self, OUTBOX_BATCH};
 use super::store::{self, Attempt, DeliveryRow};
 use crate::clock::{as_utc, Clock};
-use crate::config::Settings;
 use crate::db::Db;
 use crate::events::store::EventRow;
 use crate::http::ApiError;
@@ -34,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// How deliveries are made.
+/// How deliveries are made (`config::Settings::dispatch` reads it from the settings).
 #[derive(Clone, Debug)]
 pub struct DispatchConfig {
     /// Longest wait for a receiver's answer (connect, send and read).
@@ -48,22 +47,6 @@ pub struct DispatchConfig {
     pub lanes: usize,
     /// Continuous failure after which a webhook is paused; zero: never.
     pub pause_after: Duration,
-}
-
-impl DispatchConfig {
-    pub fn from_settings(s: &Settings) -> DispatchConfig {
-        DispatchConfig {
-            timeout: Duration::from_secs(s.webhook_timeout_secs.max(1)),
-            retry: RetryPolicy {
-                base: Duration::from_secs(s.webhook_retry_base_secs.max(1)),
-                max: Duration::from_secs(s.webhook_retry_max_secs.max(s.webhook_retry_base_secs).max(1)),
-            },
-            max_per_pass: 1000,
-            allowed: s.webhook_allow_private.clone(),
-            lanes: s.webhook_lanes.max(1),
-            pause_after: Duration::from_secs(s.webhook_pause_after_hours.saturating_mul(3600)),
-        }
-    }
 }
 
 /// Resolves a receiver's `host:port` for the HTTP client and refuses it when any address it

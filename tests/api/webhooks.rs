@@ -131,7 +131,7 @@ fn verify(hit: &Hit, secret: &str, now: DateTime<Utc>) -> Result<(), String> {
 }
 
 async fn dispatch(t: &TestApp) -> DispatchReport {
-    dispatch_on(t.state.db.clone(), t.clock.clone(), DispatchConfig::from_settings(&t.state.settings)).await
+    dispatch_on(t.state.db.clone(), t.clock.clone(), t.state.settings.dispatch()).await
 }
 
 async fn dispatch_on(db: pactum::db::Db, clock: pactum::clock::Clock, cfg: DispatchConfig) -> DispatchReport {
@@ -326,7 +326,7 @@ async fn a_stopped_receiver_and_a_restarted_service_lose_nothing() {
     let url = t.state.settings.database_url.clone().unwrap();
     let db = web::block(move || pactum::startup::prepare_database(&url, 2)).await.unwrap().unwrap();
     let clock = pactum::clock::Clock::fixed(start_time() + Duration::minutes(5));
-    let report = dispatch_on(db, clock.clone(), DispatchConfig::from_settings(&t.state.settings)).await;
+    let report = dispatch_on(db, clock.clone(), t.state.settings.dispatch()).await;
     assert_eq!(report, DispatchReport { queued: 2, delivered: 3, failed: 0 });
     let serials: Vec<Value> = back.hits().iter().map(|h| h.json()["changes"]["serial_number"]["new"].clone()).collect();
     assert_eq!(serials, [json!("LIFT-2"), json!("LIFT-3"), Value::Null]);
@@ -623,7 +623,7 @@ async fn two_dispatchers_share_the_work_and_deliver_each_event_once() {
     }
     let url = t.state.settings.database_url.clone().unwrap();
     let other = web::block(move || pactum::startup::prepare_database(&url, 2)).await.unwrap().unwrap();
-    let cfg = DispatchConfig::from_settings(&t.state.settings);
+    let cfg = t.state.settings.dispatch();
     let (a, b) = futures_util::join!(
         dispatch_on(t.state.db.clone(), t.clock.clone(), cfg.clone()),
         dispatch_on(other.clone(), t.clock.clone(), cfg.clone())
@@ -909,8 +909,7 @@ async fn a_stored_receiver_inside_the_network_is_not_called_once_it_is_no_longer
     t.create_contract(json!({})).await;
 
     // The setting is removed: the dispatcher resolves each host, finds loopback, calls nothing.
-    let strict =
-        DispatchConfig { allowed: AllowedRanges::default(), ..DispatchConfig::from_settings(&t.state.settings) };
+    let strict = DispatchConfig { allowed: AllowedRanges::default(), ..t.state.settings.dispatch() };
     let report = dispatch_on(t.state.db.clone(), t.clock.clone(), strict.clone()).await;
     assert_eq!(report, DispatchReport { queued: 2, delivered: 0, failed: 2 });
     assert!(rx.hits().is_empty(), "the receiver was not called");
