@@ -16,19 +16,16 @@
 //! the scheduler's pass ([`run`] over [`Due::All`]) brings in line whatever is left, also after
 //! a crash between the two.
 
-use super::model::{plan, Existing, Expansion};
+use super::model::{plan, Existing, Expansion, Plan};
 use super::service::{assignee_of, occurrence_key, schedule_of, wanted, GenerationReport};
 use super::store::{self, Due, ObligationRow};
 use crate::contracts::store::{self as contract_store, ContractRow};
 use crate::db::{Db, DbConnection};
-use crate::events::model::{diff, Changes};
-use crate::events::store::{self as events, NewEvent};
 use crate::events::Ctx;
 use crate::http::ApiError;
 use crate::tasks::store::{self as task_store, TaskRow};
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, Utc};
 use diesel::Connection;
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -211,7 +208,8 @@ fn apply_batch(
 
 /// Brings one claimed obligation's tasks in line with `days` (its schedule expanded over its
 /// window, or its one-off day), the contract's term and the coverage, up to its horizon, and
-/// marks when to look again. Idempotent: a second run changes nothing.
+/// marks when to look again: load what is wanted and what exists, [`plan`] the difference
+/// (pure), write it through the worklist, mark. Idempotent: a second run changes nothing.
 fn apply(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -227,23 +225,7 @@ fn apply(
         None => from,
     };
     let existing_rows = task_store::of_obligation(conn, &row.id, since)?;
-    let existing: Vec<Existing> = existing_rows
-        .iter()
-        .filter_map(|t| {
-            Some(Existing {
-                id: t.id.clone(),
-                installation_id: t.installation_id.clone(),
-                nominal: t.nominal_date?,
-                due: t.due_date,
-                status: t.status.clone(),
-                assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
-                title: t.title.clone(),
-                description: t.description.clone(),
-                touched: t.rescheduled || t.reassigned,
-                cancelled_by_system: t.status == "cancelled" && t.closed_by.as_deref() == Some("system"),
-            })
-        })
-        .collect();
+    let existing: Vec<Existing> = existing_rows.iter().filter_map(existing_of).collect();
     let plan = plan(
         &wanted,
         &existing,
@@ -253,8 +235,40 @@ fn apply(
         today,
         contract.end_date,
     );
-    let now = ctx.now.naive_utc();
-    let new_rows: Vec<TaskRow> = plan
+    let (create, change) = task_rows(row, contract, &plan, &existing_rows, ctx.now.naive_utc());
+    let written = crate::tasks::service::write_planned(conn, ctx, &create, &change)?;
+    let next_beyond = days.iter().find(|d| **d > horizon).copied();
+    let again = super::model::next_visit_for(next_beyond, today, months);
+    store::mark_generated(conn, &row.id, today, again)?;
+    Ok(GenerationReport { created: written.created, updated: written.updated, cancelled: written.cancelled })
+}
+
+/// What the plan reads of a generated task; `None` for one without a nominal date.
+fn existing_of(t: &TaskRow) -> Option<Existing> {
+    Some(Existing {
+        id: t.id.clone(),
+        installation_id: t.installation_id.clone(),
+        nominal: t.nominal_date?,
+        due: t.due_date,
+        status: t.status.clone(),
+        assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
+        title: t.title.clone(),
+        description: t.description.clone(),
+        touched: t.rescheduled || t.reassigned,
+        cancelled_by_system: t.status == "cancelled" && t.closed_by.as_deref() == Some("system"),
+    })
+}
+
+/// The plan as task rows: the tasks to create, and `(before, after)` of the tasks it brings in
+/// line (reopening a cancelled one) or cancels.
+fn task_rows(
+    row: &ObligationRow,
+    contract: &ContractRow,
+    plan: &Plan,
+    existing: &[TaskRow],
+    now: NaiveDateTime,
+) -> (Vec<TaskRow>, Vec<(TaskRow, TaskRow)>) {
+    let create: Vec<TaskRow> = plan
         .create
         .iter()
         .map(|w| TaskRow {
@@ -267,9 +281,8 @@ fn apply(
             ..TaskRow::open("planned", row.title.clone(), &assignee_of(row), w.due, now)
         })
         .collect();
-    let created = task_store::insert_new(conn, &new_rows, ctx.today())?;
-    let mut changed: Vec<(TaskRow, TaskRow, &str)> = Vec::new();
-    let by_id: HashMap<&str, &TaskRow> = existing_rows.iter().map(|t| (t.id.as_str(), t)).collect();
+    let by_id: HashMap<&str, &TaskRow> = existing.iter().map(|t| (t.id.as_str(), t)).collect();
+    let mut change = Vec::with_capacity(plan.update.len() + plan.cancel.len());
     for (id, due) in &plan.update {
         let Some(old) = by_id.get(id.as_str()) else { continue };
         let new = TaskRow {
@@ -285,7 +298,7 @@ fn apply(
             updated_at: now,
             ..(*old).clone()
         };
-        changed.push(((*old).clone(), new, if old.status == "cancelled" { "reopened" } else { "updated" }));
+        change.push(((*old).clone(), new));
     }
     for id in &plan.cancel {
         let Some(old) = by_id.get(id.as_str()) else { continue };
@@ -297,58 +310,9 @@ fn apply(
             updated_at: now,
             ..(*old).clone()
         };
-        changed.push(((*old).clone(), new, "cancelled"));
+        change.push(((*old).clone(), new));
     }
-    let mut report = GenerationReport { created, ..Default::default() };
-    let mut applied = Vec::new();
-    let pairs: Vec<(&TaskRow, &TaskRow)> = changed.iter().map(|(old, new, _)| (old, new)).collect();
-    let written = task_store::update_planned(conn, &pairs, ctx.today())?;
-    for (old, new, action) in changed {
-        // A task someone changed in the meantime keeps their change.
-        if written.contains(&new.id) {
-            if action == "cancelled" {
-                report.cancelled += 1;
-            } else {
-                report.updated += 1;
-            }
-            applied.push((
-                new.id.clone(),
-                action,
-                diff(&crate::tasks::service::snapshot(&old), &crate::tasks::service::snapshot(&new)),
-            ));
-        }
-    }
-    let created_changes: Vec<(String, Changes)> = new_rows
-        .iter()
-        .take(created)
-        .map(|t| (t.id.clone(), diff(&Value::Null, &crate::tasks::service::snapshot(t))))
-        .collect();
-    let mut list: Vec<NewEvent> = Vec::with_capacity(created_changes.len() + applied.len());
-    for (id, changes) in &created_changes {
-        list.push(NewEvent {
-            entity_type: crate::tasks::service::ENTITY,
-            entity_id: id,
-            action: "created",
-            actor: ctx.actor,
-            at: now,
-            changes,
-        });
-    }
-    for (id, action, changes) in &applied {
-        list.push(NewEvent {
-            entity_type: crate::tasks::service::ENTITY,
-            entity_id: id,
-            action,
-            actor: ctx.actor,
-            at: now,
-            changes,
-        });
-    }
-    events::append_many(conn, &list)?;
-    let next_beyond = days.iter().find(|d| **d > horizon).copied();
-    let again = super::model::next_visit_for(next_beyond, today, months);
-    store::mark_generated(conn, &row.id, today, again)?;
-    Ok(report)
+    (create, change)
 }
 
 /// Sets its flag when dropped: the future that owns it was dropped (its client went away)

@@ -7,8 +7,7 @@ use super::store::{self, ObligationRow};
 use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
 use crate::db::DbConnection;
-use crate::events::model::{diff, Changes};
-use crate::events::store::{self as events, NewEvent};
+use crate::events::store as events;
 use crate::events::Ctx;
 use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
 use crate::installations::store as coverage_store;
@@ -242,21 +241,7 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) 
             "tasks of this obligation were worked on; keep it, or end it by changing its schedule",
         ));
     }
-    let gone: Vec<(String, Changes)> =
-        tasks.iter().map(|t| (t.id.clone(), diff(&crate::tasks::service::snapshot(t), &Value::Null))).collect();
-    task_store::delete_of_obligation(conn, id)?;
-    let list: Vec<NewEvent> = gone
-        .iter()
-        .map(|(tid, changes)| NewEvent {
-            entity_type: crate::tasks::service::ENTITY,
-            entity_id: tid,
-            action: "deleted",
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes,
-        })
-        .collect();
-    events::append_many(conn, &list)?;
+    crate::tasks::service::delete_of_obligation(conn, ctx, id, &tasks)?;
     store::delete(conn, id)?;
     events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &Value::Null)?;
     Ok(())

@@ -202,6 +202,78 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, rows: &[TaskRow]) -> Result<()
     Ok(())
 }
 
+/// What [`write_planned`] wrote.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PlannedWritten {
+    pub created: usize,
+    /// Open tasks brought in line, or cancelled ones reopened.
+    pub updated: usize,
+    pub cancelled: usize,
+}
+
+/// Writes what a producer of planned tasks (task generation) decided: new tasks (one whose
+/// occurrence already has a task is left out) and changed ones as `(before, after)`, each
+/// with its event (`created`, `updated`, `reopened` or `cancelled`). A task someone changed
+/// since `before` was read keeps their change and is not counted.
+pub fn write_planned(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    create: &[TaskRow],
+    change: &[(TaskRow, TaskRow)],
+) -> Result<PlannedWritten, ApiError> {
+    let created = store::insert_new(conn, create, ctx.today())?;
+    let pairs: Vec<(&TaskRow, &TaskRow)> = change.iter().map(|(old, new)| (old, new)).collect();
+    let written = store::update_planned(conn, &pairs, ctx.today())?;
+    let mut out = PlannedWritten { created, ..Default::default() };
+    let mut changes: Vec<(&str, &str, crate::events::model::Changes)> = Vec::with_capacity(created + written.len());
+    for t in create.iter().take(created) {
+        changes.push((&t.id, "created", crate::events::model::diff(&Value::Null, &snapshot(t))));
+    }
+    for (old, new) in change.iter().filter(|(_, new)| written.contains(&new.id)) {
+        let action = if new.status == Status::Cancelled.as_str() {
+            out.cancelled += 1;
+            "cancelled"
+        } else {
+            out.updated += 1;
+            if old.status == Status::Cancelled.as_str() {
+                "reopened"
+            } else {
+                "updated"
+            }
+        };
+        changes.push((&new.id, action, crate::events::model::diff(&snapshot(old), &snapshot(new))));
+    }
+    let list: Vec<events::NewEvent> = changes
+        .iter()
+        .map(|(id, action, changes)| events::NewEvent {
+            entity_type: ENTITY,
+            entity_id: id,
+            action,
+            actor: ctx.actor,
+            at: ctx.now.naive_utc(),
+            changes,
+        })
+        .collect();
+    events::append_many(conn, &list)?;
+    Ok(out)
+}
+
+/// Deletes the tasks `rows` of the obligation `obligation_id`, which is being deleted, each
+/// with its `deleted` event; the caller has checked that none was worked on.
+pub fn delete_of_obligation(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    obligation_id: &str,
+    rows: &[TaskRow],
+) -> Result<(), ApiError> {
+    let snapshots: Vec<Value> = rows.iter().map(snapshot).collect();
+    store::delete_of_obligation(conn, obligation_id)?;
+    let changes: Vec<(&str, &str, &Value, &Value)> =
+        rows.iter().zip(&snapshots).map(|(t, snap)| (t.id.as_str(), "deleted", snap, &Value::Null)).collect();
+    events::record_many(conn, ctx, ENTITY, &changes)?;
+    Ok(())
+}
+
 /// Cancels the still-open tasks among `rows` because what they were for went away; `reason`
 /// becomes their result note. Returns how many were cancelled.
 pub fn cancel_open(conn: &mut DbConnection, ctx: &Ctx, rows: Vec<TaskRow>, reason: &str) -> Result<usize, ApiError> {

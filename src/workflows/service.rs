@@ -230,16 +230,7 @@ fn activate(
             now,
         )
     };
-    task_store::insert(conn, &task, ctx.today())?;
-    events::record(
-        conn,
-        ctx,
-        crate::tasks::service::ENTITY,
-        &task.id,
-        "created",
-        &Value::Null,
-        &crate::tasks::service::snapshot(&task),
-    )?;
+    crate::tasks::service::create(conn, ctx, std::slice::from_ref(&task))?;
     store::insert_step(
         conn,
         &StepRow {
@@ -355,31 +346,8 @@ pub fn cancel(
     if let Some(mut step) = store::active_step(conn, id)? {
         if let Some(task_id) = step.task_id.clone() {
             if let Some(t) = task_store::get(conn, &task_id)? {
-                if crate::tasks::model::Status::parse(&t.status).is_some_and(|s| s.is_open()) {
-                    let mut nt = t.clone();
-                    nt.status = "cancelled".into();
-                    nt.closed_at = Some(ctx.now.naive_utc());
-                    nt.closed_by = Some(ctx.actor.to_string());
-                    nt.result_note = note.clone().or(Some("workflow cancelled".into()));
-                    nt.version = t.version + 1;
-                    nt.updated_at = ctx.now.naive_utc();
-                    if !task_store::update(conn, &t, &nt, ctx.today())? {
-                        return Err(ApiError::conflict(
-                            "concurrent_update",
-                            "the step's task changed meanwhile; retry",
-                        ));
-                    }
-                    let snap = crate::tasks::service::snapshot;
-                    events::record(
-                        conn,
-                        ctx,
-                        crate::tasks::service::ENTITY,
-                        &nt.id,
-                        "cancelled",
-                        &snap(&t),
-                        &snap(&nt),
-                    )?;
-                }
+                let reason = note.clone().unwrap_or_else(|| "workflow cancelled".into());
+                crate::tasks::service::cancel_open(conn, ctx, vec![t], &reason)?;
             }
         }
         step.status = "cancelled".into();
