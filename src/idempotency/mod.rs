@@ -84,70 +84,106 @@ pub async fn middleware(
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-    let mut print = Fingerprint::new(req.method().as_str(), &path);
-    // Bulk imports stream their body: it is fingerprinted as it passes instead of held.
+    // Bulk imports and uploads stream their body: it is fingerprinted as it passes instead of held.
     let streamed = is_streamed(req.path());
     let known = if streamed {
         None
     } else {
-        let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
-        let mut payload = req.take_payload();
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk?;
-            if body.len() + chunk.len() > limit {
-                let detail = format!("the body exceeds {limit} bytes");
-                return Ok(problem(req, ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", detail)));
-            }
-            body.extend_from_slice(&chunk);
+        match held_fingerprint(&mut req, &path).await? {
+            Ok(print) => Some(print),
+            Err(e) => return Ok(problem(req, e)),
         }
-        let body = body.freeze();
-        print.update(&body);
-        req.set_payload(body.into());
-        Some(print.finish())
     };
-
     let owner = who.sub;
     match claim(&db, &clock, &owner, &key, known.as_deref(), &path).await {
         Ok(Claim::Mine) => {}
-        Ok(Claim::Replay(row)) => {
-            if streamed {
-                // Read the retried body to the end: only the same body gets the same answer.
-                let mut print = Fingerprint::new(req.method().as_str(), &path);
-                let mut payload = req.take_payload();
-                while let Some(chunk) = payload.next().await {
-                    print.update(&chunk?);
-                }
-                if print.finish() != row.fingerprint {
-                    return Ok(problem(req, reused()));
-                }
-            }
-            let (http, _) = req.into_parts();
-            return Ok(ServiceResponse::new(http, replay(row)));
-        }
+        Ok(Claim::Replay(row)) => return replay_to(req, row, streamed, &path).await,
         Err(e) => return Ok(problem(req, e)),
     }
-    let streamed_print = Arc::new(Mutex::new(Some(Fingerprint::new(req.method().as_str(), &path))));
-    if streamed {
-        let sink = streamed_print.clone();
-        let payload = req.take_payload().map(move |chunk| {
-            if let (Ok(bytes), Some(print)) = (&chunk, sink.lock().unwrap_or_else(|e| e.into_inner()).as_mut()) {
-                print.update(bytes);
-            }
-            chunk
-        });
-        let boxed: std::pin::Pin<
-            Box<dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
-        > = Box::pin(payload);
-        req.set_payload(Payload::from(boxed));
-    }
-
+    let streamed_print = streamed.then(|| fingerprint_as_it_passes(&mut req, &path));
     // The key is marked `committed` in the very transaction that does the work.
     let mark: crate::db::BeforeCommit = {
         let (owner, key) = (owner.clone(), key.clone());
         Arc::new(move |c| store::mark_committed(c, &owner, &key))
     };
     let res = crate::db::with_before_commit(mark, next.call(req)).await?;
+    let fingerprint = known
+        .or_else(|| streamed_print?.lock().unwrap_or_else(|e| e.into_inner()).take().map(Fingerprint::finish))
+        .unwrap_or_default();
+    Ok(store_answer(&db, owner, key, fingerprint, streamed, res).await)
+}
+
+/// Reads the whole body (up to the body limit), puts it back for the handler and gives the
+/// request's fingerprint; a body over the limit is refused (413).
+async fn held_fingerprint(req: &mut ServiceRequest, path: &str) -> Result<Result<String, ApiError>, actix_web::Error> {
+    let mut print = Fingerprint::new(req.method().as_str(), path);
+    let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            let detail = format!("the body exceeds {limit} bytes");
+            return Ok(Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", detail)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    print.update(&body);
+    req.set_payload(body.into());
+    Ok(Ok(print.finish()))
+}
+
+/// Passes a streamed body on to the handler, fingerprinting it as it goes; the fingerprint is
+/// complete once the handler has read the body to its end.
+fn fingerprint_as_it_passes(req: &mut ServiceRequest, path: &str) -> Arc<Mutex<Option<Fingerprint>>> {
+    let print = Arc::new(Mutex::new(Some(Fingerprint::new(req.method().as_str(), path))));
+    let sink = print.clone();
+    let payload = req.take_payload().map(move |chunk| {
+        if let (Ok(bytes), Some(print)) = (&chunk, sink.lock().unwrap_or_else(|e| e.into_inner()).as_mut()) {
+            print.update(bytes);
+        }
+        chunk
+    });
+    let boxed: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>> =
+        Box::pin(payload);
+    req.set_payload(Payload::from(boxed));
+    print
+}
+
+/// Answers a retry with the stored answer. A streamed retry's body is read to its end first:
+/// only the same body gets the same answer.
+async fn replay_to(
+    mut req: ServiceRequest,
+    row: KeyRow,
+    streamed: bool,
+    path: &str,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if streamed {
+        let mut print = Fingerprint::new(req.method().as_str(), path);
+        let mut payload = req.take_payload();
+        while let Some(chunk) = payload.next().await {
+            print.update(&chunk?);
+        }
+        if print.finish() != row.fingerprint {
+            return Ok(problem(req, reused()));
+        }
+    }
+    let (http, _) = req.into_parts();
+    Ok(ServiceResponse::new(http, replay(row)))
+}
+
+/// Keeps the handler's answer under the key (or lets the key go when the answer is not one to
+/// keep) and passes it on. A handler that streams its answer named a stand-in to keep instead
+/// ([`ReplayWith`]).
+async fn store_answer<B: MessageBody + 'static>(
+    db: &Db,
+    owner: String,
+    key: String,
+    fingerprint: String,
+    streamed: bool,
+    res: ServiceResponse<B>,
+) -> ServiceResponse<BoxBody> {
     let status = res.status();
     let (http, response) = res.into_parts();
     let (mut head, body) = response.into_parts();
@@ -163,23 +199,16 @@ pub async fn middleware(
         .iter()
         .filter_map(|h| head.headers().get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string())))
         .collect();
-    let fingerprint = match known {
-        Some(f) => f,
-        None => {
-            streamed_print.lock().unwrap_or_else(|e| e.into_inner()).take().map(Fingerprint::finish).unwrap_or_default()
-        }
-    };
     // A streamed request refused early did not read its whole body, so its fingerprint would
     // not match an honest retry: only its successful answers are kept.
     let keep = model::keeps(status.as_u16()) && (!streamed || status.is_success());
-    let (db2, owner2, key2) = (db.clone(), owner.clone(), key.clone());
-    let stored = db2
+    let stored = db
         .write(move |c| {
             if keep {
                 let headers = serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into());
-                store::complete(c, &owner2, &key2, &fingerprint, status.as_u16() as i32, &headers, &kept_body)?;
+                store::complete(c, &owner, &key, &fingerprint, status.as_u16() as i32, &headers, &kept_body)?;
             } else {
-                store::release(c, &owner2, &key2)?;
+                store::release(c, &owner, &key)?;
             }
             Ok::<_, ApiError>(())
         })
@@ -188,8 +217,7 @@ pub async fn middleware(
         // The answer still goes out; the key stays pending until its lease ends.
         tracing::warn!(error = %e, "could not store the answer of an idempotent request");
     }
-    let response = head.set_body(body);
-    Ok(ServiceResponse::new(http, response))
+    ServiceResponse::new(http, head.set_body(body))
 }
 
 enum Claim {

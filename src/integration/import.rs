@@ -98,7 +98,7 @@ fn create_run(c: &mut DbConnection, ctx: &Ctx, run: Vec<(Read, ContractDocument)
     let mut reads = Vec::with_capacity(run.len());
     let mut inputs = Vec::with_capacity(run.len());
     for (r, doc) in run {
-        inputs.push(service::new_contract(doc, &r.external_ref, None));
+        inputs.push(super::document::new_contract(doc, &r.external_ref, None));
         reads.push(r);
     }
     match c.transaction(|c| contracts::create_many(c, ctx, inputs, pattern)) {

@@ -3,6 +3,7 @@
 //! `crate::idempotency`.)
 
 pub mod api;
+pub mod document;
 pub mod import;
 pub mod input;
 pub mod model;

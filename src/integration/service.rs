@@ -3,20 +3,18 @@
 //! replaced by its external reference. Each runs inside the caller's transaction, so a
 //! document is applied all or nothing; applying the same document again changes nothing.
 
+use super::document::{self, opt};
 use super::input::{ContractDocument, CoveredInstallation, InstallationDocument};
 use super::model::Outcome;
-use crate::contracts::input::{ContractIn, ContractPatch, RenewalPatch};
-use crate::contracts::model::Status as ContractStatus;
-use crate::contracts::service::{self as contracts, Verb};
+use crate::contracts::service as contracts;
 use crate::contracts::store::{self as contract_store, ContractRow};
 use crate::db::DbConnection;
 use crate::events::{store as events, Ctx};
 use crate::flows;
 use crate::http::{ApiError, FieldError, IfMatch, Patch};
-use crate::installations::input::{CoverageItem, CoveragePatch, InstallationIn, InstallationPatch};
+use crate::installations::input::{CoverageItem, CoveragePatch, InstallationIn};
 use crate::installations::service as installations;
 use crate::installations::store::{self as installation_store, InstallationRow};
-use crate::obligations::input::ObligationPatch;
 use crate::obligations::service as obligations;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -32,22 +30,6 @@ fn within(prefix: &str, mut e: ApiError) -> ApiError {
         }
     }
     e
-}
-
-/// A merge patch that sets every key of `wanted` and removes the keys `current` has beyond it.
-fn replace_map(current: &Map<String, Value>, wanted: Map<String, Value>) -> Map<String, Value> {
-    let mut patch = wanted;
-    for k in current.keys() {
-        patch.entry(k.clone()).or_insert(Value::Null);
-    }
-    patch
-}
-
-fn opt<T>(v: Option<T>) -> Patch<T> {
-    match v {
-        Some(v) => Patch::Value(v),
-        None => Patch::Null,
-    }
 }
 
 /// Runs `apply` and tells whether it created, changed or left the data as it was: a change
@@ -86,38 +68,12 @@ pub fn put_installation(
     };
     match existing {
         None => {
-            let input = InstallationIn {
-                serial_number: doc.serial_number,
-                name: doc.name,
-                installation_type: doc.installation_type,
-                customer_ref: doc.customer_ref,
-                location: doc.location,
-                installed_at: doc.installed_at,
-                status: doc.status,
-                parent_id: None,
-                external_ref: Some(external_ref.to_string()),
-                attributes: doc.attributes,
-            };
+            let input = document::new_installation(doc, external_ref);
             Ok((installations::create(conn, ctx, input)?, true))
         }
         Some(old) => {
             let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
-            let location = serde_json::to_value(doc.location.unwrap_or_default()).unwrap_or_default();
-            let patch = InstallationPatch {
-                serial_number: Patch::Value(doc.serial_number),
-                name: Patch::Value(doc.name),
-                installation_type: Patch::Value(doc.installation_type),
-                customer_ref: Patch::Value(doc.customer_ref),
-                location: Patch::Value(location.as_object().cloned().unwrap_or_default()),
-                installed_at: opt(doc.installed_at),
-                status: match doc.status {
-                    Some(s) => Patch::Value(s),
-                    None => Patch::Absent,
-                },
-                parent_id: Patch::Absent,
-                external_ref: Patch::Value(external_ref.to_string()),
-                attributes: Some(replace_map(&current, doc.attributes.unwrap_or_default())),
-            };
+            let patch = document::installation_patch(doc, external_ref, &current);
             Ok((installations::update(conn, ctx, &old.id, patch, &IfMatch::none())?, false))
         }
     }
@@ -154,28 +110,6 @@ pub fn external_refs<'a>(doc: &'a ContractDocument, out: &mut Vec<&'a str>) {
     }
 }
 
-/// The input that creates a document's contract (its lists are applied separately).
-pub fn new_contract(doc: ContractDocument, external_ref: &str, parent_id: Option<&str>) -> ContractIn {
-    ContractIn {
-        number: doc.number,
-        title: doc.title,
-        contract_type: doc.contract_type,
-        customer_ref: doc.customer_ref,
-        customer_name: doc.customer_name,
-        status: doc.status,
-        start_date: doc.start_date,
-        term_months: doc.term_months,
-        renewal: doc.renewal,
-        signed_at: doc.signed_at,
-        external_ref: Some(external_ref.to_string()),
-        parent_id: parent_id.map(str::to_string),
-        attributes: doc.attributes,
-        service_level: doc.service_level,
-        owner: None,
-        reminders: None,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn apply_contract(
     conn: &mut DbConnection,
@@ -198,67 +132,16 @@ fn apply_contract(
     .next();
     let (mut row, created) = match existing {
         None => {
-            let input = new_contract(doc, external_ref, parent_id);
+            let input = document::new_contract(doc, external_ref, parent_id);
             (contracts::create(conn, ctx, input, number_pattern).map_err(|e| within(at, e))?, true)
         }
         Some(old) => {
-            let ContractDocument {
-                number,
-                title,
-                contract_type,
-                customer_ref,
-                customer_name,
-                status,
-                start_date,
-                term_months,
-                renewal,
-                signed_at,
-                attributes,
-                service_level,
-                ..
-            } = doc;
             let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
-            let renewal = renewal.unwrap_or_default();
-            let patch = ContractPatch {
-                number: number.map(Patch::Value).unwrap_or_default(),
-                title: Patch::Value(title),
-                contract_type: Patch::Value(contract_type),
-                customer_ref: Patch::Value(customer_ref),
-                customer_name: opt(customer_name),
-                start_date: Patch::Value(start_date),
-                term_months: opt(term_months),
-                renewal: Some(RenewalPatch {
-                    auto_renew: Some(renewal.auto_renew),
-                    term_months: opt(renewal.term_months),
-                    notice_period: opt(renewal.notice_period),
-                }),
-                signed_at: opt(signed_at),
-                external_ref: Patch::Absent,
-                parent_id: match parent_id {
-                    Some(p) if old.parent_id.as_deref() != Some(p) => Patch::Value(p.to_string()),
-                    _ => Patch::Absent,
-                },
-                attributes: Some(replace_map(&current, attributes.unwrap_or_default())),
-                service_level: opt(service_level),
-                owner: Patch::Absent,
-                reminders: Patch::Absent,
-            };
+            let status = doc.status;
+            let patch = document::contract_patch(doc, &current, old.parent_id.as_deref(), parent_id);
             let mut row = contracts::update(conn, ctx, &old.id, patch, &IfMatch::none(), &flows::contract_hooks())
                 .map_err(|e| within(at, e))?;
-            if let Some(wanted) = status.filter(|s| s.as_str() != row.status) {
-                let verb = match wanted {
-                    ContractStatus::Active => Verb::Activate,
-                    ContractStatus::Suspended => Verb::Suspend,
-                    other => {
-                        return Err(ApiError::conflict(
-                            "status_change_not_supported",
-                            format!(
-                                "a pushed document can activate or suspend a contract, not make it {}; use the lifecycle endpoints",
-                                other.as_str()
-                            ),
-                        ))
-                    }
-                };
+            if let Some(verb) = document::status_step(status, &row.status)? {
                 row = contracts::act(conn, ctx, &row.id, verb, &IfMatch::none(), &flows::contract_hooks())?;
             }
             (row, false)
@@ -268,16 +151,7 @@ fn apply_contract(
         apply_coverage(conn, ctx, &row, items, at)?;
     }
     if let Some(list) = duties {
-        let mut titles = std::collections::HashSet::new();
-        for (i, o) in list.iter().enumerate() {
-            if !titles.insert(o.title.as_str()) {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    format!("{at}obligations[{i}].title"),
-                    "duplicate",
-                    "obligations are matched by title; give each one a title of its own",
-                )]));
-            }
-        }
+        document::check_unique_titles(&list, at)?;
         let existing = crate::obligations::store::of_contract(conn, &row.id, None, 10_000)?;
         let by_title: HashMap<&str, &str> = existing.iter().map(|o| (o.title.as_str(), o.id.as_str())).collect();
         for (i, o) in list.into_iter().enumerate() {
@@ -287,17 +161,7 @@ fn apply_contract(
                     obligations::create(conn, ctx, &row.id, o).map_err(|e| within(&prefix, e))?;
                 }
                 Some(id) => {
-                    let patch = ObligationPatch {
-                        title: Patch::Value(o.title),
-                        description: opt(o.description),
-                        kind: Patch::Value(o.kind),
-                        assignee: Patch::Value(o.assignee),
-                        due_date: opt(o.due_date),
-                        schedule: opt(o.schedule),
-                        lead_days: Patch::Value(o.lead_days.unwrap_or(0)),
-                        scope: Patch::Value(o.scope.unwrap_or(crate::obligations::model::Scope::Contract)),
-                        horizon_months: Patch::Value(o.horizon_months.unwrap_or(12)),
-                    };
+                    let patch = document::obligation_patch(o);
                     obligations::update(conn, ctx, id, patch, &IfMatch::none()).map_err(|e| within(&prefix, e))?;
                 }
             }
