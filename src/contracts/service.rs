@@ -9,9 +9,10 @@ use crate::attributes::model::{merge, EntityKind};
 use crate::attributes::store::AttributeValueRow;
 use crate::attributes::{service as attributes, store as attribute_store};
 use crate::db::hierarchy::{self, ParentProblem, Tree};
+use crate::db::Expected;
 use crate::db::{Db, DbConnection};
 use crate::events::{store as events, Ctx};
-use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, check_year, ApiError, FieldError, Patch};
 use crate::tasks::model::Assignee;
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use futures_util::future::LocalBoxFuture;
@@ -575,11 +576,11 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     patch: ContractPatch,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<ContractRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let mut row = old.clone();
     let mut cleared = Vec::new();
     let mut required = |field: &str, p: Patch<String>, current: String| {
@@ -684,11 +685,11 @@ pub fn delete(
     conn: &mut DbConnection,
     ctx: &Ctx,
     id: &str,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<(), ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     if store::has_children(conn, id)? {
         return Err(ApiError::conflict("has_children", "the contract has child contracts; delete or move them first"));
     }
@@ -719,11 +720,11 @@ pub fn act(
     ctx: &Ctx,
     id: &str,
     verb: Verb,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<ContractRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let action = match &verb {
         Verb::Activate => Action::Activate,
         Verb::Suspend => Action::Suspend,

@@ -1,6 +1,7 @@
 //! Database access: the two-backend connection, its pool, and running work on the blocking
 //! pool so that no async worker ever waits on Diesel.
 
+pub mod expected;
 pub mod hierarchy;
 pub mod marks;
 pub mod migrations;
@@ -11,6 +12,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub use expected::Expected;
 
 /// Work a request adds to each of its write transactions, run inside the transaction just
 /// before it commits. The kernel knows no feature: the idempotency middleware registers its

@@ -6,10 +6,11 @@ use super::storage::Stored;
 use super::store::{self, DocumentRow, VersionRow};
 use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::store as events;
 use crate::events::Ctx;
 use crate::http::push::Outcome;
-use crate::http::{check_text, ApiError, FieldError, IfMatch};
+use crate::http::{check_text, ApiError, FieldError};
 use serde_json::{json, Value};
 
 /// What describes a document besides its bytes.
@@ -164,12 +165,12 @@ pub fn add_version(
     conn: &mut DbConnection,
     ctx: &Ctx,
     old: DocumentRow,
-    if_match: &IfMatch,
+    expected: &Expected,
     meta: Option<Meta>,
     file: FileMeta,
     stored: &Stored,
 ) -> Result<(DocumentRow, VersionRow), ApiError> {
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let old_v = load_version(conn, &old, None)?;
     let mut doc = old.clone();
     if let Some(meta) = meta {
@@ -194,8 +195,8 @@ pub fn add_version(
 }
 
 /// Removes a document: hidden from lists and reads; its versions stay stored for admins.
-pub fn remove(conn: &mut DbConnection, ctx: &Ctx, old: DocumentRow, if_match: &IfMatch) -> Result<(), ApiError> {
-    if_match.check(old.version)?;
+pub fn remove(conn: &mut DbConnection, ctx: &Ctx, old: DocumentRow, expected: &Expected) -> Result<(), ApiError> {
+    expected.check(old.version)?;
     let v = load_version(conn, &old, None)?;
     let mut doc = old.clone();
     doc.version = old.version + 1;
@@ -238,7 +239,7 @@ pub fn push(
     if same_file && old.deleted_at.is_none() && old.kind == meta.kind && old.title == meta.title {
         return Ok((old, current, Outcome::Unchanged));
     }
-    let (doc, v) = add_version(conn, ctx, old, &IfMatch::none(), Some(meta), file, stored)?;
+    let (doc, v) = add_version(conn, ctx, old, &Expected::none(), Some(meta), file, stored)?;
     Ok((doc, v, Outcome::Updated))
 }
 

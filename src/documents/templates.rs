@@ -6,9 +6,10 @@
 
 use super::store::{self, TemplateRow};
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, ApiError, FieldError, Patch};
 use serde_json::{json, Value};
 
 pub const ENTITY: &str = "document_template";
@@ -90,10 +91,10 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     (name, body): (Patch<String>, Patch<String>),
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<TemplateRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let mut row = old.clone();
     let mut errors = Vec::new();
     row.name = name.require("name", old.name.clone()).unwrap_or_else(|e| {
@@ -123,9 +124,9 @@ pub fn update(
     Ok(row)
 }
 
-pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     store::delete_template(conn, id)?;
     events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &Value::Null)?;
     Ok(())

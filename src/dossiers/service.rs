@@ -8,8 +8,9 @@ use super::store::{self, BusinessEventRow, DossierRow, FiringRow, TriggerRow, Ty
 use crate::attributes::model::{merge, DataType, EntityKind, Rule, Validated};
 use crate::attributes::store as attribute_store;
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::{store as events, Ctx};
-use crate::http::{check_text, ApiError, FieldError, IfMatch};
+use crate::http::{check_text, ApiError, FieldError};
 use crate::tasks::model::Assignee;
 use chrono::NaiveDate;
 use diesel::QueryResult;
@@ -221,11 +222,11 @@ pub fn update_type(
     ctx: &Ctx,
     id: &str,
     patch: DossierTypePatch,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &DossierHooks,
 ) -> Result<(TypeRow, TypeVersionRow), ApiError> {
     let (old, old_v) = load_type(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let cur = def_of(&old_v);
     let mut errors = Vec::new();
     let name = patch.name.require("name", old_v.name.clone()).unwrap_or_else(|e| {
@@ -413,11 +414,11 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     patch: DossierPatch,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &DossierHooks,
 ) -> Result<DossierRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     if old.status != "open" {
         return Err(ApiError::conflict("dossier_closed", "the dossier is closed; reopen it first"));
     }
@@ -496,11 +497,11 @@ pub fn set_status(
     ctx: &Ctx,
     id: &str,
     close: bool,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &DossierHooks,
 ) -> Result<DossierRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let (from, to, verb) = if close { ("open", "closed", "close") } else { ("closed", "open", "reopen") };
     if old.status != from {
         return Err(ApiError::conflict(

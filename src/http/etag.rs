@@ -1,6 +1,7 @@
 //! ETags from resource versions and `If-Match` preconditions.
 
 use super::errors::ApiError;
+use crate::db::expected::{Accept, Expected, Stale};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
@@ -11,51 +12,30 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The `If-Match` header of a request, if any.
-#[derive(Clone, Debug, Default)]
-pub struct IfMatch(Option<Vec<String>>);
+/// The `If-Match` header of a request, read as the version the write expects
+/// ([`Expected`]): absent, `*`, or the entity tags it lists (each naming a version as its
+/// ETag does, or none).
+pub type IfMatch = Expected;
 
-impl IfMatch {
-    /// Whether the header is absent or only `*`: it then pins no version, and a write sent
-    /// twice happens twice. (A header that is not a list of tags is a 412 in [`IfMatch::check`].)
-    pub fn pins_no_version(&self) -> bool {
-        match &self.0 {
-            None => true,
-            Some(tags) => !tags.is_empty() && tags.iter().all(|t| t == "*"),
-        }
-    }
-
-    /// Fails with 412 when the header is present and names none of the current version. A
-    /// header that names no entity tag at all (empty, or something that is not a tag) matches
-    /// no version either (RFC 9110 13.1.1): it is a 412 too, never taken as absent.
-    pub fn check(&self, current_version: i64) -> Result<(), ApiError> {
-        match &self.0 {
-            None => Ok(()),
-            Some(tags) if tags.is_empty() => Err(ApiError::precondition_failed(
+/// A write's expectation that does not hold: 412, worded for the client that sent `If-Match`.
+impl From<Stale> for ApiError {
+    fn from(stale: Stale) -> ApiError {
+        match stale {
+            Stale::NothingNamed => ApiError::precondition_failed(
                 "If-Match names no entity tag; send the ETag you read, e.g. If-Match: \"3\" (or *), \
                  or leave the header out to write unconditionally",
+            ),
+            Stale::Changed { current } => ApiError::precondition_failed(format!(
+                "If-Match does not match the current version (ETag {}); fetch the resource again",
+                etag(current)
             )),
-            Some(tags) => {
-                let current = etag(current_version);
-                if tags.iter().any(|t| t == "*" || t.trim_start_matches("W/") == current) {
-                    Ok(())
-                } else {
-                    Err(ApiError::precondition_failed(format!(
-                        "If-Match does not match the current version (ETag {current}); fetch the resource again"
-                    )))
-                }
-            }
         }
-    }
-
-    pub fn none() -> IfMatch {
-        IfMatch(None)
     }
 }
 
-impl FromRequest for IfMatch {
+impl FromRequest for Expected {
     type Error = ApiError;
-    type Future = Ready<Result<IfMatch, ApiError>>;
+    type Future = Ready<Result<Expected, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Ok(parse_if_match(req.headers().get_all(header::IF_MATCH).map(|v| v.to_str().ok()))))
@@ -64,16 +44,34 @@ impl FromRequest for IfMatch {
 
 /// Reads the `If-Match` header lines (`None` for a line that is not visible ASCII). A header
 /// that is present keeps its entity tags; what is not a tag (or an empty value) adds none, so
-/// a present header with no tag fails [`IfMatch::check`] instead of reading as absent.
-fn parse_if_match<'a>(lines: impl Iterator<Item = Option<&'a str>>) -> IfMatch {
+/// a present header with no tag matches no version (RFC 9110 13.1.1) instead of reading as
+/// absent.
+fn parse_if_match<'a>(lines: impl Iterator<Item = Option<&'a str>>) -> Expected {
     let mut present = false;
-    let mut tags = Vec::new();
+    let mut accepted = Vec::new();
     for line in lines {
         present = true;
         let Some(line) = line else { continue };
-        tags.extend(line.split(',').map(str::trim).filter(|t| is_entity_tag(t)).map(str::to_string));
+        accepted.extend(line.split(',').map(str::trim).filter(|t| is_entity_tag(t)).map(accept_of));
     }
-    IfMatch(present.then_some(tags))
+    if present {
+        Expected::one_of(accepted)
+    } else {
+        Expected::none()
+    }
+}
+
+/// The version an entity tag names: ours are `"<version>"` (weak or not), written as [`etag`]
+/// writes them.
+fn accept_of(tag: &str) -> Accept {
+    if tag == "*" {
+        return Accept::Any;
+    }
+    let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+    match opaque.trim_matches('"').parse::<i64>() {
+        Ok(version) if etag(version) == opaque => Accept::Version(version),
+        _ => Accept::Unknown,
+    }
 }
 
 /// A JSON response carrying the resource's ETag (and `Location` when created).
@@ -105,18 +103,20 @@ fn is_entity_tag(tag: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(lines: &[Option<&str>]) -> Option<Vec<String>> {
-        parse_if_match(lines.iter().copied()).0
+    fn parse(lines: &[Option<&str>]) -> Expected {
+        parse_if_match(lines.iter().copied())
     }
 
     #[test]
     fn a_present_if_match_without_a_tag_matches_no_version() {
-        assert_eq!(parse(&[]), None);
-        assert_eq!(parse(&[Some("\"3\"")]), Some(vec!["\"3\"".into()]));
+        assert_eq!(parse(&[]), Expected::none());
+        assert_eq!(parse(&[Some("\"3\"")]), Expected::one_of(vec![Accept::Version(3)]));
         assert_eq!(
             parse(&[Some("\"1\", W/\"2\""), Some("*")]),
-            Some(vec!["\"1\"".into(), "W/\"2\"".into(), "*".into()])
+            Expected::one_of(vec![Accept::Version(1), Accept::Version(2), Accept::Any])
         );
+        // Tags that name no version of ours match none.
+        assert_eq!(parse(&[Some("\"a\", \"03\"")]), Expected::one_of(vec![Accept::Unknown, Accept::Unknown]));
         for no_tag in [
             &[Some("")][..],
             &[Some(" , ")],
@@ -126,11 +126,14 @@ mod tests {
             &[Some("0")],
             &[Some("\"a\"b\"")],
         ] {
-            let m = parse_if_match(no_tag.iter().copied());
-            assert_eq!(m.0, Some(vec![]), "{no_tag:?}");
-            assert!(m.check(1).unwrap_err().to_string().contains("no entity tag"), "{no_tag:?}");
+            let m = parse(no_tag);
+            assert_eq!(m, Expected::one_of(vec![]), "{no_tag:?}");
+            let e = ApiError::from(m.check(1).unwrap_err());
+            assert!(e.to_string().contains("no entity tag"), "{no_tag:?}");
         }
-        assert!(IfMatch(Some(vec!["\"2\"".into()])).check(1).is_err());
-        assert!(IfMatch(Some(vec!["W/\"1\"".into()])).check(1).is_ok());
+        let e = ApiError::from(parse(&[Some("\"2\"")]).check(1).unwrap_err());
+        assert_eq!(e.status.as_u16(), 412);
+        assert!(e.detail.contains("ETag \"1\""), "{}", e.detail);
+        assert!(parse(&[Some("W/\"1\"")]).check(1).is_ok());
     }
 }

@@ -10,9 +10,10 @@ use crate::contracts::service::{load as load_contract, ContractHooks};
 use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, check_year, ApiError, FieldError, Patch};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -191,10 +192,10 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     patch: InstallationPatch,
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<InstallationRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let mut row = old.clone();
     let mut errors = Vec::new();
     let mut required = |field: &str, p: Patch<String>, current: String| {
@@ -264,9 +265,9 @@ pub fn update(
     Ok(row)
 }
 
-pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     if store::has_components(conn, id)? {
         return Err(ApiError::conflict("has_components", "the installation has components; delete or move them first"));
     }
@@ -450,11 +451,11 @@ pub fn update_coverage(
     contract_id: &str,
     installation_id: &str,
     patch: CoveragePatch,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<(CoverageRow, InstallationRow), ApiError> {
     let old = load_coverage(conn, contract_id, installation_id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let contract = load_contract(conn, contract_id)?;
     let mut row = old.clone();
     row.valid_from =
@@ -482,11 +483,11 @@ pub fn delete_coverage(
     ctx: &Ctx,
     contract_id: &str,
     installation_id: &str,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<(), ApiError> {
     let old = load_coverage(conn, contract_id, installation_id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     store::delete_coverage(conn, &old.id)?;
     events::record(conn, ctx, COVERAGE, &old.id, "deleted", &coverage_snapshot(&old), &Value::Null)?;
     let contract = load_contract(conn, contract_id)?;

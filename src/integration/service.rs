@@ -9,9 +9,10 @@ use super::model::Outcome;
 use crate::contracts::service as contracts;
 use crate::contracts::store::{self as contract_store, ContractRow};
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::{store as events, Ctx};
 use crate::flows;
-use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use crate::http::{ApiError, FieldError, Patch};
 use crate::installations::input::{CoverageItem, CoveragePatch, InstallationIn};
 use crate::installations::service as installations;
 use crate::installations::store::{self as installation_store, InstallationRow};
@@ -74,7 +75,7 @@ pub fn put_installation(
         Some(old) => {
             let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
             let patch = document::installation_patch(doc, external_ref, &current);
-            Ok((installations::update(conn, ctx, &old.id, patch, &IfMatch::none())?, false))
+            Ok((installations::update(conn, ctx, &old.id, patch, &Expected::none())?, false))
         }
     }
 }
@@ -139,10 +140,10 @@ fn apply_contract(
             let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
             let status = doc.status;
             let patch = document::contract_patch(doc, &current, old.parent_id.as_deref(), parent_id);
-            let mut row = contracts::update(conn, ctx, &old.id, patch, &IfMatch::none(), &flows::contract_hooks())
+            let mut row = contracts::update(conn, ctx, &old.id, patch, &Expected::none(), &flows::contract_hooks())
                 .map_err(|e| within(at, e))?;
             if let Some(verb) = document::status_step(status, &row.status)? {
-                row = contracts::act(conn, ctx, &row.id, verb, &IfMatch::none(), &flows::contract_hooks())?;
+                row = contracts::act(conn, ctx, &row.id, verb, &Expected::none(), &flows::contract_hooks())?;
             }
             (row, false)
         }
@@ -162,7 +163,7 @@ fn apply_contract(
                 }
                 Some(id) => {
                     let patch = document::obligation_patch(o);
-                    obligations::update(conn, ctx, id, patch, &IfMatch::none()).map_err(|e| within(&prefix, e))?;
+                    obligations::update(conn, ctx, id, patch, &Expected::none()).map_err(|e| within(&prefix, e))?;
                 }
             }
         }
@@ -262,7 +263,7 @@ fn apply_coverage(
                     &contract.id,
                     &installation.id,
                     patch,
-                    &IfMatch::none(),
+                    &Expected::none(),
                     &flows::contract_hooks(),
                 )
                 .map_err(|e| within(&prefix, e))?;
@@ -276,7 +277,7 @@ fn apply_coverage(
             ctx,
             &contract.id,
             installation_id,
-            &IfMatch::none(),
+            &Expected::none(),
             &flows::contract_hooks(),
         )?;
     }

@@ -7,9 +7,10 @@ use super::store::{self, ObligationRow};
 use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, ApiError, FieldError, Patch};
 use crate::installations::store as coverage_store;
 use crate::tasks::model::Assignee;
 use crate::tasks::store as task_store;
@@ -168,10 +169,10 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     patch: ObligationPatch,
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<ObligationRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let contract = load_contract(conn, &old.contract_id)?;
     let mut row = old.clone();
     let mut errors = Vec::new();
@@ -231,9 +232,9 @@ pub fn update(
 }
 
 /// Deletes an obligation with its open tasks; refused while tasks with work on them remain.
-pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let tasks = task_store::all_of_obligation(conn, id)?;
     if tasks.iter().any(|t| !matches!(t.status.as_str(), "open" | "cancelled")) {
         return Err(ApiError::conflict(

@@ -7,8 +7,9 @@ use super::store::{self, ServiceCallRow};
 use crate::clock::as_utc;
 use crate::contracts::service::effective_service_level_of;
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::{store as events, Ctx};
-use crate::http::{check_text, check_year, ApiError, FieldError, IfMatch};
+use crate::http::{check_text, check_year, ApiError, FieldError};
 use crate::installations::service as installations;
 use crate::installations::store::InstallationRow;
 use crate::tasks::model::Kind;
@@ -295,10 +296,10 @@ pub fn act(
     id: &str,
     action: Action,
     note: Option<String>,
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<ServiceCallRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let from = Status::parse(&old.status).unwrap_or(Status::New);
     let to = model::transition(from, action).ok_or_else(|| {
         ApiError::conflict(

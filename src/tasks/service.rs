@@ -6,9 +6,10 @@ use super::model::{transition, Action, Assignee, Kind, Status};
 use super::store::{self, TaskRow};
 use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{ApiError, FieldError, IfMatch, Patch};
+use crate::http::{ApiError, FieldError, Patch};
 use serde_json::Value;
 
 pub const ENTITY: &str = "task";
@@ -79,13 +80,13 @@ pub fn act(
     id: &str,
     action: Action,
     input: ActIn,
-    if_match: &IfMatch,
+    expected: &Expected,
     hooks: &TaskHooks,
 ) -> Result<TaskRow, ApiError> {
     let ActIn { note, outcome } = input;
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let step = old.kind == Kind::WorkflowStep.as_str();
     if outcome.is_some() && !(step && action == Action::Complete) {
         return Err(ApiError::invalid("outcome", "not_allowed", "only completing a workflow step takes an outcome"));
@@ -127,11 +128,11 @@ pub fn update(
     who: &Principal,
     id: &str,
     patch: TaskPatch,
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<TaskRow, ApiError> {
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     if !Status::parse(&old.status).is_some_and(Status::is_open) {
         return Err(ApiError::conflict(
             "task_closed",

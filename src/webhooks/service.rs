@@ -7,10 +7,11 @@ use super::model::{self, event_type};
 use super::store::{self, Attempt, DeliveryRow, WebhookRow};
 use crate::clock::as_utc;
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::events::model::{Change, Changes};
 use crate::events::store::{self as events, NewEvent};
 use crate::events::Ctx;
-use crate::http::{ApiError, IfMatch};
+use crate::http::ApiError;
 use crate::service_calls::store::Breach;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
@@ -50,11 +51,11 @@ pub fn update(
     conn: &mut DbConnection,
     ctx: &Ctx,
     id: &str,
-    if_match: &IfMatch,
+    expected: &Expected,
     change: impl FnOnce(&mut WebhookRow) -> Result<(), ApiError>,
 ) -> Result<WebhookRow, ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let mut new = old.clone();
     change(&mut new)?;
     if new.active && !old.active {
@@ -76,9 +77,9 @@ pub fn update(
 }
 
 /// Deletes a webhook with its delivery records.
-pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
     let old = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     store::delete(conn, id)?;
     events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &Value::Null)?;
     Ok(())

@@ -6,9 +6,10 @@ use super::input::{WorkflowIn, WorkflowPatch};
 use super::model::{self, Next, Step};
 use super::store::{self, InstanceRow, StepRow, VersionRow, WorkflowRow};
 use crate::db::DbConnection;
+use crate::db::Expected;
 use crate::dossiers::store::DossierRow;
 use crate::events::{store as events, Ctx};
-use crate::http::{check_text, ApiError, FieldError, IfMatch, Patch};
+use crate::http::{check_text, ApiError, FieldError, Patch};
 use crate::tasks::model::Assignee;
 use crate::tasks::store::{self as task_store, TaskRow};
 use serde_json::Value;
@@ -99,10 +100,10 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     patch: WorkflowPatch,
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<(WorkflowRow, VersionRow), ApiError> {
     let (old, old_v) = load(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     let mut errors = Vec::new();
     let name = patch.name.require("name", old_v.name.clone()).unwrap_or_else(|e| {
         errors.push(e);
@@ -333,10 +334,10 @@ pub fn cancel(
     ctx: &Ctx,
     id: &str,
     note: Option<String>,
-    if_match: &IfMatch,
+    expected: &Expected,
 ) -> Result<InstanceRow, ApiError> {
     let old = load_instance(conn, id)?;
-    if_match.check(old.version)?;
+    expected.check(old.version)?;
     if old.status != "running" {
         return Err(ApiError::conflict(
             "invalid_transition",
