@@ -1,6 +1,7 @@
 //! Attribute definitions (user-defined characteristics) and validation of attribute values.
 
 pub mod api;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -1,12 +1,15 @@
-//! Attribute use cases other features call inside their transactions: validating an entity's
-//! attributes and resolving `attr.*` list filters.
+//! Attribute use cases: defining, changing and deleting attribute definitions, and what other
+//! features call inside their transactions (validating an entity's attributes, resolving
+//! `attr.*` list filters).
 
+use super::input::{check_options, DefinitionIn, DefinitionPatch};
 use super::model::{self, AttrFilter, DataType, EntityKind, Rule};
 use super::store::{self, DefinitionRow};
 use crate::clock::as_utc;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Expected};
+use crate::events::model::diff;
 use crate::events::{store as events, Ctx};
-use crate::http::ApiError;
+use crate::http::{check_text, ApiError, FieldError, Patch};
 use serde_json::{Map, Value};
 
 pub fn rule_of(row: &DefinitionRow) -> Rule {
@@ -136,4 +139,163 @@ pub fn define(
     store::insert(conn, &row)?;
     events::record(conn, ctx, ENTITY, &row.id, "created", &serde_json::Value::Null, &snapshot(&row))?;
     Ok(row)
+}
+
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<DefinitionRow, ApiError> {
+    store::get(conn, id)?.ok_or_else(|| ApiError::not_found(format!("attribute definition {id} does not exist")))
+}
+
+/// Defines a new attribute from what a client sent: checks it, then [`define`]s it.
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    input: DefinitionIn,
+    hooks: &AttributeHooks,
+) -> Result<DefinitionRow, ApiError> {
+    let mut errors = Vec::new();
+    if !model::valid_key(&input.key) {
+        errors.push(FieldError::new(
+            "key",
+            "invalid_key",
+            "use snake_case: a lowercase letter, then letters, digits or _ (at most 63)",
+        ));
+    }
+    check_text(&mut errors, "label", &input.label, 200);
+    if let Some(s) = &input.scope {
+        check_text(&mut errors, "scope", s, 100);
+    }
+    check_options(&mut errors, input.data_type, input.options.as_ref());
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now = ctx.now.naive_utc();
+    let kind = input.entity_kind;
+    let row = DefinitionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        entity_kind: input.entity_kind.as_str().into(),
+        scope: input.scope.unwrap_or_default(),
+        key: input.key,
+        label: input.label,
+        data_type: input.data_type.as_str().into(),
+        required: input.required,
+        options: input.options.map(|o| serde_json::to_string(&o).unwrap_or_default()),
+        description: input.description,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    define(conn, ctx, row, kind, hooks)
+}
+
+/// Changes a definition by a merge patch. A change of type is refused while values are stored
+/// or another scope defines the key; removing an option still in use and making an attribute
+/// required while resources lack a value are refused too. No change, no new version.
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    id: &str,
+    patch: DefinitionPatch,
+    expected: &Expected,
+) -> Result<DefinitionRow, ApiError> {
+    let old = load(conn, id)?;
+    expected.check(old.version)?;
+    let kind = EntityKind::parse(&old.entity_kind).unwrap_or(EntityKind::Contract);
+    let old_rule = rule_of(&old);
+    let mut new = old.clone();
+    let mut errors = Vec::new();
+    match patch.label.require("label", new.label.clone()) {
+        Ok(label) => {
+            check_text(&mut errors, "label", &label, 200);
+            new.label = label;
+        }
+        Err(e) => errors.push(e),
+    }
+    new.description = patch.description.apply_to(new.description);
+    let data_type = patch.data_type.require("data_type", old_rule.data_type).unwrap_or_else(|e| {
+        errors.push(e);
+        old_rule.data_type
+    });
+    new.data_type = data_type.as_str().into();
+    let options = match patch.options {
+        Patch::Absent if data_type == DataType::Enum => Some(old_rule.options.clone()),
+        Patch::Absent => None,
+        p => p.apply_to(None),
+    };
+    check_options(&mut errors, data_type, options.as_ref());
+    new.options = options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
+    match patch.required.require("required", old.required) {
+        Ok(r) => new.required = r,
+        Err(e) => errors.push(e),
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if data_type != old_rule.data_type {
+        if let Some(other) = store::by_key(conn, kind, &old.key)?.into_iter().find(|o| o.id != old.id) {
+            return Err(ApiError::conflict(
+                "attribute_key_conflict",
+                format!(
+                    "`{}` is also defined for `{}` (definition {}); one key keeps one type",
+                    old.key, other.scope, other.id
+                ),
+            ));
+        }
+        let n = store::values_in_use(conn, kind, &old.scope, &old.key)?;
+        if n > 0 {
+            return Err(ApiError::conflict(
+                "attribute_in_use",
+                format!("the type of `{}` cannot change while {n} resources hold a value", old.key),
+            ));
+        }
+    } else if data_type == DataType::Enum {
+        let kept = options.clone().unwrap_or_default();
+        let mut in_use: Vec<String> = store::distinct_values(conn, kind, &old.scope, &old.key)?
+            .into_iter()
+            .filter(|v| !kept.contains(v))
+            .collect();
+        in_use.sort();
+        if !in_use.is_empty() {
+            return Err(ApiError::conflict(
+                "attribute_in_use",
+                format!("options still in use cannot be removed: {}", in_use.join(", ")),
+            ));
+        }
+    }
+    if new.required && !old.required {
+        let n = store::entities_missing(conn, kind, &old.scope, &old.key)?;
+        if n > 0 {
+            return Err(ApiError::conflict(
+                "attribute_values_missing",
+                format!("`{}` cannot become required: {n} resources in scope have no value", old.key),
+            ));
+        }
+    }
+    let changes = diff(&snapshot(&old), &snapshot(&new));
+    if changes.is_empty() {
+        return Ok(old);
+    }
+    new.version = old.version + 1;
+    new.updated_at = ctx.now.naive_utc();
+    if !store::update(conn, &new, old.version)? {
+        return Err(ApiError::conflict("concurrent_update", "the definition changed meanwhile; retry"));
+    }
+    events::record(conn, ctx, ENTITY, &new.id, "updated", &snapshot(&old), &snapshot(&new))?;
+    Ok(new)
+}
+
+/// Deletes a definition; refused while values of it are stored.
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
+    let old = load(conn, id)?;
+    expected.check(old.version)?;
+    let kind = EntityKind::parse(&old.entity_kind).unwrap_or(EntityKind::Contract);
+    let n = store::values_in_use(conn, kind, &old.scope, &old.key)?;
+    if n > 0 {
+        return Err(ApiError::conflict(
+            "attribute_in_use",
+            format!("`{}` cannot be deleted while {n} resources hold a value", old.key),
+        ));
+    }
+    store::delete(conn, id)?;
+    events::record(conn, ctx, ENTITY, id, "deleted", &snapshot(&old), &serde_json::Value::Null)?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! content, and the integration push `PUT /api/v1/contracts/by-external-ref/{ref}/documents/{document_ref}`.
 
 use super::blobs::{self, Filed};
+use super::input::{GenerateIn, TemplateIn, TemplatePatch};
 use super::model::ENTITY;
 use super::model::{self, OwnerType, RangeAsk};
 use super::service::{self, FileMeta, Meta};
@@ -801,34 +802,6 @@ pub async fn push(
     Ok(resource_response(status, &body, version, Some(location)))
 }
 
-/// A new document template.
-#[derive(Debug, serde::Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateIn {
-    /// Names the template when generating, e.g. `maintenance_offer`.
-    #[schema(example = "maintenance_offer", pattern = "^[a-z][a-z0-9_]{0,62}$")]
-    pub key: String,
-    #[schema(example = "Maintenance offer", min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
-    /// A minijinja (Jinja2) template of HTML. It reads `contract` (every field, `attributes`
-    /// included), `parent` (the parent contract or null), `installations` (the covered ones,
-    /// each with `valid_from`/`valid_to`) and `obligations`. Values are HTML-escaped.
-    #[schema(example = "<h1>{{ contract.title }}</h1><p>{{ contract.attributes.region }}</p>", max_length = 262144)]
-    pub body: String,
-}
-
-/// A change of a document template: absent fields stay.
-#[derive(Debug, Default, serde::Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplatePatch {
-    #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: crate::http::Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = String, max_length = 262144)]
-    pub body: crate::http::Patch<String>,
-}
-
 /// A document template.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TemplateOut {
@@ -854,21 +827,6 @@ impl From<store::TemplateRow> for TemplateOut {
             updated_at: as_utc(t.updated_at),
         }
     }
-}
-
-/// What to generate.
-#[derive(Debug, serde::Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateIn {
-    /// The template's key.
-    #[schema(example = "maintenance_offer")]
-    pub template: String,
-    /// Default: the template's name.
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
-    pub title: Option<String>,
-    /// Default: `<template key>.html`.
-    #[schema(min_length = 1, max_length = 255)]
-    pub filename: Option<String>,
 }
 
 fn template_ok(status: StatusCode, t: store::TemplateRow, location: Option<String>) -> HttpResponse {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod blobs;
+pub mod input;
 pub mod model;
 pub mod retention;
 pub mod service;

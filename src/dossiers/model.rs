@@ -35,7 +35,7 @@ pub struct AttributeDef {
     pub required: bool,
     /// The allowed values of an `enum` attribute (required for `enum`, refused otherwise): at
     /// least one, each 1 to 200 characters.
-    #[schema(value_type = Option<Vec<crate::attributes::api::AttributeOption>>, min_items = 1)]
+    #[schema(value_type = Option<Vec<crate::attributes::input::AttributeOption>>, min_items = 1)]
     pub options: Option<Vec<String>>,
     /// What the attribute means.
     pub description: Option<String>,

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod dispatcher;
+pub mod input;
 pub mod model;
 pub mod service;
 pub mod store;
