@@ -1,7 +1,8 @@
 //! Liveness and readiness probes (no token needed).
 
 use crate::db::Db;
-use crate::http::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::http::Problem;
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! Background passes: a job that runs every so many seconds on the blocking pool.
 
-use crate::http::ApiError;
+use crate::error::ApiError;
 use std::time::Duration;
 
 /// Runs `pass` every `interval_secs` on the blocking pool, one pass at a time, logging what it

@@ -8,6 +8,7 @@ pub mod contracts;
 pub mod db;
 pub mod documents;
 pub mod dossiers;
+pub mod error;
 pub mod events;
 pub mod flows;
 pub mod health;

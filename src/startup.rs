@@ -200,7 +200,7 @@ pub fn app(
         .app_data(BodyLimit(settings.body_limit_bytes))
         .app_data(
             web::PathConfig::default().error_handler(|e, _| {
-                crate::http::ApiError::not_found(format!("no resource at this path: {e}")).into()
+                crate::error::ApiError::not_found(format!("no resource at this path: {e}")).into()
             }),
         )
         .wrap(middleware::from_fn(crate::idempotency::middleware))

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// never those of its own group or later ones (ARCHITECTURE.md, "Layers").
 const ORDER: &[&[&str]] = &[
     &["clock"],
+    &["error"],
     &["db"],
     &["http"],
     &["auth"],

@@ -1,7 +1,8 @@
 //! What clients send to `/api/v1/attribute-definitions`, with the checks of its shape.
 
 use super::model::{DataType, EntityKind};
-use crate::http::{FieldError, Patch};
+use crate::error::FieldError;
+use crate::http::Patch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

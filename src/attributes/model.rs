@@ -1,6 +1,6 @@
 //! User-defined characteristics: data types and the validation of attribute values.
 
-use crate::http::FieldError;
+use crate::error::FieldError;
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -7,9 +7,10 @@ use super::model::{self, AttrFilter, DataType, EntityKind, Rule};
 use super::store::{self, DefinitionRow};
 use crate::clock::as_utc;
 use crate::db::{DbConnection, Expected};
+use crate::error::{check_text, ApiError, FieldError};
 use crate::events::model::diff;
 use crate::events::{store as events, Ctx};
-use crate::http::{check_text, ApiError, FieldError, Patch};
+use crate::http::Patch;
 use serde_json::{Map, Value};
 
 pub fn rule_of(row: &DefinitionRow) -> Rule {

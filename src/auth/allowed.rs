@@ -4,7 +4,7 @@
 //! policy in one place; admins pass every set.
 
 use super::principal::{Principal, Role};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use std::future::{ready, Ready};

@@ -1,7 +1,7 @@
 //! The authenticated caller and permission checks.
 
 use super::jwt::JwtKeys;
-use crate::http::ApiError;
+use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};

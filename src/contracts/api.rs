@@ -427,7 +427,7 @@ pub async fn renew(
     // Each renewal moves the end date on by a term, so a retried one would renew twice.
     if if_match.pins_no_version() && !req.headers().contains_key(crate::idempotency::HEADER) {
         return Err(ApiError::new(
-            StatusCode::PRECONDITION_REQUIRED,
+            crate::error::Kind::PreconditionRequired,
             "precondition_required",
             "renewing extends the term each time it runs: send the contract's ETag as If-Match, or an \
              Idempotency-Key, so that a retried request cannot renew twice",

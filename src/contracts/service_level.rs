@@ -2,7 +2,7 @@
 //! around the clock or in business hours. Service calls run their SLA clocks on it.
 
 use super::business_hours::{BusinessCalendar, Calendar};
-use crate::http::FieldError;
+use crate::error::FieldError;
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

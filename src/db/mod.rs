@@ -259,6 +259,13 @@ impl ManageConnection for DbManager {
 #[error("database unavailable: {0}")]
 pub struct Unavailable(pub String);
 
+impl From<Unavailable> for crate::error::ApiError {
+    fn from(e: Unavailable) -> crate::error::ApiError {
+        tracing::warn!(error = %e, "database unavailable");
+        crate::error::ApiError::unavailable()
+    }
+}
+
 /// Handle to the database shared by every request: the pool plus, on SQLite, the lock that
 /// keeps writers of this process in line (SQLite allows one writer at a time).
 #[derive(Clone)]

@@ -678,7 +678,7 @@ async fn download(
         .await?;
     if let Some(at) = v.purged_at {
         return Err(ApiError::new(
-            StatusCode::GONE,
+            crate::error::Kind::Gone,
             "document_purged",
             format!("the bytes of this version were let go on {} (DOCUMENT_RETENTION_DAYS)", as_utc(at)),
         ));
@@ -694,11 +694,11 @@ async fn download(
     let mut res = match ask {
         RangeAsk::Unsatisfiable => {
             return Err(ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
+                crate::error::Kind::RangeNotSatisfiable,
                 "range_not_satisfiable",
                 format!("the file has {size} bytes; the range asked for lies outside it"),
             )
-            .with_header(header::CONTENT_RANGE, format!("bytes */{size}")))
+            .with_header("content-range", format!("bytes */{size}")))
         }
         RangeAsk::Part(r) => {
             let mut res = HttpResponse::PartialContent();

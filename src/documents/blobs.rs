@@ -16,7 +16,7 @@ use super::storage::{DocumentStore, Staged, Stored};
 use super::store;
 use crate::clock::Clock;
 use crate::db::{Db, DbConnection};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
@@ -51,11 +51,11 @@ pub async fn file(db: &Db, clock: &Clock, staged: Staged) -> Result<Filed, ApiEr
         actix_web::rt::time::sleep(WAIT_STEP).await;
     }
     Err(ApiError::new(
-        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        crate::error::Kind::Unavailable,
         "document_store_busy",
         "the same bytes are being removed from the document store; try again shortly",
     )
-    .with_header(actix_web::http::header::RETRY_AFTER, "5"))
+    .with_header("retry-after", "5"))
 }
 
 /// Records a claim on `sha256`: the number of the claim, or `None` while the bytes are being

@@ -1,7 +1,7 @@
 //! Documents: what they are attached to, and the pure rules on their names, media types and
 //! byte ranges. No I/O here.
 
-use crate::http::FieldError;
+use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -10,8 +10,8 @@ use super::service;
 use super::storage::DocumentStore;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::error::ApiError;
 use crate::events::Ctx;
-use crate::http::ApiError;
 
 /// Documents purged per transaction.
 const BATCH: i64 = 200;

@@ -7,10 +7,10 @@ use super::store::{self, DocumentRow, VersionRow};
 use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::error::{check_text, ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
 use crate::http::push::Outcome;
-use crate::http::{check_text, ApiError, FieldError};
 use serde_json::{json, Value};
 
 /// What describes a document besides its bytes.

@@ -9,7 +9,7 @@
 //! nothing is left under its content address.
 
 use super::model::ByteRange;
-use crate::http::ApiError;
+use crate::error::ApiError;
 use actix_web::web::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
@@ -41,11 +41,11 @@ const STAGING: &str = "staging";
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %e, "document store failed");
     ApiError::new(
-        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        crate::error::Kind::Unavailable,
         "document_store_unavailable",
         "the document store cannot be reached; try again shortly",
     )
-    .with_header(actix_web::http::header::RETRY_AFTER, "5")
+    .with_header("retry-after", "5")
 }
 
 impl DocumentStore {

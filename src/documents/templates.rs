@@ -7,9 +7,10 @@
 use super::store::{self, TemplateRow};
 use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::error::{check_text, ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{check_text, ApiError, FieldError, Patch};
+use crate::http::Patch;
 use serde_json::{json, Value};
 
 pub const ENTITY: &str = "document_template";

@@ -5,9 +5,9 @@
 
 use super::model::{self, check_filename};
 use super::storage::{DocumentStore, Staged, Upload, UploadError};
-use crate::http::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError};
 use actix_multipart::Multipart;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
@@ -43,14 +43,14 @@ const MAX_FIELD: usize = 4096;
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
+        crate::error::Kind::PayloadTooLarge,
         "payload_too_large",
         format!("a document may have at most {limit} bytes (DOCUMENT_MAX_BYTES)"),
     )
 }
 
 fn unsupported(detail: String) -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
+    ApiError::new(crate::error::Kind::UnsupportedMediaType, "unsupported_media_type", detail)
 }
 
 fn broken_form(e: actix_multipart::MultipartError) -> ApiError {

@@ -4,7 +4,7 @@
 use crate::attributes::model::{valid_key, DataType, Rule};
 use crate::auth::Role;
 use crate::contracts::model::Period;
-use crate::http::{check_text, FieldError};
+use crate::error::{check_text, FieldError};
 use crate::tasks::model::Assignee;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

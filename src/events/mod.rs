@@ -31,7 +31,7 @@ pub struct FeedScope {
     pub condition: fn(
         &mut crate::db::DbConnection,
         &crate::auth::Principal,
-    ) -> Result<Option<store::EventCondition>, crate::http::ApiError>,
+    ) -> Result<Option<store::EventCondition>, crate::error::ApiError>,
     /// Takes out of a listed event the values the reader may not see.
     pub redact: fn(&crate::auth::Principal, &mut api::EventOut),
 }

@@ -132,7 +132,7 @@ mod tests {
             assert!(e.to_string().contains("no entity tag"), "{no_tag:?}");
         }
         let e = ApiError::from(parse(&[Some("\"2\"")]).check(1).unwrap_err());
-        assert_eq!(e.status.as_u16(), 412);
+        assert_eq!(e.kind.status(), 412);
         assert!(e.detail.contains("ETag \"1\""), "{}", e.detail);
         assert!(parse(&[Some("W/\"1\"")]).check(1).is_ok());
     }

@@ -57,14 +57,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                     Some(ct) if is_json(ct) => &body,
                     Some(ct) => {
                         return Err(ApiError::new(
-                            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                            crate::error::Kind::UnsupportedMediaType,
                             "unsupported_media_type",
                             format!("the body must be application/json, not {ct}"),
                         ))
                     }
                     None => {
                         return Err(ApiError::new(
-                            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                            crate::error::Kind::UnsupportedMediaType,
                             "unsupported_media_type",
                             "the body must be sent with Content-Type: application/json",
                         ))
@@ -83,7 +83,7 @@ fn is_json(content_type: &str) -> bool {
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
-        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        crate::error::Kind::PayloadTooLarge,
         "payload_too_large",
         format!("the body is larger than the limit of {limit} bytes"),
     )

@@ -4,7 +4,7 @@
 //! the `Allow` header listing the methods registered for that path.
 
 use super::errors::ApiError;
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, HttpRequest, Resource, Responder, ResponseError, Route};
 use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa::openapi::schema::Schema;
@@ -169,10 +169,10 @@ pub fn resource(path: &str, allow: String) -> Resource {
 
 fn method_not_allowed(req: HttpRequest, allow: String) -> actix_web::HttpResponse {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
+        crate::error::Kind::MethodNotAllowed,
         "method_not_allowed",
         format!("{} is not supported on {}; allowed: {}", req.method(), req.path(), allow),
     )
-    .with_header(header::ALLOW, allow)
+    .with_header("allow", allow)
     .error_response()
 }

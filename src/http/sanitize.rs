@@ -6,7 +6,6 @@
 use super::errors::ApiError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::ResponseError;
 use serde_json::Value;
@@ -24,7 +23,7 @@ pub async fn check_url(
     let uri = req.uri().to_string().to_ascii_lowercase();
     let problem = if uri.len() > MAX_URL_BYTES {
         Some(ApiError::new(
-            StatusCode::URI_TOO_LONG,
+            crate::error::Kind::UriTooLong,
             "uri_too_long",
             format!("the path and query are {} bytes; at most {MAX_URL_BYTES} are accepted", uri.len()),
         ))

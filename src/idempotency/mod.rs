@@ -21,8 +21,8 @@ pub mod store;
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::error::ApiError;
 use crate::http::json::BodyLimit;
-use crate::http::ApiError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -124,7 +124,7 @@ async fn held_fingerprint(req: &mut ServiceRequest, path: &str) -> Result<Result
         let chunk = chunk?;
         if body.len() + chunk.len() > limit {
             let detail = format!("the body exceeds {limit} bytes");
-            return Ok(Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", detail)));
+            return Ok(Err(ApiError::new(crate::error::Kind::PayloadTooLarge, "body_too_large", detail)));
         }
         body.extend_from_slice(&chunk);
     }
@@ -300,7 +300,7 @@ async fn claim(
 
 fn reused() -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        crate::error::Kind::Invalid,
         "idempotency_key_reused",
         "this Idempotency-Key was already used for a different request; use a new key",
     )

@@ -11,9 +11,10 @@ use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::error::{check_text, check_year, ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{check_text, check_year, ApiError, FieldError, Patch};
+use crate::http::Patch;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 

@@ -144,7 +144,7 @@ async fn import(
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime != "application/x-ndjson" && mime != "application/ndjson" {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            crate::error::Kind::UnsupportedMediaType,
             "unsupported_media_type",
             "send newline-delimited JSON with Content-Type: application/x-ndjson",
         ));

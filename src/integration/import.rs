@@ -12,9 +12,8 @@ use super::model::{Line, LineOutcome, LineReport};
 use super::service;
 use crate::contracts::{service as contracts, store as contract_store};
 use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
 use crate::events::Ctx;
-use crate::http::ApiError;
-use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 use serde_json::Value;
@@ -54,7 +53,8 @@ struct Read {
 fn read(line: Line) -> Result<Read, Box<LineReport>> {
     let (line, bytes) = match line {
         Line::TooLong(n) => {
-            let e = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "line_too_large", "the line exceeds the body limit");
+            let e =
+                ApiError::new(crate::error::Kind::PayloadTooLarge, "line_too_large", "the line exceeds the body limit");
             return Err(Box::new(failed(n, None, e)));
         }
         Line::Text(n, bytes) => (n, bytes),

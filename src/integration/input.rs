@@ -4,7 +4,7 @@
 use crate::contracts::input::RenewalTerms;
 use crate::contracts::model::Status as ContractStatus;
 use crate::contracts::service_level::ServiceLevel;
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::installations::model::{Location, Status as InstallationStatus};
 use crate::obligations::input::ObligationIn;
 use chrono::{DateTime, NaiveDate, Utc};

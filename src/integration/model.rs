@@ -256,7 +256,7 @@ mod tests {
         let line =
             |n, outcome| LineReport { line: n, external_ref: Some(format!("E-{n}")), outcome, id: None, problem: None };
         let mut bad = line(2, LineOutcome::Failed);
-        bad.problem = Some(crate::http::ApiError::invalid("title", "required", "a title is required").problem());
+        bad.problem = Some(crate::error::ApiError::invalid("title", "required", "a title is required").problem());
         let lines =
             vec![line(1, LineOutcome::Created), bad, line(3, LineOutcome::Created), line(5, LineOutcome::Unchanged)];
         let mut b = builder(true);

@@ -21,8 +21,8 @@ use super::service::{assignee_of, occurrence_key, schedule_of, wanted, Generatio
 use super::store::{self, Due, ObligationRow};
 use crate::contracts::store::{self as contract_store, ContractRow};
 use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
 use crate::events::Ctx;
-use crate::http::ApiError;
 use crate::tasks::store::{self as task_store, TaskRow};
 use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, Utc};
 use diesel::Connection;

@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::contracts::model::{Action, ReminderDefaults, MAX_REMINDER_DAYS};
 use crate::contracts::{service as contracts, store as contract_store};
 use crate::db::{marks, Db};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::idempotency;
 use crate::obligations::generation::{self, Claims, Generated};
 use crate::obligations::store::Due;

@@ -11,7 +11,7 @@ pub mod store;
 
 use crate::attributes::store::DefinitionRow;
 use crate::db::Db;
-use crate::http::ApiError;
+use crate::error::ApiError;
 use generate::{Plan, TASKS_PER_OBLIGATION};
 use std::time::Instant;
 

@@ -7,9 +7,10 @@ use super::store::{self, TaskRow};
 use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::error::{ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
-use crate::http::{ApiError, FieldError, Patch};
+use crate::http::Patch;
 use serde_json::Value;
 
 pub const ENTITY: &str = "task";

@@ -2,7 +2,7 @@
 //! checks (including which destinations a receiver may be at), the signature, the retry schedule
 //! and the delivered document.
 
-use crate::http::FieldError;
+use crate::error::FieldError;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};

@@ -2,7 +2,7 @@
 //! after a step is completed with an outcome.
 
 use crate::contracts::model::Period;
-use crate::http::FieldError;
+use crate::error::FieldError;
 use crate::tasks::model::Assignee;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
