@@ -1,4 +1,5 @@
-//! Pactum: a contract-management backend. See README.md and ../shared/DESIGN.md.
+//! Pactum: a contract-management backend. README.md says how to run and use it, ARCHITECTURE.md
+//! is the map of this code.
 
 pub mod attributes;
 pub mod auth;

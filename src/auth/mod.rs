@@ -1,4 +1,4 @@
-//! Authentication (JWT bearer tokens) and the permission roles of DESIGN.md §3.
+//! Authentication (JWT bearer tokens) and the permission roles ([`principal::Role`]).
 
 pub mod allowed;
 pub mod jwt;

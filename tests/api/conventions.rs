@@ -1,6 +1,6 @@
-//! The conventions every endpoint shares (DESIGN.md §3): problem+json errors for bad bodies and
-//! queries, 405 with `Allow`, cursor pagination, ETag/If-Match, request ids, the docs, and no
-//! 500 for anything a client sends.
+//! The conventions every endpoint shares (README.md, "API conventions in short"): problem+json
+//! errors for bad bodies and queries, 405 with `Allow`, cursor pagination, ETag/If-Match,
+//! request ids, the docs, and no 500 for anything a client sends.
 
 use crate::common::{Res, TestApp};
 use serde_json::{json, Value};
