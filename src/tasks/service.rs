@@ -227,9 +227,9 @@ pub fn write_planned(
     let pairs: Vec<(&TaskRow, &TaskRow)> = change.iter().map(|(old, new)| (old, new)).collect();
     let written = store::update_planned(conn, &pairs, ctx.today())?;
     let mut out = PlannedWritten { created, ..Default::default() };
-    let mut changes: Vec<(&str, &str, crate::events::model::Changes)> = Vec::with_capacity(created + written.len());
+    let mut snapshots: Vec<(&str, &str, Value, Value)> = Vec::with_capacity(created + written.len());
     for t in create.iter().take(created) {
-        changes.push((&t.id, "created", crate::events::model::diff(&Value::Null, &snapshot(t))));
+        snapshots.push((&t.id, "created", Value::Null, snapshot(t)));
     }
     for (old, new) in change.iter().filter(|(_, new)| written.contains(&new.id)) {
         let action = if new.status == Status::Cancelled.as_str() {
@@ -243,20 +243,10 @@ pub fn write_planned(
                 "updated"
             }
         };
-        changes.push((&new.id, action, crate::events::model::diff(&snapshot(old), &snapshot(new))));
+        snapshots.push((&new.id, action, snapshot(old), snapshot(new)));
     }
-    let list: Vec<events::NewEvent> = changes
-        .iter()
-        .map(|(id, action, changes)| events::NewEvent {
-            entity_type: ENTITY,
-            entity_id: id,
-            action,
-            actor: ctx.actor,
-            at: ctx.now.naive_utc(),
-            changes,
-        })
-        .collect();
-    events::append_many(conn, &list)?;
+    let changes: Vec<_> = snapshots.iter().map(|(id, action, old, new)| (*id, *action, old, new)).collect();
+    events::record_many(conn, ctx, ENTITY, &changes)?;
     Ok(out)
 }
 
