@@ -236,7 +236,6 @@ async fn upload_to(
     store: web::Data<DocumentStore>,
 ) -> Result<HttpResponse, ApiError> {
     let query = described(&req)?;
-    let limits = limits.get_ref().clone();
     upload::check_declared_length(&req, &limits)?;
     let (w, oid) = (who.clone(), id.clone());
     db.read(move |c| service::check_owner(c, &w, owner, &oid)).await?;
@@ -497,7 +496,6 @@ pub async fn add_version(
     if let Some(name) = &query.filename {
         upload::checked_filename("filename", name)?;
     }
-    let limits = limits.get_ref().clone();
     upload::check_declared_length(&req, &limits)?;
     let id = id.into_inner();
     let (w, i) = (who.clone(), id.clone());
@@ -782,7 +780,6 @@ pub async fn push(
         return Err(ApiError::validation(errors));
     }
     let query = described(&req)?;
-    let limits = limits.get_ref().clone();
     upload::check_declared_length(&req, &limits)?;
     let r = contract_ref.clone();
     db.read(move |c| service::contract_by_ref(c, &r)).await?;
