@@ -30,7 +30,7 @@ fn contracts_changed(
     changes: &[(&ContractRow, &ContractRow)],
 ) -> Result<(), ApiError> {
     crate::installations::service::follow_contracts(conn, ctx, changes)?;
-    let generation_reads = |c: &ContractRow| (c.start_date, c.end_date, c.terminated_on, c.status.clone());
+    let generation_reads = |c: &ContractRow| (c.start_date, c.end_date, c.terminated_on, c.status);
     let moved: Vec<&ContractRow> = changes
         .iter()
         .filter(|(old, new)| generation_reads(old) != generation_reads(new))

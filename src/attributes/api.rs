@@ -42,7 +42,7 @@ impl From<DefinitionRow> for DefinitionOut {
         let rule = rule_of(&r);
         DefinitionOut {
             id: r.id,
-            entity_kind: EntityKind::parse(&r.entity_kind).unwrap_or(EntityKind::Contract),
+            entity_kind: r.entity_kind,
             scope: Some(r.scope).filter(|s| !s.is_empty()),
             key: r.key,
             label: r.label,

@@ -7,7 +7,10 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 /// The kind of resource an attribute belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Contract,
@@ -34,8 +37,13 @@ impl EntityKind {
     }
 }
 
+crate::db::column::text_enum!(EntityKind, "attribute entity kind");
+
 /// The type of an attribute's values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum DataType {
     /// Any string.
@@ -90,6 +98,8 @@ impl DataType {
         matches!(self, DataType::Integer | DataType::Decimal | DataType::Date | DataType::Datetime)
     }
 }
+
+crate::db::column::text_enum!(DataType, "attribute data type");
 
 /// Longest text attribute value, in characters.
 pub const MAX_TEXT: usize = 500;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 pub fn rule_of(row: &DefinitionRow) -> Rule {
     Rule {
         key: row.key.clone(),
-        data_type: DataType::parse(&row.data_type).unwrap_or(DataType::Text),
+        data_type: row.data_type,
         required: row.required,
         options: row.options.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default(),
     }
@@ -64,7 +64,7 @@ pub fn snapshot(r: &DefinitionRow) -> Value {
     let rule = rule_of(r);
     serde_json::json!({
         "id": r.id,
-        "entity_kind": EntityKind::parse(&r.entity_kind).unwrap_or(EntityKind::Contract),
+        "entity_kind": r.entity_kind,
         "scope": Some(&r.scope).filter(|s| !s.is_empty()),
         "key": r.key,
         "label": r.label,
@@ -100,7 +100,7 @@ pub fn define(
 ) -> Result<DefinitionRow, ApiError> {
     if kind == EntityKind::Dossier {
         for (type_key, data_type) in (hooks.dossier_schema_keys)(conn, &row.key)? {
-            if data_type.as_str() != row.data_type || row.scope.is_empty() || row.scope == type_key {
+            if data_type != row.data_type || row.scope.is_empty() || row.scope == type_key {
                 return Err(ApiError::conflict(
                         "attribute_key_conflict",
                         format!(
@@ -118,7 +118,7 @@ pub fn define(
                     "attribute_key_conflict",
                     format!(
                         "`{}` is already defined as {} for `{}` (definition {}); one key has one type, so `attr.{}` filters mean one thing",
-                        row.key, other.data_type, other.scope, other.id, row.key
+                        row.key, other.data_type.as_str(), other.scope, other.id, row.key
                     ),
                 ));
         }
@@ -173,11 +173,11 @@ pub fn create(
     let kind = input.entity_kind;
     let row = DefinitionRow {
         id: uuid::Uuid::now_v7().to_string(),
-        entity_kind: input.entity_kind.as_str().into(),
+        entity_kind: input.entity_kind,
         scope: input.scope.unwrap_or_default(),
         key: input.key,
         label: input.label,
-        data_type: input.data_type.as_str().into(),
+        data_type: input.data_type,
         required: input.required,
         options: input.options.map(|o| serde_json::to_string(&o).unwrap_or_default()),
         description: input.description,
@@ -200,7 +200,7 @@ pub fn update(
 ) -> Result<DefinitionRow, ApiError> {
     let old = load(conn, id)?;
     expected.check(old.version)?;
-    let kind = EntityKind::parse(&old.entity_kind).unwrap_or(EntityKind::Contract);
+    let kind = old.entity_kind;
     let old_rule = rule_of(&old);
     let mut new = old.clone();
     let mut errors = Vec::new();
@@ -216,7 +216,7 @@ pub fn update(
         errors.push(e);
         old_rule.data_type
     });
-    new.data_type = data_type.as_str().into();
+    new.data_type = data_type;
     let options = match patch.options {
         Patch::Absent if data_type == DataType::Enum => Some(old_rule.options.clone()),
         Patch::Absent => None,
@@ -288,7 +288,7 @@ pub fn update(
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
     let old = load(conn, id)?;
     expected.check(old.version)?;
-    let kind = EntityKind::parse(&old.entity_kind).unwrap_or(EntityKind::Contract);
+    let kind = old.entity_kind;
     let n = store::values_in_use(conn, kind, &old.scope, &old.key)?;
     if n > 0 {
         return Err(ApiError::conflict(

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 #[diesel(table_name = vals)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct AttributeValueRow {
-    pub entity_kind: String,
+    pub entity_kind: crate::attributes::model::EntityKind,
     pub entity_id: String,
     pub key: String,
     pub value_text: Option<String>,
@@ -21,7 +21,7 @@ pub struct AttributeValueRow {
 impl AttributeValueRow {
     pub fn of(kind: EntityKind, entity_id: &str, v: &IndexedValue) -> AttributeValueRow {
         AttributeValueRow {
-            entity_kind: kind.as_str().into(),
+            entity_kind: kind,
             entity_id: entity_id.into(),
             key: v.key.clone(),
             value_text: v.text.clone(),
@@ -35,11 +35,11 @@ impl AttributeValueRow {
 #[diesel(treat_none_as_null = true)]
 pub struct DefinitionRow {
     pub id: String,
-    pub entity_kind: String,
+    pub entity_kind: crate::attributes::model::EntityKind,
     pub scope: String,
     pub key: String,
     pub label: String,
-    pub data_type: String,
+    pub data_type: crate::attributes::model::DataType,
     pub required: bool,
     pub options: Option<String>,
     pub description: Option<String>,

@@ -95,7 +95,7 @@ impl From<ContractRow> for ContractOut {
             contract_type: r.contract_type,
             customer_ref: r.customer_ref,
             customer_name: r.customer_name,
-            status: Status::parse(&r.status).unwrap_or(Status::Draft),
+            status: r.status,
             start_date: r.start_date,
             term_months: r.term_months,
             end_date: r.end_date,
@@ -566,7 +566,7 @@ fn build_tree(row: ContractRow, by_parent: &mut HashMap<String, Vec<ContractRow>
     let mut kids = by_parent.remove(&row.id).unwrap_or_default();
     kids.sort_by(|a, b| a.id.cmp(&b.id));
     TreeNode {
-        status: Status::parse(&row.status).unwrap_or(Status::Draft),
+        status: row.status,
         children: kids.into_iter().map(|k| build_tree(k, by_parent)).collect(),
         id: row.id,
         number: row.number,

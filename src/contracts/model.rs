@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Where a contract is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[schema(as = ContractStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -44,6 +47,8 @@ impl Status {
         })
     }
 }
+
+crate::db::column::text_enum!(Status, "contract status");
 
 /// A lifecycle verb.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -82,7 +82,7 @@ pub fn reminders_of(row: &ContractRow, defaults: &ReminderDefaults) -> Vec<Remin
 
 /// The dates a contract's reminders count back from.
 pub fn deadlines_of(row: &ContractRow) -> Deadlines {
-    let status = Status::parse(&row.status).unwrap_or(Status::Draft);
+    let status = row.status;
     Deadlines::of(status, row.auto_renew, row.notice_deadline, row.end_date)
 }
 
@@ -379,7 +379,7 @@ fn new_row(
         contract_type: input.contract_type,
         customer_ref: input.customer_ref,
         customer_name: input.customer_name,
-        status: input.status.unwrap_or(Status::Draft).as_str().into(),
+        status: input.status.unwrap_or(Status::Draft),
         start_date: input.start_date,
         term_months: input.term_months,
         total_term_months: input.term_months,
@@ -732,12 +732,12 @@ pub fn act(
         Verb::Terminate(_) => Action::Terminate,
         Verb::Renew(_) => Action::Renew,
     };
-    let from = Status::parse(&old.status).unwrap_or(Status::Draft);
+    let from = old.status;
     let to = model::transition(from, action).ok_or_else(|| {
         ApiError::conflict("invalid_transition", format!("a {} contract cannot {}", from.as_str(), action.as_str()))
     })?;
     let mut row = old.clone();
-    row.status = to.as_str().into();
+    row.status = to;
     match verb {
         Verb::Activate | Verb::Suspend => {}
         Verb::Terminate(t) => {
@@ -843,7 +843,7 @@ pub fn end_of_term(
 /// force expired; `None` when there is nothing to do.
 fn term_end(ctx: &Ctx, row: &ContractRow) -> Option<(ContractRow, Action)> {
     let mut new = row.clone();
-    let action = if row.status == "active" && row.auto_renew && row.terminated_on.is_none() {
+    let action = if row.status == Status::Active && row.auto_renew && row.terminated_on.is_none() {
         let months = row.renewal_term_months.or(row.term_months).unwrap_or(0).max(0) as u32;
         let total = row.total_term_months.unwrap_or(0).max(0) as u32;
         let n = model::renewals_due(row.start_date, total, months, ctx.today());
@@ -853,8 +853,8 @@ fn term_end(ctx: &Ctx, row: &ContractRow) -> Option<(ContractRow, Action)> {
         new.total_term_months = Some((total + n * months) as i32);
         Action::Renew
     } else {
-        let to = model::transition(Status::parse(&row.status).unwrap_or(Status::Draft), Action::Expire)?;
-        new.status = to.as_str().into();
+        let to = model::transition(row.status, Action::Expire)?;
+        new.status = to;
         Action::Expire
     };
     derive_dates(&mut new);
@@ -927,7 +927,7 @@ pub fn fire_reminders(
                 ),
             };
             let mut task = crate::tasks::store::TaskRow::open(
-                crate::tasks::model::Kind::Reminder.as_str(),
+                crate::tasks::model::Kind::Reminder,
                 title,
                 &assignee,
                 due.deadline,

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// How urgent a call is; each has its own response and resolution times.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -37,6 +40,8 @@ impl Priority {
         })
     }
 }
+
+crate::db::column::text_enum!(Priority, "priority");
 
 /// Response and resolution time for one priority, in hours (fractions allowed: 0.5 = 30 min).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

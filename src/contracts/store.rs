@@ -18,7 +18,7 @@ pub struct ContractRow {
     pub contract_type: String,
     pub customer_ref: String,
     pub customer_name: Option<String>,
-    pub status: String,
+    pub status: crate::contracts::model::Status,
     pub start_date: NaiveDate,
     pub term_months: Option<i32>,
     pub total_term_months: Option<i32>,

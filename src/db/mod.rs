@@ -1,6 +1,7 @@
 //! Database access: the two-backend connection, its pool, and running work on the blocking
 //! pool so that no async worker ever waits on Diesel.
 
+pub mod column;
 pub mod expected;
 pub mod hierarchy;
 pub mod marks;

@@ -114,7 +114,7 @@ impl DocumentOut {
     fn new(d: DocumentRow, v: VersionRow) -> DocumentOut {
         DocumentOut {
             content_url: format!("/api/v1/documents/{}/content", d.id),
-            owner_type: OwnerType::parse(&d.owner_type).unwrap_or(OwnerType::Contract),
+            owner_type: d.owner_type,
             id: d.id,
             owner_id: d.owner_id,
             kind: d.kind,

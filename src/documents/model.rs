@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What a document is attached to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerType {
     Contract,
@@ -41,6 +44,8 @@ impl OwnerType {
         }
     }
 }
+
+crate::db::column::text_enum!(OwnerType, "document owner type");
 
 /// The entity type of a document's events.
 pub const ENTITY: &str = "document";

@@ -79,7 +79,7 @@ pub fn load_readable(conn: &mut DbConnection, who: &Principal, id: &str) -> Resu
     if doc.deleted_at.is_some() && !who.has_role(Role::Admin) {
         return Err(missing());
     }
-    let owner = OwnerType::parse(&doc.owner_type).ok_or_else(missing)?;
+    let owner = doc.owner_type;
     check_owner(conn, who, owner, &doc.owner_id).map_err(|_| missing())?;
     Ok(doc)
 }
@@ -91,7 +91,7 @@ pub fn load_writable(conn: &mut DbConnection, who: &Principal, id: &str) -> Resu
     if doc.deleted_at.is_some() {
         return Err(ApiError::not_found(format!("document {id} was removed")));
     }
-    let owner = OwnerType::parse(&doc.owner_type).unwrap_or(OwnerType::Contract);
+    let owner = doc.owner_type;
     who.require_any(writers(owner))?;
     Ok(doc)
 }
@@ -140,7 +140,7 @@ pub fn create(
     let now = ctx.now.naive_utc();
     let doc = DocumentRow {
         id: uuid::Uuid::now_v7().to_string(),
-        owner_type: owner.as_str().to_string(),
+        owner_type: owner,
         owner_id: owner_id.to_string(),
         kind: meta.kind,
         title: meta.title,

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 #[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct DocumentRow {
     pub id: String,
-    pub owner_type: String,
+    pub owner_type: crate::documents::model::OwnerType,
     pub owner_id: String,
     pub kind: String,
     pub title: String,

@@ -2,7 +2,7 @@
 //! `/api/v1/dossiers` (history, `as_of`, posted events, rule firings, date triggers).
 
 use super::input::{DossierIn, DossierPatch, DossierTypeIn, DossierTypePatch, EventIn};
-use super::model::{AttributeDef, RuleDef, TriggerKind, TriggerStatus};
+use super::model::{AttributeDef, DossierStatus, RuleDef, TriggerKind, TriggerStatus};
 use super::service::{self, DossierHooks, ENTITY};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, ListFilter, TriggerRow, TypeRow, TypeVersionRow};
 use crate::auth::Principal;
@@ -17,7 +17,7 @@ use crate::tasks::model::Assignee;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -73,16 +73,6 @@ impl DossierTypeOut {
     }
 }
 
-/// Dossier status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DossierStatus {
-    /// Active: changes, events and rules apply.
-    Open,
-    /// Closed: read only; date rules do not fire.
-    Closed,
-}
-
 /// A dossier: a long-lived customer case file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DossierOut {
@@ -118,7 +108,7 @@ impl DossierOut {
     fn new(d: DossierRow, as_of: Option<NaiveDate>) -> DossierOut {
         DossierOut {
             owner: Assignee::from_parts(&d.owner_kind, &d.owner_name),
-            status: if d.status == "closed" { DossierStatus::Closed } else { DossierStatus::Open },
+            status: d.status,
             attributes: serde_json::from_str(&d.attributes).unwrap_or(Value::Object(Map::new())),
             id: d.id,
             dossier_type: d.type_key,
@@ -202,7 +192,7 @@ impl From<FiringRow> for FiringOut {
             id: r.id,
             dossier_id: r.dossier_id,
             rule: r.rule_key,
-            trigger: TriggerKind::parse(&r.trigger_kind).unwrap_or(TriggerKind::EventPosted),
+            trigger: r.trigger_kind,
             occurrence_key: r.occurrence_key,
             type_version: r.type_version,
             workflow_instance_id: r.workflow_instance_id,
@@ -236,12 +226,7 @@ pub struct TriggerOut {
 
 impl From<TriggerRow> for TriggerOut {
     fn from(t: TriggerRow) -> TriggerOut {
-        TriggerOut {
-            rule: t.rule_key,
-            due_on: t.due_on,
-            status: TriggerStatus::parse(&t.status).unwrap_or(TriggerStatus::Pending),
-            fired_at: t.fired_at.map(as_utc),
-        }
+        TriggerOut { rule: t.rule_key, due_on: t.due_on, status: t.status, fired_at: t.fired_at.map(as_utc) }
     }
 }
 

@@ -127,7 +127,10 @@ pub enum Trigger {
 }
 
 /// The kinds of trigger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerKind {
     /// An attribute changed.
@@ -154,6 +157,8 @@ impl TriggerKind {
     }
 }
 
+crate::db::column::text_enum!(TriggerKind, "trigger kind");
+
 impl Trigger {
     pub fn kind(&self) -> TriggerKind {
         match self {
@@ -164,8 +169,39 @@ impl Trigger {
     }
 }
 
+/// Dossier status.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum DossierStatus {
+    /// Active: changes, events and rules apply.
+    Open,
+    /// Closed: read only; date rules do not fire.
+    Closed,
+}
+
+impl DossierStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DossierStatus::Open => "open",
+            DossierStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DossierStatus> {
+        [DossierStatus::Open, DossierStatus::Closed].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+crate::db::column::text_enum!(DossierStatus, "dossier status");
+
 /// Where a date trigger is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerStatus {
     /// Waiting for its day; moves with its source attribute.
@@ -189,6 +225,8 @@ impl TriggerStatus {
         [TriggerStatus::Pending, TriggerStatus::Fired, TriggerStatus::Void].into_iter().find(|k| k.as_str() == s)
     }
 }
+
+crate::db::column::text_enum!(TriggerStatus, "trigger status");
 
 /// A rule of a dossier type: when something happens, start a workflow and make someone responsible.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

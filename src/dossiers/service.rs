@@ -138,13 +138,15 @@ fn check_type(
                     "attribute_key_conflict",
                     format!("`{}` is already an attribute definition for these dossiers ({})", a.key, def.id),
                 ));
-            } else if def.data_type != a.data_type.as_str() {
+            } else if def.data_type != a.data_type {
                 errors.push(FieldError::new(
                     format!("attributes[{i}].key"),
                     "attribute_key_conflict",
                     format!(
                         "`{}` is {} elsewhere; one key keeps one type so `attr.{}` filters mean one thing",
-                        a.key, def.data_type, a.key
+                        a.key,
+                        def.data_type.as_str(),
+                        a.key
                     ),
                 ));
             }
@@ -299,7 +301,7 @@ pub fn load_readable(conn: &mut DbConnection, id: &str, sub: &str, roles: &[Stri
 /// A dossier that can still change: 409 when it is closed.
 pub fn load_open(conn: &mut DbConnection, id: &str) -> Result<DossierRow, ApiError> {
     let d = load(conn, id)?;
-    if d.status != "open" {
+    if d.status != model::DossierStatus::Open {
         return Err(ApiError::conflict("dossier_closed", "the dossier is closed; reopen it first"));
     }
     Ok(d)
@@ -378,7 +380,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: DossierIn) -> Result<Do
         contract_id: input.contract_id,
         owner_kind: ok.into(),
         owner_name: on.into(),
-        status: "open".into(),
+        status: model::DossierStatus::Open,
         attributes: "{}".into(),
         version: 1,
         created_at: now,
@@ -419,7 +421,7 @@ pub fn update(
 ) -> Result<DossierRow, ApiError> {
     let old = load(conn, id)?;
     expected.check(old.version)?;
-    if old.status != "open" {
+    if old.status != model::DossierStatus::Open {
         return Err(ApiError::conflict("dossier_closed", "the dossier is closed; reopen it first"));
     }
     let mut row = old.clone();
@@ -502,11 +504,12 @@ pub fn set_status(
 ) -> Result<DossierRow, ApiError> {
     let old = load(conn, id)?;
     expected.check(old.version)?;
-    let (from, to, verb) = if close { ("open", "closed", "close") } else { ("closed", "open", "reopen") };
+    use model::DossierStatus::{Closed, Open};
+    let (from, to, verb) = if close { (Open, Closed, "close") } else { (Closed, Open, "reopen") };
     if old.status != from {
         return Err(ApiError::conflict(
             "invalid_transition",
-            format!("a dossier that is {} cannot {verb}", old.status),
+            format!("a dossier that is {} cannot {verb}", old.status.as_str()),
         ));
     }
     if close {
@@ -518,7 +521,7 @@ pub fn set_status(
             ));
         }
     }
-    let new = DossierRow { status: to.into(), ..old.clone() };
+    let new = DossierRow { status: to, ..old.clone() };
     let (new, _) = save(conn, ctx, &old, new, if close { "closed" } else { "reopened" })?;
     let def = def_of(&version_of(conn, &new)?);
     sync_triggers(conn, &new, &def.rules)?;
@@ -534,9 +537,10 @@ pub fn sync_triggers(conn: &mut DbConnection, d: &DossierRow, rules: &[RuleDef])
     for rule in rules {
         let Trigger::DateReached { attribute, offset } = &rule.trigger else { continue };
         wanted.push(rule.key.as_str());
-        let due = if d.status == "open" { model::trigger_date(&attrs, attribute, offset) } else { None };
+        let due =
+            if d.status == model::DossierStatus::Open { model::trigger_date(&attrs, attribute, offset) } else { None };
         match (existing.iter().find(|t| t.rule_key == rule.key), due) {
-            (Some(t), _) if t.status != TriggerStatus::Pending.as_str() => {}
+            (Some(t), _) if t.status != TriggerStatus::Pending => {}
             (Some(t), Some(due)) if t.due_on != due => store::move_trigger(conn, &d.id, &rule.key, due)?,
             (Some(_), None) => store::delete_trigger(conn, &d.id, &rule.key)?,
             (None, Some(due)) => store::insert_trigger(
@@ -545,17 +549,14 @@ pub fn sync_triggers(conn: &mut DbConnection, d: &DossierRow, rules: &[RuleDef])
                     dossier_id: d.id.clone(),
                     rule_key: rule.key.clone(),
                     due_on: due,
-                    status: TriggerStatus::Pending.as_str().into(),
+                    status: TriggerStatus::Pending,
                     fired_at: None,
                 },
             )?,
             _ => {}
         }
     }
-    for t in existing
-        .iter()
-        .filter(|t| t.status == TriggerStatus::Pending.as_str() && !wanted.contains(&t.rule_key.as_str()))
-    {
+    for t in existing.iter().filter(|t| t.status == TriggerStatus::Pending && !wanted.contains(&t.rule_key.as_str())) {
         store::delete_trigger(conn, &d.id, &t.rule_key)?;
     }
     Ok(())
@@ -587,7 +588,7 @@ pub fn fire(
         dossier_id: d.id.clone(),
         rule_key: rule.key.clone(),
         occurrence_key: occurrence.to_string(),
-        trigger_kind: rule.trigger.kind().as_str().into(),
+        trigger_kind: rule.trigger.kind(),
         type_version: d.type_version,
         details: details.to_string(),
         workflow_instance_id: Some(instance),
@@ -623,7 +624,7 @@ pub fn post_event(
             return Ok((existing, firings, false));
         }
     }
-    if d.status != "open" {
+    if d.status != model::DossierStatus::Open {
         return Err(ApiError::conflict("dossier_closed", "the dossier is closed; reopen it first"));
     }
     let row = BusinessEventRow {
@@ -670,7 +671,7 @@ pub fn fire_next_due(
     let rule = def.rules.iter().find(|r| r.key == t.rule_key && matches!(r.trigger, Trigger::DateReached { .. }));
     let now = ctx.now.naive_utc();
     match rule {
-        Some(rule) if d.status == "open" => {
+        Some(rule) if d.status == model::DossierStatus::Open => {
             let (attribute, offset) = match &rule.trigger {
                 Trigger::DateReached { attribute, offset } => (attribute.clone(), offset.clone()),
                 _ => Default::default(),
@@ -726,7 +727,7 @@ pub fn as_of(conn: &mut DbConnection, d: &DossierRow, day: NaiveDate) -> Result<
         contract_id: text("contract_id"),
         owner_kind: ok.into(),
         owner_name: on.into(),
-        status: text("status").unwrap_or_else(|| "open".into()),
+        status: text("status").and_then(|s| model::DossierStatus::parse(&s)).unwrap_or(model::DossierStatus::Open),
         attributes: state.get("attributes").cloned().unwrap_or_else(|| Value::Object(Map::new())).to_string(),
         version: applied,
         created_at: d.created_at,

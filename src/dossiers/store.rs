@@ -48,7 +48,7 @@ pub struct DossierRow {
     pub contract_id: Option<String>,
     pub owner_kind: String,
     pub owner_name: String,
-    pub status: String,
+    pub status: crate::dossiers::model::DossierStatus,
     pub attributes: String,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -62,7 +62,7 @@ pub struct TriggerRow {
     pub dossier_id: String,
     pub rule_key: String,
     pub due_on: NaiveDate,
-    pub status: String,
+    pub status: crate::dossiers::model::TriggerStatus,
     pub fired_at: Option<NaiveDateTime>,
 }
 
@@ -85,7 +85,7 @@ pub struct FiringRow {
     pub dossier_id: String,
     pub rule_key: String,
     pub occurrence_key: String,
-    pub trigger_kind: String,
+    pub trigger_kind: crate::dossiers::model::TriggerKind,
     pub type_version: i64,
     pub details: String,
     pub workflow_instance_id: Option<String>,

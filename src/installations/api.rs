@@ -58,7 +58,7 @@ impl From<InstallationRow> for InstallationOut {
             customer_ref: r.customer_ref,
             location: serde_json::from_str(&r.location).unwrap_or_default(),
             installed_at: r.installed_at,
-            status: Status::parse(&r.status).unwrap_or(Status::Active),
+            status: r.status,
             parent_id: r.parent_id,
             external_ref: r.external_ref,
             attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
@@ -93,7 +93,7 @@ pub struct ContractSummary {
 impl From<ContractRow> for ContractSummary {
     fn from(c: ContractRow) -> ContractSummary {
         ContractSummary {
-            status: crate::contracts::model::Status::parse(&c.status).unwrap_or(crate::contracts::model::Status::Draft),
+            status: c.status,
             id: c.id,
             number: c.number,
             title: c.title,
@@ -117,7 +117,7 @@ pub struct InstallationSummary {
 impl From<InstallationRow> for InstallationSummary {
     fn from(i: InstallationRow) -> InstallationSummary {
         InstallationSummary {
-            status: Status::parse(&i.status).unwrap_or(Status::Active),
+            status: i.status,
             id: i.id,
             serial_number: i.serial_number,
             name: i.name,

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Whether an installation is in use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[schema(as = InstallationStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -33,6 +36,8 @@ impl Status {
         })
     }
 }
+
+crate::db::column::text_enum!(Status, "installation status");
 
 /// Where an installation stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -167,7 +167,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: InstallationIn) -> Resu
         customer_ref: input.customer_ref,
         location: serde_json::to_string(&location).unwrap_or_else(|_| "{}".into()),
         installed_at: input.installed_at,
-        status: input.status.unwrap_or(Status::Active).as_str().into(),
+        status: input.status.unwrap_or(Status::Active),
         parent_id: input.parent_id,
         external_ref: input.external_ref,
         attributes: "{}".into(),
@@ -209,8 +209,8 @@ pub fn update(
     row.name = required("name", patch.name, row.name);
     row.installation_type = required("installation_type", patch.installation_type, row.installation_type);
     row.customer_ref = required("customer_ref", patch.customer_ref, row.customer_ref);
-    match patch.status.require("status", Status::parse(&old.status).unwrap_or(Status::Active)) {
-        Ok(s) => row.status = s.as_str().into(),
+    match patch.status.require("status", old.status) {
+        Ok(s) => row.status = s,
         Err(e) => errors.push(e),
     }
     row.installed_at = patch.installed_at.apply_to(row.installed_at);

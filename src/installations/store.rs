@@ -19,7 +19,7 @@ pub struct InstallationRow {
     pub customer_ref: String,
     pub location: String,
     pub installed_at: Option<NaiveDate>,
-    pub status: String,
+    pub status: crate::installations::model::Status,
     pub parent_id: Option<String>,
     pub external_ref: Option<String>,
     pub attributes: String,

@@ -93,8 +93,8 @@ pub fn contract_patch(
 /// The lifecycle step that takes a contract in status `current` to the pushed status `wanted`:
 /// none when it is already there or the document names none. A document may activate or
 /// suspend; ending a contract goes through the lifecycle endpoints (409).
-pub fn status_step(wanted: Option<ContractStatus>, current: &str) -> Result<Option<Verb>, ApiError> {
-    match wanted.filter(|s| s.as_str() != current) {
+pub fn status_step(wanted: Option<ContractStatus>, current: ContractStatus) -> Result<Option<Verb>, ApiError> {
+    match wanted.filter(|s| *s != current) {
         None => Ok(None),
         Some(ContractStatus::Active) => Ok(Some(Verb::Activate)),
         Some(ContractStatus::Suspended) => Ok(Some(Verb::Suspend)),
@@ -243,12 +243,15 @@ mod tests {
 
     #[test]
     fn a_pushed_status_may_activate_or_suspend_and_nothing_else() {
-        assert!(status_step(None, "active").unwrap().is_none());
-        assert!(status_step(Some(ContractStatus::Active), "active").unwrap().is_none());
-        assert!(matches!(status_step(Some(ContractStatus::Active), "draft"), Ok(Some(Verb::Activate))));
-        assert!(matches!(status_step(Some(ContractStatus::Suspended), "active"), Ok(Some(Verb::Suspend))));
+        assert!(status_step(None, ContractStatus::Active).unwrap().is_none());
+        assert!(status_step(Some(ContractStatus::Active), ContractStatus::Active).unwrap().is_none());
+        assert!(matches!(status_step(Some(ContractStatus::Active), ContractStatus::Draft), Ok(Some(Verb::Activate))));
+        assert!(matches!(
+            status_step(Some(ContractStatus::Suspended), ContractStatus::Active),
+            Ok(Some(Verb::Suspend))
+        ));
         for s in [ContractStatus::Terminated, ContractStatus::Expired, ContractStatus::Draft] {
-            let e = status_step(Some(s), "active").err().unwrap();
+            let e = status_step(Some(s), ContractStatus::Active).err().unwrap();
             assert_eq!(e.code, "status_change_not_supported");
             assert!(e.detail.contains(s.as_str()), "{}", e.detail);
         }

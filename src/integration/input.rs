@@ -39,7 +39,7 @@ pub struct InstallationDocument {
     pub location: Option<Location>,
     #[schema(pattern = "^(19|2[0-9])[0-9]{2}-")]
     pub installed_at: Option<NaiveDate>,
-    /// Absent: `in_service` on create, unchanged on replace.
+    /// Absent: `active` on create, unchanged on replace.
     pub status: Option<InstallationStatus>,
     /// The full set of attribute values; keys not given are removed on replace.
     #[schema(value_type = Option<crate::http::openapi::AttributeValues>)]

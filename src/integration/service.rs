@@ -143,7 +143,7 @@ fn apply_contract(
             let patch = document::contract_patch(doc, &current, old.parent_id.as_deref(), parent_id);
             let mut row = contracts::update(conn, ctx, &old.id, patch, &Expected::none(), &flows::contract_hooks())
                 .map_err(|e| within(at, e))?;
-            if let Some(verb) = document::status_step(status, &row.status)? {
+            if let Some(verb) = document::status_step(status, row.status)? {
                 row = contracts::act(conn, ctx, &row.id, verb, &Expected::none(), &flows::contract_hooks())?;
             }
             (row, false)

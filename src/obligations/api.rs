@@ -53,7 +53,7 @@ impl From<ObligationRow> for ObligationOut {
                 exdates: serde_json::from_str(&r.exdates).unwrap_or_default(),
                 anchor_date: r.anchor_date,
             }),
-            scope: Scope::parse(&r.scope).unwrap_or(Scope::Contract),
+            scope: r.scope,
             id: r.id,
             contract_id: r.contract_id,
             title: r.title,

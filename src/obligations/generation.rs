@@ -250,12 +250,13 @@ fn existing_of(t: &TaskRow) -> Option<Existing> {
         installation_id: t.installation_id.clone(),
         nominal: t.nominal_date?,
         due: t.due_date,
-        status: t.status.clone(),
+        status: t.status,
         assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
         title: t.title.clone(),
         description: t.description.clone(),
         touched: t.rescheduled || t.reassigned,
-        cancelled_by_system: t.status == "cancelled" && t.closed_by.as_deref() == Some("system"),
+        cancelled_by_system: t.status == crate::tasks::model::Status::Cancelled
+            && t.closed_by.as_deref() == Some("system"),
     })
 }
 
@@ -278,7 +279,7 @@ fn task_rows(
             obligation_id: Some(row.id.clone()),
             occurrence_key: Some(occurrence_key(&row.id, w.installation_id.as_deref(), w.nominal)),
             nominal_date: Some(w.nominal),
-            ..TaskRow::open("planned", row.title.clone(), &assignee_of(row), w.due, now)
+            ..TaskRow::open(crate::tasks::model::Kind::Planned, row.title.clone(), &assignee_of(row), w.due, now)
         })
         .collect();
     let by_id: HashMap<&str, &TaskRow> = existing.iter().map(|t| (t.id.as_str(), t)).collect();
@@ -286,7 +287,7 @@ fn task_rows(
     for (id, due) in &plan.update {
         let Some(old) = by_id.get(id.as_str()) else { continue };
         let new = TaskRow {
-            status: "open".into(),
+            status: crate::tasks::model::Status::Open,
             due_date: *due,
             title: row.title.clone(),
             description: row.description.clone(),
@@ -303,7 +304,7 @@ fn task_rows(
     for id in &plan.cancel {
         let Some(old) = by_id.get(id.as_str()) else { continue };
         let new = TaskRow {
-            status: "cancelled".into(),
+            status: crate::tasks::model::Status::Cancelled,
             closed_at: Some(now),
             closed_by: Some("system".into()),
             version: old.version + 1,

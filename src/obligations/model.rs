@@ -1,6 +1,7 @@
 //! Obligation rules without I/O: expanding an RFC 5545 schedule into occurrence dates, and
 //! planning which tasks to create, update or cancel so the worklist matches the schedule.
 
+use crate::tasks::model::Status as TaskStatus;
 use chrono::{NaiveDate, TimeZone};
 use rrule::{RRule, Tz, Unvalidated};
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,10 @@ use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 
 /// What an obligation's tasks are about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// One task per occurrence for the contract itself.
@@ -33,6 +37,8 @@ impl Scope {
         }
     }
 }
+
+crate::db::column::text_enum!(Scope, "obligation scope");
 
 /// Most occurrences one expansion hands out; a guard against schedules like FREQ=SECONDLY.
 pub const MAX_OCCURRENCES: u16 = 5000;
@@ -263,7 +269,7 @@ pub struct Existing {
     pub installation_id: Option<String>,
     pub nominal: NaiveDate,
     pub due: NaiveDate,
-    pub status: String,
+    pub status: TaskStatus,
     pub assignee: (String, String),
     pub title: String,
     pub description: Option<String>,
@@ -341,8 +347,10 @@ pub fn plan(
         wanted_keys.insert((w.installation_id.as_deref(), w.nominal));
         match by_key.get(&(w.installation_id.as_deref(), w.nominal)) {
             None => plan.create.push(w.clone()),
-            Some(e) if e.status == "cancelled" && e.cancelled_by_system => plan.update.push((e.id.clone(), w.due)),
-            Some(e) if e.status == "open" && !e.touched => {
+            Some(e) if e.status == TaskStatus::Cancelled && e.cancelled_by_system => {
+                plan.update.push((e.id.clone(), w.due))
+            }
+            Some(e) if e.status == TaskStatus::Open && !e.touched => {
                 let same = e.due == w.due
                     && e.title == title
                     && e.description.as_deref() == description
@@ -355,7 +363,7 @@ pub fn plan(
         }
     }
     for e in existing {
-        if wanted_keys.contains(&(e.installation_id.as_deref(), e.nominal)) || e.status != "open" {
+        if wanted_keys.contains(&(e.installation_id.as_deref(), e.nominal)) || e.status != TaskStatus::Open {
             continue;
         }
         let after_end = contract_end.is_some_and(|end| e.nominal > end);
@@ -757,7 +765,7 @@ mod tests {
             installation_id: None,
             nominal: d(nominal),
             due: d(nominal),
-            status: status.into(),
+            status: TaskStatus::parse(status).unwrap(),
             assignee: ("role".into(), "crew".into()),
             title: "Service".into(),
             description: None,

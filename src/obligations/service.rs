@@ -145,7 +145,7 @@ pub fn create(
         exdates: "[]".into(),
         anchor_date: None,
         lead_days: input.lead_days.unwrap_or(0),
-        scope: input.scope.unwrap_or(Scope::Contract).as_str().into(),
+        scope: input.scope.unwrap_or(Scope::Contract),
         horizon_months: input.horizon_months.unwrap_or(12),
         generated_on: None,
         // Due for its first generation at once.
@@ -208,8 +208,8 @@ pub fn update(
         Ok(v) => row.horizon_months = v,
         Err(e) => errors.push(e),
     }
-    match patch.scope.require("scope", Scope::parse(&old.scope).unwrap_or(Scope::Contract)) {
-        Ok(v) => row.scope = v.as_str().into(),
+    match patch.scope.require("scope", old.scope) {
+        Ok(v) => row.scope = v,
         Err(e) => errors.push(e),
     }
     errors.extend(check_row(&row, &contract));
@@ -269,15 +269,15 @@ pub fn wanted(
         let hi = [Some(to), hi, contract.end_date].into_iter().flatten().min().unwrap_or(to);
         (lo, hi)
     };
-    let targets: Vec<(Option<String>, NaiveDate, NaiveDate)> = match Scope::parse(&row.scope) {
-        Some(Scope::Installations) => coverage_store::all_coverage_of_contract(conn, &contract.id)?
+    let targets: Vec<(Option<String>, NaiveDate, NaiveDate)> = match row.scope {
+        Scope::Installations => coverage_store::all_coverage_of_contract(conn, &contract.id)?
             .into_iter()
             .map(|c| {
                 let (lo, hi) = clip(c.valid_from, c.valid_to);
                 (Some(c.installation_id), lo, hi)
             })
             .collect(),
-        _ => {
+        Scope::Contract => {
             let (lo, hi) = clip(contract.start_date, None);
             vec![(None, lo, hi)]
         }

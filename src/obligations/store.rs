@@ -21,7 +21,7 @@ pub struct ObligationRow {
     pub exdates: String,
     pub anchor_date: Option<NaiveDate>,
     pub lead_days: i32,
-    pub scope: String,
+    pub scope: crate::obligations::model::Scope,
     pub horizon_months: i32,
     pub generated_on: Option<NaiveDate>,
     pub version: i64,

@@ -114,7 +114,7 @@ impl Plan {
             contract_type: if framework { "framework" } else { "maintenance" }.into(),
             customer_ref: self.customer(i),
             customer_name: None,
-            status: status.into(),
+            status: crate::contracts::model::Status::parse(status).expect("the seed's contract statuses are known"),
             start_date: start,
             term_months: Some(term as i32),
             total_term_months: Some(total as i32),
@@ -165,7 +165,7 @@ impl Plan {
             customer_ref: self.customer(contract),
             location: serde_json::json!({"city": city, "country": "NL"}).to_string(),
             installed_at: Some(self.today - Duration::days(rng.random_range(30..3650))),
-            status: "in_service".into(),
+            status: crate::installations::model::Status::Active,
             parent_id: None,
             external_ref: Some(format!("SEED-I-{i}")),
             attributes: "{}".into(),
@@ -209,7 +209,7 @@ impl Plan {
             exdates: "[]".into(),
             anchor_date: Some(self.anchor()),
             lead_days: 0,
-            scope: "contract".into(),
+            scope: crate::obligations::model::Scope::Contract,
             horizon_months: 12,
             generated_on: Some(self.today),
             version: 1,
@@ -239,14 +239,14 @@ impl Plan {
         let assignee = crate::tasks::model::Assignee::from_parts(&o.assignee_kind, &o.assignee_name);
         TaskRow {
             id: self.id(Table::Task, index),
-            status: status.into(),
+            status: crate::tasks::model::Status::parse(status).expect("the seed's task statuses are known"),
             contract_id: Some(o.contract_id.clone()),
             obligation_id: Some(o.id.clone()),
             occurrence_key: Some(crate::obligations::service::occurrence_key(&o.id, None, due)),
             nominal_date: Some(due),
             closed_at: closed,
             closed_by: closed.map(|_| o.assignee_name.clone()),
-            ..TaskRow::open("planned", o.title.clone(), &assignee, due, self.now())
+            ..TaskRow::open(crate::tasks::model::Kind::Planned, o.title.clone(), &assignee, due, self.now())
         }
     }
 
@@ -279,12 +279,13 @@ impl Plan {
             contract_id: entitled.then(|| self.id(Table::Contract, contract)),
             service_level: entitled.then(|| serde_json::to_string(&level).unwrap_or_default()),
             service_level_source: entitled.then(|| self.id(Table::Contract, contract - contract % GROUP)),
-            priority: priority.as_str().into(),
-            status: status.into(),
+            priority,
+            status: crate::service_calls::model::Status::parse(status)
+                .expect("the seed's service-call statuses are known"),
             title: "Machine fault".into(),
             description: Some("Reported by the customer".into()),
             reporter: None,
-            channel: "phone".into(),
+            channel: crate::service_calls::model::Channel::Phone,
             external_ref: None,
             reported_at: reported.naive_utc(),
             respond_by: n(d.respond_by),
@@ -334,7 +335,7 @@ impl Plan {
         let mut rng = self.rng(Table::Dossier, i);
         let pension = i % 2 == 1;
         let value = |key: &str, text: String, num: Option<f64>| crate::attributes::store::AttributeValueRow {
-            entity_kind: "dossier".into(),
+            entity_kind: crate::attributes::model::EntityKind::Dossier,
             entity_id: self.id(Table::Dossier, i),
             key: key.into(),
             value_text: Some(text),
@@ -372,7 +373,7 @@ impl Plan {
             contract_id: None,
             owner_kind: owner.0.into(),
             owner_name: owner.1,
-            status: "open".into(),
+            status: crate::dossiers::model::DossierStatus::Open,
             attributes: attributes.to_string(),
             version: 1,
             created_at: self.now(),
@@ -388,7 +389,7 @@ impl Plan {
                 dossier_id: row.id.clone(),
                 rule_key: "retirement_age".into(),
                 due_on,
-                status: crate::dossiers::model::TriggerStatus::Pending.as_str().into(),
+                status: crate::dossiers::model::TriggerStatus::Pending,
                 fired_at: None,
             });
         SeededDossier { row, values, trigger }
@@ -453,7 +454,7 @@ mod tests {
             if matches!(c.status.as_str(), "active" | "suspended") {
                 assert!(c.end_date.is_none_or(|e| e >= p.today), "nothing left for the scheduler: {c:?}");
             }
-            if c.status == "expired" {
+            if c.status == crate::contracts::model::Status::Expired {
                 assert!(c.end_date.unwrap() < p.today);
             }
         }
@@ -467,7 +468,7 @@ mod tests {
         let last = p.task(&o, 3, TASKS_PER_OBLIGATION - 1);
         assert_eq!(first.due_date, p.today - Duration::weeks(50));
         assert_eq!(last.due_date, p.today + Duration::weeks(49));
-        assert_eq!(last.status, "open");
+        assert_eq!(last.status, crate::tasks::model::Status::Open);
         assert_eq!(first.occurrence_key, Some(format!("{}|-|{}", o.id, first.due_date)));
     }
 

@@ -131,11 +131,11 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
     db.write_blocking(|c| {
         let region = DefinitionRow {
             id: uuid::Uuid::now_v7().to_string(),
-            entity_kind: "contract".into(),
+            entity_kind: crate::attributes::model::EntityKind::Contract,
             scope: String::new(),
             key: "region".into(),
             label: "Sales region".into(),
-            data_type: "enum".into(),
+            data_type: crate::attributes::model::DataType::Enum,
             required: false,
             options: Some(r#"["north","east","south","west"]"#.into()),
             description: None,
@@ -152,7 +152,7 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
         let values: Vec<_> = rows
             .iter()
             .map(|r| crate::attributes::store::AttributeValueRow {
-                entity_kind: "contract".into(),
+                entity_kind: crate::attributes::model::EntityKind::Contract,
                 entity_id: r.id.clone(),
                 key: "region".into(),
                 value_text: Some(Plan::region(r)),

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// How the call came in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Phone,
@@ -45,8 +48,13 @@ impl Channel {
     }
 }
 
+crate::db::column::text_enum!(Channel, "service-call channel");
+
 /// Where a call is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[schema(as = ServiceCallStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -97,6 +105,8 @@ impl Status {
         matches!(self, Status::New | Status::Acknowledged | Status::InProgress | Status::OnHold)
     }
 }
+
+crate::db::column::text_enum!(Status, "service-call status");
 
 /// A lifecycle verb on a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -228,12 +228,12 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<
             .transpose()
             .map_err(ApiError::internal)?,
         service_level_source: ent.level.and_then(|(source, _)| source),
-        priority: priority.as_str().into(),
-        status: Status::New.as_str().into(),
+        priority,
+        status: Status::New,
         title: title_of(&input),
         description: Some(input.description),
         reporter: input.reporter.map(|r| serde_json::to_string(&r)).transpose().map_err(ApiError::internal)?,
-        channel: input.channel.unwrap_or(Channel::Other).as_str().into(),
+        channel: input.channel.unwrap_or(Channel::Other),
         external_ref: input.external_ref,
         reported_at: reported_at.naive_utc(),
         respond_by: None,
@@ -300,7 +300,7 @@ pub fn act(
 ) -> Result<ServiceCallRow, ApiError> {
     let old = load(conn, id)?;
     expected.check(old.version)?;
-    let from = Status::parse(&old.status).unwrap_or(Status::New);
+    let from = old.status;
     let to = model::transition(from, action).ok_or_else(|| {
         ApiError::conflict(
             "invalid_transition",
@@ -318,7 +318,7 @@ pub fn act(
     }
     let now = ctx.now.naive_utc();
     let mut new = old.clone();
-    new.status = to.as_str().into();
+    new.status = to;
     // Leaving hold, by resuming or by resolving straight away, ends the pause.
     if from == Status::OnHold {
         let held_since = old.on_hold_since.map(as_utc).unwrap_or(ctx.now);
@@ -359,7 +359,7 @@ pub fn add_actions(
     actions: Vec<ActionIn>,
 ) -> Result<Vec<TaskRow>, ApiError> {
     let call = load(conn, id)?;
-    let status = Status::parse(&call.status).unwrap_or(Status::New);
+    let status = call.status;
     // A resolved call may still get a follow-up visit; closing then waits for it.
     if !status.is_open() && status != Status::Resolved {
         return Err(ApiError::conflict(
@@ -401,7 +401,7 @@ pub fn add_actions(
             installation_id: Some(call.installation_id.clone()),
             service_call_id: Some(call.id.clone()),
             ..TaskRow::open(
-                Kind::ServiceAction.as_str(),
+                Kind::ServiceAction,
                 a.title.unwrap_or_else(|| format!("{}: {}", call.number, call.title)),
                 &a.assignee,
                 a.planned_date,

@@ -21,13 +21,13 @@ pub struct ServiceCallRow {
     pub service_level: Option<String>,
     /// The contract the service level comes from; `None` with a level: the configured default.
     pub service_level_source: Option<String>,
-    pub priority: String,
-    pub status: String,
+    pub priority: crate::contracts::service_level::Priority,
+    pub status: crate::service_calls::model::Status,
     pub title: String,
     pub description: Option<String>,
     /// Reporter contact as JSON.
     pub reporter: Option<String>,
-    pub channel: String,
+    pub channel: crate::service_calls::model::Channel,
     pub external_ref: Option<String>,
     pub reported_at: NaiveDateTime,
     pub respond_by: Option<NaiveDateTime>,

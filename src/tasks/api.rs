@@ -60,10 +60,10 @@ pub struct TaskOut {
 
 impl TaskOut {
     pub fn new(t: TaskRow, today: NaiveDate) -> TaskOut {
-        let status = Status::parse(&t.status).unwrap_or(Status::Open);
+        let status = t.status;
         TaskOut {
             id: t.id,
-            kind: Kind::parse(&t.kind).unwrap_or(Kind::Planned),
+            kind: t.kind,
             title: t.title,
             description: t.description,
             overdue: status.is_open() && t.due_date < today,
@@ -478,10 +478,9 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
         if let Some(s) = t.installation_id.as_ref().and_then(|id| installations.get(id)) {
             about.push(format!("installation {s}"));
         }
-        let status = Status::parse(&t.status);
         let mut summary =
             if about.is_empty() { t.title.clone() } else { format!("{} ({})", t.title, about.join(", ")) };
-        if status == Some(Status::Done) {
+        if t.status == Status::Done {
             summary = format!("Done: {summary}");
         }
         let mut event = Event::new();
@@ -497,7 +496,7 @@ pub async fn calendar(db: web::Data<Db>, clock: web::Data<Clock>, req: HttpReque
             // that will not happen (skipped, cancelled) is a cancelled event.
             .add_property(
                 "STATUS",
-                if matches!(status, Some(Status::Skipped | Status::Cancelled)) { "CANCELLED" } else { "CONFIRMED" },
+                if matches!(t.status, Status::Skipped | Status::Cancelled) { "CANCELLED" } else { "CONFIRMED" },
             );
         if let Some(d) = &t.description {
             event.description(d);

@@ -87,7 +87,10 @@ impl Assignee {
 }
 
 /// Where a task is. `overdue` is not a status: it is derived from the due date.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[schema(as = TaskStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -126,8 +129,13 @@ impl Status {
     }
 }
 
+crate::db::column::text_enum!(Status, "task status");
+
 /// What a task stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// An occurrence of a planned obligation.
@@ -160,6 +168,8 @@ impl Kind {
         })
     }
 }
+
+crate::db::column::text_enum!(Kind, "task kind");
 
 /// A verb on a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

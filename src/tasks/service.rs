@@ -88,22 +88,22 @@ pub fn act(
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
     expected.check(old.version)?;
-    let step = old.kind == Kind::WorkflowStep.as_str();
+    let step = old.kind == Kind::WorkflowStep;
     if outcome.is_some() && !(step && action == Action::Complete) {
         return Err(ApiError::invalid("outcome", "not_allowed", "only completing a workflow step takes an outcome"));
     }
-    if step && action == Action::Cancel && Status::parse(&old.status).is_some_and(Status::is_open) {
+    if step && action == Action::Cancel && old.status.is_open() {
         return Err(ApiError::conflict(
             "workflow_step",
             "this task is a workflow step: cancel its workflow instance instead",
         ));
     }
-    let from = Status::parse(&old.status).unwrap_or(Status::Open);
+    let from = old.status;
     let to = transition(from, action).ok_or_else(|| {
         ApiError::conflict("invalid_transition", format!("a task that is {} cannot {}", from.as_str(), action.as_str()))
     })?;
     let mut new = old.clone();
-    new.status = to.as_str().into();
+    new.status = to;
     match action {
         Action::Start => new.started_at = Some(ctx.now.naive_utc()),
         Action::Complete | Action::Skip | Action::Cancel => {
@@ -134,10 +134,10 @@ pub fn update(
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
     expected.check(old.version)?;
-    if !Status::parse(&old.status).is_some_and(Status::is_open) {
+    if !old.status.is_open() {
         return Err(ApiError::conflict(
             "task_closed",
-            format!("the task is {}; closed tasks do not change", old.status),
+            format!("the task is {}; closed tasks do not change", old.status.as_str()),
         ));
     }
     let mut new = old.clone();
@@ -232,12 +232,12 @@ pub fn write_planned(
         snapshots.push((&t.id, "created", Value::Null, snapshot(t)));
     }
     for (old, new) in change.iter().filter(|(_, new)| written.contains(&new.id)) {
-        let action = if new.status == Status::Cancelled.as_str() {
+        let action = if new.status == Status::Cancelled {
             out.cancelled += 1;
             "cancelled"
         } else {
             out.updated += 1;
-            if old.status == Status::Cancelled.as_str() {
+            if old.status == Status::Cancelled {
                 "reopened"
             } else {
                 "updated"
@@ -270,9 +270,9 @@ pub fn delete_of_obligation(
 /// becomes their result note. Returns how many were cancelled.
 pub fn cancel_open(conn: &mut DbConnection, ctx: &Ctx, rows: Vec<TaskRow>, reason: &str) -> Result<usize, ApiError> {
     let mut cancelled = 0;
-    for old in rows.into_iter().filter(|t| Status::parse(&t.status).is_some_and(Status::is_open)) {
+    for old in rows.into_iter().filter(|t| t.status.is_open()) {
         let mut new = old.clone();
-        new.status = Status::Cancelled.as_str().into();
+        new.status = Status::Cancelled;
         new.closed_at = Some(ctx.now.naive_utc());
         new.closed_by = Some(ctx.actor.to_string());
         new.result_note = Some(reason.to_string());

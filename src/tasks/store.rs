@@ -10,10 +10,10 @@ use diesel::prelude::*;
 #[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct TaskRow {
     pub id: String,
-    pub kind: String,
+    pub kind: crate::tasks::model::Kind,
     pub title: String,
     pub description: Option<String>,
-    pub status: String,
+    pub status: crate::tasks::model::Status,
     pub assignee_kind: String,
     pub assignee_name: String,
     pub due_date: NaiveDate,
@@ -43,7 +43,7 @@ pub struct TaskRow {
 impl TaskRow {
     /// A new open task with nothing linked yet; callers fill in what it belongs to.
     pub fn open(
-        kind: &str,
+        kind: crate::tasks::model::Kind,
         title: String,
         assignee: &crate::tasks::model::Assignee,
         due: NaiveDate,
@@ -52,10 +52,10 @@ impl TaskRow {
         let (assignee_kind, assignee_name) = assignee.parts();
         TaskRow {
             id: uuid::Uuid::now_v7().to_string(),
-            kind: kind.into(),
+            kind,
             title,
             description: None,
-            status: "open".into(),
+            status: crate::tasks::model::Status::Open,
             assignee_kind: assignee_kind.into(),
             assignee_name: assignee_name.into(),
             due_date: due,

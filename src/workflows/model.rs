@@ -75,7 +75,10 @@ pub struct Step {
 }
 
 /// Where a workflow instance is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceStatus {
     /// A step is active.
@@ -102,8 +105,13 @@ impl InstanceStatus {
     }
 }
 
+crate::db::column::text_enum!(InstanceStatus, "workflow instance status");
+
 /// Where a step of an instance is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// The instance's current step: its task is in the worklist.
@@ -132,6 +140,8 @@ impl StepStatus {
             .find(|x| x.as_str() == s)
     }
 }
+
+crate::db::column::text_enum!(StepStatus, "workflow step status");
 
 /// Where a finished step leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

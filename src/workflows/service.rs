@@ -182,7 +182,7 @@ pub fn start(
         workflow_id: w.id.clone(),
         workflow_key: w.key.clone(),
         workflow_version: v.version,
-        status: "running".into(),
+        status: model::InstanceStatus::Running,
         current_step: Some(first.key.clone()),
         responsible_kind: rk.into(),
         responsible_name: rn.into(),
@@ -225,7 +225,7 @@ fn activate(
         workflow_instance_id: Some(instance.id.clone()),
         dossier_id: Some(dossier.id.clone()),
         ..TaskRow::open(
-            crate::tasks::model::Kind::WorkflowStep.as_str(),
+            crate::tasks::model::Kind::WorkflowStep,
             format!("{workflow_name}: {}", step.name),
             &assignee,
             due,
@@ -241,7 +241,7 @@ fn activate(
             step_key: step.key.clone(),
             name: step.name.clone(),
             task_id: Some(task.id.clone()),
-            status: "active".into(),
+            status: model::StepStatus::Active,
             outcome: None,
             assignee_kind: kind.into(),
             assignee_name: name.into(),
@@ -275,7 +275,7 @@ fn active_of(conn: &mut DbConnection, task: &TaskRow) -> Result<(InstanceRow, Ve
     let not_active = || ApiError::conflict("step_not_active", "this task is not the active step of a running workflow");
     let instance_id = task.workflow_instance_id.as_deref().ok_or_else(not_active)?;
     let instance = load_instance(conn, instance_id)?;
-    if instance.status != "running" {
+    if instance.status != model::InstanceStatus::Running {
         return Err(not_active());
     }
     let step = store::active_step(conn, &instance.id)?
@@ -303,7 +303,7 @@ pub fn step_done(
         .ok_or_else(|| ApiError::internal(format!("instance {} is at unknown step {}", instance.id, step.step_key)))?;
     let next = model::next_step(&steps, i, outcome.as_deref(), skipped)
         .map_err(|m| ApiError::invalid("outcome", "invalid_outcome", m))?;
-    step.status = if skipped { "skipped" } else { "done" }.into();
+    step.status = if skipped { model::StepStatus::Skipped } else { model::StepStatus::Done };
     step.outcome = outcome;
     step.ended_at = Some(ctx.now.naive_utc());
     step.ended_by = Some(ctx.actor.to_string());
@@ -321,7 +321,7 @@ pub fn step_done(
         }
         Next::End => {
             new.current_step = None;
-            new.status = "completed".into();
+            new.status = model::InstanceStatus::Completed;
             new.ended_at = Some(ctx.now.naive_utc());
             save_instance(conn, ctx, &instance, new, "completed")?;
         }
@@ -339,10 +339,10 @@ pub fn cancel(
 ) -> Result<InstanceRow, ApiError> {
     let old = load_instance(conn, id)?;
     expected.check(old.version)?;
-    if old.status != "running" {
+    if old.status != model::InstanceStatus::Running {
         return Err(ApiError::conflict(
             "invalid_transition",
-            format!("a workflow instance that is {} cannot be cancelled", old.status),
+            format!("a workflow instance that is {} cannot be cancelled", old.status.as_str()),
         ));
     }
     if let Some(mut step) = store::active_step(conn, id)? {
@@ -352,13 +352,13 @@ pub fn cancel(
                 crate::tasks::service::cancel_open(conn, ctx, vec![t], &reason)?;
             }
         }
-        step.status = "cancelled".into();
+        step.status = model::StepStatus::Cancelled;
         step.ended_at = Some(ctx.now.naive_utc());
         step.ended_by = Some(ctx.actor.to_string());
         store::update_step(conn, &step)?;
     }
     let mut new = old.clone();
-    new.status = "cancelled".into();
+    new.status = model::InstanceStatus::Cancelled;
     new.current_step = None;
     new.ended_at = Some(ctx.now.naive_utc());
     save_instance(conn, ctx, &old, new, "cancelled")

@@ -38,6 +38,27 @@ async fn two_hundred_conflicting_patches_with_if_match_lose_no_update() {
     assert_eq!(stored.body["title"], winners[0].body["title"]);
 }
 
+/// Data the code does not know (written behind the API, or by a newer version rolled back) is a
+/// logged 500 for the one resource it is in, never a default that a later write would make true.
+#[actix_rt::test]
+async fn a_stored_value_the_code_does_not_know_is_a_500_not_a_default() {
+    let t = TestApp::spawn().await;
+    let bad = t.create_contract(json!({"status": "active"})).await;
+    let good = t.create_contract(json!({"status": "active"})).await;
+    let id = bad["id"].as_str().unwrap().to_string();
+    let set = format!("UPDATE contracts SET status = 'archived' WHERE id = '{id}'");
+    t.write_behind_the_api(move |c| c.batch_execute(&set).map(|_| 1)).await;
+
+    let url = format!("/api/v1/contracts/{id}");
+    let read = t.get(&url, &t.viewer()).await;
+    read.assert_problem(500, "internal_error");
+    assert!(!read.text.contains("archived"), "the cause is logged, not shown: {}", read.text);
+    let patch = t.request("PATCH", &url).bearer(&t.admin()).json(json!({"title": "x"})).await;
+    patch.assert_problem(500, "internal_error");
+    let other = format!("/api/v1/contracts/{}", good["id"].as_str().unwrap());
+    assert_eq!(t.get(&other, &t.viewer()).await.status, 200, "other contracts still read");
+}
+
 #[actix_rt::test]
 async fn read_modify_write_with_if_match_counts_every_increment() {
     let t = TestApp::spawn().await;
