@@ -18,7 +18,7 @@ pub fn rule_of(row: &DefinitionRow) -> Rule {
         key: row.key.clone(),
         data_type: row.data_type,
         required: row.required,
-        options: row.options.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default(),
+        options: row.options.as_deref().cloned().unwrap_or_default(),
     }
 }
 
@@ -179,7 +179,7 @@ pub fn create(
         label: input.label,
         data_type: input.data_type,
         required: input.required,
-        options: input.options.map(|o| serde_json::to_string(&o).unwrap_or_default()),
+        options: input.options.map(crate::db::column::Json::new),
         description: input.description,
         version: 1,
         created_at: now,
@@ -223,7 +223,7 @@ pub fn update(
         p => p.apply_to(None),
     };
     check_options(&mut errors, data_type, options.as_ref());
-    new.options = options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
+    new.options = options.clone().map(crate::db::column::Json::new);
     match patch.required.require("required", old.required) {
         Ok(r) => new.required = r,
         Err(e) => errors.push(e),

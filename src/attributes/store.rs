@@ -41,7 +41,7 @@ pub struct DefinitionRow {
     pub label: String,
     pub data_type: crate::attributes::model::DataType,
     pub required: bool,
-    pub options: Option<String>,
+    pub options: Option<crate::db::column::Json<Vec<String>>>,
     pub description: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,

@@ -110,7 +110,7 @@ impl From<ContractRow> for ContractOut {
             termination_reason: r.termination_reason,
             external_ref: r.external_ref,
             parent_id: r.parent_id,
-            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+            attributes: r.attributes.into_inner(),
             service_level,
             version: r.version,
             created_at: as_utc(r.created_at),

@@ -46,7 +46,7 @@ pub struct ContractHooks {
 
 /// The JSON form of a contract used for history diffs.
 pub fn snapshot(row: &ContractRow) -> Value {
-    let attributes: Value = serde_json::from_str(&row.attributes).unwrap_or(Value::Object(Map::new()));
+    let attributes = &*row.attributes;
     serde_json::json!({
         "number": row.number, "title": row.title, "contract_type": row.contract_type,
         "customer_ref": row.customer_ref, "customer_name": row.customer_name, "status": row.status,
@@ -72,7 +72,7 @@ pub fn effective_owner(row: &ContractRow) -> Option<Assignee> {
 
 /// The contract's own reminders; `None`: the defaults of its type.
 pub fn own_reminders(row: &ContractRow) -> Option<Vec<Reminder>> {
-    row.reminders.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    row.reminders.as_deref().cloned()
 }
 
 /// The reminders in force for a contract: its own, or the defaults of its type.
@@ -95,7 +95,7 @@ fn owner_parts(owner: Option<&Assignee>) -> Result<(Option<String>, Option<Strin
 }
 
 /// Checks a contract's own reminders and gives their stored form.
-fn encode_reminders(list: Option<Vec<Reminder>>) -> Result<Option<String>, ApiError> {
+fn encode_reminders(list: Option<Vec<Reminder>>) -> Result<Option<crate::db::column::Json<Vec<Reminder>>>, ApiError> {
     let Some(mut list) = list else { return Ok(None) };
     let errors: Vec<FieldError> = model::check_reminders(&list)
         .into_iter()
@@ -108,7 +108,7 @@ fn encode_reminders(list: Option<Vec<Reminder>>) -> Result<Option<String>, ApiEr
         return Err(ApiError::validation(errors));
     }
     list.sort();
-    serde_json::to_string(&list).map(Some).map_err(ApiError::internal)
+    Ok(Some(crate::db::column::Json::new(list)))
 }
 
 /// The owner a contract without its own inherits: its parent's owner in force.
@@ -156,7 +156,7 @@ fn follow_owner(conn: &mut DbConnection, row: &mut ContractRow) -> Result<(), Ap
 
 /// The contract's own service level, if it has one.
 pub fn own_service_level(row: &ContractRow) -> Option<ServiceLevel> {
-    row.service_level.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    row.service_level.as_deref().cloned()
 }
 
 /// The service level in force for a contract: its own, or else the nearest ancestor's, with
@@ -196,12 +196,12 @@ pub fn effective_service_level_of(
 }
 
 /// Checks a service level and gives its stored form.
-fn encode_service_level(level: ServiceLevel) -> Result<String, ApiError> {
+fn encode_service_level(level: ServiceLevel) -> Result<crate::db::column::Json<ServiceLevel>, ApiError> {
     let errors = level.check("service_level");
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    serde_json::to_string(&level).map_err(ApiError::internal)
+    Ok(crate::db::column::Json::new(level))
 }
 
 pub fn load(conn: &mut DbConnection, id: &str) -> Result<ContractRow, ApiError> {
@@ -340,7 +340,7 @@ fn apply_attributes(
     attrs: &Map<String, Value>,
 ) -> Result<(), ApiError> {
     let (canonical, indexed) = attributes::validate(conn, EntityKind::Contract, &row.contract_type, attrs)?;
-    row.attributes = Value::Object(canonical).to_string();
+    row.attributes = crate::db::column::Json::new(canonical);
     attribute_store::replace_values(conn, EntityKind::Contract, &row.id, &indexed)?;
     Ok(())
 }
@@ -393,7 +393,7 @@ fn new_row(
         termination_reason: None,
         external_ref: input.external_ref,
         parent_id: input.parent_id,
-        attributes: "{}".into(),
+        attributes: Default::default(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -496,7 +496,7 @@ impl Batch<'_> {
         }
         let (canonical, indexed) =
             attribute_model::validate(&attrs, &self.rules[&row.contract_type]).map_err(ApiError::validation)?;
-        row.attributes = Value::Object(canonical).to_string();
+        row.attributes = crate::db::column::Json::new(canonical);
         Ok((row, indexed))
     }
 }
@@ -654,7 +654,7 @@ pub fn update(
         ));
     }
     row.search_text = search_text(&row.number, &row.title);
-    let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+    let current: Map<String, Value> = (*old.attributes).clone();
     let attrs = match &patch.attributes {
         Some(p) => merge(&current, p),
         None => current,

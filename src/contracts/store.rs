@@ -32,12 +32,12 @@ pub struct ContractRow {
     pub termination_reason: Option<String>,
     pub external_ref: Option<String>,
     pub parent_id: Option<String>,
-    pub attributes: String,
+    pub attributes: crate::db::column::Json<serde_json::Map<String, serde_json::Value>>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The contract's own service level as JSON.
-    pub service_level: Option<String>,
+    pub service_level: Option<crate::db::column::Json<crate::contracts::service_level::ServiceLevel>>,
     /// The contract's own owner (`user` | `role`, name); `None`: its parent's.
     pub owner_kind: Option<String>,
     pub owner_name: Option<String>,
@@ -49,7 +49,7 @@ pub struct ContractRow {
     #[diesel(skip_update)]
     pub effective_owner_name: Option<String>,
     /// The contract's own reminders as JSON; `None`: the defaults of its type.
-    pub reminders: Option<String>,
+    pub reminders: Option<crate::db::column::Json<Vec<crate::contracts::model::Reminder>>>,
 }
 
 /// The filters of the contract list; all optional, combined with AND.

@@ -18,7 +18,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// A dossier type at one version.
@@ -109,7 +109,7 @@ impl DossierOut {
         DossierOut {
             owner: Assignee::from_parts(&d.owner_kind, &d.owner_name),
             status: d.status,
-            attributes: serde_json::from_str(&d.attributes).unwrap_or(Value::Object(Map::new())),
+            attributes: Value::Object(d.attributes.into_inner()),
             id: d.id,
             dossier_type: d.type_key,
             type_version: d.type_version,
@@ -147,7 +147,7 @@ pub struct BusinessEventOut {
 impl From<BusinessEventRow> for BusinessEventOut {
     fn from(r: BusinessEventRow) -> BusinessEventOut {
         BusinessEventOut {
-            data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
+            data: Value::Object(r.data.into_inner()),
             id: r.id,
             dossier_id: r.dossier_id,
             event_type: r.event_type,
@@ -188,7 +188,7 @@ pub struct FiringOut {
 impl From<FiringRow> for FiringOut {
     fn from(r: FiringRow) -> FiringOut {
         FiringOut {
-            details: serde_json::from_str(&r.details).unwrap_or(Value::Null),
+            details: r.details.into_inner(),
             id: r.id,
             dossier_id: r.dossier_id,
             rule: r.rule_key,

@@ -415,11 +415,10 @@ pub fn trigger_date(attrs: &Map<String, Value>, attribute: &str, offset: &str) -
 }
 
 /// Applies one event's changes (`field.sub` → new value) to a snapshot being rebuilt.
-pub fn replay(state: &mut Map<String, Value>, changes: &Map<String, Value>) {
+pub fn replay(state: &mut Map<String, Value>, changes: &crate::events::model::Changes) {
     for (path, change) in changes {
-        let new = change.get("new").cloned().unwrap_or(Value::Null);
         let parts: Vec<&str> = path.split('.').collect();
-        set_path(state, &parts, new);
+        set_path(state, &parts, change.new.clone());
     }
 }
 
@@ -542,15 +541,17 @@ mod tests {
         let mut state = Map::new();
         replay(
             &mut state,
-            json!({"owner.user": {"old": null, "new": "al"}, "attributes.a": {"old": null, "new": 1}})
-                .as_object()
-                .unwrap(),
+            &serde_json::from_value(
+                json!({"owner.user": {"old": null, "new": "al"}, "attributes.a": {"old": null, "new": 1}}),
+            )
+            .unwrap(),
         );
         replay(
             &mut state,
-            json!({"owner.user": {"old": "al", "new": null}, "owner.role": {"old": null, "new": "desk"}})
-                .as_object()
-                .unwrap(),
+            &serde_json::from_value(
+                json!({"owner.user": {"old": "al", "new": null}, "owner.role": {"old": null, "new": "desk"}}),
+            )
+            .unwrap(),
         );
         assert_eq!(Value::Object(state), json!({"owner": {"role": "desk"}, "attributes": {"a": 1}}));
     }

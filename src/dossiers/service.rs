@@ -48,8 +48,8 @@ pub struct TypeDef {
 
 pub fn def_of(v: &TypeVersionRow) -> TypeDef {
     TypeDef {
-        attributes: serde_json::from_str(&v.attributes).unwrap_or_default(),
-        rules: serde_json::from_str(&v.rules).unwrap_or_default(),
+        attributes: (*v.attributes).clone(),
+        rules: (*v.rules).clone(),
         default_owner: match (&v.default_owner_kind, &v.default_owner_name) {
             (Some(k), Some(n)) => Some(Assignee::from_parts(k, n)),
             _ => None,
@@ -64,7 +64,7 @@ fn type_snapshot(t: &TypeRow, v: &TypeVersionRow) -> Value {
 }
 
 pub fn attrs_of(d: &DossierRow) -> Map<String, Value> {
-    serde_json::from_str(&d.attributes).unwrap_or_default()
+    (*d.attributes).clone()
 }
 
 /// The JSON form of a dossier used for history diffs (and rebuilt by `as_of`).
@@ -179,10 +179,10 @@ fn version_row(t: &TypeRow, ctx: &Ctx, name: String, description: Option<String>
         version: t.version,
         name,
         description,
-        attributes: serde_json::to_string(&d.attributes).unwrap_or_else(|_| "[]".into()),
+        attributes: crate::db::column::Json::new(d.attributes.clone()),
         default_owner_kind: owner.map(|o| o.0.to_string()),
         default_owner_name: owner.map(|o| o.1.to_string()),
-        rules: serde_json::to_string(&d.rules).unwrap_or_else(|_| "[]".into()),
+        rules: crate::db::column::Json::new(d.rules.clone()),
         created_by: ctx.actor.to_string(),
         created_at: ctx.now.naive_utc(),
     }
@@ -337,7 +337,7 @@ fn apply_attributes(
     attrs: &Map<String, Value>,
 ) -> Result<(), ApiError> {
     let (canonical, indexed) = validate_attributes(conn, &row.type_key, schema, attrs)?;
-    row.attributes = Value::Object(canonical).to_string();
+    row.attributes = crate::db::column::Json::new(canonical);
     attribute_store::replace_values(conn, EntityKind::Dossier, &row.id, &indexed)?;
     Ok(())
 }
@@ -381,7 +381,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: DossierIn) -> Result<Do
         owner_kind: ok.into(),
         owner_name: on.into(),
         status: model::DossierStatus::Open,
-        attributes: "{}".into(),
+        attributes: Default::default(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -590,7 +590,7 @@ pub fn fire(
         occurrence_key: occurrence.to_string(),
         trigger_kind: rule.trigger.kind(),
         type_version: d.type_version,
-        details: details.to_string(),
+        details: crate::db::column::Json::new(details),
         workflow_instance_id: Some(instance),
         fired_by: ctx.actor.to_string(),
         fired_at: ctx.now.naive_utc(),
@@ -631,14 +631,14 @@ pub fn post_event(
         id: uuid::Uuid::now_v7().to_string(),
         dossier_id: d.id.clone(),
         event_type: input.event_type,
-        data: Value::Object(input.data.unwrap_or_default()).to_string(),
+        data: crate::db::column::Json::new(input.data.unwrap_or_default()),
         idempotency_key: input.key,
         posted_by: ctx.actor.to_string(),
         posted_at: ctx.now.naive_utc(),
     };
     store::insert_business_event(conn, &row)?;
     let snap = serde_json::json!({"dossier_id": row.dossier_id, "type": row.event_type,
-                                  "data": serde_json::from_str::<Value>(&row.data).unwrap_or(Value::Null)});
+                                  "data": &*row.data});
     events::record(conn, ctx, EVENT_ENTITY, &row.id, "posted", &Value::Null, &snap)?;
     let def = def_of(&version_of(conn, &d)?);
     let mut firings = Vec::new();
@@ -708,8 +708,7 @@ pub fn as_of(conn: &mut DbConnection, d: &DossierRow, day: NaiveDate) -> Result<
             if e.occurred_at >= cutoff {
                 break 'pages;
             }
-            let changes: Map<String, Value> = serde_json::from_str(&e.changes).unwrap_or_default();
-            model::replay(&mut state, &changes);
+            model::replay(&mut state, &e.changes);
             applied += 1;
             last_at = Some(e.occurred_at);
         }
@@ -728,7 +727,9 @@ pub fn as_of(conn: &mut DbConnection, d: &DossierRow, day: NaiveDate) -> Result<
         owner_kind: ok.into(),
         owner_name: on.into(),
         status: text("status").and_then(|s| model::DossierStatus::parse(&s)).unwrap_or(model::DossierStatus::Open),
-        attributes: state.get("attributes").cloned().unwrap_or_else(|| Value::Object(Map::new())).to_string(),
+        attributes: crate::db::column::Json::new(
+            state.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default(),
+        ),
         version: applied,
         created_at: d.created_at,
         updated_at: last_at,

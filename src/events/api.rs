@@ -52,7 +52,7 @@ impl From<EventRow> for EventOut {
             action: row.action,
             actor: row.actor,
             occurred_at: as_utc(row.occurred_at),
-            changes: serde_json::from_str(&row.changes).unwrap_or_default(),
+            changes: row.changes.into_inner(),
         }
     }
 }

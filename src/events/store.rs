@@ -19,7 +19,7 @@ pub struct EventRow {
     pub action: String,
     pub actor: String,
     pub occurred_at: NaiveDateTime,
-    pub changes: String,
+    pub changes: crate::db::column::Json<crate::events::model::Changes>,
 }
 
 /// An event to append.

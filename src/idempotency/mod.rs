@@ -323,8 +323,7 @@ fn answer_lost(path: &str) -> ApiError {
 fn replay(row: KeyRow) -> HttpResponse {
     let status = row.response_status.and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
     let mut res = HttpResponse::build(status);
-    let headers: BTreeMap<String, String> =
-        row.response_headers.as_deref().and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
+    let headers: BTreeMap<String, String> = row.response_headers.map(|h| h.into_inner()).unwrap_or_default();
     for (name, value) in headers {
         res.insert_header((name, value));
     }

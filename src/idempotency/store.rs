@@ -14,7 +14,7 @@ pub struct KeyRow {
     pub state: String,
     pub locked_until: NaiveDateTime,
     pub response_status: Option<i32>,
-    pub response_headers: Option<String>,
+    pub response_headers: Option<crate::db::column::Json<std::collections::BTreeMap<String, String>>>,
     pub response_body: Option<Vec<u8>>,
     pub created_at: NaiveDateTime,
 }

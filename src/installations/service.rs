@@ -23,12 +23,11 @@ pub const COVERAGE: &str = "coverage";
 
 /// The JSON form of an installation used for history diffs.
 pub fn snapshot(row: &InstallationRow) -> Value {
-    let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Object(Map::new()));
     serde_json::json!({
         "serial_number": row.serial_number, "name": row.name, "installation_type": row.installation_type,
-        "customer_ref": row.customer_ref, "location": parse(&row.location), "installed_at": row.installed_at,
+        "customer_ref": row.customer_ref, "location": &*row.location, "installed_at": row.installed_at,
         "status": row.status, "parent_id": row.parent_id, "external_ref": row.external_ref,
-        "attributes": parse(&row.attributes),
+        "attributes": &*row.attributes,
     })
 }
 
@@ -108,7 +107,7 @@ fn apply_attributes(
     attrs: &Map<String, Value>,
 ) -> Result<(), ApiError> {
     let (canonical, indexed) = attributes::validate(conn, EntityKind::Installation, &row.installation_type, attrs)?;
-    row.attributes = Value::Object(canonical).to_string();
+    row.attributes = crate::db::column::Json::new(canonical);
     attribute_store::replace_values(conn, EntityKind::Installation, &row.id, &indexed)?;
     Ok(())
 }
@@ -165,12 +164,12 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: InstallationIn) -> Resu
         search_text: String::new(),
         installation_type: input.installation_type,
         customer_ref: input.customer_ref,
-        location: serde_json::to_string(&location).unwrap_or_else(|_| "{}".into()),
+        location: crate::db::column::Json::new(location.clone()),
         installed_at: input.installed_at,
         status: input.status.unwrap_or(Status::Active),
         parent_id: input.parent_id,
         external_ref: input.external_ref,
-        attributes: "{}".into(),
+        attributes: Default::default(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -217,7 +216,10 @@ pub fn update(
     row.external_ref = patch.external_ref.apply_to(row.external_ref);
     let parent_changed = !patch.parent_id.is_absent();
     row.parent_id = patch.parent_id.apply_to(row.parent_id);
-    let current_location: Map<String, Value> = serde_json::from_str(&old.location).unwrap_or_default();
+    let current_location = match serde_json::to_value(&*old.location) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
     let location_json = match &patch.location {
         Patch::Absent => current_location,
         Patch::Null => Map::new(),
@@ -233,7 +235,7 @@ pub fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    row.location = serde_json::to_string(&location).unwrap_or_else(|_| "{}".into());
+    row.location = crate::db::column::Json::new(location.clone());
     let errors = check_row(&row, &location);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -243,7 +245,7 @@ pub fn update(
     }
     check_unique(conn, &row)?;
     row.search_text = search_text(&row);
-    let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+    let current: Map<String, Value> = (*old.attributes).clone();
     if patch.attributes.is_some() || row.installation_type != old.installation_type {
         let attrs = match &patch.attributes {
             Some(p) => merge(&current, p),

@@ -74,7 +74,7 @@ pub fn put_installation(
             Ok((installations::create(conn, ctx, input)?, true))
         }
         Some(old) => {
-            let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+            let current: Map<String, Value> = (*old.attributes).clone();
             let patch = document::installation_patch(doc, external_ref, &current);
             Ok((installations::update(conn, ctx, &old.id, patch, &Expected::none())?, false))
         }
@@ -138,7 +138,7 @@ fn apply_contract(
             (contracts::create(conn, ctx, input, number_pattern).map_err(|e| within(at, e))?, true)
         }
         Some(old) => {
-            let current: Map<String, Value> = serde_json::from_str(&old.attributes).unwrap_or_default();
+            let current: Map<String, Value> = (*old.attributes).clone();
             let status = doc.status;
             let patch = document::contract_patch(doc, &current, old.parent_id.as_deref(), parent_id);
             let mut row = contracts::update(conn, ctx, &old.id, patch, &Expected::none(), &flows::contract_hooks())

@@ -50,7 +50,7 @@ impl From<ObligationRow> for ObligationOut {
             assignee: service::assignee_of(&r),
             schedule: r.rrule.clone().map(|rrule| ScheduleIn {
                 rrule,
-                exdates: serde_json::from_str(&r.exdates).unwrap_or_default(),
+                exdates: r.exdates.into_inner(),
                 anchor_date: r.anchor_date,
             }),
             scope: r.scope,

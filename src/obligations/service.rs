@@ -45,7 +45,7 @@ pub fn schedule_of(row: &ObligationRow, contract_start: NaiveDate) -> Option<Sch
     row.rrule.as_ref().map(|rule| Schedule {
         rrule: rule.clone(),
         anchor: row.anchor_date.unwrap_or(contract_start),
-        exdates: serde_json::from_str(&row.exdates).unwrap_or_default(),
+        exdates: (*row.exdates).clone(),
     })
 }
 
@@ -54,7 +54,7 @@ pub fn snapshot(row: &ObligationRow) -> Value {
     serde_json::json!({
         "contract_id": row.contract_id, "title": row.title, "description": row.description, "kind": row.kind,
         "assignee": assignee_of(row), "due_date": row.due_date, "rrule": row.rrule,
-        "exdates": serde_json::from_str::<Value>(&row.exdates).unwrap_or(Value::Null),
+        "exdates": &*row.exdates,
         "anchor_date": row.anchor_date, "lead_days": row.lead_days, "scope": row.scope,
         "horizon_months": row.horizon_months,
     })
@@ -109,7 +109,7 @@ fn apply_schedule(row: &mut ObligationRow, schedule: Option<ScheduleIn>) {
     match schedule {
         None => {
             row.rrule = None;
-            row.exdates = "[]".into();
+            row.exdates = Default::default();
             row.anchor_date = None;
         }
         Some(s) => {
@@ -117,7 +117,7 @@ fn apply_schedule(row: &mut ObligationRow, schedule: Option<ScheduleIn>) {
             ex.sort();
             ex.dedup();
             row.rrule = Some(s.rrule.trim().to_string());
-            row.exdates = serde_json::to_string(&ex).unwrap_or_else(|_| "[]".into());
+            row.exdates = crate::db::column::Json::new(ex);
             row.anchor_date = s.anchor_date;
         }
     }
@@ -142,7 +142,7 @@ pub fn create(
         assignee_name: name.into(),
         due_date: input.due_date,
         rrule: None,
-        exdates: "[]".into(),
+        exdates: Default::default(),
         anchor_date: None,
         lead_days: input.lead_days.unwrap_or(0),
         scope: input.scope.unwrap_or(Scope::Contract),

@@ -18,7 +18,7 @@ pub struct ObligationRow {
     pub assignee_name: String,
     pub due_date: Option<NaiveDate>,
     pub rrule: Option<String>,
-    pub exdates: String,
+    pub exdates: crate::db::column::Json<Vec<NaiveDate>>,
     pub anchor_date: Option<NaiveDate>,
     pub lead_days: i32,
     pub scope: crate::obligations::model::Scope,

@@ -105,7 +105,7 @@ impl Plan {
         let region = REGIONS[rng.random_range(0..REGIONS.len())];
         let number = format!("S-{:08}", i + 1);
         let title = if framework { format!("Framework {}", self.customer(i)) } else { format!("Maintenance #{i}") };
-        let service_level = framework.then(|| serde_json::to_string(&gold()).unwrap_or_default());
+        let service_level = framework.then(|| crate::db::column::Json::new(gold()));
         ContractRow {
             id: self.id(Table::Contract, i),
             search_text: crate::contracts::service::search_text(&number, &title),
@@ -128,7 +128,9 @@ impl Plan {
             termination_reason: None,
             external_ref: Some(format!("SEED-C-{i}")),
             parent_id: (!framework).then(|| self.id(Table::Contract, i - i % GROUP)),
-            attributes: serde_json::json!({ "region": region }).to_string(),
+            attributes: crate::db::column::Json::new(
+                serde_json::json!({ "region": region }).as_object().cloned().unwrap_or_default(),
+            ),
             version: 1,
             created_at: self.now(),
             updated_at: self.now(),
@@ -144,10 +146,7 @@ impl Plan {
 
     /// The region attribute of contract `i` (the same draw as in [`Plan::contract`]).
     pub fn region(row: &ContractRow) -> String {
-        serde_json::from_str::<serde_json::Value>(&row.attributes)
-            .ok()
-            .and_then(|v| v["region"].as_str().map(str::to_string))
-            .unwrap_or_default()
+        row.attributes.get("region").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_default()
     }
 
     pub fn installation(&self, i: usize) -> InstallationRow {
@@ -163,12 +162,16 @@ impl Plan {
             search_text: String::new(),
             installation_type: kind.into(),
             customer_ref: self.customer(contract),
-            location: serde_json::json!({"city": city, "country": "NL"}).to_string(),
+            location: crate::db::column::Json::new(crate::installations::model::Location {
+                city: Some(city.into()),
+                country: Some("NL".into()),
+                ..Default::default()
+            }),
             installed_at: Some(self.today - Duration::days(rng.random_range(30..3650))),
             status: crate::installations::model::Status::Active,
             parent_id: None,
             external_ref: Some(format!("SEED-I-{i}")),
-            attributes: "{}".into(),
+            attributes: Default::default(),
             version: 1,
             created_at: self.now(),
             updated_at: self.now(),
@@ -206,7 +209,7 @@ impl Plan {
             assignee_name: format!("crew-{}", j % 50),
             due_date: None,
             rrule: Some("FREQ=WEEKLY".into()),
-            exdates: "[]".into(),
+            exdates: Default::default(),
             anchor_date: Some(self.anchor()),
             lead_days: 0,
             scope: crate::obligations::model::Scope::Contract,
@@ -277,7 +280,7 @@ impl Plan {
             customer_ref: self.customer(contract),
             entitled,
             contract_id: entitled.then(|| self.id(Table::Contract, contract)),
-            service_level: entitled.then(|| serde_json::to_string(&level).unwrap_or_default()),
+            service_level: entitled.then(|| crate::db::column::Json::new(level.clone())),
             service_level_source: entitled.then(|| self.id(Table::Contract, contract - contract % GROUP)),
             priority,
             status: crate::service_calls::model::Status::parse(status)
@@ -374,7 +377,7 @@ impl Plan {
             owner_kind: owner.0.into(),
             owner_name: owner.1,
             status: crate::dossiers::model::DossierStatus::Open,
-            attributes: attributes.to_string(),
+            attributes: crate::db::column::Json::new(attributes.as_object().cloned().unwrap_or_default()),
             version: 1,
             created_at: self.now(),
             updated_at: self.now(),

@@ -137,7 +137,7 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
             label: "Sales region".into(),
             data_type: crate::attributes::model::DataType::Enum,
             required: false,
-            options: Some(r#"["north","east","south","west"]"#.into()),
+            options: Some(crate::db::column::Json::new(["north", "east", "south", "west"].map(String::from).to_vec())),
             description: None,
             version: 1,
             created_at: now,

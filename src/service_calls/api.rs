@@ -90,7 +90,7 @@ impl ServiceCallOut {
         let t = |t: Option<NaiveDateTime>| t.map(as_utc);
         ServiceCallOut {
             service_level: service::level_of(&r),
-            reporter: r.reporter.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            reporter: r.reporter.map(|p| p.into_inner()),
             id: r.id,
             number: r.number,
             installation_id: r.installation_id,

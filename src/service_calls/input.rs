@@ -53,7 +53,7 @@ pub struct ActionIn {
 }
 
 /// Who reported the call.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reporter {
     #[schema(example = "Jan de Vries", max_length = 200)]

@@ -28,13 +28,12 @@ pub struct SlaSettings {
 
 /// The JSON form of a call used for history diffs.
 pub fn snapshot(r: &ServiceCallRow) -> Value {
-    let json = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
     let t = |t: Option<chrono::NaiveDateTime>| t.map(as_utc);
     serde_json::json!({
         "number": r.number, "installation_id": r.installation_id, "customer_ref": r.customer_ref,
-        "entitled": r.entitled, "contract_id": r.contract_id, "service_level": json(&r.service_level),
+        "entitled": r.entitled, "contract_id": r.contract_id, "service_level": r.service_level.as_deref(),
         "service_level_contract_id": r.service_level_source, "priority": r.priority, "status": r.status,
-        "title": r.title, "description": r.description, "reporter": json(&r.reporter), "channel": r.channel,
+        "title": r.title, "description": r.description, "reporter": r.reporter.as_deref(), "channel": r.channel,
         "external_ref": r.external_ref, "reported_at": as_utc(r.reported_at), "respond_by": t(r.respond_by),
         "resolve_by": t(r.resolve_by), "acknowledged_at": t(r.acknowledged_at), "on_hold_since": t(r.on_hold_since),
         "hold_reason": r.hold_reason, "paused_seconds": r.paused_seconds, "resolved_at": t(r.resolved_at),
@@ -49,7 +48,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<ServiceCallRow, ApiErro
 
 /// The service level stored with a call.
 pub fn level_of(row: &ServiceCallRow) -> Option<ServiceLevel> {
-    row.service_level.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    row.service_level.as_deref().cloned()
 }
 
 pub fn deadlines_of(row: &ServiceCallRow) -> Deadlines {
@@ -221,18 +220,13 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<
         customer_ref: installation.customer_ref,
         entitled: ent.contract_id.is_some(),
         contract_id: ent.contract_id,
-        service_level: ent
-            .level
-            .as_ref()
-            .map(|(_, l)| serde_json::to_string(l))
-            .transpose()
-            .map_err(ApiError::internal)?,
+        service_level: ent.level.as_ref().map(|(_, l)| crate::db::column::Json::new(l.clone())),
         service_level_source: ent.level.and_then(|(source, _)| source),
         priority,
         status: Status::New,
         title: title_of(&input),
         description: Some(input.description),
-        reporter: input.reporter.map(|r| serde_json::to_string(&r)).transpose().map_err(ApiError::internal)?,
+        reporter: input.reporter.map(crate::db::column::Json::new),
         channel: input.channel.unwrap_or(Channel::Other),
         external_ref: input.external_ref,
         reported_at: reported_at.naive_utc(),

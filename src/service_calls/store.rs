@@ -18,7 +18,7 @@ pub struct ServiceCallRow {
     pub entitled: bool,
     pub contract_id: Option<String>,
     /// The service level applied, as JSON.
-    pub service_level: Option<String>,
+    pub service_level: Option<crate::db::column::Json<crate::contracts::service_level::ServiceLevel>>,
     /// The contract the service level comes from; `None` with a level: the configured default.
     pub service_level_source: Option<String>,
     pub priority: crate::contracts::service_level::Priority,
@@ -26,7 +26,7 @@ pub struct ServiceCallRow {
     pub title: String,
     pub description: Option<String>,
     /// Reporter contact as JSON.
-    pub reporter: Option<String>,
+    pub reporter: Option<crate::db::column::Json<crate::service_calls::input::Reporter>>,
     pub channel: crate::service_calls::model::Channel,
     pub external_ref: Option<String>,
     pub reported_at: NaiveDateTime,

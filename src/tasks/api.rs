@@ -407,7 +407,7 @@ async fn feed_caller(req: &HttpRequest, q: &mut QueryPairs, db: &Db, clock: &Clo
     let (digest, now) = (hash(&token.unwrap_or_default()), clock.now().naive_utc());
     let row = db.read(move |c| store::feed_token_by_hash(c, &digest, now).map_err(ApiError::from)).await?;
     let row = row.ok_or_else(|| ApiError::unauthorized("the feed token is unknown, expired or revoked"))?;
-    Ok(Principal { sub: row.sub, roles: serde_json::from_str(&row.roles).unwrap_or_default() })
+    Ok(Principal { sub: row.sub, roles: row.roles.into_inner() })
 }
 
 /// The worklist as an iCalendar feed, for calendar apps.
@@ -541,7 +541,7 @@ pub async fn create_feed_token(
         id: uuid::Uuid::now_v7().to_string(),
         token_hash: hash(&secret),
         sub: who.sub.clone(),
-        roles: serde_json::to_string(&who.roles).unwrap_or_else(|_| "[]".into()),
+        roles: crate::db::column::Json::new(who.roles.clone()),
         created_at: now.naive_utc(),
         revoked_at: None,
         expires_at: expires_at.map(|at| at.naive_utc()),

@@ -297,7 +297,7 @@ pub struct FeedTokenRow {
     pub id: String,
     pub token_hash: String,
     pub sub: String,
-    pub roles: String,
+    pub roles: crate::db::column::Json<Vec<String>>,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub expires_at: Option<NaiveDateTime>,

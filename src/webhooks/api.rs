@@ -221,7 +221,7 @@ pub async fn create(
         id: uuid::Uuid::now_v7().to_string(),
         url: input.url,
         description: input.description,
-        event_types: serde_json::to_string(&input.event_types).unwrap_or_else(|_| "[]".into()),
+        event_types: crate::db::column::Json::new(input.event_types.clone()),
         secret: secret.clone(),
         active: input.active.unwrap_or(true),
         last_event_id: 0,
@@ -323,7 +323,7 @@ pub async fn update(
                 match patch.event_types.require("event_types", w.patterns()) {
                     Ok(types) => {
                         check_event_types(&mut errors, &types);
-                        w.event_types = serde_json::to_string(&types).unwrap_or_else(|_| "[]".into());
+                        w.event_types = crate::db::column::Json::new(types);
                     }
                     Err(e) => errors.push(e),
                 }

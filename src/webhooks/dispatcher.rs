@@ -250,7 +250,7 @@ pub fn payload(delivery: &DeliveryRow, e: EventRow) -> WebhookPayload {
         action: e.action,
         actor: e.actor,
         occurred_at: as_utc(e.occurred_at),
-        changes: serde_json::from_str(&e.changes).unwrap_or_default(),
+        changes: (*e.changes).clone(),
     }
 }
 

@@ -13,7 +13,7 @@ pub struct WebhookRow {
     pub url: String,
     pub description: Option<String>,
     /// JSON array of subscription patterns.
-    pub event_types: String,
+    pub event_types: crate::db::column::Json<Vec<String>>,
     pub secret: String,
     pub active: bool,
     /// The outbox cursor: every event up to this id has been considered.
@@ -32,7 +32,7 @@ pub struct WebhookRow {
 
 impl WebhookRow {
     pub fn patterns(&self) -> Vec<String> {
-        serde_json::from_str(&self.event_types).unwrap_or_default()
+        (*self.event_types).clone()
     }
 }
 

@@ -19,7 +19,7 @@ pub const ENTITY: &str = "workflow";
 pub const INSTANCE: &str = "workflow_instance";
 
 pub fn steps_of(v: &VersionRow) -> Vec<Step> {
-    serde_json::from_str(&v.steps).unwrap_or_default()
+    (*v.steps).clone()
 }
 
 fn snapshot(w: &WorkflowRow, v: &VersionRow) -> Value {
@@ -85,7 +85,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: WorkflowIn) -> Result<(
         version: 1,
         name: input.name,
         description: input.description,
-        steps: serde_json::to_string(&input.steps).unwrap_or_else(|_| "[]".into()),
+        steps: crate::db::column::Json::new(input.steps.clone()),
         created_by: ctx.actor.to_string(),
         created_at: now,
     };
@@ -135,7 +135,7 @@ pub fn update(
         version: w.version,
         name,
         description,
-        steps: serde_json::to_string(&steps).unwrap_or_else(|_| "[]".into()),
+        steps: crate::db::column::Json::new(steps.clone()),
         created_by: ctx.actor.to_string(),
         created_at: now,
     };

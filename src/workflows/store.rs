@@ -25,7 +25,7 @@ pub struct VersionRow {
     pub version: i64,
     pub name: String,
     pub description: Option<String>,
-    pub steps: String,
+    pub steps: crate::db::column::Json<Vec<crate::workflows::model::Step>>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
 }

@@ -57,6 +57,12 @@ async fn a_stored_value_the_code_does_not_know_is_a_500_not_a_default() {
     patch.assert_problem(500, "internal_error");
     let other = format!("/api/v1/contracts/{}", good["id"].as_str().unwrap());
     assert_eq!(t.get(&other, &t.viewer()).await.status, 200, "other contracts still read");
+
+    // A JSON column that does not hold what its type reads is the same 500, not an empty default.
+    let good_id = good["id"].as_str().unwrap().to_string();
+    let set = format!("UPDATE contracts SET attributes = '[1, 2]' WHERE id = '{good_id}'");
+    t.write_behind_the_api(move |c| c.batch_execute(&set).map(|_| 1)).await;
+    t.get(&other, &t.viewer()).await.assert_problem(500, "internal_error");
 }
 
 #[actix_rt::test]
