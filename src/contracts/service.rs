@@ -62,12 +62,12 @@ pub fn snapshot(row: &ContractRow) -> Value {
 
 /// The contract's own owner, if it has one.
 pub fn own_owner(row: &ContractRow) -> Option<Assignee> {
-    Some(Assignee::from_parts(row.owner_kind.as_deref()?, row.owner_name.as_deref()?))
+    Some(Assignee::from_parts(row.owner_kind?, row.owner_name.as_deref()?))
 }
 
 /// The owner in force: the contract's own, or else the nearest ancestor's.
 pub fn effective_owner(row: &ContractRow) -> Option<Assignee> {
-    Some(Assignee::from_parts(row.effective_owner_kind.as_deref()?, row.effective_owner_name.as_deref()?))
+    Some(Assignee::from_parts(row.effective_owner_kind?, row.effective_owner_name.as_deref()?))
 }
 
 /// The contract's own reminders; `None`: the defaults of its type.
@@ -87,11 +87,13 @@ pub fn deadlines_of(row: &ContractRow) -> Deadlines {
 }
 
 /// Checks an owner and gives its stored parts.
-fn owner_parts(owner: Option<&Assignee>) -> Result<(Option<String>, Option<String>), ApiError> {
+fn owner_parts(
+    owner: Option<&Assignee>,
+) -> Result<(Option<crate::tasks::model::AssigneeKind>, Option<String>), ApiError> {
     let Some(owner) = owner else { return Ok((None, None)) };
     owner.check().map_err(|m| ApiError::invalid("owner", "invalid_value", m))?;
     let (kind, name) = owner.parts();
-    Ok((Some(kind.to_string()), Some(name.to_string())))
+    Ok((Some(kind), Some(name.to_string())))
 }
 
 /// Checks a contract's own reminders and gives their stored form.
@@ -119,7 +121,7 @@ fn inherited_owner(conn: &mut DbConnection, parent_id: Option<&str>) -> Result<O
 
 fn set_effective(row: &mut ContractRow, owner: Option<&Assignee>) {
     let parts = owner.map(|o| o.parts());
-    row.effective_owner_kind = parts.map(|p| p.0.to_string());
+    row.effective_owner_kind = parts.map(|p| p.0);
     row.effective_owner_name = parts.map(|p| p.1.to_string());
 }
 

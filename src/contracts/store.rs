@@ -39,13 +39,13 @@ pub struct ContractRow {
     /// The contract's own service level as JSON.
     pub service_level: Option<crate::db::column::Json<crate::contracts::service_level::ServiceLevel>>,
     /// The contract's own owner (`user` | `role`, name); `None`: its parent's.
-    pub owner_kind: Option<String>,
+    pub owner_kind: Option<crate::tasks::model::AssigneeKind>,
     pub owner_name: Option<String>,
     /// The owner in force: its own, or else the nearest ancestor's. Written with the row when
     /// it is created and by [`set_effective_owner`] after that, never by a plain update, so that
     /// an update of a child cannot put back what a change of its parent's owner replaced.
     #[diesel(skip_update)]
-    pub effective_owner_kind: Option<String>,
+    pub effective_owner_kind: Option<crate::tasks::model::AssigneeKind>,
     #[diesel(skip_update)]
     pub effective_owner_name: Option<String>,
     /// The contract's own reminders as JSON; `None`: the defaults of its type.
@@ -268,7 +268,11 @@ pub fn take_counter(conn: &mut DbConnection, name: &str, n: i64) -> QueryResult<
 }
 
 /// Sets the owner in force of the contracts `ids` (one statement per 500).
-pub fn set_effective_owner(conn: &mut DbConnection, ids: &[String], owner: Option<(&str, &str)>) -> QueryResult<()> {
+pub fn set_effective_owner(
+    conn: &mut DbConnection,
+    ids: &[String],
+    owner: Option<(crate::tasks::model::AssigneeKind, &str)>,
+) -> QueryResult<()> {
     let (kind, name) = (owner.map(|o| o.0), owner.map(|o| o.1));
     for chunk in ids.chunks(500) {
         diesel::update(contracts::table.filter(contracts::id.eq_any(chunk)))

@@ -107,7 +107,7 @@ pub struct DossierOut {
 impl DossierOut {
     fn new(d: DossierRow, as_of: Option<NaiveDate>) -> DossierOut {
         DossierOut {
-            owner: Assignee::from_parts(&d.owner_kind, &d.owner_name),
+            owner: Assignee::from_parts(d.owner_kind, &d.owner_name),
             status: d.status,
             attributes: Value::Object(d.attributes.into_inner()),
             id: d.id,

@@ -51,7 +51,7 @@ pub fn def_of(v: &TypeVersionRow) -> TypeDef {
         attributes: (*v.attributes).clone(),
         rules: (*v.rules).clone(),
         default_owner: match (&v.default_owner_kind, &v.default_owner_name) {
-            (Some(k), Some(n)) => Some(Assignee::from_parts(k, n)),
+            (Some(k), Some(n)) => Some(Assignee::from_parts(*k, n)),
             _ => None,
         },
     }
@@ -71,7 +71,7 @@ pub fn attrs_of(d: &DossierRow) -> Map<String, Value> {
 pub fn snapshot(d: &DossierRow) -> Value {
     serde_json::json!({
         "type": d.type_key, "type_version": d.type_version, "customer_ref": d.customer_ref,
-        "contract_id": d.contract_id, "owner": Assignee::from_parts(&d.owner_kind, &d.owner_name),
+        "contract_id": d.contract_id, "owner": Assignee::from_parts(d.owner_kind, &d.owner_name),
         "status": d.status, "attributes": Value::Object(attrs_of(d)),
     })
 }
@@ -180,7 +180,7 @@ fn version_row(t: &TypeRow, ctx: &Ctx, name: String, description: Option<String>
         name,
         description,
         attributes: crate::db::column::Json::new(d.attributes.clone()),
-        default_owner_kind: owner.map(|o| o.0.to_string()),
+        default_owner_kind: owner.map(|o| o.0),
         default_owner_name: owner.map(|o| o.1.to_string()),
         rules: crate::db::column::Json::new(d.rules.clone()),
         created_by: ctx.actor.to_string(),
@@ -378,7 +378,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: DossierIn) -> Result<Do
         type_version: v.version,
         customer_ref: input.customer_ref,
         contract_id: input.contract_id,
-        owner_kind: ok.into(),
+        owner_kind: ok,
         owner_name: on.into(),
         status: model::DossierStatus::Open,
         attributes: Default::default(),
@@ -433,13 +433,13 @@ pub fn update(
         }
         Err(e) => errors.push(e),
     }
-    match patch.owner.require("owner", Assignee::from_parts(&old.owner_kind, &old.owner_name)) {
+    match patch.owner.require("owner", Assignee::from_parts(old.owner_kind, &old.owner_name)) {
         Ok(o) => {
             if let Err(m) = o.check() {
                 errors.push(FieldError::new("owner", "invalid_value", m));
             }
             let (k, n) = o.parts();
-            row.owner_kind = k.into();
+            row.owner_kind = k;
             row.owner_name = n.into();
         }
         Err(e) => errors.push(e),
@@ -716,7 +716,7 @@ pub fn as_of(conn: &mut DbConnection, d: &DossierRow, day: NaiveDate) -> Result<
     let Some(last_at) = last_at else { return Ok(None) };
     let text = |k: &str| state.get(k).and_then(Value::as_str).map(str::to_string);
     let owner: Option<Assignee> = state.get("owner").and_then(|o| serde_json::from_value(o.clone()).ok());
-    let (ok, on) = owner.as_ref().map(|o| o.parts()).unwrap_or(("user", ""));
+    let (ok, on) = owner.as_ref().map(|o| o.parts()).unwrap_or((crate::tasks::model::AssigneeKind::User, ""));
     Ok(Some(DossierRow {
         id: d.id.clone(),
         type_id: d.type_id.clone(),
@@ -724,7 +724,7 @@ pub fn as_of(conn: &mut DbConnection, d: &DossierRow, day: NaiveDate) -> Result<
         type_version: state.get("type_version").and_then(Value::as_i64).unwrap_or(d.type_version),
         customer_ref: text("customer_ref").unwrap_or_default(),
         contract_id: text("contract_id"),
-        owner_kind: ok.into(),
+        owner_kind: ok,
         owner_name: on.into(),
         status: text("status").and_then(|s| model::DossierStatus::parse(&s)).unwrap_or(model::DossierStatus::Open),
         attributes: crate::db::column::Json::new(

@@ -226,15 +226,8 @@ fn apply(
     };
     let existing_rows = task_store::of_obligation(conn, &row.id, since)?;
     let existing: Vec<Existing> = existing_rows.iter().filter_map(existing_of).collect();
-    let plan = plan(
-        &wanted,
-        &existing,
-        &row.title,
-        row.description.as_deref(),
-        (&row.assignee_kind, &row.assignee_name),
-        today,
-        contract.end_date,
-    );
+    let plan =
+        plan(&wanted, &existing, &row.title, row.description.as_deref(), &assignee_of(row), today, contract.end_date);
     let (create, change) = task_rows(row, contract, &plan, &existing_rows, ctx.now.naive_utc());
     let written = crate::tasks::service::write_planned(conn, ctx, &create, &change)?;
     let next_beyond = days.iter().find(|d| **d > horizon).copied();
@@ -251,7 +244,7 @@ fn existing_of(t: &TaskRow) -> Option<Existing> {
         nominal: t.nominal_date?,
         due: t.due_date,
         status: t.status,
-        assignee: (t.assignee_kind.clone(), t.assignee_name.clone()),
+        assignee: crate::tasks::model::Assignee::from_parts(t.assignee_kind, &t.assignee_name),
         title: t.title.clone(),
         description: t.description.clone(),
         touched: t.rescheduled || t.reassigned,
@@ -291,7 +284,7 @@ fn task_rows(
             due_date: *due,
             title: row.title.clone(),
             description: row.description.clone(),
-            assignee_kind: row.assignee_kind.clone(),
+            assignee_kind: row.assignee_kind,
             assignee_name: row.assignee_name.clone(),
             closed_at: None,
             closed_by: None,

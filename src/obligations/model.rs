@@ -1,7 +1,7 @@
 //! Obligation rules without I/O: expanding an RFC 5545 schedule into occurrence dates, and
 //! planning which tasks to create, update or cancel so the worklist matches the schedule.
 
-use crate::tasks::model::Status as TaskStatus;
+use crate::tasks::model::{Assignee, Status as TaskStatus};
 use chrono::{NaiveDate, TimeZone};
 use rrule::{RRule, Tz, Unvalidated};
 use serde::{Deserialize, Serialize};
@@ -270,7 +270,7 @@ pub struct Existing {
     pub nominal: NaiveDate,
     pub due: NaiveDate,
     pub status: TaskStatus,
-    pub assignee: (String, String),
+    pub assignee: Assignee,
     pub title: String,
     pub description: Option<String>,
     /// Rescheduled or reassigned by hand: the generator never changes it.
@@ -335,7 +335,7 @@ pub fn plan(
     existing: &[Existing],
     title: &str,
     description: Option<&str>,
-    assignee: (&str, &str),
+    assignee: &Assignee,
     from: NaiveDate,
     contract_end: Option<NaiveDate>,
 ) -> Plan {
@@ -354,7 +354,7 @@ pub fn plan(
                 let same = e.due == w.due
                     && e.title == title
                     && e.description.as_deref() == description
-                    && (e.assignee.0.as_str(), e.assignee.1.as_str()) == assignee;
+                    && e.assignee == *assignee;
                 if !same {
                     plan.update.push((e.id.clone(), w.due));
                 }
@@ -766,7 +766,7 @@ mod tests {
             nominal: d(nominal),
             due: d(nominal),
             status: TaskStatus::parse(status).unwrap(),
-            assignee: ("role".into(), "crew".into()),
+            assignee: Assignee::Role("crew".into()),
             title: "Service".into(),
             description: None,
             touched,
@@ -786,7 +786,7 @@ mod tests {
             &have,
             "Service",
             None,
-            ("role", "crew"),
+            &Assignee::Role("crew".into()),
             d("2026-06-15"),
             None,
         );
@@ -801,7 +801,8 @@ mod tests {
             existing("plain", "2026-09-01", "open", false),
             existing("past", "2026-05-01", "open", false),
         ];
-        let p = plan(&[want("2026-07-15")], &have, "Service", None, ("role", "crew"), d("2026-06-15"), None);
+        let p =
+            plan(&[want("2026-07-15")], &have, "Service", None, &Assignee::Role("crew".into()), d("2026-06-15"), None);
         assert_eq!(p.create, vec![want("2026-07-15")]);
         assert_eq!(p.cancel, vec!["plain".to_string()]);
         assert!(p.update.is_empty());
@@ -811,19 +812,29 @@ mod tests {
     fn termination_cancels_open_tasks_after_the_end_even_hand_edited_ones() {
         let have =
             vec![existing("moved", "2026-08-01", "open", true), existing("wip", "2026-09-01", "in_progress", false)];
-        let p = plan(&[], &have, "Service", None, ("role", "crew"), d("2026-06-15"), Some(d("2026-06-30")));
+        let p =
+            plan(&[], &have, "Service", None, &Assignee::Role("crew".into()), d("2026-06-15"), Some(d("2026-06-30")));
         assert_eq!(p.cancel, vec!["moved".to_string()]);
     }
 
     #[test]
     fn a_new_assignee_description_or_lead_time_updates_untouched_open_tasks() {
         let have = vec![existing("a", "2026-07-01", "open", false)];
-        let p = plan(&[want("2026-07-01")], &have, "Service", None, ("user", "alice"), d("2026-06-15"), None);
+        let p =
+            plan(&[want("2026-07-01")], &have, "Service", None, &Assignee::User("alice".into()), d("2026-06-15"), None);
         assert_eq!(p.update, vec![("a".to_string(), d("2026-07-01"))]);
-        let p = plan(&[want("2026-07-01")], &have, "Service", Some("New"), ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(
+            &[want("2026-07-01")],
+            &have,
+            "Service",
+            Some("New"),
+            &Assignee::Role("crew".into()),
+            d("2026-06-15"),
+            None,
+        );
         assert_eq!(p.update, vec![("a".to_string(), d("2026-07-01"))]);
         let early = Wanted { due: d("2026-06-20"), ..want("2026-07-01") };
-        let p = plan(&[early], &have, "Service", None, ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(&[early], &have, "Service", None, &Assignee::Role("crew".into()), d("2026-06-15"), None);
         assert_eq!(p.update, vec![("a".to_string(), d("2026-06-20"))]);
     }
 
@@ -831,7 +842,15 @@ mod tests {
     fn occurrences_cancelled_by_the_system_come_back() {
         let mut gone = existing("a", "2026-07-01", "cancelled", false);
         gone.cancelled_by_system = true;
-        let p = plan(&[want("2026-07-01")], &[gone], "Service", None, ("role", "crew"), d("2026-06-15"), None);
+        let p = plan(
+            &[want("2026-07-01")],
+            &[gone],
+            "Service",
+            None,
+            &Assignee::Role("crew".into()),
+            d("2026-06-15"),
+            None,
+        );
         assert_eq!(p.update, vec![("a".to_string(), d("2026-07-01"))]);
         assert!(p.create.is_empty());
     }

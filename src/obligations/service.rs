@@ -38,7 +38,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<ObligationRow, ApiError
 }
 
 pub fn assignee_of(row: &ObligationRow) -> Assignee {
-    Assignee::from_parts(&row.assignee_kind, &row.assignee_name)
+    Assignee::from_parts(row.assignee_kind, &row.assignee_name)
 }
 
 pub fn schedule_of(row: &ObligationRow, contract_start: NaiveDate) -> Option<Schedule> {
@@ -138,7 +138,7 @@ pub fn create(
         title: input.title,
         description: input.description,
         kind: input.kind,
-        assignee_kind: kind.into(),
+        assignee_kind: kind,
         assignee_name: name.into(),
         due_date: input.due_date,
         rrule: None,
@@ -188,7 +188,7 @@ pub fn update(
     match patch.assignee.require("assignee", assignee_of(&old)) {
         Ok(a) => {
             let (k, n) = a.parts();
-            row.assignee_kind = k.into();
+            row.assignee_kind = k;
             row.assignee_name = n.into();
         }
         Err(e) => errors.push(e),

@@ -14,7 +14,7 @@ pub struct ObligationRow {
     pub title: String,
     pub description: Option<String>,
     pub kind: String,
-    pub assignee_kind: String,
+    pub assignee_kind: crate::tasks::model::AssigneeKind,
     pub assignee_name: String,
     pub due_date: Option<NaiveDate>,
     pub rrule: Option<String>,

@@ -136,9 +136,9 @@ impl Plan {
             updated_at: self.now(),
             service_level,
             // Framework agreements are the contract desk's; their call-offs inherit it.
-            owner_kind: framework.then(|| "role".into()),
+            owner_kind: framework.then_some(crate::tasks::model::AssigneeKind::Role),
             owner_name: framework.then(|| "contract-desk".into()),
-            effective_owner_kind: Some("role".into()),
+            effective_owner_kind: Some(crate::tasks::model::AssigneeKind::Role),
             effective_owner_name: Some("contract-desk".into()),
             reminders: None,
         }
@@ -205,7 +205,7 @@ impl Plan {
             title: "Weekly inspection".into(),
             description: None,
             kind: "inspection".into(),
-            assignee_kind: "role".into(),
+            assignee_kind: crate::tasks::model::AssigneeKind::Role,
             assignee_name: format!("crew-{}", j % 50),
             due_date: None,
             rrule: Some("FREQ=WEEKLY".into()),
@@ -239,7 +239,7 @@ impl Plan {
             _ => "open",
         };
         let closed = (status != "open").then(|| due.and_hms_opt(15, 0, 0).unwrap_or_default());
-        let assignee = crate::tasks::model::Assignee::from_parts(&o.assignee_kind, &o.assignee_name);
+        let assignee = crate::tasks::model::Assignee::from_parts(o.assignee_kind, &o.assignee_name);
         TaskRow {
             id: self.id(Table::Task, index),
             status: crate::tasks::model::Status::parse(status).expect("the seed's task statuses are known"),
@@ -353,7 +353,11 @@ impl Plan {
             let birth = retires.checked_sub_months(chrono::Months::new(67 * 12)).unwrap_or(retires);
             let birth = birth.format("%Y-%m-%d").to_string();
             let attrs = serde_json::json!({ "birth_date": birth });
-            (attrs, vec![value("birth_date", birth, None)], ("role", "pension-desk".to_string()))
+            (
+                attrs,
+                vec![value("birth_date", birth, None)],
+                (crate::tasks::model::AssigneeKind::Role, "pension-desk".to_string()),
+            )
         } else {
             let address = format!(
                 "{} {}, {}",
@@ -365,7 +369,7 @@ impl Plan {
             let attrs = serde_json::json!({ "address": address, "loan_amount": loan });
             let values =
                 vec![value("address", address, None), value("loan_amount", loan.to_string(), Some(loan as f64))];
-            (attrs, values, ("user", format!("advisor-{}", i % 200)))
+            (attrs, values, (crate::tasks::model::AssigneeKind::User, format!("advisor-{}", i % 200)))
         };
         let row = DossierRow {
             id: self.id(Table::Dossier, i),
@@ -374,7 +378,7 @@ impl Plan {
             type_version: 1,
             customer_ref: format!("PERS-{:07}", i / 2),
             contract_id: None,
-            owner_kind: owner.0.into(),
+            owner_kind: owner.0,
             owner_name: owner.1,
             status: crate::dossiers::model::DossierStatus::Open,
             attributes: crate::db::column::Json::new(attributes.as_object().cloned().unwrap_or_default()),

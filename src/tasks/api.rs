@@ -68,7 +68,7 @@ impl TaskOut {
             description: t.description,
             overdue: status.is_open() && t.due_date < today,
             status,
-            assignee: Assignee::from_parts(&t.assignee_kind, &t.assignee_name),
+            assignee: Assignee::from_parts(t.assignee_kind, &t.assignee_name),
             due_date: t.due_date,
             contract_id: t.contract_id,
             installation_id: t.installation_id,

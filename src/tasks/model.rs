@@ -49,19 +49,42 @@ impl utoipa::ToSchema for Assignee {
     }
 }
 
-impl Assignee {
-    pub fn from_parts(kind: &str, name: &str) -> Assignee {
-        match kind {
-            "role" => Assignee::Role(name.to_string()),
-            _ => Assignee::User(name.to_string()),
+/// Which of the two an [`Assignee`] is, as its kind column stores it (`user` | `role`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum AssigneeKind {
+    User,
+    Role,
+}
+
+impl AssigneeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssigneeKind::User => "user",
+            AssigneeKind::Role => "role",
         }
     }
 
-    /// (`user` | `role`, name) as stored.
-    pub fn parts(&self) -> (&'static str, &str) {
+    pub fn parse(s: &str) -> Option<AssigneeKind> {
+        [AssigneeKind::User, AssigneeKind::Role].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+crate::db::column::text_enum!(AssigneeKind, "assignee kind");
+
+impl Assignee {
+    pub fn from_parts(kind: AssigneeKind, name: &str) -> Assignee {
+        match kind {
+            AssigneeKind::Role => Assignee::Role(name.to_string()),
+            AssigneeKind::User => Assignee::User(name.to_string()),
+        }
+    }
+
+    /// (kind, name) as stored.
+    pub fn parts(&self) -> (AssigneeKind, &str) {
         match self {
-            Assignee::User(n) => ("user", n),
-            Assignee::Role(n) => ("role", n),
+            Assignee::User(n) => (AssigneeKind::User, n),
+            Assignee::Role(n) => (AssigneeKind::Role, n),
         }
     }
 

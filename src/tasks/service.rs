@@ -19,7 +19,7 @@ pub const ENTITY: &str = "task";
 pub fn snapshot(t: &TaskRow) -> Value {
     serde_json::json!({
         "kind": t.kind, "title": t.title, "description": t.description, "status": t.status,
-        "assignee": Assignee::from_parts(&t.assignee_kind, &t.assignee_name), "due_date": t.due_date,
+        "assignee": Assignee::from_parts(t.assignee_kind, &t.assignee_name), "due_date": t.due_date,
         "contract_id": t.contract_id, "installation_id": t.installation_id, "obligation_id": t.obligation_id,
         "service_call_id": t.service_call_id,
         "nominal_date": t.nominal_date, "notes": t.notes, "result_note": t.result_note,
@@ -33,7 +33,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<TaskRow, ApiError> {
 
 /// Only the assignee, a holder of the assigned role, a planner or an admin may work on a task.
 pub fn check_may_act(who: &Principal, task: &TaskRow) -> Result<(), ApiError> {
-    let assignee = Assignee::from_parts(&task.assignee_kind, &task.assignee_name);
+    let assignee = Assignee::from_parts(task.assignee_kind, &task.assignee_name);
     if assignee.is(&who.sub, &who.roles) || who.has_role(Role::Planner) || who.has_role(Role::Admin) {
         Ok(())
     } else {
@@ -142,14 +142,14 @@ pub fn update(
     }
     let mut new = old.clone();
     let mut errors = Vec::new();
-    match patch.assignee.require("assignee", Assignee::from_parts(&old.assignee_kind, &old.assignee_name)) {
+    match patch.assignee.require("assignee", Assignee::from_parts(old.assignee_kind, &old.assignee_name)) {
         Ok(a) => {
             if let Err(m) = a.check() {
                 errors.push(FieldError::new("assignee", "invalid_value", m));
             }
             let (k, n) = a.parts();
-            if (k, n) != (old.assignee_kind.as_str(), old.assignee_name.as_str()) {
-                new.assignee_kind = k.into();
+            if (k, n) != (old.assignee_kind, old.assignee_name.as_str()) {
+                new.assignee_kind = k;
                 new.assignee_name = n.into();
                 new.reassigned = true;
             }

@@ -107,7 +107,7 @@ pub struct StepOut {
 impl From<StepRow> for StepOut {
     fn from(s: StepRow) -> StepOut {
         StepOut {
-            assignee: Assignee::from_parts(&s.assignee_kind, &s.assignee_name),
+            assignee: Assignee::from_parts(s.assignee_kind, &s.assignee_name),
             seq: s.seq,
             key: s.step_key,
             name: s.name,
@@ -167,7 +167,7 @@ pub struct InstanceWithSteps {
 impl InstanceOut {
     pub fn new(i: InstanceRow) -> InstanceOut {
         InstanceOut {
-            responsible: Assignee::from_parts(&i.responsible_kind, &i.responsible_name),
+            responsible: Assignee::from_parts(i.responsible_kind, &i.responsible_name),
             id: i.id,
             dossier_id: i.dossier_id,
             workflow: i.workflow_key,

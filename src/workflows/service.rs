@@ -31,7 +31,7 @@ pub fn instance_snapshot(i: &InstanceRow) -> Value {
     serde_json::json!({
         "dossier_id": i.dossier_id, "workflow": i.workflow_key, "workflow_version": i.workflow_version,
         "status": i.status, "current_step": i.current_step,
-        "responsible": Assignee::from_parts(&i.responsible_kind, &i.responsible_name),
+        "responsible": Assignee::from_parts(i.responsible_kind, &i.responsible_name),
         "rule": i.rule_key, "ended_at": i.ended_at.map(crate::clock::as_utc),
     })
 }
@@ -155,7 +155,7 @@ pub fn load_instance(conn: &mut DbConnection, id: &str) -> Result<InstanceRow, A
 }
 
 fn owner_of(d: &DossierRow) -> Assignee {
-    Assignee::from_parts(&d.owner_kind, &d.owner_name)
+    Assignee::from_parts(d.owner_kind, &d.owner_name)
 }
 
 /// Starts the current version of workflow `key` on a dossier: the instance and its first step's
@@ -184,7 +184,7 @@ pub fn start(
         workflow_version: v.version,
         status: model::InstanceStatus::Running,
         current_step: Some(first.key.clone()),
-        responsible_kind: rk.into(),
+        responsible_kind: rk,
         responsible_name: rn.into(),
         rule_key: rule_key.map(str::to_string),
         started_by: ctx.actor.to_string(),
@@ -210,7 +210,7 @@ fn activate(
     step: &Step,
     seq: i32,
 ) -> Result<(), ApiError> {
-    let responsible = Assignee::from_parts(&instance.responsible_kind, &instance.responsible_name);
+    let responsible = Assignee::from_parts(instance.responsible_kind, &instance.responsible_name);
     let assignee = step.assignee.resolve(&owner_of(dossier), &responsible);
     let (kind, name) = assignee.parts();
     let now = ctx.now.naive_utc();
@@ -243,7 +243,7 @@ fn activate(
             task_id: Some(task.id.clone()),
             status: model::StepStatus::Active,
             outcome: None,
-            assignee_kind: kind.into(),
+            assignee_kind: kind,
             assignee_name: name.into(),
             due_date: due,
             started_at: now,
