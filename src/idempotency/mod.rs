@@ -245,8 +245,8 @@ async fn claim(
         let (o, k) = (owner.to_string(), key.to_string());
         match db.read(move |c| store::get(c, &o, &k).map_err(ApiError::from)).await? {
             Some(e) if differs(&e.fingerprint) => return Err(reused()),
-            Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
-            Some(e) if e.state == "committed" && e.locked_until <= now => return Err(answer_lost(path)),
+            Some(e) if e.state == model::KeyState::Done => return Ok(Claim::Replay(e)),
+            Some(e) if e.state == model::KeyState::Committed && e.locked_until <= now => return Err(answer_lost(path)),
             Some(e) if e.locked_until > now => {
                 actix_web::rt::time::sleep(WAIT_STEP).await;
                 continue;
@@ -257,7 +257,7 @@ async fn claim(
             owner: owner.to_string(),
             idempotency_key: key.to_string(),
             fingerprint: fingerprint.unwrap_or_default().to_string(),
-            state: "pending".into(),
+            state: model::KeyState::Pending,
             locked_until: now + Duration::seconds(model::LEASE_SECS),
             response_status: None,
             response_headers: None,
@@ -274,7 +274,7 @@ async fn claim(
                 match existing {
                     Some(e)
                         if (!check || e.fingerprint == row.fingerprint)
-                            && e.state == "pending"
+                            && e.state == model::KeyState::Pending
                             && e.locked_until <= now =>
                     {
                         let taken =
@@ -288,7 +288,7 @@ async fn claim(
         match found {
             None => return Ok(Claim::Mine),
             Some(e) if differs(&e.fingerprint) => return Err(reused()),
-            Some(e) if e.state == "done" => return Ok(Claim::Replay(e)),
+            Some(e) if e.state == model::KeyState::Done => return Ok(Claim::Replay(e)),
             Some(_) => actix_web::rt::time::sleep(WAIT_STEP).await,
         }
     }

@@ -8,6 +8,32 @@ pub const RETENTION_HOURS: i64 = 24;
 /// How long a first request may run before a retry may take its key over.
 pub const LEASE_SECS: i64 = 60;
 
+/// Where a key's request is: running (`Pending`, under a lease), its work committed but the
+/// answer not yet stored (`Committed`), or answered and replayable (`Done`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum KeyState {
+    Pending,
+    Committed,
+    Done,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Pending => "pending",
+            KeyState::Committed => "committed",
+            KeyState::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<KeyState> {
+        [KeyState::Pending, KeyState::Committed, KeyState::Done].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+crate::db::column::text_enum!(KeyState, "idempotency key state");
+
 /// A key is 1 to 255 visible ASCII characters (a UUID is the usual choice).
 pub fn check_key(key: &str) -> Result<(), String> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {

@@ -1,5 +1,6 @@
 //! Queries on idempotency keys.
 
+use super::model::KeyState;
 use crate::db::schema::idempotency_keys as k;
 use crate::db::DbConnection;
 use chrono::NaiveDateTime;
@@ -11,7 +12,7 @@ pub struct KeyRow {
     pub owner: String,
     pub idempotency_key: String,
     pub fingerprint: String,
-    pub state: String,
+    pub state: KeyState,
     pub locked_until: NaiveDateTime,
     pub response_status: Option<i32>,
     pub response_headers: Option<crate::db::column::Json<std::collections::BTreeMap<String, String>>>,
@@ -44,7 +45,7 @@ pub fn take_over(
         k::table
             .filter(k::owner.eq(owner))
             .filter(k::idempotency_key.eq(key))
-            .filter(k::state.eq("pending"))
+            .filter(k::state.eq(KeyState::Pending))
             .filter(k::locked_until.eq(expired_lease)),
     )
     .set(k::locked_until.eq(until))
@@ -55,9 +56,9 @@ pub fn take_over(
 /// Records that the first request's work committed (called inside that work's transaction).
 pub fn mark_committed(conn: &mut DbConnection, owner: &str, key: &str) -> QueryResult<()> {
     diesel::update(
-        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq("pending")),
+        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq(KeyState::Pending)),
     )
-    .set(k::state.eq("committed"))
+    .set(k::state.eq(KeyState::Committed))
     .execute(conn)
     .map(|_| ())
 }
@@ -74,7 +75,7 @@ pub fn complete(
 ) -> QueryResult<()> {
     diesel::update(k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)))
         .set((
-            k::state.eq("done"),
+            k::state.eq(KeyState::Done),
             k::fingerprint.eq(fingerprint),
             k::response_status.eq(Some(status)),
             k::response_headers.eq(Some(headers)),
@@ -87,7 +88,7 @@ pub fn complete(
 /// Forgets a pending key whose request failed on the server side, so a retry does the work.
 pub fn release(conn: &mut DbConnection, owner: &str, key: &str) -> QueryResult<()> {
     diesel::delete(
-        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq("pending")),
+        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq(KeyState::Pending)),
     )
     .execute(conn)
     .map(|_| ())
