@@ -122,6 +122,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contract_type -> Text,
     }
 }
 

@@ -298,6 +298,21 @@ fn check_overlap(
     overlap_among(&others, contract, installation_id, period)
 }
 
+/// PostgreSQL's exclusion constraint `coverages_no_overlap` refused a link that raced past
+/// [`check_overlap`] (a write beside it added the other link after the check read): the same
+/// answer as the check's.
+fn overlap_refused(e: diesel::result::Error) -> ApiError {
+    match &e {
+        diesel::result::Error::DatabaseError(_, info) if info.constraint_name() == Some("coverages_no_overlap") => {
+            ApiError::conflict(
+                "coverage_overlap",
+                "the installation is already covered by another contract of the same type in an overlapping period",
+            )
+        }
+        _ => e.into(),
+    }
+}
+
 /// The overlap rule over already loaded links (`others`: coverage with its contracts).
 fn overlap_among(
     others: &[(CoverageRow, ContractRow)],
@@ -427,11 +442,12 @@ pub fn add_coverage(
             version: 1,
             created_at: now,
             updated_at: now,
+            contract_type: contract.contract_type.clone(),
         };
         out.push((row, installation));
     }
     let rows: Vec<CoverageRow> = out.iter().map(|(row, _)| row.clone()).collect();
-    store::insert_coverages(conn, &rows)?;
+    store::insert_coverages(conn, &rows).map_err(overlap_refused)?;
     let snapshots: Vec<(&str, Value)> = rows.iter().map(|r| (r.id.as_str(), coverage_snapshot(r))).collect();
     events::record_created(conn, ctx, COVERAGE, &snapshots)?;
     (hooks.coverage_changed)(conn, ctx, &[&contract])?;
@@ -473,7 +489,7 @@ pub fn update_coverage(
     }
     row.version = old.version + 1;
     row.updated_at = ctx.now.naive_utc();
-    if !store::update_coverage(conn, &row, old.version)? {
+    if !store::update_coverage(conn, &row, old.version).map_err(overlap_refused)? {
         return Err(ApiError::conflict("concurrent_update", "the coverage changed meanwhile; retry"));
     }
     events::record(conn, ctx, COVERAGE, &row.id, "updated", &coverage_snapshot(&old), &coverage_snapshot(&row))?;
@@ -608,14 +624,20 @@ pub fn follow_contracts(
                 valid_to: to,
                 version: cov.version + 1,
                 updated_at: ctx.now.naive_utc(),
+                contract_type: new.contract_type.clone(),
                 ..cov.clone()
             };
             written.push((cov, changed, action));
         }
     }
     let rows: Vec<&CoverageRow> = written.iter().map(|(_, changed, _)| changed).collect();
-    if store::update_coverages(conn, &rows)?.len() != rows.len() {
+    if store::update_coverages(conn, &rows).map_err(overlap_refused)?.len() != rows.len() {
         return Err(ApiError::conflict("concurrent_update", "the contract's coverage changed meanwhile; retry"));
+    }
+    // The links whose days did not move take the new type on their own (after the moved ones,
+    // which took it with their days, so the constraint never sees old days with the new type).
+    for (_, new) in changes.iter().filter(|(old, new)| old.contract_type != new.contract_type) {
+        store::set_coverage_type(conn, &new.id, &new.contract_type).map_err(overlap_refused)?;
     }
     let snapshots: Vec<(Value, Value)> =
         written.iter().map(|(old, changed, _)| (coverage_snapshot(old), coverage_snapshot(changed))).collect();
@@ -626,4 +648,48 @@ pub fn follow_contracts(
         .collect();
     events::record_many(conn, ctx, COVERAGE, &changes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlap_refused;
+    use crate::error::Kind;
+    use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error};
+
+    struct Refused(&'static str);
+
+    impl DatabaseErrorInformation for Refused {
+        fn message(&self) -> &str {
+            "conflicting key value violates exclusion constraint"
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            Some("coverages")
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            Some(self.0)
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    #[test]
+    fn the_overlap_constraint_answers_like_the_overlap_check() {
+        let e = overlap_refused(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(Refused("coverages_no_overlap")),
+        ));
+        assert_eq!((e.kind, e.code.as_str()), (Kind::Conflict, "coverage_overlap"));
+        let other = overlap_refused(Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(Refused("elsewhere"))));
+        assert_ne!(other.code, "coverage_overlap");
+    }
 }

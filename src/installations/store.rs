@@ -40,6 +40,9 @@ pub struct CoverageRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The contract's type, copied so that PostgreSQL's exclusion constraint
+    /// `coverages_no_overlap` can refuse two links of one type on one day.
+    pub contract_type: String,
 }
 
 /// The filters of the installation list; all optional, combined with AND.
@@ -206,6 +209,18 @@ pub fn update_coverage(conn: &mut DbConnection, row: &CoverageRow, expected_vers
         .map(|n| n == 1)
 }
 
+/// Copies a contract's new type onto those of its links that do not have it yet (the type the
+/// overlap constraint reads).
+pub fn set_coverage_type(conn: &mut DbConnection, contract_id: &str, contract_type: &str) -> QueryResult<usize> {
+    diesel::update(
+        coverages::table
+            .filter(coverages::contract_id.eq(contract_id))
+            .filter(coverages::contract_type.ne(contract_type)),
+    )
+    .set(coverages::contract_type.eq(contract_type))
+    .execute(conn)
+}
+
 pub fn delete_coverage(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::delete(coverages::table.find(id)).execute(conn).map(|_| ())
 }
@@ -255,14 +270,16 @@ pub fn all_coverage_of_contracts(conn: &mut DbConnection, contract_ids: &[String
 /// the one it was read at (`row.version - 1`). Gives the ids written.
 pub fn update_coverages(conn: &mut DbConnection, rows: &[&CoverageRow]) -> QueryResult<Vec<String>> {
     use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
-    let set = "valid_from = v.column3, valid_to = v.column4, version = v.column5, updated_at = v.column6";
-    crate::db::update_versioned(conn, ("coverages", set, 6), rows, |q, row| {
+    let set = "valid_from = v.column3, valid_to = v.column4, version = v.column5, updated_at = v.column6, \
+               contract_type = v.column7";
+    crate::db::update_versioned(conn, ("coverages", set, 7), rows, |q, row| {
         q.bind::<Text, _>(&row.id)
             .bind::<BigInt, _>(row.version - 1)
             .bind::<Date, _>(row.valid_from)
             .bind::<Nullable<Date>, _>(row.valid_to)
             .bind::<BigInt, _>(row.version)
             .bind::<Timestamp, _>(row.updated_at)
+            .bind::<Text, _>(&row.contract_type)
     })
 }
 

@@ -190,6 +190,7 @@ impl Plan {
             version: 1,
             created_at: self.now(),
             updated_at: self.now(),
+            contract_type: contract.contract_type.clone(),
         }
     }
 

@@ -340,3 +340,16 @@ async fn a_contract_cannot_start_after_it_ends_nor_run_past_2999() {
         .await;
     res.assert_problem(409, "not_renewable");
 }
+
+/// Thirty creates at once, each taking a generated number: all succeed, no number twice.
+#[actix_web::test]
+async fn concurrent_creates_take_distinct_numbers() {
+    let t = TestApp::spawn().await;
+    let created =
+        futures_util::future::join_all((0..30).map(|i| t.create_contract(json!({"title": format!("n{i}")})))).await;
+    let numbers: std::collections::BTreeSet<String> =
+        created.iter().map(|c| c["number"].as_str().unwrap().to_string()).collect();
+    assert_eq!(numbers.len(), 30, "{numbers:?}");
+    let listed = t.get("/api/v1/contracts?limit=100", &t.viewer()).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 30);
+}

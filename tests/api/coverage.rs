@@ -321,6 +321,90 @@ async fn two_contracts_of_one_type_cannot_cover_an_installation_on_the_same_day(
     assert_eq!(covering(&t, &x, "2026-07-01").await, pairs(&[("L-1", "direct"), ("M-2", "direct")]));
 }
 
+/// Twelve contracts of one type race to cover one installation over the same days: one wins,
+/// the others get the overlap answer, and the database holds one link.
+#[actix_web::test]
+async fn racing_coverage_of_one_installation_leaves_one_link() {
+    let t = TestApp::spawn().await;
+    let x = t.create_installation("X", json!({})).await;
+    let mut contracts = Vec::new();
+    for i in 0..12 {
+        contracts.push(t.create_contract(json!({"status": "active", "number": format!("R-{i}")})).await);
+    }
+    let answers =
+        futures_util::future::join_all(contracts.iter().map(|c| t.cover(c, json!([{"installation_id": x["id"]}]))))
+            .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    for a in answers.iter().filter(|a| a.status != 201) {
+        a.assert_problem(409, "coverage_overlap");
+    }
+    let res = t.get(&contracts_url(&x), &t.viewer()).await;
+    assert_eq!(res.body["items"].as_array().unwrap().len(), 1, "{}", res.text);
+}
+
+/// Each link carries its contract's type (also after the contract changes type), and on
+/// PostgreSQL the database itself refuses a second link of that type on the same days, even
+/// one written behind the services' check.
+#[actix_web::test]
+async fn the_database_refuses_overlapping_links_of_one_type() {
+    let t = TestApp::spawn().await;
+    let first = t.create_contract(json!({"status": "active", "number": "M-1"})).await;
+    let second = t.create_contract(json!({"status": "active", "number": "M-2", "contract_type": "lease"})).await;
+    let x = t.create_installation("X", json!({})).await;
+    assert_eq!(t.cover(&first, json!([{"installation_id": x["id"]}])).await.status, 201);
+    assert_eq!(t.cover(&second, json!([{"installation_id": x["id"]}])).await.status, 201);
+    let stored_types = || {
+        let db = t.state.db.clone();
+        async move {
+            actix_web::web::block(move || {
+                db.read_blocking(|c| {
+                    use diesel::prelude::*;
+                    use pactum::db::schema::coverages;
+                    coverages::table
+                        .order(coverages::contract_type.asc())
+                        .select(coverages::contract_type)
+                        .load::<String>(c)
+                        .map_err(pactum::http::ApiError::from)
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    assert_eq!(stored_types().await, vec!["lease", "maintenance"]);
+
+    // Turning the lease into a maintenance contract would overlap: refused, nothing changes.
+    let url = format!("/api/v1/contracts/{}", id(&second));
+    let res = t.patch(&url, &t.manager(), json!({"contract_type": "maintenance"})).await;
+    res.assert_problem(409, "coverage_overlap");
+    assert_eq!(stored_types().await, vec!["lease", "maintenance"]);
+    // Into a type of its own: its link follows.
+    let res = t.patch(&url, &t.manager(), json!({"contract_type": "service"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(stored_types().await, vec!["maintenance", "service"]);
+
+    // A link of the same type on the same days, written past the services' check.
+    let sql = format!("UPDATE coverages SET contract_type = 'maintenance' WHERE contract_id = '{}'", id(&second));
+    let db = t.state.db.clone();
+    let written = actix_web::web::block(move || {
+        db.write_blocking(|c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(&sql).map_err(pactum::http::ApiError::from)
+        })
+    })
+    .await
+    .unwrap();
+    if t.is_postgres() {
+        assert!(written.is_err(), "PostgreSQL's exclusion constraint refuses the overlap");
+        assert_eq!(stored_types().await, vec!["maintenance", "service"]);
+    } else {
+        // SQLite has one writer at a time: the services' check alone keeps the rule there.
+        assert!(written.is_ok());
+    }
+}
+
 #[actix_web::test]
 async fn a_coverage_period_outside_its_contract_is_422() {
     let t = TestApp::spawn().await;

@@ -360,3 +360,41 @@ async fn a_hierarchy_has_at_most_twenty_levels() {
     res.assert_problem(422, "validation_failed");
     assert_eq!(res.body["errors"][0]["code"], "too_deep");
 }
+
+/// Re-parentings racing in a circle (A under B, B under C, C under A, all at once, eight times
+/// over) never close a cycle: in each triple at least one is refused, and every contract's
+/// chain of parents ends.
+#[actix_web::test]
+async fn racing_re_parentings_never_close_a_cycle() {
+    let t = TestApp::spawn().await;
+    let mut triples = Vec::new();
+    for i in 0..8 {
+        let mut triple = Vec::new();
+        for name in ["A", "B", "C"] {
+            triple.push(t.create_contract(json!({"title": format!("{name}{i}")})).await);
+        }
+        triples.push(triple);
+    }
+    let t = &t;
+    let moves = triples.iter().flat_map(|tr| {
+        (0..3).map(move |k| {
+            t.request("PATCH", &url(&tr[k])).bearer(&t.manager()).json(json!({"parent_id": id(&tr[(k + 1) % 3])}))
+        })
+    });
+    let answers = futures_util::future::join_all(moves).await;
+    for (i, per_triple) in answers.chunks(3).enumerate() {
+        let statuses: Vec<u16> = per_triple.iter().map(|a| a.status).collect();
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "triple {i}: {statuses:?}");
+        assert!(statuses.contains(&409), "triple {i} closed a cycle: {statuses:?}");
+        for a in per_triple.iter().filter(|a| a.status == 409) {
+            a.assert_problem(409, "hierarchy_cycle");
+        }
+    }
+    for tr in &triples {
+        for c in tr {
+            let anc = t.get(&format!("{}/ancestors", url(c)), &t.viewer()).await;
+            assert_eq!(anc.status, 200, "{}", anc.text);
+            assert!(anc.body["items"].as_array().unwrap().len() < 3, "{}", anc.text);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE coverages DROP COLUMN contract_type;
