@@ -146,9 +146,6 @@ struct WrittenId {
 const WRITE_LOCK: i64 = 0x5041_4354_0001;
 /// Key of the session lock that lets one starting instance migrate at a time.
 const MIGRATION_LOCK: i64 = 0x5041_4354_0002;
-/// Key of the lock writes running beside each other hold shared, and readers of the feed
-/// exclusively, to wait for those writes (see [`Begin`]).
-const BESIDE_LOCK: i64 = 0x5041_4354_0003;
 
 /// A `LIKE … ESCAPE '\\'` pattern matching lowercased text that contains `q` (wildcards in `q`
 /// are taken literally). Both backends compare a lowercased search column with it.
@@ -361,26 +358,6 @@ impl Db {
         .await?
     }
 
-    /// Read-only work that must see the event log settled, such as the change feed: on
-    /// PostgreSQL it first waits for the writes running beside each other
-    /// ([`Db::write_concurrent`]) to end and keeps new ones waiting while it reads, so no event
-    /// with a smaller id than one it reads can still commit later (see [`Begin`]). On
-    /// SQLite every committed event is settled already.
-    pub async fn read_settled<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
-    {
-        match self.backend {
-            Backend::Postgres => {
-                let db = self.clone();
-                actix_web::web::block(move || db.transaction(Begin::Settled, f)).await?
-            }
-            Backend::Sqlite => self.read(f).await,
-        }
-    }
-
     /// Read-only work for background jobs already off the async workers.
     pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
@@ -398,6 +375,17 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Exclusive, f)
+    }
+
+    /// A write transaction that takes no write lock, for work that orders itself with a lock
+    /// of its own and touches only rows no other write takes (the change feed's positions).
+    /// On SQLite it is an ordinary write.
+    pub fn write_beside_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<Unavailable> + From<diesel::result::Error>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        self.transaction(Begin::Beside, f)
     }
 
     /// The blocking core of [`Db::write_concurrent`], for background jobs already off the
@@ -426,13 +414,11 @@ impl Db {
             DbConnection::Postgres(ref mut pg) => {
                 let then = match begin {
                     Begin::Exclusive => format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
-                    Begin::Shared => format!(
-                        "SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), pg_advisory_xact_lock_shared({BESIDE_LOCK})"
-                    ),
-                    Begin::Settled => format!("SELECT pg_advisory_xact_lock({BESIDE_LOCK})"),
+                    Begin::Shared => format!("SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})"),
+                    Begin::Beside => "SELECT 1".to_string(),
                 };
-                // Pinned: the feed relies on each statement seeing what committed before it began
-                // (after the lock), which a database default of REPEATABLE READ would break.
+                // Pinned: the feed's positions rely on each statement seeing what committed before
+                // it began (after a lock), which a database default of REPEATABLE READ would break.
                 begin_with(pg, &format!("BEGIN ISOLATION LEVEL READ COMMITTED; {then}"))?;
                 finish(conn, f)
             }
@@ -452,20 +438,16 @@ impl Db {
 /// cycles, definition changes) see a settled database. Writes that need neither hold it
 /// shared and run beside each other, so their commits share WAL flushes.
 ///
-/// The change feed hands out events by id and must never list one while an event with a
-/// smaller id can still commit. Between exclusive writes that holds by itself: ids are handed
-/// out in commit order. Writes running beside each other commit in any order, so they also
-/// hold the beside lock shared, and a reader of the feed takes it exclusively
-/// ([`Db::read_settled`]): it waits for those in flight, keeps new ones waiting while it reads,
-/// and does not wait for exclusive writes (one in flight has the largest ids there are).
+/// The change feed does not depend on this lock: it pages by positions that
+/// `events::store::settle` gives to committed events, so it needs no order of commits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Begin {
     /// No other write runs beside this one.
     Exclusive,
     /// Runs beside other shared writes, never beside an exclusive one.
     Shared,
-    /// Reads the feed: waits for the shared writes in flight, not for exclusive ones.
-    Settled,
+    /// Takes no write lock (see [`Db::write_beside_blocking`]).
+    Beside,
 }
 
 /// Opens a transaction with `sql` (a `BEGIN` and what must follow it at once) in one round

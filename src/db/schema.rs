@@ -16,6 +16,7 @@ diesel::table! {
         actor -> Text,
         occurred_at -> Timestamp,
         changes -> Text,
+        position -> Nullable<BigInt>,
     }
 }
 

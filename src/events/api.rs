@@ -43,10 +43,12 @@ pub struct EventOut {
     pub changes: Changes,
 }
 
-impl From<EventRow> for EventOut {
-    fn from(row: EventRow) -> EventOut {
+impl EventOut {
+    /// The event at its feed position (only settled events are shown, see
+    /// [`super::store::settle`]).
+    fn at(row: EventRow, position: i64) -> EventOut {
         EventOut {
-            sequence: row.id,
+            sequence: position,
             entity_type: row.entity_type,
             entity_id: row.entity_id,
             action: row.action,
@@ -55,6 +57,13 @@ impl From<EventRow> for EventOut {
             changes: row.changes.into_inner(),
         }
     }
+}
+
+/// The events of a read with their feed positions, up to the first that has none yet. The
+/// feed reads only positioned events; a history may end in events that committed after the
+/// positions were given, which per resource are its newest: they come with the next read.
+fn positioned(rows: Vec<EventRow>) -> Vec<(i64, EventRow)> {
+    rows.into_iter().map_while(|r| Some((r.position?, r))).collect()
 }
 
 fn decode_position(raw: Option<String>) -> Result<i64, ApiError> {
@@ -105,8 +114,9 @@ pub async fn feed(
     }
     q.finish()?;
     let (in_query, reader) = (scopes.0.clone(), who.clone());
+    super::positions::settled(&db).await?;
     let rows = db
-        .read_settled(move |c| {
+        .read(move |c| {
             let mut conditions = Vec::new();
             for scope in &in_query {
                 conditions.extend((scope.condition)(c, &reader)?);
@@ -114,14 +124,14 @@ pub async fn feed(
             store::feed_where(c, after, entity_type.as_deref(), conditions, page.limit).map_err(ApiError::from)
         })
         .await?;
-    let redacted = |r| {
-        let mut e = EventOut::from(r);
+    let redacted = |(position, r): (i64, EventRow)| {
+        let mut e = EventOut::at(r, position);
         for scope in &scopes.0 {
             (scope.redact)(&who, &mut e);
         }
         e
     };
-    let (items, last) = within_budget(rows, PAGE_BYTES, |r| r.id.to_string(), redacted);
+    let (items, last) = within_budget(positioned(rows), PAGE_BYTES, |(p, _)| p.to_string(), redacted);
     let last = last.unwrap_or_else(|| after.to_string());
     Ok(HttpResponse::Ok().json(FeedPage { items, next_cursor: Cursor::encode(&last) }))
 }
@@ -157,6 +167,7 @@ pub async fn history_redacted(
             .map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this service handed out"))?,
     };
     let limit = page.limit;
+    super::positions::settled(db).await?;
     let rows = db
         .read(move |c| {
             let rows = store::history(c, entity_type, &entity_id, after, limit + 1)?;
@@ -167,11 +178,11 @@ pub async fn history_redacted(
         })
         .await?;
     Ok(HttpResponse::Ok().json(page.page_within(
-        rows,
+        positioned(rows),
         PAGE_BYTES,
-        |r| r.id.to_string(),
-        |r| {
-            let mut e = EventOut::from(r);
+        |(_, r)| r.id.to_string(),
+        |(position, r)| {
+            let mut e = EventOut::at(r, position);
             redact(&mut e);
             e
         },

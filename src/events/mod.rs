@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod model;
+pub mod positions;
 pub mod store;
 
 use crate::http::routing::Endpoints;

@@ -20,6 +20,8 @@ pub struct EventRow {
     pub actor: String,
     pub occurred_at: NaiveDateTime,
     pub changes: crate::db::column::Json<crate::events::model::Changes>,
+    /// The event's place in the change feed; `None` until [`settle`] gives it one.
+    pub position: Option<i64>,
 }
 
 /// An event to append.
@@ -32,11 +34,8 @@ pub struct NewEvent<'a> {
     pub changes: &'a Changes,
 }
 
-/// Appends an event inside the caller's transaction, which must be a write transaction of
-/// [`crate::db::Db`]: on PostgreSQL its locks and those the feed is read under
-/// ([`crate::db::Db::read_settled`]) make sure that a feed reader that remembers the last id it
-/// saw can never skip an event that commits later with a smaller id. (SQLite has one writer at
-/// a time.)
+/// Appends an event inside the caller's transaction. It has no feed position yet: [`settle`]
+/// gives it one once it has committed (SQLite gives it its id as it is written).
 pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
     let changes = serde_json::to_string(e.changes).unwrap_or_else(|_| "{}".into());
     diesel::insert_into(events::table)
@@ -96,7 +95,46 @@ pub fn has_history(conn: &mut DbConnection, entity_type: &str, entity_id: &str) 
     .get_result(conn)
 }
 
-/// The change feed: every event after `after`, optionally of one entity type, in id order.
+/// The key of the advisory lock that lets one [`settle`] pass run at a time.
+const SETTLE_LOCK: i64 = 0x5041_4354_0004;
+
+/// Gives feed positions to the committed events that have none, in id order, after every
+/// position handed out before; returns how many. Runs in its own transaction
+/// ([`crate::db::Db::write_beside_blocking`]), one pass at a time (an advisory lock).
+///
+/// Why this keeps the feed's promises on PostgreSQL, where writes commit in any order:
+/// - no reader skips an event: a pass positions only events that have committed, each after
+///   every position already visible, and commits them all at once; a reader paging by position
+///   can only find new events after its cursor;
+/// - per resource, events keep the order of the changes: a change takes its resource's row
+///   lock before it appends its event, so the next change of that resource appends (a larger
+///   id) and commits only after it; by then the earlier event is visible to any pass that sees
+///   the later one, and a pass positions in id order;
+/// - a writer never waits for the feed: a pass only sets `position` on events that have
+///   committed, rows no writer touches again.
+///
+/// SQLite has one writer at a time, so its events commit in id order and a trigger gives each
+/// its id as position when it is written; there is nothing to do.
+pub fn settle(conn: &mut DbConnection) -> QueryResult<usize> {
+    let DbConnection::Postgres(pg) = conn else { return Ok(0) };
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SETTLE_LOCK})")).execute(pg)?;
+    diesel::sql_query(
+        "UPDATE events SET position = s.position FROM ( \
+             SELECT id, (SELECT COALESCE(MAX(position), 0) FROM events) \
+                 + row_number() OVER (ORDER BY id) AS position \
+             FROM events WHERE position IS NULL \
+         ) AS s WHERE events.id = s.id",
+    )
+    .execute(pg)
+}
+
+/// Whether some committed event still waits for its feed position (never on SQLite).
+pub fn unsettled(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(events::table.filter(events::position.is_null()))).get_result(conn)
+}
+
+/// The change feed: every event after position `after`, optionally of one entity type, in
+/// position order.
 pub fn feed(conn: &mut DbConnection, after: i64, entity_type: Option<&str>, limit: i64) -> QueryResult<Vec<EventRow>> {
     feed_where(conn, after, entity_type, Vec::new(), limit)
 }
@@ -110,8 +148,8 @@ pub fn feed_where(
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
     let mut q = events::table
-        .filter(events::id.gt(after))
-        .order(events::id.asc())
+        .filter(events::position.gt(after))
+        .order(events::position.asc())
         .limit(limit)
         .select(EventRow::as_select())
         .into_boxed();
@@ -189,6 +227,11 @@ pub fn record_created(
     const NONE: serde_json::Value = serde_json::Value::Null;
     let changes: Vec<_> = created.iter().map(|(id, snapshot)| (*id, "created", &NONE, snapshot)).collect();
     record_many(conn, ctx, entity_type, &changes)
+}
+
+/// The position of the newest event in the feed (0 when there is none).
+pub fn last_position(conn: &mut DbConnection) -> QueryResult<i64> {
+    events::table.select(diesel::dsl::max(events::position)).first::<Option<i64>>(conn).map(|p| p.unwrap_or(0))
 }
 
 /// The id of the newest event (0 when there is none).

@@ -176,6 +176,7 @@ fn serve(
 }
 
 fn fill_outbox(db: &Db, clock: &Clock, id: &str, report: &mut DispatchReport) -> Result<(), ApiError> {
+    crate::events::positions::settle_pending(db)?;
     loop {
         let step = db.write_blocking(|c| service::enqueue(c, id, clock.now().naive_utc()))?;
         report.queued += step.queued;

@@ -39,7 +39,10 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<WebhookRow, ApiError> {
 }
 
 /// Stores a new webhook. It starts after the newest event: it hears what happens from now on.
+/// The events committed so far get their feed positions first, so none of them comes after
+/// its cursor.
 pub fn create(conn: &mut DbConnection, ctx: &Ctx, mut row: WebhookRow) -> Result<WebhookRow, ApiError> {
+    events::settle(conn)?;
     row.last_event_id = store::last_event_id(conn)?;
     store::insert(conn, &row)?;
     events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
@@ -171,16 +174,17 @@ pub struct Enqueued {
     pub queued: usize,
 }
 
-/// Moves up to [`OUTBOX_BATCH`] events past a webhook's cursor into its outbox: a delivery for
-/// each subscribed type, and the cursor after the last one read — in one transaction, which on
-/// PostgreSQL holds the write lock, so no event with a smaller id can still commit later.
+/// Moves up to [`OUTBOX_BATCH`] events past a webhook's cursor (a feed position) into its
+/// outbox: a delivery for each subscribed type, and the cursor after the last one read, in one
+/// transaction. Positions are given in commit order ([`events::settle`]), so none can appear
+/// behind the cursor later.
 /// Inactive webhooks keep their cursor and catch up when activated again.
 pub fn enqueue(conn: &mut DbConnection, id: &str, now: chrono::NaiveDateTime) -> Result<Enqueued, ApiError> {
     let Some(hook) = store::get(conn, id)?.filter(|h| h.active) else {
         return Ok(Enqueued::default());
     };
     let rows = events::feed(conn, hook.last_event_id, None, OUTBOX_BATCH)?;
-    let Some(last) = rows.last().map(|r| r.id) else {
+    let Some(last) = rows.last().and_then(|r| r.position) else {
         return Ok(Enqueued::default());
     };
     let patterns = hook.patterns();

@@ -16,7 +16,8 @@ pub struct WebhookRow {
     pub event_types: crate::db::column::Json<Vec<String>>,
     pub secret: String,
     pub active: bool,
-    /// The outbox cursor: every event up to this id has been considered.
+    /// The outbox cursor: every event up to this feed position has been considered (positions
+    /// of events written before migration 20 are their ids).
     pub last_event_id: i64,
     pub lease_owner: Option<String>,
     pub lease_until: Option<NaiveDateTime>,
@@ -125,9 +126,9 @@ pub fn note_success(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// The id of the newest event (0 when the log is empty): where a new webhook starts.
+/// The feed position of the newest event (0 when the log is empty): where a new webhook starts.
 pub fn last_event_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(|m| m.unwrap_or(0))
+    crate::events::store::last_position(conn)
 }
 
 /// Moves the outbox cursor of a webhook.

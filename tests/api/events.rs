@@ -455,3 +455,163 @@ async fn the_feed_carries_a_case_files_entries_only_to_those_who_may_read_the_do
     let res = t.get(&format!("/api/v1/dossiers/{}/history", id(&theirs)), &field).await;
     res.assert_problem(404, "not_found");
 }
+
+/// A write transaction of its own on a connection of the service's pool, held open between
+/// the steps of a test, that appends events of the `probe` entity type.
+struct Writer(Option<pactum::db::Pooled<pactum::db::DbManager>>);
+
+impl Writer {
+    async fn begin(t: &TestApp) -> Writer {
+        let db = t.state.db.clone();
+        let conn = actix_web::web::block(move || {
+            use diesel::connection::SimpleConnection;
+            let mut conn = db.conn().unwrap();
+            conn.batch_execute("BEGIN").unwrap();
+            conn
+        })
+        .await
+        .unwrap();
+        Writer(Some(conn))
+    }
+
+    /// Appends the event `step` of probe `id`.
+    async fn append(&mut self, t: &TestApp, id: &'static str, step: &'static str) {
+        let mut conn = self.0.take().unwrap();
+        let at = t.clock.now().naive_utc();
+        self.0 = Some(
+            actix_web::web::block(move || {
+                let changes = serde_json::from_value(json!({"step": {"old": null, "new": step}})).unwrap();
+                let e = pactum::events::store::NewEvent {
+                    entity_type: "probe",
+                    entity_id: id,
+                    action: "updated",
+                    actor: "test",
+                    at,
+                    changes: &changes,
+                };
+                pactum::events::store::append(&mut conn, e).unwrap();
+                conn
+            })
+            .await
+            .unwrap(),
+        );
+    }
+
+    async fn commit(mut self) {
+        let mut conn = self.0.take().unwrap();
+        actix_web::web::block(move || {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("COMMIT").unwrap();
+        })
+        .await
+        .unwrap();
+    }
+}
+
+/// The feed from `after` on (`""`: from the start), as (entity id, step or action) pairs, with
+/// the cursor to go on and the sequences.
+async fn feed_after(t: &TestApp, after: &str) -> (Vec<(String, String)>, String, Vec<i64>) {
+    let url = match after {
+        "" => format!("{FEED}?limit=500"),
+        _ => format!("{FEED}?limit=500&after={after}"),
+    };
+    let res = t.get(&url, &t.viewer()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let entries = items(&res.body)
+        .iter()
+        .map(|e| {
+            let what = e["changes"]["step"]["new"].as_str().unwrap_or_else(|| e["action"].as_str().unwrap());
+            (e["entity_id"].as_str().unwrap().to_string(), what.to_string())
+        })
+        .collect();
+    let sequences = items(&res.body).iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    (entries, res.body["next_cursor"].as_str().unwrap().to_string(), sequences)
+}
+
+/// A write holds its transaction open (with an event of a smaller id) while a later one
+/// commits: a read lists what has committed, and after the first commits the next read lists
+/// it. Every event exactly once, none skipped. (SQLite has one writer at a time: there the
+/// first commits before the second can write, and the same holds.)
+#[actix_web::test]
+async fn an_event_committing_after_a_later_one_is_listed_once_and_never_skipped() {
+    let t = TestApp::spawn().await;
+    let (_, start, _) = feed_after(&t, "").await;
+    let mut held = Writer::begin(&t).await;
+    held.append(&t, "held", "first").await;
+    let held = if t.is_postgres() {
+        Some(held)
+    } else {
+        held.commit().await;
+        None
+    };
+    let contract = t.create_contract(json!({"title": "later"})).await;
+    let contract_id = contract["id"].as_str().unwrap().to_string();
+
+    let (first, cursor, _) = feed_after(&t, &start).await;
+    if let Some(held) = held {
+        assert_eq!(first, vec![(contract_id.clone(), "created".to_string())], "only what has committed");
+        held.commit().await;
+    }
+    let (second, _, _) = feed_after(&t, &cursor).await;
+    let mut seen = first.clone();
+    seen.extend(second);
+    let mut expected = vec![(contract_id.clone(), "created".to_string()), ("held".to_string(), "first".to_string())];
+    if !t.is_postgres() {
+        expected.reverse();
+    }
+    assert_eq!(seen, expected, "each event exactly once, in the order they committed");
+    let (everything, _, sequences) = feed_after(&t, &start).await;
+    assert_eq!(everything, expected);
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+}
+
+/// Two transactions each write something else first, then change one resource: the second
+/// to start changes it first and commits, the first changes it after and commits last. The
+/// resource's events appear in the order of its changes, whether the feed is read in between
+/// or not, and every event exactly once.
+#[actix_web::test]
+async fn a_resources_events_keep_the_order_of_its_changes() {
+    for read_between in [false, true] {
+        let t = TestApp::spawn().await;
+        let (_, start, _) = feed_after(&t, "").await;
+        let postgres = t.is_postgres();
+        // SQLite has one writer at a time: there the first starts only after the second has
+        // committed, and changes `r` after it, as PostgreSQL's row lock would make it.
+        let mut first_later = None;
+        if postgres {
+            let mut first = Writer::begin(&t).await;
+            first.append(&t, "x", "x1").await;
+            first_later = Some(first);
+        }
+        let mut second = Writer::begin(&t).await;
+        second.append(&t, "y", "y1").await;
+        second.append(&t, "r", "change 1").await;
+        second.commit().await;
+        let mut between = Vec::new();
+        let mut cursor = start.clone();
+        if read_between {
+            let (got, next, _) = feed_after(&t, &start).await;
+            between = got;
+            cursor = next;
+        }
+        let mut first = match first_later {
+            Some(w) => w,
+            None => {
+                let mut w = Writer::begin(&t).await;
+                w.append(&t, "x", "x1").await;
+                w
+            }
+        };
+        first.append(&t, "r", "change 2").await;
+        first.commit().await;
+        let (rest, _, _) = feed_after(&t, &cursor).await;
+        let mut seen = between;
+        seen.extend(rest);
+        let (everything, _, sequences) = feed_after(&t, &start).await;
+        assert_eq!(seen, everything, "read in pieces or at once, the feed is the same");
+        assert_eq!(everything.len(), 4, "each event exactly once: {everything:?}");
+        let of_r: Vec<&str> = everything.iter().filter(|(id, _)| id == "r").map(|(_, s)| s.as_str()).collect();
+        assert_eq!(of_r, vec!["change 1", "change 2"], "read between: {read_between}");
+        assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    }
+}
