@@ -185,6 +185,33 @@ impl ApiError {
     }
 }
 
+/// The code of a conflict with a concurrent write that running the request again would get past.
+pub const CONCURRENT_UPDATE: &str = "concurrent_update";
+
+/// A failure that running the whole transaction again may cure: the database broke a
+/// deadlock or refused a serialization, or a conditional write found its row changed by a
+/// concurrent one. `db::Db` runs such a transaction again (a bounded number of times).
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for ApiError {
+    fn is_transient(&self) -> bool {
+        self.kind == Kind::Conflict && self.code == CONCURRENT_UPDATE
+    }
+}
+
+impl Transient for diesel::result::Error {
+    fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match self {
+            E::DatabaseError(K::SerializationFailure, _) => true,
+            E::DatabaseError(K::Unknown, info) => info.message().contains("deadlock detected"),
+            _ => false,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
@@ -201,14 +228,14 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::conflict("referenced", "the change conflicts with records that refer to this one")
             }
             E::DatabaseError(K::SerializationFailure, _) => {
-                ApiError::conflict("concurrent_update", "a concurrent change got in the way; retry the request")
+                ApiError::conflict(CONCURRENT_UPDATE, "a concurrent change got in the way; retry the request")
             }
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => {
                 tracing::warn!(error = %e, "database connection lost");
                 ApiError::unavailable()
             }
             E::DatabaseError(K::Unknown, info) if info.message().contains("deadlock detected") => {
-                ApiError::conflict("concurrent_update", "a concurrent change got in the way; retry the request")
+                ApiError::conflict(CONCURRENT_UPDATE, "a concurrent change got in the way; retry the request")
             }
             E::DatabaseError(K::Unknown, info)
                 if info.message().contains("database is locked")

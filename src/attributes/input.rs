@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// A new attribute definition.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefinitionIn {
     /// Which kind of resource carries the attribute.
@@ -35,7 +35,7 @@ pub struct DefinitionIn {
 }
 
 /// A merge patch of a definition. `entity_kind`, `scope` and `key` cannot change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefinitionPatch {
     #[serde(default)]

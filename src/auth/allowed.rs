@@ -49,6 +49,12 @@ pub struct Allowed<R: RoleSet> {
     set: PhantomData<R>,
 }
 
+impl<R: RoleSet> Clone for Allowed<R> {
+    fn clone(&self) -> Allowed<R> {
+        Allowed { principal: self.principal.clone(), set: PhantomData }
+    }
+}
+
 impl<R: RoleSet> Allowed<R> {
     pub fn into_inner(self) -> Principal {
         self.principal

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 /// Termination details.
-#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct TerminateIn {
     /// Last day in force (default today); between the start and the current end date.
@@ -24,7 +24,7 @@ pub struct TerminateIn {
 }
 
 /// Renewal details.
-#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RenewIn {
     /// Months to extend by; default: the renewal term, else the initial term.
@@ -35,7 +35,7 @@ pub struct RenewIn {
 
 /// A merge patch of a contract: absent fields stay, `null` clears. The status changes only
 /// through the lifecycle endpoints; attributes merge key by key (`null` removes a key).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractPatch {
     #[serde(default)]
@@ -89,7 +89,7 @@ pub struct ContractPatch {
 }
 
 /// A new contract.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractIn {
     /// Unique contract number; absent: generated from CONTRACT_NUMBER_PATTERN.
@@ -138,7 +138,7 @@ pub struct ContractIn {
 }
 
 /// Renewal terms of a new contract.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenewalTerms {
     /// Renew by itself when the end date passes without termination (tacit renewal).
@@ -153,7 +153,7 @@ pub struct RenewalTerms {
 }
 
 /// Merge patch of the renewal terms.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenewalPatch {
     pub auto_renew: Option<bool>,

@@ -711,6 +711,7 @@ pub fn delete(
 }
 
 /// The arguments a lifecycle verb may carry.
+#[derive(Clone)]
 pub enum Verb {
     Activate,
     Suspend,

@@ -14,6 +14,7 @@ use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::error::Transient;
 pub use expected::Expected;
 
 /// Work a request adds to each of its write transactions, run inside the transaction just
@@ -315,12 +316,19 @@ impl Db {
 
     /// Runs `f` in one transaction on the blocking pool: everything it writes, events
     /// included, commits together or not at all. On PostgreSQL it holds the write lock
-    /// exclusively (see [`Begin`]): no other write runs beside it.
+    /// exclusively (see [`Begin`]): no other write runs beside it. A transaction the database
+    /// gave up on (deadlock, serialization failure, a row changed meanwhile) runs again whole
+    /// ([`ATTEMPTS`]), each time with a fresh copy of `f` (hence `Clone`).
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        E: From<Unavailable>
+            + From<actix_web::error::BlockingError>
+            + From<diesel::result::Error>
+            + Transient
+            + Send
+            + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
     {
         self.write_holding(Begin::Exclusive, f).await
     }
@@ -332,8 +340,13 @@ impl Db {
     pub async fn write_concurrent<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        E: From<Unavailable>
+            + From<actix_web::error::BlockingError>
+            + From<diesel::result::Error>
+            + Transient
+            + Send
+            + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
     {
         self.write_holding(Begin::Shared, f).await
     }
@@ -341,14 +354,19 @@ impl Db {
     async fn write_holding<T, E, F>(&self, lock: Begin, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable> + From<actix_web::error::BlockingError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        E: From<Unavailable>
+            + From<actix_web::error::BlockingError>
+            + From<diesel::result::Error>
+            + Transient
+            + Send
+            + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
     {
         let db = self.clone();
         let hook = BEFORE_COMMIT.try_with(Clone::clone).ok();
         actix_web::web::block(move || {
             db.transaction(lock, |c| {
-                let out = f(c)?;
+                let out = f.clone()(c)?;
                 if let Some(hook) = &hook {
                     hook(c)?;
                 }
@@ -371,8 +389,8 @@ impl Db {
     /// The blocking core of [`Db::write`], for background jobs already off the async workers.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error>,
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Exclusive, f)
     }
@@ -382,8 +400,8 @@ impl Db {
     /// On SQLite it is an ordinary write.
     pub fn write_beside_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error>,
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Beside, f)
     }
@@ -392,8 +410,8 @@ impl Db {
     /// async workers.
     pub fn write_concurrent_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error>,
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Shared, f)
     }
@@ -403,7 +421,29 @@ impl Db {
         self.pool.max_size()
     }
 
-    fn transaction<T, E, F>(&self, begin: Begin, f: F) -> Result<T, E>
+    /// Runs `f` in a transaction begun as `begin`, and again whole (up to [`ATTEMPTS`] in all,
+    /// after a short random pause) while it fails with a [`Transient`] error: one transaction,
+    /// so safe to run again.
+    fn transaction<T, E, F>(&self, begin: Begin, mut f: F) -> Result<T, E>
+    where
+        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
+    {
+        let mut attempt = 1;
+        loop {
+            match self.transaction_once(begin, &mut f) {
+                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                    let pause = rand::random_range(1..=10u64) * attempt as u64;
+                    tracing::debug!(attempt, pause_ms = pause, "transaction gave way to another; running it again");
+                    std::thread::sleep(Duration::from_millis(pause));
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    fn transaction_once<T, E, F>(&self, begin: Begin, f: F) -> Result<T, E>
     where
         E: From<Unavailable> + From<diesel::result::Error>,
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -429,6 +469,9 @@ impl Db {
         }
     }
 }
+
+/// How many times a write transaction runs at most when the database gives up on it.
+pub const ATTEMPTS: u32 = 4;
 
 /// How a PostgreSQL transaction of [`Db`] begins: which advisory locks it takes first and
 /// keeps until it ends. SQLite gets the same from its single writer.

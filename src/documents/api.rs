@@ -186,7 +186,7 @@ async fn commit<T: Send + 'static>(
     store: &DocumentStore,
     clock: &Clock,
     filed: &Filed,
-    write: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, ApiError> + Send + 'static,
+    write: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, ApiError> + Clone + Send + 'static,
 ) -> Result<T, ApiError> {
     let result = db.write(write).await;
     if result.is_err() {

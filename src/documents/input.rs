@@ -4,7 +4,7 @@ use crate::http::Patch;
 use utoipa::ToSchema;
 
 /// A new document template.
-#[derive(Debug, serde::Deserialize, ToSchema)]
+#[derive(Clone, Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateIn {
     /// Names the template when generating, e.g. `maintenance_offer`.
@@ -20,7 +20,7 @@ pub struct TemplateIn {
 }
 
 /// A change of a document template: absent fields stay.
-#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
     #[serde(default)]
@@ -32,7 +32,7 @@ pub struct TemplatePatch {
 }
 
 /// What to generate.
-#[derive(Debug, serde::Deserialize, ToSchema)]
+#[derive(Clone, Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateIn {
     /// The template's key.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 /// A named business event to post on a dossier.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
     /// The event's name; rules with an `event_posted` trigger of this name fire.
@@ -28,7 +28,7 @@ pub struct EventIn {
 
 /// A change of a dossier type (merge patch; `attributes` and `rules` are replaced as a whole).
 /// Any change makes a new version; existing dossiers keep theirs until moved with `type_version`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DossierTypePatch {
     /// New display name.
@@ -54,7 +54,7 @@ pub struct DossierTypePatch {
 }
 
 /// A new dossier type (version 1).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DossierTypeIn {
     /// snake_case key, unique; dossiers name their type by it.
@@ -76,7 +76,7 @@ pub struct DossierTypeIn {
 }
 
 /// A merge patch of a dossier. `attributes` is merged key by key (`null` removes a key).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DossierPatch {
     /// New customer reference.
@@ -101,7 +101,7 @@ pub struct DossierPatch {
 }
 
 /// A new dossier.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DossierIn {
     /// The dossier type's key; the dossier gets its current version.

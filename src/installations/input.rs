@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 /// A merge patch of an installation: absent fields stay, `null` clears; `location` and
 /// `attributes` merge key by key.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallationPatch {
     #[serde(default)]
@@ -45,7 +45,7 @@ pub struct InstallationPatch {
 }
 
 /// A new installation.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallationIn {
     /// Unique serial number.
@@ -74,7 +74,7 @@ pub struct InstallationIn {
 }
 
 /// A change of a coverage period.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoveragePatch {
     #[serde(default)]
@@ -88,7 +88,7 @@ pub struct CoveragePatch {
 
 /// One installation to cover: by id or by serial number, for a period (default: the
 /// contract's own period).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageItem {
     pub installation_id: Option<String>,

@@ -23,7 +23,7 @@ pub fn check_ref(external_ref: &str) -> Result<(), ApiError> {
 }
 
 /// An installation as an ERP pushes it, created or replaced as a whole.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallationDocument {
     /// Optional in a PUT (must match the path); required in import lines.
@@ -47,7 +47,7 @@ pub struct InstallationDocument {
 }
 
 /// An installation a pushed contract covers.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoveredInstallation {
     #[schema(example = "LIFT-000123", min_length = 1, max_length = 100, pattern = r"\S")]
@@ -74,7 +74,7 @@ pub struct CoveredInstallation {
 /// A whole signed contract as a CRM pushes it. Applied all or nothing; the same document
 /// twice changes nothing. Omitted optional header fields are cleared on replace; omitted lists
 /// (`children`, `installations`, `obligations`) leave what is stored alone.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractDocument {
     /// Optional in a PUT (the path names it; it must match); required for child contracts and

@@ -135,7 +135,7 @@ impl<W: Write + Seek> ReportBuilder<W> {
 }
 
 /// A line of the body: its number and bytes, or that it was longer than allowed.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Line {
     Text(usize, Vec<u8>),
     TooLong(usize),

@@ -27,7 +27,7 @@ pub struct ScheduleIn {
 
 /// A merge patch of an obligation; `schedule` is replaced as a whole. Open tasks that were not
 /// changed by hand follow the change; done, in-progress and hand-edited tasks stay.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObligationPatch {
     #[serde(default)]
@@ -60,7 +60,7 @@ pub struct ObligationPatch {
 }
 
 /// A new obligation: a one-off `due_date` or a recurring `schedule`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObligationIn {
     #[schema(example = "Preventive maintenance", min_length = 1, max_length = 500, pattern = r"\S")]

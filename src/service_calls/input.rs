@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A new service call. Name the installation by `installation_id` or by `serial_number`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceCallIn {
     /// The installation the call is about; or give `serial_number`.
@@ -37,7 +37,7 @@ pub struct ServiceCallIn {
 }
 
 /// One service action: a task in the worklist.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionIn {
     /// Default: the call's number and title.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// A change to a task by hand: reassign, reschedule, notes.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
     #[serde(default)]
@@ -24,7 +24,7 @@ pub struct TaskPatch {
 }
 
 /// The note that goes with completing (the result), skipping or cancelling (the reason).
-#[derive(Debug, Default, Deserialize, ToSchema, validator::Validate)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ActIn {
     /// The result (completing) or the reason (skipping, cancelling).

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// A new webhook subscription.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
     /// Where events are POSTed: an absolute `http://` or `https://` URL at a public address.
@@ -40,7 +40,7 @@ pub struct WebhookIn {
 }
 
 /// A merge patch of a webhook. `secret` rotates the signing secret (write-only).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     /// New receiver URL, under the rules of `WebhookIn.url`.

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 /// A change of a definition (merge patch; `steps` is replaced as a whole). Any change makes a
 /// new version; running instances keep the version they started with.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowPatch {
     /// New display name.
@@ -26,7 +26,7 @@ pub struct WorkflowPatch {
 }
 
 /// A new workflow definition.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowIn {
     /// snake_case key, unique; rules name the workflow by it.

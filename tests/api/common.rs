@@ -506,7 +506,7 @@ impl TestApp {
     /// stored rule, a half-finished idempotency key, a URL written by hand).
     pub async fn write_behind_the_api(
         &self,
-        write: impl FnOnce(&mut pactum::db::DbConnection) -> diesel::QueryResult<usize> + Send + 'static,
+        mut write: impl FnMut(&mut pactum::db::DbConnection) -> diesel::QueryResult<usize> + Send + 'static,
     ) {
         let db = self.state.db.clone();
         actix_web::web::block(move || db.write_blocking(|c| write(c).map_err(pactum::http::ApiError::from)))
@@ -527,8 +527,8 @@ impl TestApp {
         let (id, rule) = (obligation["id"].as_str().unwrap().to_string(), rule.to_string());
         self.write_behind_the_api(move |c| {
             diesel::sql_query("UPDATE obligations SET rrule = $1 WHERE id = $2")
-                .bind::<diesel::sql_types::Text, _>(rule)
-                .bind::<diesel::sql_types::Text, _>(id)
+                .bind::<diesel::sql_types::Text, _>(&rule)
+                .bind::<diesel::sql_types::Text, _>(&id)
                 .execute(c)
         })
         .await;

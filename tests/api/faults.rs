@@ -358,3 +358,48 @@ async fn a_service_killed_during_an_import_leaves_whole_documents_and_the_import
     service.wait().unwrap();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Two writes beside each other lock two contracts in opposite orders. PostgreSQL breaks the
+/// deadlock by failing one of them; that one runs again whole and succeeds, so neither caller
+/// sees it. (SQLite has one writer at a time: no deadlock, each runs once.)
+#[actix_rt::test]
+async fn a_write_the_database_gave_up_on_runs_again_whole() {
+    let t = TestApp::spawn().await;
+    let a = t.create_contract(json!({})).await["id"].as_str().unwrap().to_string();
+    let b = t.create_contract(json!({})).await["id"].as_str().unwrap().to_string();
+    let meet = t.is_postgres();
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writers: Vec<_> = [(a.clone(), b.clone()), (b.clone(), a.clone())]
+        .into_iter()
+        .map(|(first, second)| {
+            let (db, barrier, attempts) = (t.state.db.clone(), barrier.clone(), attempts.clone());
+            std::thread::spawn(move || {
+                let mut mine = 0;
+                db.write_concurrent_blocking(|c| {
+                    mine += 1;
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    let touch = |c: &mut pactum::db::DbConnection, id: &str| {
+                        c.batch_execute(&format!("UPDATE contracts SET title = title || '.' WHERE id = '{id}'"))
+                            .map_err(pactum::http::ApiError::from)
+                    };
+                    touch(c, &first)?;
+                    if meet && mine == 1 {
+                        barrier.wait();
+                    }
+                    touch(c, &second)
+                })
+            })
+        })
+        .collect();
+    let results = actix_web::web::block(move || writers.into_iter().map(|w| w.join().unwrap()).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let expected = if meet { 3 } else { 2 };
+    assert_eq!(attempts.load(Ordering::SeqCst), expected, "one of them ran again whole on PostgreSQL");
+    for id in [&a, &b] {
+        let c = t.get(&format!("/api/v1/contracts/{id}"), &t.viewer()).await;
+        assert!(c.body["title"].as_str().unwrap().ends_with(".."), "both writes took effect once: {}", c.text);
+    }
+}

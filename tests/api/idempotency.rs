@@ -130,8 +130,8 @@ async fn force_state(t: &TestApp, owner: &str, key: &str, state: &'static str) {
              WHERE owner = $2 AND idempotency_key = $3",
         )
         .bind::<diesel::sql_types::Text, _>(state)
-        .bind::<diesel::sql_types::Text, _>(owner)
-        .bind::<diesel::sql_types::Text, _>(key)
+        .bind::<diesel::sql_types::Text, _>(&owner)
+        .bind::<diesel::sql_types::Text, _>(&key)
         .execute(c)
     })
     .await;

@@ -209,7 +209,7 @@ async fn a_notice_reminder_fires_once_for_the_owner_and_moves_with_a_renewal() {
                 "INSERT INTO contract_reminders (contract_id, reminder, deadline, task_id, fired_at) \
                  VALUES ($1, 'notice_deadline-60d', '2026-09-30', 'another', '2026-08-01 10:00:00')",
             )
-            .bind::<diesel::sql_types::Text, _>(id)
+            .bind::<diesel::sql_types::Text, _>(&id)
             .execute(conn)
             .map_err(pactum::http::ApiError::from)
         })

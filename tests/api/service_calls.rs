@@ -694,6 +694,8 @@ fn hold_registration(
 ) -> actix_web::rt::task::JoinHandle<Result<String, pactum::http::ApiError>> {
     use pactum::service_calls::{input::ServiceCallIn, service};
     let (db, now) = (t.state.db.clone(), t.clock.now());
+    // The write may run again (a transaction the database gave up on): its closure is cloned.
+    let release = std::sync::Arc::new(std::sync::Mutex::new(release));
     actix_web::rt::spawn(async move {
         db.write_concurrent(move |c| {
             let ctx = pactum::events::Ctx { actor: "held", now };
@@ -702,7 +704,7 @@ fn hold_registration(
             let assessed = service::assess(c, &ctx, input, &sla)?;
             let row = service::record(c, &ctx, assessed)?;
             recorded.send(row.id.clone()).unwrap();
-            release.recv().unwrap();
+            release.lock().unwrap().recv().unwrap();
             Ok(row.id)
         })
         .await

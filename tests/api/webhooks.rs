@@ -892,8 +892,8 @@ async fn set_stored_url(t: &TestApp, hook: &Value, url: &str) {
     let (id, url) = (hook["id"].as_str().unwrap().to_string(), url.to_string());
     t.write_behind_the_api(move |c| {
         diesel::sql_query("UPDATE webhooks SET url = $1 WHERE id = $2")
-            .bind::<diesel::sql_types::Text, _>(url)
-            .bind::<diesel::sql_types::Text, _>(id)
+            .bind::<diesel::sql_types::Text, _>(&url)
+            .bind::<diesel::sql_types::Text, _>(&id)
             .execute(c)
     })
     .await;
