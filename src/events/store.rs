@@ -110,7 +110,8 @@ const SETTLE_LOCK: i64 = 0x5041_4354_0004;
 ///   lock before it appends its event, so the next change of that resource appends (a larger
 ///   id) and commits only after it; by then the earlier event is visible to any pass that sees
 ///   the later one, and a pass positions in id order;
-/// - a writer never waits for the feed: a pass only sets `position` on events that have
+/// - a writer never waits for the feed (only creating a webhook runs a pass inside its write,
+///   to start after every committed event): a pass only sets `position` on events that have
 ///   committed, rows no writer touches again.
 ///
 /// SQLite has one writer at a time, so its events commit in id order and a trigger gives each

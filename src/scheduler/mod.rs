@@ -162,6 +162,7 @@ fn end_of_term(
         for chunk in due.chunks(TERM_BATCH) {
             let mut retried = false;
             let outcomes = match db.write_blocking(|c| {
+                retried = false; // a fresh attempt (see `db::ATTEMPTS`)
                 // All at once, in a savepoint; should that fail, one by one, each in a savepoint
                 // of its own, so that only the contract at fault is left for the next pass.
                 let outcomes = match c.transaction(|c| contracts::end_of_term(c, ctx, chunk, &hooks)) {
@@ -248,7 +249,10 @@ fn fire_date_rules(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     let mut skip: Vec<String> = Vec::new();
     for _ in 0..100_000 {
         let mut claimed = None;
-        match db.write_blocking(|c| crate::dossiers::service::fire_next_due(c, ctx, &skip, &mut claimed, &hooks)) {
+        match db.write_blocking(|c| {
+            claimed = None; // a fresh attempt (see `db::ATTEMPTS`)
+            crate::dossiers::service::fire_next_due(c, ctx, &skip, &mut claimed, &hooks)
+        }) {
             Ok(None) => break,
             Ok(Some(fired)) => report.date_rules_fired += usize::from(fired),
             Err(e) => {
@@ -273,17 +277,15 @@ fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
     let today = ctx.today();
     report.tasks_overdue += sweep(db, TASK_OVERDUE, marks::day_key(today), &mut report.failures, |from, fired| {
         for status in crate::tasks::store::OPEN {
-            let mut cursor = None;
-            in_batches(db, fired, |c| {
-                derived::fire_overdue_tasks(c, ctx, (status, from.date()), &mut cursor, SWEEP_BATCH)
+            in_batches(db, fired, |c, cursor| {
+                derived::fire_overdue_tasks(c, ctx, (status, from.date()), cursor, SWEEP_BATCH)
             })?;
         }
         Ok(())
     });
     for (breach, name) in [(Breach::Response, RESPONSE_BREACHED), (Breach::Resolution, RESOLUTION_BREACHED)] {
         report.sla_breaches += sweep(db, name, ctx.now.naive_utc(), &mut report.failures, |from, fired| {
-            let mut cursor = None;
-            in_batches(db, fired, |c| derived::fire_breaches(c, ctx, (breach, from), &mut cursor, SWEEP_BATCH))
+            in_batches(db, fired, |c, cursor| derived::fire_breaches(c, ctx, (breach, from), cursor, SWEEP_BATCH))
         });
     }
 }
@@ -314,14 +316,21 @@ fn sweep(
 }
 
 /// Runs `batch` in transactions of its own until it scans less than a full batch, adding the
-/// events each committed batch fired to `fired`.
-fn in_batches(
+/// events each committed batch fired to `fired`. `batch` moves the cursor it is given past
+/// what it read; the cursor moves on only when that batch has committed (an attempt the
+/// database gave up on starts again from where it started).
+fn in_batches<C: Clone + Default>(
     db: &Db,
     fired: &mut usize,
-    mut batch: impl FnMut(&mut crate::db::DbConnection) -> Result<crate::webhooks::service::Swept, ApiError>,
+    mut batch: impl FnMut(&mut crate::db::DbConnection, &mut C) -> Result<crate::webhooks::service::Swept, ApiError>,
 ) -> Result<(), ApiError> {
+    let mut cursor = C::default();
     loop {
-        let swept = db.write_blocking(&mut batch)?;
+        let (swept, next) = db.write_blocking(|c| {
+            let mut next = cursor.clone();
+            batch(c, &mut next).map(|swept| (swept, next))
+        })?;
+        cursor = next;
         let before = *fired;
         *fired += swept.fired;
         if (swept.scanned as i64) < SWEEP_BATCH {

@@ -41,7 +41,8 @@ pub struct WebhookOut {
     /// The last four characters of the signing secret.
     #[schema(example = "…9f3a")]
     pub secret_hint: String,
-    /// Id of the newest event the outbox has taken in (the delivery cursor).
+    /// Feed position (the change feed's `sequence`) of the newest event the outbox has taken
+    /// in: the delivery cursor.
     pub last_event_id: i64,
     /// Increases with every change; the ETag is this number in quotes.
     pub version: i64,

@@ -195,15 +195,15 @@ pub fn release_lease(conn: &mut DbConnection, id: &str, owner: &str) -> QueryRes
         .map(|_| ())
 }
 
-/// The oldest pending (neither delivered nor skipped) delivery of a webhook with its event: the
-/// head of its queue.
+/// The oldest pending (neither delivered nor skipped) delivery of a webhook with its event, in
+/// feed order: the head of its queue.
 pub fn head(conn: &mut DbConnection, webhook_id: &str) -> QueryResult<Option<(DeliveryRow, EventRow)>> {
     webhook_deliveries::table
         .inner_join(events::table)
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
         .filter(webhook_deliveries::delivered_at.is_null())
         .filter(webhook_deliveries::skipped_at.is_null())
-        .order(webhook_deliveries::event_id.asc())
+        .order(events::position.asc())
         .select((DeliveryRow::as_select(), EventRow::as_select()))
         .first(conn)
         .optional()
