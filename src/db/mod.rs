@@ -32,6 +32,15 @@ pub async fn with_before_commit<F: std::future::Future>(hook: BeforeCommit, work
     BEFORE_COMMIT.scope(hook, work).await
 }
 
+/// What the error of a blocking write must be: one a lost pool, a database error and a
+/// [`Transient`] failure (which runs the transaction again) can all become.
+pub trait BlockingWriteError: From<Unavailable> + From<diesel::result::Error> + Transient {}
+impl<E: From<Unavailable> + From<diesel::result::Error> + Transient> BlockingWriteError for E {}
+
+/// [`BlockingWriteError`] of a write run from an async handler on the blocking pool.
+pub trait WriteError: BlockingWriteError + From<actix_web::error::BlockingError> + Send + 'static {}
+impl<E: BlockingWriteError + From<actix_web::error::BlockingError> + Send + 'static> WriteError for E {}
+
 /// One connection to either backend. Queries written once against this type run on both.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -322,12 +331,7 @@ impl Db {
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable>
-            + From<actix_web::error::BlockingError>
-            + From<diesel::result::Error>
-            + Transient
-            + Send
-            + 'static,
+        E: WriteError,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
     {
         self.write_holding(Begin::Exclusive, f).await
@@ -340,12 +344,7 @@ impl Db {
     pub async fn write_concurrent<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable>
-            + From<actix_web::error::BlockingError>
-            + From<diesel::result::Error>
-            + Transient
-            + Send
-            + 'static,
+        E: WriteError,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
     {
         self.write_holding(Begin::Shared, f).await
@@ -354,12 +353,7 @@ impl Db {
     async fn write_holding<T, E, F>(&self, lock: Begin, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<Unavailable>
-            + From<actix_web::error::BlockingError>
-            + From<diesel::result::Error>
-            + Transient
-            + Send
-            + 'static,
+        E: WriteError,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
     {
         let db = self.clone();
@@ -389,7 +383,7 @@ impl Db {
     /// The blocking core of [`Db::write`], for background jobs already off the async workers.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        E: BlockingWriteError,
         F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Exclusive, f)
@@ -400,7 +394,7 @@ impl Db {
     /// On SQLite it is an ordinary write.
     pub fn write_beside_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        E: BlockingWriteError,
         F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Beside, f)
@@ -410,7 +404,7 @@ impl Db {
     /// async workers.
     pub fn write_concurrent_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        E: BlockingWriteError,
         F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         self.transaction(Begin::Shared, f)
@@ -426,7 +420,7 @@ impl Db {
     /// so safe to run again.
     fn transaction<T, E, F>(&self, begin: Begin, mut f: F) -> Result<T, E>
     where
-        E: From<Unavailable> + From<diesel::result::Error> + Transient,
+        E: BlockingWriteError,
         F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         let mut attempt = 1;
@@ -452,14 +446,14 @@ impl Db {
         let conn: &mut DbConnection = &mut pooled;
         match conn {
             DbConnection::Postgres(ref mut pg) => {
-                let then = match begin {
-                    Begin::Exclusive => format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
-                    Begin::Shared => format!("SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})"),
-                    Begin::Beside => "SELECT 1".to_string(),
+                let lock = match begin {
+                    Begin::Exclusive => format!(" SELECT pg_advisory_xact_lock({WRITE_LOCK});"),
+                    Begin::Shared => format!(" SELECT pg_advisory_xact_lock_shared({WRITE_LOCK});"),
+                    Begin::Beside => String::new(),
                 };
                 // Pinned: the feed's positions rely on each statement seeing what committed before
                 // it began (after a lock), which a database default of REPEATABLE READ would break.
-                begin_with(pg, &format!("BEGIN ISOLATION LEVEL READ COMMITTED; {then}"))?;
+                begin_with(pg, &format!("BEGIN ISOLATION LEVEL READ COMMITTED;{lock}"))?;
                 finish(conn, f)
             }
             DbConnection::Sqlite(_) => {

@@ -2,14 +2,15 @@
 //! is reproducible and any row can be rebuilt where another table refers to it (the contract
 //! covering an installation, the obligation behind a task).
 
-use crate::contracts::model::{renewals_due, Period, Term};
+use crate::contracts::model::{renewals_due, Period, Status as ContractStatus, Term};
 use crate::contracts::service_level::{Priority, ServiceLevel, Times};
 use crate::contracts::store::ContractRow;
 use crate::dossiers::store::{DossierRow, TriggerRow};
 use crate::installations::store::{CoverageRow, InstallationRow};
 use crate::obligations::store::ObligationRow;
-use crate::service_calls::model::Deadlines;
+use crate::service_calls::model::{Deadlines, Status as CallStatus};
 use crate::service_calls::store::ServiceCallRow;
+use crate::tasks::model::Status as TaskStatus;
 use crate::tasks::store::TaskRow;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use rand::rngs::StdRng;
@@ -90,17 +91,17 @@ impl Plan {
         let t = Term { start, total_months: Some(total), terminated_on: None, notice: Period::parse(notice).ok() };
         let end = t.end_date();
         let mut status = if framework {
-            "active"
+            ContractStatus::Active
         } else {
             match rng.random_range(0..100) {
-                0..=4 => "draft",
-                5..=9 => "suspended",
-                _ => "active",
+                0..=4 => ContractStatus::Draft,
+                5..=9 => ContractStatus::Suspended,
+                _ => ContractStatus::Active,
             }
         };
         // As the daily scheduler would have left them: past their end, in force ones expired.
-        if end.is_some_and(|e| e < self.today) && matches!(status, "active" | "suspended") {
-            status = "expired";
+        if end.is_some_and(|e| e < self.today) && matches!(status, ContractStatus::Active | ContractStatus::Suspended) {
+            status = ContractStatus::Expired;
         }
         let region = REGIONS[rng.random_range(0..REGIONS.len())];
         let number = format!("S-{:08}", i + 1);
@@ -114,7 +115,7 @@ impl Plan {
             contract_type: if framework { "framework" } else { "maintenance" }.into(),
             customer_ref: self.customer(i),
             customer_name: None,
-            status: crate::contracts::model::Status::parse(status).expect("the seed's contract statuses are known"),
+            status,
             start_date: start,
             term_months: Some(term as i32),
             total_term_months: Some(total as i32),
@@ -235,15 +236,15 @@ impl Plan {
         let due = self.anchor() + Duration::weeks(k as i64);
         let past = due < self.today;
         let status = match (past, rng.random_range(0..100)) {
-            (true, 0..=89) => "done",
-            (true, 90..=94) => "skipped",
-            _ => "open",
+            (true, 0..=89) => TaskStatus::Done,
+            (true, 90..=94) => TaskStatus::Skipped,
+            _ => TaskStatus::Open,
         };
-        let closed = (status != "open").then(|| due.and_hms_opt(15, 0, 0).unwrap_or_default());
+        let closed = (status != TaskStatus::Open).then(|| due.and_hms_opt(15, 0, 0).unwrap_or_default());
         let assignee = crate::tasks::model::Assignee::from_parts(o.assignee_kind, &o.assignee_name);
         TaskRow {
             id: self.id(Table::Task, index),
-            status: crate::tasks::model::Status::parse(status).expect("the seed's task statuses are known"),
+            status,
             contract_id: Some(o.contract_id.clone()),
             obligation_id: Some(o.id.clone()),
             occurrence_key: Some(crate::obligations::service::occurrence_key(&o.id, None, due)),
@@ -266,13 +267,16 @@ impl Plan {
         let d = if entitled { Deadlines::compute(&level, priority, reported, 0.25) } else { Deadlines::NONE };
         let age = self.now().and_utc() - reported;
         let status = if age > Duration::days(7) {
-            "closed"
+            CallStatus::Closed
         } else {
-            ["new", "acknowledged", "in_progress", "on_hold", "resolved"][rng.random_range(0..5)]
+            use CallStatus::*;
+            [New, Acknowledged, InProgress, OnHold, Resolved][rng.random_range(0..5)]
         };
         let at = |minutes: i64| Some((reported + Duration::minutes(minutes)).naive_utc());
-        let acknowledged = (status != "new").then_some(()).and(at(rng.random_range(5..240)));
-        let resolved = matches!(status, "resolved" | "closed").then_some(()).and(at(rng.random_range(240..4000)));
+        let acknowledged = (status != CallStatus::New).then_some(()).and(at(rng.random_range(5..240)));
+        let resolved = matches!(status, CallStatus::Resolved | CallStatus::Closed)
+            .then_some(())
+            .and(at(rng.random_range(240..4000)));
         let n = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
         ServiceCallRow {
             id: self.id(Table::ServiceCall, k),
@@ -284,8 +288,7 @@ impl Plan {
             service_level: entitled.then(|| crate::db::column::Json::new(level.clone())),
             service_level_source: entitled.then(|| self.id(Table::Contract, contract - contract % GROUP)),
             priority,
-            status: crate::service_calls::model::Status::parse(status)
-                .expect("the seed's service-call statuses are known"),
+            status,
             title: "Machine fault".into(),
             description: Some("Reported by the customer".into()),
             reporter: None,
@@ -297,12 +300,12 @@ impl Plan {
             resolve_by: n(d.resolve_by),
             resolve_risk_at: n(d.resolve_risk_at),
             acknowledged_at: acknowledged,
-            on_hold_since: (status == "on_hold").then_some(()).and(at(300)),
+            on_hold_since: (status == CallStatus::OnHold).then_some(()).and(at(300)),
             hold_reason: None,
             paused_seconds: 0,
             resolved_at: resolved,
             resolution: resolved.map(|_| "Fixed".into()),
-            closed_at: (status == "closed").then_some(()).and(at(6000)),
+            closed_at: (status == CallStatus::Closed).then_some(()).and(at(6000)),
             cancelled_at: None,
             cancel_reason: None,
             version: 1,
@@ -459,10 +462,10 @@ mod tests {
         let p = plan();
         for i in 0..100 {
             let c = p.contract(i);
-            if matches!(c.status.as_str(), "active" | "suspended") {
+            if matches!(c.status, ContractStatus::Active | ContractStatus::Suspended) {
                 assert!(c.end_date.is_none_or(|e| e >= p.today), "nothing left for the scheduler: {c:?}");
             }
-            if c.status == crate::contracts::model::Status::Expired {
+            if c.status == ContractStatus::Expired {
                 assert!(c.end_date.unwrap() < p.today);
             }
         }
@@ -476,7 +479,7 @@ mod tests {
         let last = p.task(&o, 3, TASKS_PER_OBLIGATION - 1);
         assert_eq!(first.due_date, p.today - Duration::weeks(50));
         assert_eq!(last.due_date, p.today + Duration::weeks(49));
-        assert_eq!(last.status, crate::tasks::model::Status::Open);
+        assert_eq!(last.status, TaskStatus::Open);
         assert_eq!(first.occurrence_key, Some(format!("{}|-|{}", o.id, first.due_date)));
     }
 

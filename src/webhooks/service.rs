@@ -43,7 +43,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<WebhookRow, ApiError> {
 /// its cursor.
 pub fn create(conn: &mut DbConnection, ctx: &Ctx, mut row: WebhookRow) -> Result<WebhookRow, ApiError> {
     events::settle(conn)?;
-    row.last_event_id = store::last_event_id(conn)?;
+    row.last_event_id = events::last_position(conn)?;
     store::insert(conn, &row)?;
     events::record(conn, ctx, ENTITY, &row.id, "created", &Value::Null, &snapshot(&row))?;
     Ok(row)

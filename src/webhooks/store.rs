@@ -126,11 +126,6 @@ pub fn note_success(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// The feed position of the newest event (0 when the log is empty): where a new webhook starts.
-pub fn last_event_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    crate::events::store::last_position(conn)
-}
-
 /// Moves the outbox cursor of a webhook.
 pub fn set_cursor(conn: &mut DbConnection, id: &str, last_event_id: i64) -> QueryResult<()> {
     diesel::update(webhooks::table.find(id)).set(webhooks::last_event_id.eq(last_event_id)).execute(conn).map(|_| ())
