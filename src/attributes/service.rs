@@ -6,7 +6,7 @@ use super::input::{check_options, DefinitionIn, DefinitionPatch};
 use super::model::{self, AttrFilter, DataType, EntityKind, Rule};
 use super::store::{self, DefinitionRow};
 use crate::clock::as_utc;
-use crate::db::{DbConnection, Expected};
+use crate::db::{DbConnection, Expected, Hold};
 use crate::error::{check_text, ApiError, FieldError};
 use crate::events::model::diff;
 use crate::events::{store as events, Ctx};
@@ -98,6 +98,7 @@ pub fn define(
     kind: EntityKind,
     hooks: &AttributeHooks,
 ) -> Result<DefinitionRow, ApiError> {
+    store::hold_definitions(conn, kind, Hold::Update)?;
     if kind == EntityKind::Dossier {
         for (type_key, data_type) in (hooks.dossier_schema_keys)(conn, &row.key)? {
             if data_type != row.data_type || row.scope.is_empty() || row.scope == type_key {
@@ -198,9 +199,11 @@ pub fn update(
     patch: DefinitionPatch,
     expected: &Expected,
 ) -> Result<DefinitionRow, ApiError> {
+    Hold::Update.row(conn, "attribute_definitions", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let kind = old.entity_kind;
+    store::hold_definitions(conn, kind, Hold::Update)?;
     let old_rule = rule_of(&old);
     let mut new = old.clone();
     let mut errors = Vec::new();
@@ -286,9 +289,11 @@ pub fn update(
 
 /// Deletes a definition; refused while values of it are stored.
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
+    Hold::Update.row(conn, "attribute_definitions", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let kind = old.entity_kind;
+    store::hold_definitions(conn, kind, Hold::Update)?;
     let n = store::values_in_use(conn, kind, &old.scope, &old.key)?;
     if n > 0 {
         return Err(ApiError::conflict(

@@ -2,7 +2,7 @@
 
 use super::model::{EntityKind, IndexedValue};
 use crate::db::schema::{attribute_definitions as defs, attribute_values as vals};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Hold};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -73,9 +73,36 @@ pub fn list(
     q.load(conn)
 }
 
+/// Key of the advisory locks on the definitions of one entity kind (this plus the kind's
+/// number; other keys in `db/mod.rs` and `events/store.rs`).
+const DEFINITIONS_LOCK: i64 = 0x5041_4354_0010;
+
+/// Holds the definitions of `kind` until the transaction ends, on PostgreSQL (SQLite has one
+/// writer at a time): [`Hold::Share`] for a write that validates values against them (many at
+/// once), [`Hold::Update`] for a write that changes them after checking the values stored
+/// (alone). So no value is stored under a definition it breaks, and no definition changes
+/// under values it was not checked against. Entity writes take it after their own row, and
+/// definition writes lock no entity row, so the two never wait on each other in a circle.
+pub fn hold_definitions(conn: &mut DbConnection, kind: EntityKind, hold: Hold) -> QueryResult<()> {
+    let DbConnection::Postgres(c) = conn else { return Ok(()) };
+    let key = DEFINITIONS_LOCK
+        + match kind {
+            EntityKind::Contract => 0,
+            EntityKind::Installation => 1,
+            EntityKind::Dossier => 2,
+        };
+    let take = match hold {
+        Hold::Share => "pg_advisory_xact_lock_shared",
+        Hold::Update => "pg_advisory_xact_lock",
+    };
+    diesel::sql_query(format!("SELECT {take}({key})")).execute(c).map(|_| ())
+}
+
 /// The definitions that apply to an entity of `kind` whose type is `scope_type`: the unscoped
-/// ones plus those scoped to that type.
+/// ones plus those scoped to that type. Holds them shared ([`hold_definitions`]): a write reads
+/// them to check what it stores.
 pub fn in_force(conn: &mut DbConnection, kind: EntityKind, scope_type: &str) -> QueryResult<Vec<DefinitionRow>> {
+    hold_definitions(conn, kind, Hold::Share)?;
     defs::table
         .filter(defs::entity_kind.eq(kind.as_str()))
         .filter(defs::scope.eq("").or(defs::scope.eq(scope_type)))

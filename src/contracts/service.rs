@@ -10,7 +10,7 @@ use crate::attributes::store::AttributeValueRow;
 use crate::attributes::{service as attributes, store as attribute_store};
 use crate::db::hierarchy::{self, ParentProblem, Tree};
 use crate::db::Expected;
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, Hold};
 use crate::error::{check_text, check_year, ApiError, FieldError};
 use crate::events::{store as events, Ctx};
 use crate::http::Patch;
@@ -347,16 +347,13 @@ fn apply_attributes(
     Ok(())
 }
 
-/// The counter contract numbers are generated from.
-const COUNTER: &str = "contract_number";
-
 fn number_exhausted() -> ApiError {
     ApiError::conflict("number_exhausted", "no free contract number found; give the number explicitly")
 }
 
 fn generate_number(conn: &mut DbConnection, pattern: &str, year: i32) -> Result<String, ApiError> {
     for _ in 0..20 {
-        let seq = store::next_counter(conn, COUNTER)?;
+        let seq = store::NUMBERS.next(conn)?;
         let number = model::format_number(pattern, year, seq);
         if store::ids_by(conn, store::UniqueKey::Number, std::slice::from_ref(&number))?.is_empty() {
             return Ok(number);
@@ -443,14 +440,16 @@ pub fn create(
 }
 
 /// What [`create_many`] knows while it takes its inputs in order: the numbers and external
-/// references taken so far (stored, or by an earlier input), the number counter as the inputs
-/// so far have moved it, and the attribute rules of each contract type met.
+/// references taken so far (stored, or by an earlier input), the running numbers it reserved
+/// and how many of them the inputs so far used, and the attribute rules of each contract type
+/// met.
 struct Batch<'a> {
     pattern: &'a str,
     year: i32,
-    seq: i64,
-    /// Generated numbers up to this counter value were looked up in the database up front.
-    looked_up_to: i64,
+    reserved: Vec<i64>,
+    used: usize,
+    /// The first this many reserved numbers were looked up in the database up front.
+    looked_up: usize,
     numbers: HashMap<String, String>,
     refs: HashMap<String, String>,
     rules: HashMap<String, Vec<Rule>>,
@@ -460,9 +459,12 @@ impl Batch<'_> {
     /// The next free generated number, as [`generate_number`] would find it.
     fn next_number(&mut self, conn: &mut DbConnection) -> Result<String, ApiError> {
         for _ in 0..20 {
-            self.seq += 1;
-            let number = model::format_number(self.pattern, self.year, self.seq);
-            if self.seq > self.looked_up_to {
+            if self.used == self.reserved.len() {
+                self.reserved.push(store::NUMBERS.next(conn)?);
+            }
+            let number = model::format_number(self.pattern, self.year, self.reserved[self.used]);
+            self.used += 1;
+            if self.used > self.looked_up {
                 self.numbers.extend(store::ids_by(conn, store::UniqueKey::Number, std::slice::from_ref(&number))?);
             }
             if !self.numbers.contains_key(&number) {
@@ -507,7 +509,8 @@ impl Batch<'_> {
 /// the same checks in the same order, but the lookups run once for all (one query per unique
 /// key, the attribute definitions once per contract type) and the rows, index values and
 /// events are written in a few statements. Gives each input's contract or the problem that
-/// refused it, in input order; a refused input writes nothing and takes no number. A parent
+/// refused it, in input order; a refused input writes nothing, and the number it took goes to
+/// the next input (numbers left over at the end are given back, see [`store::NUMBERS`]). A parent
 /// must already be stored: an input cannot be the parent of another. An error of the whole
 /// (`Err`) may leave some rows written: run it in a savepoint.
 pub fn create_many(
@@ -518,26 +521,23 @@ pub fn create_many(
 ) -> Result<Vec<Result<ContractRow, ApiError>>, ApiError> {
     let (now, year) = (ctx.now.naive_utc(), ctx.today().year());
     let to_generate = inputs.iter().filter(|i| i.number.is_none()).count() as i64;
-    // The counter is read (and its row locked) here and moved once at the end.
-    let start = match to_generate {
-        0 => 0,
-        _ => store::take_counter(conn, COUNTER, 0)?,
-    };
+    let reserved = store::NUMBERS.take(conn, to_generate)?;
     let mut numbers: Vec<String> = inputs.iter().filter_map(|i| i.number.clone()).collect();
-    numbers.extend((start + 1..=start + to_generate).map(|seq| model::format_number(number_pattern, year, seq)));
+    numbers.extend(reserved.iter().map(|seq| model::format_number(number_pattern, year, *seq)));
     let refs: Vec<String> = inputs.iter().filter_map(|i| i.external_ref.clone()).collect();
     let mut batch = Batch {
         pattern: number_pattern,
         year,
-        seq: start,
-        looked_up_to: start + to_generate,
+        looked_up: reserved.len(),
+        reserved,
+        used: 0,
         numbers: store::ids_by(conn, store::UniqueKey::Number, &numbers)?.into_iter().collect(),
         refs: store::ids_by(conn, store::UniqueKey::ExternalRef, &refs)?.into_iter().collect(),
         rules: HashMap::new(),
     };
     let (mut results, mut created, mut values) = (Vec::with_capacity(inputs.len()), Vec::new(), Vec::new());
     for input in inputs {
-        let seq_before = batch.seq;
+        let used_before = batch.used;
         match batch.accept(conn, input, now) {
             Ok((row, indexed)) => {
                 values.extend(indexed.iter().map(|v| AttributeValueRow::of(EntityKind::Contract, &row.id, v)));
@@ -549,15 +549,13 @@ pub fn create_many(
                 created.push(row);
             }
             Err(e) => {
-                // As a refused `create` rolls back: the numbers it took are free again.
-                batch.seq = seq_before;
+                // The number a refused input took goes to the next one, as a refused `create` rolls back.
+                batch.used = used_before;
                 results.push(Err(e));
             }
         }
     }
-    if batch.seq > start {
-        store::take_counter(conn, COUNTER, batch.seq - start)?;
-    }
+    store::NUMBERS.give_back(conn, (batch.reserved.len() - batch.used) as i64)?;
     // Owners in force: the own one, or the (stored) parent's; the parents read at once.
     let parents: Vec<String> =
         created.iter().filter(|r| r.owner_kind.is_none()).filter_map(|r| r.parent_id.clone()).collect();
@@ -582,6 +580,10 @@ pub fn update(
     expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<ContractRow, ApiError> {
+    if let Patch::Value(parent) = &patch.parent_id {
+        hierarchy::hold_trees(conn, Tree::Contracts, id, parent)?;
+    }
+    Hold::Update.row(conn, "contracts", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let mut row = old.clone();
@@ -691,6 +693,7 @@ pub fn delete(
     expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<(), ApiError> {
+    Hold::Update.row(conn, "contracts", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     if store::has_children(conn, id)? {
@@ -727,6 +730,7 @@ pub fn act(
     expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<ContractRow, ApiError> {
+    Hold::Update.row(conn, "contracts", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let action = match &verb {

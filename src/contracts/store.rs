@@ -1,7 +1,7 @@
 //! Queries on contracts, their hierarchy and the number counter.
 
 use crate::attributes::model::{AttrFilter, EntityKind};
-use crate::db::schema::{contracts, counters};
+use crate::db::schema::contracts;
 use crate::db::DbConnection;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -234,38 +234,9 @@ pub fn past_end(conn: &mut DbConnection, today: NaiveDate, limit: i64) -> QueryR
         .load(conn)
 }
 
-/// Takes the next value of a named counter (inside the caller's transaction).
-///
-/// One upsert statement, so two transactions taking the first value of a new counter at the
-/// same time do not both try to insert it (the second waits and then increments).
-pub fn next_counter(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
-    take_counter(conn, name, 1)
-}
-
-/// Sets a named counter: `value` is the last one handed out (after a bulk load).
-pub fn set_counter(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<usize> {
-    diesel::delete(counters::table.filter(counters::name.eq(name))).execute(conn)?;
-    diesel::insert_into(counters::table).values((counters::name.eq(name), counters::value.eq(value))).execute(conn)
-}
-
-/// Takes the next `n` values of a named counter at once and returns the last of them; with
-/// `n` = 0 it reads the counter and locks its row until the transaction ends.
-pub fn take_counter(conn: &mut DbConnection, name: &str, n: i64) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Counter {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        value: i64,
-    }
-    let row: Counter = diesel::sql_query(
-        "INSERT INTO counters (name, value) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 \
-         RETURNING value",
-    )
-    .bind::<Text, _>(name)
-    .bind::<diesel::sql_types::BigInt, _>(n)
-    .get_result(conn)?;
-    Ok(row.value)
-}
+/// Where generated contract numbers come from.
+pub const NUMBERS: crate::db::numbers::Numbers =
+    crate::db::numbers::Numbers { sequence: "contract_numbers", counter: "contract_number" };
 
 /// Sets the owner in force of the contracts `ids` (one statement per 500).
 pub fn set_effective_owner(

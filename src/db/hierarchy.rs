@@ -1,6 +1,6 @@
 //! Walking `parent_id` trees (contracts, installations).
 
-use super::DbConnection;
+use super::{DbConnection, Hold};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
@@ -16,6 +16,15 @@ impl Tree {
         match self {
             Tree::Contracts => "contracts",
             Tree::Installations => "installations",
+        }
+    }
+
+    /// The [`hold_key`](super::hold_key) class of the locks [`hold_trees`] takes, keyed by a
+    /// tree's root.
+    fn lock_class(self) -> i32 {
+        match self {
+            Tree::Contracts => 0x5043_0001,
+            Tree::Installations => 0x5043_0002,
         }
     }
 }
@@ -114,6 +123,45 @@ fn subtree_height(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<
     Ok(descendant_ids(conn, tree, id, MAX_LEVELS)?.iter().map(|l| l.depth).max().unwrap_or(0))
 }
 
+/// Holds, on PostgreSQL, the trees a move of the stored row `id` below `parent` joins, until
+/// the transaction ends: a lock keyed by the root of each (`id`'s and `parent`'s), taken in key
+/// order. The move calls it before it locks anything else.
+///
+/// A move locks its own row and then the new parent's chain ([`check_parent`]); two moves that
+/// would close a cycle between them would each wait for the other's row, a deadlock PostgreSQL
+/// only breaks after a second. Moves within the same trees take turns on these locks first,
+/// so they never meet in opposite orders; creates and other writes take none. Should the roots
+/// have changed while the move waited (another move joined the trees), it runs again whole
+/// (`Err`: a [`Transient`](crate::error::Transient) conflict).
+pub fn hold_trees(conn: &mut DbConnection, tree: Tree, id: &str, parent: &str) -> Result<(), crate::error::ApiError> {
+    if !matches!(conn, DbConnection::Postgres(_)) {
+        return Ok(());
+    }
+    let held = roots(conn, tree, id, parent)?;
+    for root in &held {
+        super::hold_key(conn, tree.lock_class(), root)?;
+    }
+    if roots(conn, tree, id, parent)?.iter().any(|r| !held.contains(r)) {
+        return Err(crate::error::ApiError::conflict(
+            crate::error::CONCURRENT_UPDATE,
+            "the hierarchy changed meanwhile; retry the request",
+        ));
+    }
+    Ok(())
+}
+
+/// The roots of the trees of `id` and `parent` (a row that does not exist stands for itself),
+/// in order, each once.
+fn roots(conn: &mut DbConnection, tree: Tree, id: &str, parent: &str) -> QueryResult<Vec<String>> {
+    let mut roots = Vec::with_capacity(2);
+    for row in [id, parent] {
+        roots.push(ancestor_ids(conn, tree, row)?.pop().map_or_else(|| row.to_string(), |l| l.id));
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    Ok(roots)
+}
+
 /// Why a new parent link is refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ParentProblem {
@@ -127,6 +175,18 @@ pub enum ParentProblem {
 
 /// Checks that `id` may hang below `parent`: the parent exists, is not `id` or below it, and the
 /// deepest row of `id`'s subtree stays within [`MAX_LEVELS`].
+///
+/// Writes that set parent links run beside each other on PostgreSQL, so the check holds what it
+/// reads until the transaction ends, in one order: first the row `id` itself (`FOR NO KEY UPDATE`;
+/// absent when it is being created), then the new parent's chain from the parent up to the
+/// root (`FOR SHARE`, one row at a time, each read as last committed after its lock). Two
+/// moves that would close a cycle between them each lock their own row and then meet it in the
+/// other's chain: one waits for the other and then sees its link (or both wait, the database
+/// picks a deadlock victim, and that transaction runs again whole and sees it). A row created
+/// or moved below `id` locks `id` in its chain, so it is ordered against the move of `id` and
+/// the depth counted here; and since the chain is share-locked, a change to an ancestor (its
+/// owner, which descendants inherit) waits for the writes below it, and they for it. SQLite
+/// has one writer at a time.
 pub fn check_parent(
     conn: &mut DbConnection,
     tree: Tree,
@@ -136,14 +196,33 @@ pub fn check_parent(
     if parent == id {
         return Ok(Err(ParentProblem::Cycle));
     }
-    let chain = ancestor_ids(conn, tree, parent)?;
-    Ok(if chain.is_empty() {
-        Err(ParentProblem::Missing)
-    } else if chain.iter().any(|l| l.id == id) {
-        Err(ParentProblem::Cycle)
-    } else if chain.len() as i32 + 1 + subtree_height(conn, tree, id)? > MAX_LEVELS {
-        Err(ParentProblem::TooDeep)
-    } else {
-        Ok(())
-    })
+    let stored = held_parent_of(conn, tree, id, Hold::Update)?.is_some();
+    let mut levels = 0;
+    let mut current = Some(parent.to_string());
+    while let Some(at) = current {
+        let Some(up) = held_parent_of(conn, tree, &at, Hold::Share)? else {
+            return Ok(Err(ParentProblem::Missing));
+        };
+        if at == id {
+            return Ok(Err(ParentProblem::Cycle));
+        }
+        levels += 1;
+        if levels >= MAX_LEVELS {
+            return Ok(Err(ParentProblem::TooDeep));
+        }
+        current = up;
+    }
+    let height = if stored { subtree_height(conn, tree, id)? } else { 0 };
+    Ok(if levels + 1 + height > MAX_LEVELS { Err(ParentProblem::TooDeep) } else { Ok(()) })
+}
+
+/// [`parent_of`], holding the row as `hold` says until the transaction ends.
+fn held_parent_of(conn: &mut DbConnection, tree: Tree, id: &str, hold: Hold) -> QueryResult<Option<Option<String>>> {
+    use super::schema::{contracts, installations};
+    match tree {
+        Tree::Contracts => crate::first_held!(conn, contracts::table.find(id).select(contracts::parent_id), hold),
+        Tree::Installations => {
+            crate::first_held!(conn, installations::table.find(id).select(installations::parent_id), hold)
+        }
+    }
 }

@@ -11,8 +11,11 @@
 //! call created late or given another deadline. Those writes call [`behind`], which moves the
 //! mark back to the row and bumps the version. A pass remembers the version it started from and
 //! advances the mark only if it is unchanged ([`advance`]), so a row written behind its cursor
-//! while it ran is read again by the next pass. Both run in write transactions, and sweep
-//! passes hold the write lock exclusively, so no write runs beside a batch of a pass.
+//! while it ran is read again by the next pass. A write that has not committed when a pass
+//! scans is invisible to it: its bump of the version waits for, or fails, the pass's
+//! [`advance`]; and a pass leaves its mark some minutes behind its start
+//! (`scheduler::mark_after`), so a row written with a key not yet due when its write began is
+//! still ahead of the mark when it commits.
 
 use crate::db::schema::sweep_marks;
 use crate::db::DbConnection;
@@ -52,12 +55,13 @@ pub fn behind(conn: &mut DbConnection, name: &str, key: NaiveDateTime, due: bool
     behind_all(conn, &[(name, key, due)])
 }
 
-/// [`behind`] for several sweeps (each `(name, key, due)`): these run inside writes that hold
-/// the write lock, where every round trip counts.
+/// [`behind`] for several sweeps (each `(name, key, due)`): these run inside writes, where
+/// every round trip counts.
 pub fn behind_all(conn: &mut DbConnection, marks: &[(&str, NaiveDateTime, bool)]) -> QueryResult<()> {
     // Most writes land ahead of every mark and change none: looking first costs one round trip
-    // of a prepared query, and saves the UPDATEs. No pass can move a mark forward before this
-    // write commits: passes write holding the write lock exclusively.
+    // of a prepared query, and saves the UPDATEs (and their row locks, which writes beside each
+    // other would wait for). A key not yet due stays ahead of any mark a pass sets before this
+    // write commits: passes leave their marks minutes behind their start.
     if marks.is_empty() {
         return Ok(());
     }

@@ -6,6 +6,7 @@ pub mod expected;
 pub mod hierarchy;
 pub mod marks;
 pub mod migrations;
+pub mod numbers;
 pub mod schema;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
@@ -27,7 +28,7 @@ tokio::task_local! {
 }
 
 /// Runs `work` (a request's future) with `hook` run inside every write transaction it makes
-/// through [`Db::write`] or [`Db::write_concurrent`], before the commit.
+/// through [`Db::write`], before the commit.
 pub async fn with_before_commit<F: std::future::Future>(hook: BeforeCommit, work: F) -> F::Output {
     BEFORE_COMMIT.scope(hook, work).await
 }
@@ -99,6 +100,85 @@ macro_rules! bulk_insert {
     };
 }
 
+/// How a write holds a row it reads until its transaction ends, on PostgreSQL (SQLite's single
+/// writer holds the whole database). The rows a write takes, in this order: the owning row of
+/// what it changes (a contract, dossier, call, obligation, webhook, …) before its child rows,
+/// and child rows in id order; see ARCHITECTURE.md ("Transactions and locks").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// `FOR SHARE`: the row must not change until the commit; other writes may share it.
+    Share,
+    /// `FOR NO KEY UPDATE`: the row is about to change; the write waits for one already
+    /// changing it and then reads what that one committed. (Unlike `FOR UPDATE` it lets rows
+    /// referring to it be written meanwhile.)
+    Update,
+}
+
+impl Hold {
+    /// Holds the row of `table` whose `id` is `id` (if there is one) until the transaction
+    /// ends. A write calls it before it loads the row it is about to check and change: the
+    /// load then reads what the last write of that row committed, and writes of one row run
+    /// one after the other instead of failing each other's version checks.
+    pub fn row(self, conn: &mut DbConnection, table: &'static str, id: &str) -> QueryResult<()> {
+        self.lock(conn, table, id, "").map(|_| ())
+    }
+
+    /// [`Hold::row`] unless another transaction holds the row now (`SKIP LOCKED`): true when
+    /// this one holds it (always on SQLite), false when it is taken or does not exist. For
+    /// background passes, which leave a row that is busy for later.
+    pub fn try_row(self, conn: &mut DbConnection, table: &'static str, id: &str) -> QueryResult<bool> {
+        if !matches!(conn, DbConnection::Postgres(_)) {
+            return Ok(true);
+        }
+        self.lock(conn, table, id, " SKIP LOCKED").map(|n| n == 1)
+    }
+
+    /// Locks the row on PostgreSQL (`wait` says what to do when another holds it); gives how
+    /// many rows it locked.
+    fn lock(self, conn: &mut DbConnection, table: &'static str, id: &str, wait: &str) -> QueryResult<usize> {
+        let DbConnection::Postgres(c) = conn else { return Ok(0) };
+        let mode = match self {
+            Hold::Share => "SHARE",
+            Hold::Update => "NO KEY UPDATE",
+        };
+        diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR {mode}{wait}"))
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)
+    }
+}
+
+/// Holds, on PostgreSQL, a lock keyed by `key` within `class` until the transaction ends: for
+/// writes that must follow each other where there is no row to lock (yet), such as pushes of
+/// one external reference or moves within one tree. The classes, each with one job:
+/// [`KEY_CONTRACT_REF`], [`KEY_INSTALLATION_REF`] and those of `hierarchy::Tree`.
+pub fn hold_key(conn: &mut DbConnection, class: i32, key: &str) -> QueryResult<()> {
+    let DbConnection::Postgres(c) = conn else { return Ok(()) };
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind::<diesel::sql_types::Integer, _>(class)
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(c)
+        .map(|_| ())
+}
+
+/// [`hold_key`] class of a contract's external reference.
+pub const KEY_CONTRACT_REF: i32 = 0x5043_0003;
+/// [`hold_key`] class of an installation's external reference.
+pub const KEY_INSTALLATION_REF: i32 = 0x5043_0004;
+
+/// Loads the first row of `$query` (optional) and holds it as `$hold` ([`db::Hold`]) says.
+#[macro_export]
+macro_rules! first_held {
+    ($conn:expr, $query:expr, $hold:expr) => {
+        match ($conn, $hold) {
+            ($crate::db::DbConnection::Postgres(c), $crate::db::Hold::Update) => {
+                $query.for_no_key_update().first(c).optional()
+            }
+            ($crate::db::DbConnection::Postgres(c), $crate::db::Hold::Share) => $query.for_share().first(c).optional(),
+            (c, _) => $query.first(c).optional(),
+        }
+    };
+}
+
 /// A raw statement of either backend with its values bound one by one.
 pub type BoundSql<'a> = diesel::query_builder::BoxedSqlQuery<'a, SqlBackend, diesel::query_builder::SqlQuery>;
 
@@ -151,9 +231,9 @@ struct WrittenId {
     id: String,
 }
 
-// The PostgreSQL advisory lock keys, each with one job.
-/// Key of the lock every write transaction holds (see [`Begin`]).
-const WRITE_LOCK: i64 = 0x5041_4354_0001;
+// The PostgreSQL advisory lock keys, each with one job (0x5041_4354_0001 was the global write
+// lock every write once held; it is not used again). Others: `events::store::SETTLE_LOCK`,
+// `attributes::store::DEFINITIONS_LOCK`.
 /// Key of the session lock that lets one starting instance migrate at a time.
 const MIGRATION_LOCK: i64 = 0x5041_4354_0002;
 
@@ -324,33 +404,12 @@ impl Db {
     }
 
     /// Runs `f` in one transaction on the blocking pool: everything it writes, events
-    /// included, commits together or not at all. On PostgreSQL it holds the write lock
-    /// exclusively (see [`Begin`]): no other write runs beside it. A transaction the database
-    /// gave up on (deadlock, serialization failure, a row changed meanwhile) runs again whole
-    /// ([`ATTEMPTS`]), each time with a fresh copy of `f` (hence `Clone`).
+    /// included, commits together or not at all. Writes run beside each other on PostgreSQL,
+    /// ordered only by the rows they lock or update (SQLite: one writer at a time). A
+    /// transaction the database gave up on (deadlock, serialization failure, a row changed
+    /// meanwhile) runs again whole ([`ATTEMPTS`]), each time with a fresh copy of `f` (hence
+    /// `Clone`).
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: WriteError,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
-    {
-        self.write_holding(Begin::Exclusive, f).await
-    }
-
-    /// [`Db::write`] for writes that may run beside each other on PostgreSQL: they hold the
-    /// write lock shared, so their commits share WAL flushes. Only for writes that check
-    /// nothing another write could change meanwhile (unique indexes still refuse duplicates)
-    /// and take no row lock other writes take in another order.
-    pub async fn write_concurrent<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: WriteError,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
-    {
-        self.write_holding(Begin::Shared, f).await
-    }
-
-    async fn write_holding<T, E, F>(&self, lock: Begin, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: WriteError,
@@ -359,7 +418,7 @@ impl Db {
         let db = self.clone();
         let hook = BEFORE_COMMIT.try_with(Clone::clone).ok();
         actix_web::web::block(move || {
-            db.transaction(lock, |c| {
+            db.transaction(|c| {
                 let out = f.clone()(c)?;
                 if let Some(hook) = &hook {
                     hook(c)?;
@@ -386,28 +445,7 @@ impl Db {
         E: BlockingWriteError,
         F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
-        self.transaction(Begin::Exclusive, f)
-    }
-
-    /// A write transaction that takes no write lock, for work that orders itself with a lock
-    /// of its own and touches only rows no other write takes (the change feed's positions).
-    /// On SQLite it is an ordinary write.
-    pub fn write_beside_blocking<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        E: BlockingWriteError,
-        F: FnMut(&mut DbConnection) -> Result<T, E>,
-    {
-        self.transaction(Begin::Beside, f)
-    }
-
-    /// The blocking core of [`Db::write_concurrent`], for background jobs already off the
-    /// async workers.
-    pub fn write_concurrent_blocking<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        E: BlockingWriteError,
-        F: FnMut(&mut DbConnection) -> Result<T, E>,
-    {
-        self.transaction(Begin::Shared, f)
+        self.transaction(f)
     }
 
     /// How many connections the pool holds at most.
@@ -415,17 +453,17 @@ impl Db {
         self.pool.max_size()
     }
 
-    /// Runs `f` in a transaction begun as `begin`, and again whole (up to [`ATTEMPTS`] in all,
+    /// Runs `f` in a transaction, and again whole (up to [`ATTEMPTS`] in all,
     /// after a short random pause) while it fails with a [`Transient`] error: one transaction,
     /// so safe to run again.
-    fn transaction<T, E, F>(&self, begin: Begin, mut f: F) -> Result<T, E>
+    fn transaction<T, E, F>(&self, mut f: F) -> Result<T, E>
     where
         E: BlockingWriteError,
         F: FnMut(&mut DbConnection) -> Result<T, E>,
     {
         let mut attempt = 1;
         loop {
-            match self.transaction_once(begin, &mut f) {
+            match self.transaction_once(&mut f) {
                 Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                     let pause = rand::random_range(1..=10u64) * attempt as u64;
                     tracing::debug!(attempt, pause_ms = pause, "transaction gave way to another; running it again");
@@ -437,7 +475,7 @@ impl Db {
         }
     }
 
-    fn transaction_once<T, E, F>(&self, begin: Begin, f: F) -> Result<T, E>
+    fn transaction_once<T, E, F>(&self, f: F) -> Result<T, E>
     where
         E: From<Unavailable> + From<diesel::result::Error>,
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -446,14 +484,10 @@ impl Db {
         let conn: &mut DbConnection = &mut pooled;
         match conn {
             DbConnection::Postgres(ref mut pg) => {
-                let lock = match begin {
-                    Begin::Exclusive => format!(" SELECT pg_advisory_xact_lock({WRITE_LOCK});"),
-                    Begin::Shared => format!(" SELECT pg_advisory_xact_lock_shared({WRITE_LOCK});"),
-                    Begin::Beside => String::new(),
-                };
-                // Pinned: the feed's positions rely on each statement seeing what committed before
-                // it began (after a lock), which a database default of REPEATABLE READ would break.
-                begin_with(pg, &format!("BEGIN ISOLATION LEVEL READ COMMITTED;{lock}"))?;
+                // Pinned: the feed's positions and the locks of check-then-write rules rely on
+                // each statement seeing what committed before it began (after a lock), which a
+                // database default of REPEATABLE READ would break.
+                begin_with(pg, "BEGIN ISOLATION LEVEL READ COMMITTED")?;
                 finish(conn, f)
             }
             DbConnection::Sqlite(_) => {
@@ -467,33 +501,11 @@ impl Db {
 /// How many times a write transaction runs at most when the database gives up on it.
 pub const ATTEMPTS: u32 = 4;
 
-/// How a PostgreSQL transaction of [`Db`] begins: which advisory locks it takes first and
-/// keeps until it ends. SQLite gets the same from its single writer.
-///
-/// Every write holds the write lock, most of them exclusively: they then never wait on each
-/// other's row locks in different orders (no deadlocks), and check-then-write rules (overlaps,
-/// cycles, definition changes) see a settled database. Writes that need neither hold it
-/// shared and run beside each other, so their commits share WAL flushes.
-///
-/// The change feed does not depend on this lock: it pages by positions that
-/// `events::store::settle` gives to committed events, so it needs no order of commits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Begin {
-    /// No other write runs beside this one.
-    Exclusive,
-    /// Runs beside other shared writes, never beside an exclusive one.
-    Shared,
-    /// Takes no write lock (see [`Db::write_beside_blocking`]).
-    Beside,
-}
-
-/// Opens a transaction with `sql` (a `BEGIN` and what must follow it at once) in one round
-/// trip: every writer waits for the lock and holds it until its commit, so each round trip
-/// saved here shortens every other writer's wait too.
+/// Opens a transaction with `sql`, a `BEGIN` that names its isolation level.
 fn begin_with(pg: &mut diesel::PgConnection, sql: &str) -> QueryResult<()> {
     diesel::connection::AnsiTransactionManager::begin_transaction_sql(pg, sql).inspect_err(|_| {
-        // BEGIN may have gone through before the lock failed (a cancelled wait): the connection
-        // must not go back to the pool inside that failed transaction.
+        // BEGIN may have gone through before the error: the connection must not go back to the
+        // pool inside that failed transaction.
         let _ = pg.batch_execute("ROLLBACK");
     })
 }

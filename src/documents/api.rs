@@ -12,7 +12,7 @@ use super::store::{self, DocumentRow, VersionRow};
 use super::upload::{self, Described, Limits};
 use crate::auth::{Allowed, CallRegistrars, CaseWorkers, ContractWriters, Principal, Pushers};
 use crate::clock::{as_utc, Clock};
-use crate::db::Db;
+use crate::db::{Db, Hold};
 use crate::events::Ctx;
 use crate::http::etag::resource_response;
 use crate::http::pagination::PageRequest;
@@ -443,6 +443,7 @@ pub async fn delete(
     who.require_any(service::ANY_WRITER)?;
     let (id, now) = (id.into_inner(), clock.now());
     db.write(move |c| {
+        Hold::Update.row(c, "documents", &id)?;
         let doc = service::load_writable(c, &who, &id)?;
         service::remove(c, &Ctx { actor: &who.sub, now }, doc, &if_match)
     })
@@ -506,6 +507,7 @@ pub async fn add_version(
             .await?;
     let (s, now) = (filed.stored.clone(), clock.now());
     let (doc, v) = commit(&db, &store, &clock, &filed, move |c| {
+        Hold::Update.row(c, "documents", &id)?;
         let doc = service::load_writable(c, &who, &id)?;
         service::add_version(c, &Ctx { actor: &who.sub, now }, doc, &if_match, None, file, &s)
     })

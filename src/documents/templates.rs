@@ -5,8 +5,8 @@
 //! rest of the service together; a browser prints the HTML to PDF.
 
 use super::store::{self, TemplateRow};
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{check_text, ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
@@ -94,6 +94,7 @@ pub fn update(
     (name, body): (Patch<String>, Patch<String>),
     expected: &Expected,
 ) -> Result<TemplateRow, ApiError> {
+    Hold::Update.row(conn, "document_templates", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let mut row = old.clone();
@@ -126,6 +127,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
+    Hold::Update.row(conn, "document_templates", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     store::delete_template(conn, id)?;

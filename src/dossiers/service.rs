@@ -7,8 +7,8 @@ use super::model::{self, AttributeDef, RuleDef, Trigger, TriggerStatus};
 use super::store::{self, BusinessEventRow, DossierRow, FiringRow, TriggerRow, TypeRow, TypeVersionRow};
 use crate::attributes::model::{merge, DataType, EntityKind, Rule, Validated};
 use crate::attributes::store as attribute_store;
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{check_text, ApiError, FieldError};
 use crate::events::{store as events, Ctx};
 use crate::tasks::model::Assignee;
@@ -101,6 +101,8 @@ fn check_type(
     d: &TypeDef,
     hooks: &DossierHooks,
 ) -> Result<(), ApiError> {
+    // A type's schema keys and the global dossier definitions must agree: changed alone.
+    attribute_store::hold_definitions(conn, EntityKind::Dossier, Hold::Update)?;
     let mut errors = Vec::new();
     check_text(&mut errors, "name", name, 200);
     if description.is_some_and(|x| x.chars().count() > 10_000) {
@@ -227,7 +229,10 @@ pub fn update_type(
     expected: &Expected,
     hooks: &DossierHooks,
 ) -> Result<(TypeRow, TypeVersionRow), ApiError> {
-    let (old, old_v) = load_type(conn, id)?;
+    // Found by id or key; held by id, then read again as the last write left it.
+    let (found, _) = load_type(conn, id)?;
+    Hold::Update.row(conn, "dossier_types", &found.id)?;
+    let (old, old_v) = load_type(conn, &found.id)?;
     expected.check(old.version)?;
     let cur = def_of(&old_v);
     let mut errors = Vec::new();
@@ -300,6 +305,7 @@ pub fn load_readable(conn: &mut DbConnection, id: &str, sub: &str, roles: &[Stri
 
 /// A dossier that can still change: 409 when it is closed.
 pub fn load_open(conn: &mut DbConnection, id: &str) -> Result<DossierRow, ApiError> {
+    Hold::Update.row(conn, "dossiers", id)?;
     let d = load(conn, id)?;
     if d.status != model::DossierStatus::Open {
         return Err(ApiError::conflict("dossier_closed", "the dossier is closed; reopen it first"));
@@ -419,6 +425,7 @@ pub fn update(
     expected: &Expected,
     hooks: &DossierHooks,
 ) -> Result<DossierRow, ApiError> {
+    Hold::Update.row(conn, "dossiers", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     if old.status != model::DossierStatus::Open {
@@ -502,6 +509,7 @@ pub fn set_status(
     expected: &Expected,
     hooks: &DossierHooks,
 ) -> Result<DossierRow, ApiError> {
+    Hold::Update.row(conn, "dossiers", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     use model::DossierStatus::{Closed, Open};
@@ -617,6 +625,7 @@ pub fn post_event(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    Hold::Update.row(conn, "dossiers", id)?;
     let d = load(conn, id)?;
     if let Some(k) = &input.key {
         if let Some(existing) = store::business_event_by_key(conn, id, k)? {
@@ -654,6 +663,9 @@ pub fn post_event(
     Ok((row, firings, true))
 }
 
+/// How many due triggers [`fire_next_due`] looks at for one whose dossier nobody holds.
+const CLAIM_WINDOW: i64 = 16;
+
 /// Claims and fires the next due date trigger (one per transaction, for the scheduler), not of
 /// the dossiers in `skip`. `None` when nothing is due; else the dossier and whether a workflow
 /// was started. `claimed` is set to the dossier before anything can fail.
@@ -664,8 +676,20 @@ pub fn fire_next_due(
     claimed: &mut Option<String>,
     hooks: &DossierHooks,
 ) -> Result<Option<bool>, ApiError> {
-    let Some(t) = store::claim_due_triggers(conn, ctx.today(), skip, 1)?.pop() else { return Ok(None) };
-    *claimed = Some(t.dossier_id.clone());
+    // The dossier first, then its trigger, as every dossier write holds them. A dossier another
+    // write or instance holds now is left for later (the pass ends when all due ones are held).
+    let mut due = None;
+    for candidate in store::due_triggers(conn, ctx.today(), skip, CLAIM_WINDOW)? {
+        if !Hold::Update.try_row(conn, "dossiers", &candidate.dossier_id)? {
+            continue;
+        }
+        *claimed = Some(candidate.dossier_id.clone());
+        if let Some(t) = store::hold_pending_trigger(conn, &candidate.dossier_id, &candidate.rule_key, ctx.today())? {
+            due = Some(t);
+            break;
+        }
+    }
+    let Some(t) = due else { return Ok(None) };
     let d = load(conn, &t.dossier_id)?;
     let def = def_of(&version_of(conn, &d)?);
     let rule = def.rules.iter().find(|r| r.key == t.rule_key && matches!(r.trigger, Trigger::DateReached { .. }));

@@ -340,31 +340,44 @@ pub fn close_trigger(
         .map(|_| ())
 }
 
-/// Claims up to `limit` pending triggers due on or before `today`, leaving out the dossiers in
-/// `skip` (those that failed earlier in the pass). On PostgreSQL the rows stay locked until the
-/// transaction ends and rows another instance holds are skipped (`FOR UPDATE SKIP LOCKED`).
-pub fn claim_due_triggers(
+/// Up to `limit` pending triggers due on or before `today`, soonest first, leaving out the
+/// dossiers in `skip` (those that failed earlier in the pass). Read without a lock: the caller
+/// holds the dossier first and then [`hold_pending_trigger`], in the order of every dossier
+/// write.
+pub fn due_triggers(
     conn: &mut DbConnection,
     today: NaiveDate,
     skip: &[String],
     limit: i64,
 ) -> QueryResult<Vec<TriggerRow>> {
-    // Built per backend: the selection's types are backend-specific.
-    macro_rules! due {
-        () => {
-            trg::table
-                .filter(trg::status.eq(super::model::TriggerStatus::Pending.as_str()))
-                .filter(trg::due_on.le(today))
-                .filter(trg::dossier_id.ne_all(skip.to_vec()))
-                .order((trg::due_on.asc(), trg::dossier_id.asc(), trg::rule_key.asc()))
-                .limit(limit)
-                .select(TriggerRow::as_select())
-        };
-    }
-    match conn {
-        DbConnection::Postgres(c) => due!().for_update().skip_locked().load(c),
-        DbConnection::Sqlite(c) => due!().load(c),
-    }
+    trg::table
+        .filter(trg::status.eq(super::model::TriggerStatus::Pending.as_str()))
+        .filter(trg::due_on.le(today))
+        .filter(trg::dossier_id.ne_all(skip.to_vec()))
+        .order((trg::due_on.asc(), trg::dossier_id.asc(), trg::rule_key.asc()))
+        .limit(limit)
+        .select(TriggerRow::as_select())
+        .load(conn)
+}
+
+/// The trigger of a dossier's rule if it is still pending and due on or before `today`, held
+/// (`FOR NO KEY UPDATE` on PostgreSQL) until the transaction ends.
+pub fn hold_pending_trigger(
+    conn: &mut DbConnection,
+    dossier_id: &str,
+    rule_key: &str,
+    today: NaiveDate,
+) -> QueryResult<Option<TriggerRow>> {
+    crate::first_held!(
+        conn,
+        trg::table
+            .filter(trg::dossier_id.eq(dossier_id))
+            .filter(trg::rule_key.eq(rule_key))
+            .filter(trg::status.eq(super::model::TriggerStatus::Pending.as_str()))
+            .filter(trg::due_on.le(today))
+            .select(TriggerRow::as_select()),
+        crate::db::Hold::Update
+    )
 }
 
 // ---- posted events and firings

@@ -14,7 +14,7 @@ pub fn settle_pending(db: &Db) -> Result<usize, ApiError> {
     {
         return Ok(0);
     }
-    db.write_beside_blocking(|c| store::settle(c).map_err(ApiError::from))
+    db.write_blocking(|c| store::settle(c).map_err(ApiError::from))
 }
 
 /// [`settle_pending`] from an async handler.

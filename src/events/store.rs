@@ -34,6 +34,23 @@ pub struct NewEvent<'a> {
     pub changes: &'a Changes,
 }
 
+thread_local! {
+    /// How many events this thread has appended. A transaction runs on one thread from
+    /// `BEGIN` to `COMMIT`, so the difference across a piece of it counts the events that
+    /// piece appended, whatever other transactions commit meanwhile.
+    static APPENDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The count of events this thread has appended so far: compare it before and after some
+/// work inside a transaction to learn whether that work appended any.
+pub fn appended_here() -> u64 {
+    APPENDED.with(std::cell::Cell::get)
+}
+
+fn count_appended(n: usize) {
+    APPENDED.with(|a| a.set(a.get() + n as u64));
+}
+
 /// Appends an event inside the caller's transaction. It has no feed position yet: [`settle`]
 /// gives it one once it has committed (SQLite gives it its id as it is written).
 pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
@@ -49,6 +66,7 @@ pub fn append(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<i64> {
         ))
         .returning(events::id)
         .get_result(conn)
+        .inspect(|_| count_appended(1))
 }
 
 /// Appends the event of one change: `old` and `new` are JSON snapshots of the resource
@@ -100,7 +118,7 @@ const SETTLE_LOCK: i64 = 0x5041_4354_0004;
 
 /// Gives feed positions to the committed events that have none, in id order, after every
 /// position handed out before; returns how many. Runs in its own transaction
-/// ([`crate::db::Db::write_beside_blocking`]), one pass at a time (an advisory lock).
+/// ([`crate::db::Db::write_blocking`]), one pass at a time (an advisory lock).
 ///
 /// Why this keeps the feed's promises on PostgreSQL, where writes commit in any order:
 /// - no reader skips an event: a pass positions only events that have committed, each after
@@ -189,6 +207,7 @@ pub fn append_many(conn: &mut DbConnection, list: &[NewEvent<'_>]) -> QueryResul
             .returning((events::entity_id, events::id))
             .get_results::<(String, i64)>(c))?);
     }
+    count_appended(ids.len());
     Ok(ids)
 }
 
@@ -233,9 +252,4 @@ pub fn record_created(
 /// The position of the newest event in the feed (0 when there is none).
 pub fn last_position(conn: &mut DbConnection) -> QueryResult<i64> {
     events::table.select(diesel::dsl::max(events::position)).first::<Option<i64>>(conn).map(|p| p.unwrap_or(0))
-}
-
-/// The id of the newest event (0 when there is none).
-pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(|id| id.unwrap_or(0))
 }

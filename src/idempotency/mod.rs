@@ -29,7 +29,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpResponse, ResponseError};
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime, SubsecRound};
 use futures_util::StreamExt;
 use model::Fingerprint;
 use std::collections::BTreeMap;
@@ -95,22 +95,22 @@ pub async fn middleware(
         }
     };
     let owner = who.sub;
-    match claim(&db, &clock, &owner, &key, known.as_deref(), &path).await {
-        Ok(Claim::Mine) => {}
+    let lease = match claim(&db, &clock, &owner, &key, known.as_deref(), &path).await {
+        Ok(Claim::Mine(lease)) => lease,
         Ok(Claim::Replay(row)) => return replay_to(req, row, streamed, &path).await,
         Err(e) => return Ok(problem(req, e)),
-    }
+    };
     let streamed_print = streamed.then(|| fingerprint_as_it_passes(&mut req, &path));
     // The key is marked `committed` in the very transaction that does the work.
     let mark: crate::db::BeforeCommit = {
         let (owner, key) = (owner.clone(), key.clone());
-        Arc::new(move |c| store::mark_committed(c, &owner, &key))
+        Arc::new(move |c| store::mark_committed(c, &owner, &key, lease))
     };
     let res = crate::db::with_before_commit(mark, next.call(req)).await?;
     let fingerprint = known
         .or_else(|| streamed_print?.lock().unwrap_or_else(|e| e.into_inner()).take().map(Fingerprint::finish))
         .unwrap_or_default();
-    Ok(store_answer(&db, owner, key, fingerprint, streamed, res).await)
+    Ok(store_answer(&db, owner, key, lease, fingerprint, streamed, res).await)
 }
 
 /// Reads the whole body (up to the body limit), puts it back for the handler and gives the
@@ -180,6 +180,7 @@ async fn store_answer<B: MessageBody + 'static>(
     db: &Db,
     owner: String,
     key: String,
+    lease: NaiveDateTime,
     fingerprint: String,
     streamed: bool,
     res: ServiceResponse<B>,
@@ -206,9 +207,9 @@ async fn store_answer<B: MessageBody + 'static>(
         .write(move |c| {
             if keep {
                 let headers = serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into());
-                store::complete(c, &owner, &key, &fingerprint, status.as_u16() as i32, &headers, &kept_body)?;
+                store::complete(c, &owner, &key, lease, &fingerprint, status.as_u16() as i32, &headers, &kept_body)?;
             } else {
-                store::release(c, &owner, &key)?;
+                store::release(c, &owner, &key, lease)?;
             }
             Ok::<_, ApiError>(())
         })
@@ -221,8 +222,8 @@ async fn store_answer<B: MessageBody + 'static>(
 }
 
 enum Claim {
-    /// This request does the work.
-    Mine,
+    /// This request does the work, under the lease it holds the key with.
+    Mine(NaiveDateTime),
     /// Answer with the stored response.
     Replay(KeyRow),
 }
@@ -241,7 +242,7 @@ async fn claim(
     let differs = |stored: &str| fingerprint.is_some_and(|f| f != stored);
     for _ in 0..WAIT_STEPS {
         let now = clock.now().naive_utc();
-        // Look before taking the write lock: a waiting retry only reads.
+        // Look before writing: a waiting retry only reads.
         let (o, k) = (owner.to_string(), key.to_string());
         match db.read(move |c| store::get(c, &o, &k).map_err(ApiError::from)).await? {
             Some(e) if differs(&e.fingerprint) => return Err(reused()),
@@ -258,13 +259,16 @@ async fn claim(
             idempotency_key: key.to_string(),
             fingerprint: fingerprint.unwrap_or_default().to_string(),
             state: model::KeyState::Pending,
-            locked_until: now + Duration::seconds(model::LEASE_SECS),
+            // Whole microseconds, as PostgreSQL stores it: the lease is compared for equality
+            // when the work commits.
+            locked_until: (now + Duration::seconds(model::LEASE_SECS)).trunc_subsecs(6),
             response_status: None,
             response_headers: None,
             response_body: None,
             created_at: now,
         };
         let check = fingerprint.is_some();
+        let lease = row.locked_until;
         let found = db
             .write(move |c| {
                 if store::claim(c, &row)? {
@@ -286,7 +290,7 @@ async fn claim(
             })
             .await?;
         match found {
-            None => return Ok(Claim::Mine),
+            None => return Ok(Claim::Mine(lease)),
             Some(e) if differs(&e.fingerprint) => return Err(reused()),
             Some(e) if e.state == model::KeyState::Done => return Ok(Claim::Replay(e)),
             Some(_) => actix_web::rt::time::sleep(WAIT_STEP).await,

@@ -24,12 +24,14 @@ pub fn get(conn: &mut DbConnection, owner: &str, key: &str) -> QueryResult<Optio
     k::table.find((owner, key)).select(KeyRow::as_select()).first(conn).optional()
 }
 
-/// Inserts a pending key; false when the caller already used it.
+/// Inserts a pending key; false when the caller already used it (also when a request with
+/// the same key inserted it a moment before, committed or not: the insert waits for that one).
 pub fn claim(conn: &mut DbConnection, row: &KeyRow) -> QueryResult<bool> {
-    if get(conn, &row.owner, &row.idempotency_key)?.is_some() {
-        return Ok(false);
+    match conn {
+        DbConnection::Postgres(c) => diesel::insert_into(k::table).values(row).on_conflict_do_nothing().execute(c),
+        DbConnection::Sqlite(c) => diesel::insert_into(k::table).values(row).on_conflict_do_nothing().execute(c),
     }
-    diesel::insert_into(k::table).values(row).execute(conn).map(|n| n == 1)
+    .map(|n| n == 1)
 }
 
 /// Takes over a pending key whose first request stopped without an answer (its lease ran out);
@@ -53,42 +55,63 @@ pub fn take_over(
     .map(|n| n == 1)
 }
 
-/// Records that the first request's work committed (called inside that work's transaction).
-pub fn mark_committed(conn: &mut DbConnection, owner: &str, key: &str) -> QueryResult<()> {
-    diesel::update(
-        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq(KeyState::Pending)),
+/// Records that the first request's work committed (called inside each write transaction of
+/// that work: an upload writes more than once). Refused (and with it the work) when the
+/// request's lease ran out and another request took the key over: that one does the work now.
+pub fn mark_committed(conn: &mut DbConnection, owner: &str, key: &str, lease: NaiveDateTime) -> QueryResult<()> {
+    let marked = diesel::update(
+        k::table
+            .filter(k::owner.eq(owner))
+            .filter(k::idempotency_key.eq(key))
+            .filter(k::state.eq_any([KeyState::Pending, KeyState::Committed]))
+            .filter(k::locked_until.eq(lease)),
     )
     .set(k::state.eq(KeyState::Committed))
-    .execute(conn)
-    .map(|_| ())
+    .execute(conn)?;
+    if marked == 1 {
+        return Ok(());
+    }
+    Err(diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        Box::new(format!("idempotency key {key}: its lease ran out and another request with it took over")),
+    ))
 }
 
-/// Stores the answer of the first request.
+/// Stores the answer of the first request, unless its lease ran out and another took over.
+#[allow(clippy::too_many_arguments)]
 pub fn complete(
     conn: &mut DbConnection,
     owner: &str,
     key: &str,
+    lease: NaiveDateTime,
     fingerprint: &str,
     status: i32,
     headers: &str,
     body: &[u8],
 ) -> QueryResult<()> {
-    diesel::update(k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)))
-        .set((
-            k::state.eq(KeyState::Done),
-            k::fingerprint.eq(fingerprint),
-            k::response_status.eq(Some(status)),
-            k::response_headers.eq(Some(headers)),
-            k::response_body.eq(Some(body)),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    diesel::update(
+        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::locked_until.eq(lease)),
+    )
+    .set((
+        k::state.eq(KeyState::Done),
+        k::fingerprint.eq(fingerprint),
+        k::response_status.eq(Some(status)),
+        k::response_headers.eq(Some(headers)),
+        k::response_body.eq(Some(body)),
+    ))
+    .execute(conn)
+    .map(|_| ())
 }
 
-/// Forgets a pending key whose request failed on the server side, so a retry does the work.
-pub fn release(conn: &mut DbConnection, owner: &str, key: &str) -> QueryResult<()> {
+/// Forgets a pending key whose request failed on the server side, so a retry does the work
+/// (not when another request took it over meanwhile).
+pub fn release(conn: &mut DbConnection, owner: &str, key: &str, lease: NaiveDateTime) -> QueryResult<()> {
     diesel::delete(
-        k::table.filter(k::owner.eq(owner)).filter(k::idempotency_key.eq(key)).filter(k::state.eq(KeyState::Pending)),
+        k::table
+            .filter(k::owner.eq(owner))
+            .filter(k::idempotency_key.eq(key))
+            .filter(k::state.eq(KeyState::Pending))
+            .filter(k::locked_until.eq(lease)),
     )
     .execute(conn)
     .map(|_| ())

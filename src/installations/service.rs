@@ -9,8 +9,8 @@ use crate::attributes::{service as attributes, store as attribute_store};
 use crate::contracts::service::{load as load_contract, ContractHooks};
 use crate::contracts::store::ContractRow;
 use crate::db::hierarchy::{self, ParentProblem, Tree};
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{check_text, check_year, ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
@@ -194,6 +194,10 @@ pub fn update(
     patch: InstallationPatch,
     expected: &Expected,
 ) -> Result<InstallationRow, ApiError> {
+    if let Patch::Value(parent) = &patch.parent_id {
+        hierarchy::hold_trees(conn, Tree::Installations, id, parent)?;
+    }
+    Hold::Update.row(conn, "installations", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let mut row = old.clone();
@@ -269,6 +273,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
+    Hold::Update.row(conn, "installations", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     if store::has_components(conn, id)? {
@@ -382,6 +387,9 @@ pub fn add_coverage(
     items: Vec<CoverageItem>,
     hooks: &ContractHooks,
 ) -> Result<Vec<(CoverageRow, InstallationRow)>, ApiError> {
+    // The contract's period and type stay as read until the commit: a change of them (which
+    // moves the coverage it finds) waits for these links, or they for it.
+    Hold::Share.row(conn, "contracts", contract_id)?;
     let contract = load_contract(conn, contract_id)?;
     // Everything the checks need, in a handful of queries whatever the number of items.
     let ids: Vec<String> = items.iter().filter_map(|i| i.installation_id.clone()).collect();
@@ -473,6 +481,10 @@ pub fn update_coverage(
     expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<(CoverageRow, InstallationRow), ApiError> {
+    // In the order of every coverage write: the contract (its period bounds the link), then
+    // the installation (coverage changes of one installation one after the other).
+    Hold::Share.row(conn, "contracts", contract_id)?;
+    Hold::Update.row(conn, "installations", installation_id)?;
     let old = load_coverage(conn, contract_id, installation_id)?;
     expected.check(old.version)?;
     let contract = load_contract(conn, contract_id)?;
@@ -505,6 +517,8 @@ pub fn delete_coverage(
     expected: &Expected,
     hooks: &ContractHooks,
 ) -> Result<(), ApiError> {
+    Hold::Share.row(conn, "contracts", contract_id)?;
+    Hold::Update.row(conn, "installations", installation_id)?;
     let old = load_coverage(conn, contract_id, installation_id)?;
     expected.check(old.version)?;
     store::delete_coverage(conn, &old.id)?;

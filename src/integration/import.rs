@@ -12,7 +12,7 @@ use super::model::{Line, LineOutcome, LineReport};
 use super::service;
 use crate::contracts::{service as contracts, store as contract_store};
 use crate::db::{Db, DbConnection};
-use crate::error::ApiError;
+use crate::error::{ApiError, Transient};
 use crate::events::Ctx;
 use chrono::{DateTime, Utc};
 use diesel::Connection;
@@ -30,6 +30,15 @@ pub enum Kind {
 enum BatchEnd {
     DryRun,
     Db(diesel::result::Error),
+    /// A line gave way to a concurrent write (a deadlock, a row changed meanwhile): the whole
+    /// batch runs again rather than report the line failed.
+    Again(ApiError),
+}
+
+impl From<ApiError> for BatchEnd {
+    fn from(e: ApiError) -> BatchEnd {
+        BatchEnd::Again(e)
+    }
 }
 
 impl From<diesel::result::Error> for BatchEnd {
@@ -68,8 +77,10 @@ fn read(line: Line) -> Result<Read, Box<LineReport>> {
     Ok(Read { line, external_ref, value })
 }
 
-/// Applies one line in a savepoint of its own, so a bad line undoes only itself.
-fn apply_alone(c: &mut DbConnection, ctx: &Ctx, kind: Kind, r: Read, pattern: &str) -> LineReport {
+/// Applies one line in a savepoint of its own, so a bad line undoes only itself. A failure
+/// that running the batch again would cure ([`Transient`]) is no fault of the line: it ends the
+/// batch instead (`Err`).
+fn apply_alone(c: &mut DbConnection, ctx: &Ctx, kind: Kind, r: Read, pattern: &str) -> Result<LineReport, ApiError> {
     let Read { line, external_ref: ext, value } = r;
     let result = c.transaction::<_, ApiError, _>(|c| match kind {
         Kind::Contracts => {
@@ -83,17 +94,23 @@ fn apply_alone(c: &mut DbConnection, ctx: &Ctx, kind: Kind, r: Read, pattern: &s
     });
     match result {
         Ok((id, outcome)) => {
-            LineReport { line, external_ref: Some(ext), outcome: outcome.into(), id: Some(id), problem: None }
+            Ok(LineReport { line, external_ref: Some(ext), outcome: outcome.into(), id: Some(id), problem: None })
         }
-        Err(e) => failed(line, Some(ext), e),
+        Err(e) if e.is_transient() => Err(e),
+        Err(e) => Ok(failed(line, Some(ext), e)),
     }
 }
 
 /// Creates a run of new, header-only contract lines at once, in a savepoint. Should the run
 /// fail as a whole, its lines are applied one by one instead, each with its own outcome.
-fn create_run(c: &mut DbConnection, ctx: &Ctx, run: Vec<(Read, ContractDocument)>, pattern: &str) -> Vec<LineReport> {
+fn create_run(
+    c: &mut DbConnection,
+    ctx: &Ctx,
+    run: Vec<(Read, ContractDocument)>,
+    pattern: &str,
+) -> Result<Vec<LineReport>, ApiError> {
     if run.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut reads = Vec::with_capacity(run.len());
     let mut inputs = Vec::with_capacity(run.len());
@@ -102,7 +119,7 @@ fn create_run(c: &mut DbConnection, ctx: &Ctx, run: Vec<(Read, ContractDocument)
         reads.push(r);
     }
     match c.transaction(|c| contracts::create_many(c, ctx, inputs, pattern)) {
-        Ok(results) => reads
+        Ok(results) => Ok(reads
             .into_iter()
             .zip(results)
             .map(|(r, result)| match result {
@@ -115,7 +132,8 @@ fn create_run(c: &mut DbConnection, ctx: &Ctx, run: Vec<(Read, ContractDocument)
                 },
                 Err(e) => failed(r.line, Some(r.external_ref), e),
             })
-            .collect(),
+            .collect()),
+        Err(e) if e.is_transient() => Err(e),
         Err(e) => {
             tracing::warn!(lines = reads.len(), error = %e, "a run of new contracts failed as a whole; applying its lines one by one");
             reads.into_iter().map(|r| apply_alone(c, ctx, Kind::Contracts, r, pattern)).collect()
@@ -130,7 +148,7 @@ fn apply_contract_lines(
     ctx: &Ctx,
     batch: Vec<Line>,
     pattern: &str,
-) -> Result<Vec<LineReport>, diesel::result::Error> {
+) -> Result<Vec<LineReport>, BatchEnd> {
     let mut reports = Vec::with_capacity(batch.len());
     let mut lines = Vec::with_capacity(batch.len());
     for line in batch {
@@ -169,12 +187,12 @@ fn apply_contract_lines(
         match doc {
             Some(doc) if fast => run.push((r, doc)),
             _ => {
-                reports.extend(create_run(c, ctx, std::mem::take(&mut run), pattern));
-                reports.push(apply_alone(c, ctx, Kind::Contracts, r, pattern));
+                reports.extend(create_run(c, ctx, std::mem::take(&mut run), pattern)?);
+                reports.push(apply_alone(c, ctx, Kind::Contracts, r, pattern)?);
             }
         }
     }
-    reports.extend(create_run(c, ctx, run, pattern));
+    reports.extend(create_run(c, ctx, run, pattern)?);
     reports.sort_by_key(|r| r.line);
     Ok(reports)
 }
@@ -203,9 +221,9 @@ pub async fn apply_batch(
                         .into_iter()
                         .map(|line| match read(line) {
                             Ok(r) => apply_alone(c, &ctx, kind, r, &pattern),
-                            Err(report) => *report,
+                            Err(report) => Ok(*report),
                         })
-                        .collect(),
+                        .collect::<Result<_, _>>()?,
                 };
                 if dry_run {
                     Err(BatchEnd::DryRun)
@@ -216,6 +234,7 @@ pub async fn apply_batch(
             match end {
                 Ok(()) | Err(BatchEnd::DryRun) => Ok(reports),
                 Err(BatchEnd::Db(e)) => Err(ApiError::from(e)),
+                Err(BatchEnd::Again(e)) => Err(e),
             }
         })
         .await?;

@@ -8,8 +8,8 @@ use super::input::{ContractDocument, CoveredInstallation, InstallationDocument};
 use super::model::Outcome;
 use crate::contracts::service as contracts;
 use crate::contracts::store::{self as contract_store, ContractRow};
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{ApiError, FieldError};
 use crate::events::{store as events, Ctx};
 use crate::flows;
@@ -35,16 +35,16 @@ fn within(prefix: &str, mut e: ApiError) -> ApiError {
 }
 
 /// Runs `apply` and tells whether it created, changed or left the data as it was: a change
-/// always appends an event, so no new event means nothing changed.
+/// always appends an event, so no event appended by `apply` means nothing changed.
 pub fn with_outcome<T>(
     conn: &mut DbConnection,
     apply: impl FnOnce(&mut DbConnection) -> Result<(T, bool), ApiError>,
 ) -> Result<(T, Outcome), ApiError> {
-    let before = events::last_id(conn)?;
+    let before = events::appended_here();
     let (value, created) = apply(conn)?;
     let outcome = if created {
         Outcome::Created
-    } else if events::last_id(conn)? == before {
+    } else if events::appended_here() == before {
         Outcome::Unchanged
     } else {
         Outcome::Updated
@@ -62,11 +62,20 @@ pub fn put_installation(
     if doc.external_ref.as_deref().is_some_and(|r| r != external_ref) {
         return Err(ApiError::invalid("external_ref", "mismatch", "differs from the external reference in the path"));
     }
+    // Pushes of one reference follow each other: the later one finds what the earlier made.
+    crate::db::hold_key(conn, crate::db::KEY_INSTALLATION_REF, external_ref)?;
     // An installation a contract document created by serial number has no reference yet: the
     // first push naming both adopts it.
     let existing = match installation_store::by_external_ref(conn, external_ref)? {
         Some(row) => Some(row),
         None => installation_store::by_serial_number(conn, &doc.serial_number)?.filter(|r| r.external_ref.is_none()),
+    };
+    let existing = match existing {
+        Some(old) => {
+            Hold::Update.row(conn, "installations", &old.id)?;
+            Some(installations::load(conn, &old.id)?)
+        }
+        None => None,
     };
     match existing {
         None => {
@@ -124,6 +133,8 @@ fn apply_contract(
     number_pattern: &str,
 ) -> Result<(ContractRow, bool), ApiError> {
     let (children, covered, duties) = (doc.children.take(), doc.installations.take(), doc.obligations.take());
+    // Pushes of one reference follow each other: the later one finds what the earlier made.
+    crate::db::hold_key(conn, crate::db::KEY_CONTRACT_REF, external_ref)?;
     let existing = contract_store::list(
         conn,
         &contract_store::ListFilter { external_ref: Some(external_ref.to_string()), ..Default::default() },
@@ -132,6 +143,15 @@ fn apply_contract(
     )?
     .into_iter()
     .next();
+    // The document replaces what is stored: read that after holding it, so a change committed
+    // meanwhile is replaced too rather than kept beside the document.
+    let existing = match existing {
+        Some(old) => {
+            Hold::Update.row(conn, "contracts", &old.id)?;
+            Some(contracts::load(conn, &old.id)?)
+        }
+        None => None,
+    };
     let (mut row, created) = match existing {
         None => {
             let input = document::new_contract(doc, external_ref, parent_id);

@@ -138,7 +138,7 @@ pub fn run(db: &Db, ctx: &Ctx, due: &Due, claims: &Mutex<Claims>, stop: &AtomicB
         let applied = if stop.load(Ordering::Relaxed) {
             Ok((Vec::new(), Vec::new()))
         } else {
-            db.write_concurrent_blocking(|c| apply_batch(c, ctx, &ids, &prepared, force))
+            db.write_blocking(|c| apply_batch(c, ctx, &ids, &prepared, force))
         };
         let mut claims = claims.lock().unwrap_or_else(|e| e.into_inner());
         for row in &rows {

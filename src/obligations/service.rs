@@ -6,8 +6,8 @@ use super::model::{Schedule, Scope, Wanted};
 use super::store::{self, ObligationRow};
 use crate::contracts::service::load as load_contract;
 use crate::contracts::store::ContractRow;
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{check_text, ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
@@ -172,6 +172,7 @@ pub fn update(
     patch: ObligationPatch,
     expected: &Expected,
 ) -> Result<ObligationRow, ApiError> {
+    Hold::Update.row(conn, "obligations", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let contract = load_contract(conn, &old.contract_id)?;
@@ -234,6 +235,7 @@ pub fn update(
 
 /// Deletes an obligation with its open tasks; refused while tasks with work on them remain.
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
+    Hold::Update.row(conn, "obligations", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let tasks = task_store::all_of_obligation(conn, id)?;

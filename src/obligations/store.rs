@@ -107,6 +107,10 @@ pub fn contract_has_obligations(conn: &mut DbConnection, contract_id: &str) -> Q
 
 /// Marks obligations due today (unless due already): those of `contract_ids`, or only
 /// `obligation` among them. Generation picks them up ([`crate::obligations::generation`]).
+///
+/// Every row is written, even one due already: the write then holds them all until it
+/// commits, so a generation run that claimed them before finishes first (and this write's
+/// change waits for it), and one claiming them after sees this write's change.
 pub fn mark_due(
     conn: &mut DbConnection,
     contract_ids: &[String],
@@ -114,14 +118,13 @@ pub fn mark_due(
     today: NaiveDate,
 ) -> QueryResult<()> {
     for chunk in contract_ids.chunks(500) {
-        let mut q = diesel::update(obligations::table)
-            .filter(obligations::contract_id.eq_any(chunk))
-            .filter(obligations::regenerate_on.gt(today))
-            .into_boxed();
+        let mut q = diesel::update(obligations::table).filter(obligations::contract_id.eq_any(chunk)).into_boxed();
         if let Some(id) = obligation {
             q = q.filter(obligations::id.eq(id.to_string()));
         }
-        q.set(obligations::regenerate_on.eq(today)).execute(conn)?;
+        let due = diesel::dsl::case_when::<_, _, diesel::sql_types::Date>(obligations::regenerate_on.gt(today), today)
+            .otherwise(obligations::regenerate_on);
+        q.set(obligations::regenerate_on.eq(due)).execute(conn)?;
     }
     Ok(())
 }

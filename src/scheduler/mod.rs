@@ -24,7 +24,8 @@ const BATCH: i64 = 200;
 /// Rows a derived-event sweep looks at per transaction.
 const SWEEP_BATCH: i64 = 1000;
 /// Contracts renewed or expired per transaction, written together: on the full set 25 take
-/// about 16 ms, about what five took one by one, so API writes wait on the write lock no longer.
+/// about 16 ms, about what five took one by one, so API writes that wait on their rows wait no
+/// longer.
 const TERM_BATCH: usize = 25;
 /// Events a sweep fires (over all its walks) between two refreshes of the markers' planner
 /// statistics.
@@ -96,9 +97,16 @@ pub fn run_once_timed(
     Ok(report)
 }
 
-/// How far back the reminder pass's mark stays behind its start: a contract written by a
-/// transaction that began before the pass and committed after its scan is looked at again.
-const REMINDER_MARK_LAG_MINUTES: i64 = 10;
+/// How far a sweep's mark stays behind the start of the pass that moves it. Writes run beside
+/// the passes, and a row's key is set when its write begins: a row written by a transaction that
+/// began before the pass and committed after its scan, with a key the mark would pass, is then
+/// looked at again by the next pass (the markers keep each event single).
+pub const MARK_LAG_MINUTES: i64 = 10;
+
+/// Where a pass that started at `now` from `seen` leaves its sweep's mark.
+fn mark_after(seen: marks::Mark, now: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    (now - chrono::Duration::minutes(MARK_LAG_MINUTES)).max(seen.at)
+}
 
 /// Fires the contract reminders that are due ([`contracts::fire_reminders`]), a batch of
 /// contracts per transaction. The first pass of a day looks at every contract in force whose
@@ -130,7 +138,7 @@ fn contract_reminders(db: &Db, ctx: &crate::events::Ctx, defaults: &ReminderDefa
                 break;
             }
         }
-        let to = (ctx.now - chrono::Duration::minutes(REMINDER_MARK_LAG_MINUTES)).naive_utc().max(seen.at);
+        let to = mark_after(seen, ctx.now.naive_utc());
         db.write_blocking(|c| marks::advance(c, CONTRACT_REMINDERS, seen, to).map_err(ApiError::from))?;
         Ok::<_, ApiError>(())
     };
@@ -291,13 +299,13 @@ fn derived_events(db: &Db, ctx: &crate::events::Ctx, report: &mut PassReport) {
 }
 
 /// Runs the sweep `name` from its mark (`walk` counts the events it fires) and, when it got
-/// through, moves the mark to `to`; the number of events fired, those of committed batches
+/// through, moves the mark up to `now` ([`mark_after`]); the number of events fired, those of committed batches
 /// before a failure included. A failure is logged and counted; the mark stays, so the next
 /// pass walks the same rows again (their markers keep each event single).
 fn sweep(
     db: &Db,
     name: &'static str,
-    to: chrono::NaiveDateTime,
+    now: chrono::NaiveDateTime,
     failures: &mut usize,
     walk: impl FnOnce(chrono::NaiveDateTime, &mut usize) -> Result<(), ApiError>,
 ) -> usize {
@@ -305,7 +313,7 @@ fn sweep(
     let run = || {
         let seen = db.read_blocking(|c| marks::get(c, name).map_err(ApiError::from))?;
         walk(seen.at, &mut fired)?;
-        db.write_blocking(|c| marks::advance(c, name, seen, to).map_err(ApiError::from))?;
+        db.write_blocking(|c| marks::advance(c, name, seen, mark_after(seen, now)).map_err(ApiError::from))?;
         Ok::<_, ApiError>(())
     };
     if let Err(e) = run() {

@@ -144,8 +144,8 @@ pub fn run(db: &Db, plan: &Plan) -> Result<SeedReport, ApiError> {
             updated_at: now,
         };
         store::definition(c, &region)?;
-        crate::contracts::store::set_counter(c, "contract_number", plan.contracts as i64)?;
-        crate::service_calls::store::set_numbers_taken(c, plan.service_calls as i64).map_err(ApiError::from)
+        crate::contracts::store::NUMBERS.set_taken(c, plan.contracts as i64)?;
+        crate::service_calls::store::NUMBERS.set_taken(c, plan.service_calls as i64).map_err(ApiError::from)
     })?;
     chunked(db, &mut report, "contracts", plan.contracts, |c, range| {
         let rows: Vec<_> = range.map(|i| plan.contract(i)).collect();

@@ -216,7 +216,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (input, now, sla, roles) = (body.into_inner(), clock.now(), sla.get_ref().clone(), who.roles.clone());
     let row = db
-        .write_concurrent(move |c| {
+        .write(move |c| {
             let ctx = Ctx { actor: &who.sub, now };
             let assessed = service::assess(c, &ctx, input, &sla)?;
             service::record(c, &ctx, assessed)

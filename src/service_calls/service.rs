@@ -6,8 +6,8 @@ use super::model::{self, Action, Channel, Deadlines, Priority, ServiceLevel, Sta
 use super::store::{self, ServiceCallRow};
 use crate::clock::as_utc;
 use crate::contracts::service::effective_service_level_of;
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{check_text, check_year, ApiError, FieldError};
 use crate::events::{store as events, Ctx};
 use crate::installations::service as installations;
@@ -197,10 +197,9 @@ pub fn assess(
     Ok(Assessed { input, installation, priority, reported_at, entitlement, deadlines })
 }
 
-/// Records an assessed call: its number, the row and its `created` event. Runs beside other
-/// registrations ([`crate::db::Db::write_concurrent`]): it checks nothing but the unique
-/// external reference, which the unique index guards as well, and its number comes from a
-/// sequence that never waits ([`store::next_number`]).
+/// Records an assessed call: its number, the row and its `created` event. Registrations run
+/// beside each other: the only thing checked here is the external reference, which its unique
+/// index guards as well, and the number comes from [`store::NUMBERS`], which never waits.
 pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<ServiceCallRow, ApiError> {
     let Assessed { input, installation, priority, reported_at, entitlement: ent, deadlines } = assessed;
     let duplicate = |ext: &str, by: &str| {
@@ -211,7 +210,7 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, assessed: Assessed) -> Result<
             return Err(duplicate(ext, &format!("service call {}", other.id)));
         }
     }
-    let seq = store::next_number(conn)?;
+    let seq = store::NUMBERS.next(conn)?;
     let now = ctx.now.naive_utc();
     let mut row = ServiceCallRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -292,6 +291,7 @@ pub fn act(
     note: Option<String>,
     expected: &Expected,
 ) -> Result<ServiceCallRow, ApiError> {
+    Hold::Update.row(conn, "service_calls", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let from = old.status;
@@ -352,6 +352,7 @@ pub fn add_actions(
     id: &str,
     actions: Vec<ActionIn>,
 ) -> Result<Vec<TaskRow>, ApiError> {
+    Hold::Update.row(conn, "service_calls", id)?;
     let call = load(conn, id)?;
     let status = call.status;
     // A resolved call may still get a follow-up visit; closing then waits for it.

@@ -112,41 +112,9 @@ pub fn by_external_ref(conn: &mut DbConnection, external_ref: &str) -> QueryResu
         .optional()
 }
 
-/// The counter of call numbers in the `counters` table (SQLite).
-const NUMBER_COUNTER: &str = "service_call_number";
-
-diesel::define_sql_function! {
-    /// PostgreSQL's `nextval` of a sequence.
-    fn nextval(sequence: diesel::sql_types::Text) -> diesel::sql_types::BigInt;
-}
-
-diesel::define_sql_function! {
-    /// PostgreSQL's `setval` of a sequence.
-    fn setval(sequence: diesel::sql_types::Text, value: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
-}
-
-/// Takes the sequence number of a new call. On PostgreSQL it comes from a sequence, which never
-/// waits: registrations run beside each other, and a counter row stays locked until the commit
-/// of the registration that moved it, so each would wait for those before it. A registration
-/// that then fails leaves its number unused. SQLite, with one writer at a time, counts in the
-/// `counters` table.
-pub fn next_number(conn: &mut DbConnection) -> QueryResult<i64> {
-    match conn {
-        DbConnection::Postgres(c) => diesel::select(nextval("service_call_numbers")).get_result(c),
-        DbConnection::Sqlite(_) => crate::contracts::store::next_counter(conn, NUMBER_COUNTER),
-    }
-}
-
-/// Makes `taken` the last call number handed out (after a bulk load).
-pub fn set_numbers_taken(conn: &mut DbConnection, taken: i64) -> QueryResult<()> {
-    match conn {
-        // A sequence cannot be set to 0; one never used hands out 1 first, as it should.
-        DbConnection::Postgres(c) if taken > 0 => diesel::select(setval("service_call_numbers", taken)).execute(c),
-        DbConnection::Postgres(c) => diesel::sql_query("ALTER SEQUENCE service_call_numbers RESTART").execute(c),
-        DbConnection::Sqlite(_) => crate::contracts::store::set_counter(conn, NUMBER_COUNTER, taken),
-    }
-    .map(|_| ())
-}
+/// Where call numbers come from.
+pub const NUMBERS: crate::db::numbers::Numbers =
+    crate::db::numbers::Numbers { sequence: "service_call_numbers", counter: "service_call_number" };
 
 /// Inserts a call (`now` tells the breach sweeps about a deadline already past).
 pub fn insert(conn: &mut DbConnection, row: &ServiceCallRow, now: NaiveDateTime) -> QueryResult<()> {

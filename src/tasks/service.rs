@@ -5,8 +5,8 @@ use super::input::{ActIn, TaskPatch};
 use super::model::{transition, Action, Assignee, Kind, Status};
 use super::store::{self, TaskRow};
 use crate::auth::{Principal, Role};
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::{ApiError, FieldError};
 use crate::events::store as events;
 use crate::events::Ctx;
@@ -85,6 +85,7 @@ pub fn act(
     hooks: &TaskHooks,
 ) -> Result<TaskRow, ApiError> {
     let ActIn { note, outcome } = input;
+    Hold::Update.row(conn, "tasks", id)?;
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
     expected.check(old.version)?;
@@ -131,6 +132,7 @@ pub fn update(
     patch: TaskPatch,
     expected: &Expected,
 ) -> Result<TaskRow, ApiError> {
+    Hold::Update.row(conn, "tasks", id)?;
     let old = load(conn, id)?;
     check_may_act(who, &old)?;
     expected.check(old.version)?;

@@ -6,8 +6,8 @@
 use super::model::{self, event_type};
 use super::store::{self, Attempt, DeliveryRow, WebhookRow};
 use crate::clock::as_utc;
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::error::ApiError;
 use crate::events::model::{Change, Changes};
 use crate::events::store::{self as events, NewEvent};
@@ -57,6 +57,7 @@ pub fn update(
     expected: &Expected,
     change: impl FnOnce(&mut WebhookRow) -> Result<(), ApiError>,
 ) -> Result<WebhookRow, ApiError> {
+    Hold::Update.row(conn, "webhooks", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     let mut new = old.clone();
@@ -81,6 +82,7 @@ pub fn update(
 
 /// Deletes a webhook with its delivery records.
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx, id: &str, expected: &Expected) -> Result<(), ApiError> {
+    Hold::Update.row(conn, "webhooks", id)?;
     let old = load(conn, id)?;
     expected.check(old.version)?;
     store::delete(conn, id)?;
@@ -137,6 +139,7 @@ pub fn skip_delivery(
     webhook_id: &str,
     delivery_id: &str,
 ) -> Result<DeliveryRow, ApiError> {
+    Hold::Update.row(conn, "webhooks", webhook_id)?;
     load(conn, webhook_id)?;
     let missing = || ApiError::not_found(format!("webhook {webhook_id} has no delivery {delivery_id}"));
     let delivery = store::get_delivery(conn, webhook_id, delivery_id)?.ok_or_else(missing)?;
@@ -180,6 +183,9 @@ pub struct Enqueued {
 /// behind the cursor later.
 /// Inactive webhooks keep their cursor and catch up when activated again.
 pub fn enqueue(conn: &mut DbConnection, id: &str, now: chrono::NaiveDateTime) -> Result<Enqueued, ApiError> {
+    // Two enqueues of one webhook (its lease ran out midway) take turns: the later one reads
+    // the cursor the earlier one moved and adds no delivery twice.
+    Hold::Update.row(conn, "webhooks", id)?;
     let Some(hook) = store::get(conn, id)?.filter(|h| h.active) else {
         return Ok(Enqueued::default());
     };
@@ -220,9 +226,9 @@ pub struct Swept {
 }
 
 /// Appends one derived event per `(entity id, marker kind)` of `entity_type` that has no
-/// marker yet, all in one statement, and their markers in another. This runs in a write
-/// transaction (which holds the write lock exclusively), and the marker's key refuses a second
-/// firing all the same.
+/// marker yet, all in one statement, and their markers in another, in one write transaction.
+/// Two passes beside each other (two instances) may both find a row unmarked: the marker's key
+/// then refuses the second firing, and that batch rolls back whole, events included.
 fn fire_unmarked(
     conn: &mut DbConnection,
     ctx: &Ctx,

@@ -5,8 +5,8 @@
 use super::input::{WorkflowIn, WorkflowPatch};
 use super::model::{self, Next, Step};
 use super::store::{self, InstanceRow, StepRow, VersionRow, WorkflowRow};
-use crate::db::DbConnection;
 use crate::db::Expected;
+use crate::db::{DbConnection, Hold};
 use crate::dossiers::store::DossierRow;
 use crate::error::{check_text, ApiError, FieldError};
 use crate::events::{store as events, Ctx};
@@ -103,7 +103,10 @@ pub fn update(
     patch: WorkflowPatch,
     expected: &Expected,
 ) -> Result<(WorkflowRow, VersionRow), ApiError> {
-    let (old, old_v) = load(conn, id)?;
+    // Found by id or key; held by id, then read again as the last write left it.
+    let (found, _) = load(conn, id)?;
+    Hold::Update.row(conn, "workflows", &found.id)?;
+    let (old, old_v) = load(conn, &found.id)?;
     expected.check(old.version)?;
     let mut errors = Vec::new();
     let name = patch.name.require("name", old_v.name.clone()).unwrap_or_else(|e| {

@@ -791,3 +791,38 @@ async fn date_values_keep_to_the_years_1900_to_2999_and_nothing_is_stored() {
     let ok = t.create_contract(json!({"attributes": {"inspected": "2999-12-31"}})).await;
     assert_eq!(ok["attributes"]["inspected"], "2999-12-31");
 }
+
+#[actix_web::test]
+async fn a_required_definition_racing_creates_never_leaves_a_contract_without_its_value() {
+    let t = TestApp::spawn().await;
+    for round in 0..4 {
+        let key = format!("cost_centre_{round}");
+        let contract_type = format!("racing-{round}");
+        let creates = (0..6).map(|_| {
+            let t = &t;
+            let body = contract_body(&contract_type, json!({}));
+            async move { t.post("/api/v1/contracts", &t.manager(), body).await }
+        });
+        let admin = t.admin();
+        let define = t.post(
+            DEFS,
+            &admin,
+            json!({"entity_kind": "contract", "scope": contract_type, "key": key, "label": "Cost centre",
+                   "data_type": "text", "required": true}),
+        );
+        let (answers, defined) = futures_util::future::join(futures_util::future::join_all(creates), define).await;
+        for a in &answers {
+            assert!(a.status == 201 || a.status == 422, "{}", a.text);
+        }
+        let created = answers.iter().filter(|a| a.status == 201).count();
+        // Either the definition came first (every create after it lacked the value: 422) or
+        // some contract came first without it (the definition is refused): never both.
+        match defined.status {
+            201 => assert_eq!(created, 0, "contracts without the required {key} exist beside it"),
+            409 => assert!(created > 0, "{}", defined.text),
+            other => panic!("defining answered {other}: {}", defined.text),
+        }
+        let stored = numbers(&t, &format!("contract_type={contract_type}&limit=100")).await;
+        assert_eq!(stored.len(), created);
+    }
+}

@@ -615,3 +615,40 @@ async fn a_resources_events_keep_the_order_of_its_changes() {
         assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
     }
 }
+
+#[actix_web::test]
+async fn concurrent_patches_of_one_contract_all_apply_and_the_feed_chains_them_in_order() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"title": "Start"})).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let url = format!("/api/v1/contracts/{id}");
+    // No If-Match: each write waits for the one before it on the contract's row, and none is lost.
+    let patches = (0..12).map(|i| {
+        let (t, url) = (&t, url.clone());
+        async move { t.patch(&url, &t.manager(), json!({"title": format!("writer {i}")})).await }
+    });
+    let answers = futures_util::future::join_all(patches).await;
+    for a in &answers {
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+    let mut versions: Vec<i64> = answers.iter().map(|a| a.body["version"].as_i64().unwrap()).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=13).collect::<Vec<_>>(), "each write saw the one before it");
+    let now = t.get(&url, &t.viewer()).await;
+    assert_eq!(now.body["version"], 13);
+
+    // In the feed each change starts where the one before it ended, the last where the contract is.
+    let changes: Vec<Value> = all_events(&t)
+        .await
+        .into_iter()
+        .filter(|e| e["entity_id"] == id.as_str() && e["action"] == "updated")
+        .map(|e| e["changes"]["title"].clone())
+        .collect();
+    assert_eq!(changes.len(), 12, "{changes:?}");
+    let mut title = json!("Start");
+    for change in &changes {
+        assert_eq!(change["old"], title, "{changes:?}");
+        title = change["new"].clone();
+    }
+    assert_eq!(now.body["title"], title);
+}

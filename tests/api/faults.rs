@@ -376,7 +376,7 @@ async fn a_write_the_database_gave_up_on_runs_again_whole() {
             let (db, barrier, attempts) = (t.state.db.clone(), barrier.clone(), attempts.clone());
             std::thread::spawn(move || {
                 let mut mine = 0;
-                db.write_concurrent_blocking(|c| {
+                db.write_blocking(|c| {
                     mine += 1;
                     attempts.fetch_add(1, Ordering::SeqCst);
                     let touch = |c: &mut pactum::db::DbConnection, id: &str| {

@@ -393,7 +393,18 @@ async fn an_import_creates_new_contracts_at_once_exactly_as_single_pushes_would(
         numbers.push(by_ref(r).await["number"].as_str().unwrap().to_string());
     }
     let seq = |n: u32| next.replace("000002", &format!("{n:06}"));
-    assert_eq!(numbers, [seq(3), "N-1".to_string(), seq(4), seq(5), seq(6), seq(7)], "{taken}");
+    if t.is_postgres() {
+        // PostgreSQL hands numbers out from a sequence, which a refused line's number leaves
+        // with a gap (the README says so): still unique, rising in line order, never the
+        // taken one.
+        assert_eq!(numbers[0], seq(3), "{taken}");
+        assert_eq!(numbers[1], "N-1");
+        let generated: Vec<&String> = numbers.iter().filter(|n| **n != "N-1").collect();
+        assert!(generated.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+        assert!(generated.iter().all(|n| n.len() == next.len() && **n != next), "{numbers:?}");
+    } else {
+        assert_eq!(numbers, [seq(3), "N-1".to_string(), seq(4), seq(5), seq(6), seq(7)], "{taken}");
+    }
     assert_eq!(by_ref("E-5").await["title"], "Five again", "the later line of a reference wins");
     assert_eq!(by_ref("E-0").await["title"], "Stored after");
     assert_eq!(by_ref("E-8").await["parent_id"], by_ref("E-7").await["id"]);

@@ -697,7 +697,7 @@ fn hold_registration(
     // The write may run again (a transaction the database gave up on): its closure is cloned.
     let release = std::sync::Arc::new(std::sync::Mutex::new(release));
     actix_web::rt::spawn(async move {
-        db.write_concurrent(move |c| {
+        db.write(move |c| {
             let ctx = pactum::events::Ctx { actor: "held", now };
             let sla = service::SlaSettings { default_level: None, risk_share: 0.25 };
             let input: ServiceCallIn = serde_json::from_value(body).unwrap();
