@@ -648,7 +648,9 @@ pub fn update(
     if parent_changed {
         check_parent(conn, &row.id, row.parent_id.as_deref())?;
     }
-    check_unique(conn, &row)?;
+    if (&row.number, &row.external_ref) != (&old.number, &old.external_ref) {
+        check_unique(conn, &row)?;
+    }
     derive_dates(&mut row);
     if let Some(end) = row.end_date.filter(|end| *end < row.start_date) {
         return Err(ApiError::invalid(

@@ -151,19 +151,29 @@ pub fn sha_referenced(conn: &mut DbConnection, sha256: &str) -> QueryResult<bool
 }
 
 /// Up to `limit` documents removed at or before `cutoff` that still have versions whose bytes
-/// are kept, oldest removal first.
+/// are kept, oldest removal first. On PostgreSQL they stay held until the transaction ends and
+/// those another transaction holds (a purge on another instance, a restore) are skipped
+/// (`FOR NO KEY UPDATE SKIP LOCKED`): each is purged once.
 pub fn removed_before(conn: &mut DbConnection, cutoff: NaiveDateTime, limit: i64) -> QueryResult<Vec<DocumentRow>> {
-    documents::table
-        .filter(documents::deleted_at.le(cutoff))
-        .filter(diesel::dsl::exists(
-            document_versions::table
-                .filter(document_versions::document_id.eq(documents::id))
-                .filter(document_versions::purged_at.is_null()),
-        ))
-        .order((documents::deleted_at.asc(), documents::id.asc()))
-        .limit(limit)
-        .select(DocumentRow::as_select())
-        .load(conn)
+    // Built per backend: the selection's types are backend-specific.
+    macro_rules! removed {
+        () => {
+            documents::table
+                .filter(documents::deleted_at.le(cutoff))
+                .filter(diesel::dsl::exists(
+                    document_versions::table
+                        .filter(document_versions::document_id.eq(documents::id))
+                        .filter(document_versions::purged_at.is_null()),
+                ))
+                .order((documents::deleted_at.asc(), documents::id.asc()))
+                .limit(limit)
+                .select(DocumentRow::as_select())
+        };
+    }
+    match conn {
+        DbConnection::Postgres(c) => removed!().for_no_key_update().skip_locked().load(c),
+        DbConnection::Sqlite(c) => removed!().load(c),
+    }
 }
 
 /// Marks the kept versions of a document purged; gives their hashes.

@@ -247,7 +247,9 @@ pub fn update(
     if parent_changed {
         check_parent(conn, &row.id, row.parent_id.as_deref())?;
     }
-    check_unique(conn, &row)?;
+    if (&row.serial_number, &row.external_ref) != (&old.serial_number, &old.external_ref) {
+        check_unique(conn, &row)?;
+    }
     row.search_text = search_text(&row);
     let current: Map<String, Value> = (*old.attributes).clone();
     if patch.attributes.is_some() || row.installation_type != old.installation_type {

@@ -121,7 +121,6 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 /// SQLite, which cannot batch rows with absent values). A task whose occurrence already exists
 /// is skipped. Returns how many were inserted.
 pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow], today: NaiveDate) -> QueryResult<usize> {
-    tasks_written(conn, today, rows.iter().map(|r| (None, r)))?;
     let mut inserted = 0;
     match conn {
         DbConnection::Postgres(c) => {
@@ -143,6 +142,9 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[TaskRow], today: NaiveDate) -
             }
         }
     }
+    // After the rows, as every write takes its locks: the sweep's mark is one row all writers
+    // of due tasks share, held from here to the commit.
+    tasks_written(conn, today, rows.iter().map(|r| (None, r)))?;
     Ok(inserted)
 }
 
