@@ -19,6 +19,7 @@ mod idempotency;
 mod installations;
 mod integration;
 mod lifecycle;
+mod mixed;
 mod obligations;
 mod openapi;
 mod reminders;
