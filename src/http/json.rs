@@ -100,6 +100,15 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "text must not contain NUL characters",
         )]));
     }
+    // Every body this service reads is an object. Serde would also fill a struct from a list,
+    // and one whose fields all have defaults (a patch) from an empty list.
+    if document.is_array() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "",
+            "invalid_value",
+            "the body must be a JSON object, not an array",
+        )]));
+    }
     let mut document = document;
     integral_floats_as_integers(&mut document);
     match serde_path_to_error::deserialize::<_, T>(document) {

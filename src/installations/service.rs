@@ -400,10 +400,12 @@ pub fn add_coverage(
         store::get_many(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
     let by_serial: HashMap<String, InstallationRow> =
         store::by_serial_numbers(conn, &serials)?.into_iter().map(|r| (r.serial_number.clone(), r)).collect();
-    let covered: HashSet<String> =
-        store::all_coverage_of_contract(conn, &contract.id)?.into_iter().map(|c| c.installation_id).collect();
     let targets: Vec<String> = by_id.keys().chain(by_serial.values().map(|r| &r.id)).cloned().collect();
     let others = store::coverage_of_installations(conn, &targets, None, None, i64::MAX)?;
+    // Among the listed installations' links, not all of the contract's: a contract may cover
+    // thousands.
+    let covered: HashSet<String> =
+        others.iter().filter(|(c, _)| c.contract_id == contract.id).map(|(c, _)| c.installation_id.clone()).collect();
 
     let now = ctx.now.naive_utc();
     let mut out = Vec::with_capacity(items.len());

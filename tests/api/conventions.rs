@@ -52,6 +52,30 @@ async fn broken_json_is_400_malformed_json() {
 }
 
 #[actix_web::test]
+async fn a_list_where_an_object_belongs_is_422_and_changes_nothing() {
+    let t = TestApp::spawn().await;
+    let hook =
+        t.post("/api/v1/webhooks", &t.admin(), json!({"url": "https://example.com/hook", "event_types": ["*"]})).await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let c = t.create_contract(json!({})).await;
+    // A patch whose fields all have defaults would otherwise read `[]` as "change nothing".
+    for url in [
+        format!("/api/v1/webhooks/{}", hook.body["id"].as_str().unwrap()),
+        format!("{CONTRACTS}/{}", c["id"].as_str().unwrap()),
+    ] {
+        for body in ["[]", "[1]"] {
+            let res = t.request("PATCH", &url).bearer(&t.admin()).body("application/json", body).await;
+            res.assert_problem(422, "validation_failed");
+            assert_eq!(res.body["errors"][0]["field"], "", "{}", res.text);
+            assert_eq!(t.get(&url, &t.admin()).await.body["version"], 1);
+        }
+    }
+    let res = t.request("POST", CONTRACTS).bearer(&t.manager()).body("application/json", "[]").await;
+    res.assert_problem(422, "validation_failed");
+    assert_eq!(count_contracts(&t).await, 1);
+}
+
+#[actix_web::test]
 async fn bodies_that_are_not_json_are_415() {
     let t = TestApp::spawn().await;
     let body = minimal().to_string();
