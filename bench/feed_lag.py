@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Polls the change feed while writes run and prints how long committed changes took to become
+readable in it: for each event first seen, the time it was seen minus its `occurred_at` (the
+service's clock when the write ran, before its commit), as p50/p99/max over the run.
+
+    python3 bench/feed_lag.py http://127.0.0.1:18091 "$TOKEN" 10
+"""
+import json
+import sys
+import time
+import urllib.request
+from datetime import datetime
+
+base, token, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+
+
+def page(cursor):
+    url = f"{base}/api/v1/events?limit=500" + (f"&after={cursor}" if cursor else "")
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req) as res:
+        return json.load(res)
+
+
+# Start at the end of the feed: only events written while this runs count.
+cursor = None
+while True:
+    body = page(cursor)
+    cursor = body["next_cursor"]
+    if not body["items"]:
+        break
+
+lags = []
+ids = set()
+end = time.time() + seconds
+while time.time() < end:
+    body = page(cursor)
+    seen = time.time()
+    for e in body["items"]:
+        if e["id"] in ids:
+            print(f"event {e['id']} seen twice", file=sys.stderr)
+            sys.exit(1)
+        ids.add(e["id"])
+        at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")).timestamp()
+        lags.append(seen - at)
+    cursor = body["next_cursor"]
+    if not body["items"]:
+        time.sleep(0.02)
+
+lags.sort()
+if not lags:
+    print("feed lag: no events seen")
+else:
+    pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000
+    print(f"feed lag over {len(lags)} events: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lags[-1] * 1000:.0f} ms")
