@@ -3,7 +3,10 @@
 readable in it: for each event first seen, the time it was seen minus its `occurred_at` (the
 service's clock when the write ran, before its commit), as p50/p99/max over the run.
 
-    python3 bench/feed_lag.py http://127.0.0.1:18091 "$TOKEN" 10
+    python3 bench/feed_lag.py http://127.0.0.1:18091 "$TOKEN" 10 [ready-file]
+
+It first reads the feed to its end (however long that takes), then creates `ready-file` (if
+given) and polls for the given seconds: start the writes once the file exists.
 """
 import json
 import sys
@@ -12,6 +15,7 @@ import urllib.request
 from datetime import datetime
 
 base, token, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ready = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def page(cursor):
@@ -29,6 +33,8 @@ while True:
     if not body["items"]:
         break
 
+if ready:
+    open(ready, "w").close()
 lags = []
 ids = set()
 end = time.time() + seconds
@@ -36,10 +42,10 @@ while time.time() < end:
     body = page(cursor)
     seen = time.time()
     for e in body["items"]:
-        if e["id"] in ids:
+        if e["sequence"] in ids:
             print(f"event {e['id']} seen twice", file=sys.stderr)
             sys.exit(1)
-        ids.add(e["id"])
+        ids.add(e["sequence"])
         at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")).timestamp()
         lags.append(seen - at)
     cursor = body["next_cursor"]

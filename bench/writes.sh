@@ -161,9 +161,10 @@ for scenario in contract_create contract_patch coverage_add service_call task_co
 done
 echo
 # The feed's lag under write load: creates at 32 connections while a poller reads the feed.
-python3 "$ROOT/bench/feed_lag.py" "$BASE" "$TOKEN" "$(( ${DURATION%s} + 3 ))" >"$WORK/feed_lag.txt" &
+rm -f "$WORK/poller-ready"
+python3 "$ROOT/bench/feed_lag.py" "$BASE" "$TOKEN" "$(( ${DURATION%s} + 2 ))" "$WORK/poller-ready" >"$WORK/feed_lag.txt" &
 POLLER=$!
-sleep 3
+until [ -e "$WORK/poller-ready" ]; do sleep 0.5; done
 lag_cmd="wrk -t2 -c32 -d${DURATION} --latency -s $WORK/contract_create.lua $BASE"
 $lag_cmd >/dev/null
 wait "$POLLER"
