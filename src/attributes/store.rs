@@ -143,6 +143,16 @@ pub fn replace_values(
     values: &[IndexedValue],
 ) -> QueryResult<()> {
     delete_values(conn, kind, entity_id)?;
+    add_values(conn, kind, entity_id, values)
+}
+
+/// Writes the index rows of an entity that has none yet (one just created).
+pub fn add_values(
+    conn: &mut DbConnection,
+    kind: EntityKind,
+    entity_id: &str,
+    values: &[IndexedValue],
+) -> QueryResult<()> {
     if values.is_empty() {
         return Ok(());
     }

@@ -298,11 +298,15 @@ fn duplicate_external_ref(external_ref: &str, other: &str) -> ApiError {
 }
 
 /// Checks the unique human keys up front for a clear 409 (the unique indexes stay the backstop).
-fn check_unique(conn: &mut DbConnection, row: &ContractRow) -> Result<(), ApiError> {
-    let by_number =
-        store::list(conn, &store::ListFilter { number: Some(row.number.clone()), ..Default::default() }, None, 1)?;
-    if let Some(other) = by_number.into_iter().find(|o| o.id != row.id) {
-        return Err(duplicate_number(&row.number, &other.id));
+/// Checks the contract's number (unless `number_free`: generated as free a moment ago) and
+/// external reference are not another contract's.
+fn check_unique(conn: &mut DbConnection, row: &ContractRow, number_free: bool) -> Result<(), ApiError> {
+    if !number_free {
+        let by_number =
+            store::list(conn, &store::ListFilter { number: Some(row.number.clone()), ..Default::default() }, None, 1)?;
+        if let Some(other) = by_number.into_iter().find(|o| o.id != row.id) {
+            return Err(duplicate_number(&row.number, &other.id));
+        }
     }
     if let Some(ext) = &row.external_ref {
         let by_ref =
@@ -336,14 +340,21 @@ fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> R
 
 /// Validates the attributes against the definitions for the contract's type and stores the
 /// canonical set and its index rows.
+/// Validates the attributes and writes their index rows (`stored`: the contract had some
+/// already, which go; a new one has none to look for).
 fn apply_attributes(
     conn: &mut DbConnection,
     row: &mut ContractRow,
     attrs: &Map<String, Value>,
+    stored: bool,
 ) -> Result<(), ApiError> {
     let (canonical, indexed) = attributes::validate(conn, EntityKind::Contract, &row.contract_type, attrs)?;
     row.attributes = crate::db::column::Json::new(canonical);
-    attribute_store::replace_values(conn, EntityKind::Contract, &row.id, &indexed)?;
+    if stored {
+        attribute_store::replace_values(conn, EntityKind::Contract, &row.id, &indexed)?;
+    } else {
+        attribute_store::add_values(conn, EntityKind::Contract, &row.id, &indexed)?;
+    }
     Ok(())
 }
 
@@ -421,14 +432,15 @@ pub fn create(
     mut input: ContractIn,
     number_pattern: &str,
 ) -> Result<ContractRow, ApiError> {
+    let generated = input.number.is_none();
     let number = match input.number.take() {
         Some(n) => n,
         None => generate_number(conn, number_pattern, ctx.today().year())?,
     };
     let (mut row, attrs) = new_row(input, number, ctx.now.naive_utc())?;
     check_parent(conn, &row.id, row.parent_id.as_deref())?;
-    check_unique(conn, &row)?;
-    apply_attributes(conn, &mut row, &attrs)?;
+    check_unique(conn, &row, generated)?;
+    apply_attributes(conn, &mut row, &attrs, false)?;
     let owner = match own_owner(&row) {
         Some(o) => Some(o),
         None => inherited_owner(conn, row.parent_id.as_deref())?,
@@ -649,7 +661,7 @@ pub fn update(
         check_parent(conn, &row.id, row.parent_id.as_deref())?;
     }
     if (&row.number, &row.external_ref) != (&old.number, &old.external_ref) {
-        check_unique(conn, &row)?;
+        check_unique(conn, &row, false)?;
     }
     derive_dates(&mut row);
     if let Some(end) = row.end_date.filter(|end| *end < row.start_date) {
@@ -666,7 +678,7 @@ pub fn update(
         None => current,
     };
     if patch.attributes.is_some() || row.contract_type != old.contract_type {
-        apply_attributes(conn, &mut row, &attrs)?;
+        apply_attributes(conn, &mut row, &attrs, true)?;
     }
     if row == old {
         return Ok(old);
