@@ -124,8 +124,8 @@ fn subtree_height(conn: &mut DbConnection, tree: Tree, id: &str) -> QueryResult<
 }
 
 /// Holds, on PostgreSQL, the trees a move of the stored row `id` below `parent` joins, until
-/// the transaction ends: a lock keyed by the root of each (`id`'s and `parent`'s), taken in key
-/// order. The move calls it before it locks anything else.
+/// the transaction ends: a lock keyed by the root of each (`id`'s and `parent`'s), taken in the
+/// order of the roots' ids. The move calls it before it locks anything else.
 ///
 /// A move locks its own row and then the new parent's chain ([`check_parent`]); two moves that
 /// would close a cycle between them would each wait for the other's row, a deadlock PostgreSQL
@@ -181,8 +181,8 @@ pub enum ParentProblem {
 /// absent when it is being created), then the new parent's chain from the parent up to the
 /// root (`FOR SHARE`, one row at a time, each read as last committed after its lock). Two
 /// moves that would close a cycle between them each lock their own row and then meet it in the
-/// other's chain: one waits for the other and then sees its link (or both wait, the database
-/// picks a deadlock victim, and that transaction runs again whole and sees it). A row created
+/// other's chain; [`hold_trees`], which every move takes first, makes one of them wait for
+/// the other, which then sees its link. A row created
 /// or moved below `id` locks `id` in its chain, so it is ordered against the move of `id` and
 /// the depth counted here; and since the chain is share-locked, a change to an ancestor (its
 /// owner, which descendants inherit) waits for the writes below it, and they for it. SQLite
