@@ -37,10 +37,13 @@ if ready:
     open(ready, "w").close()
 lags = []
 ids = set()
+pages = []
 end = time.time() + seconds
 while time.time() < end:
+    asked = time.time()
     body = page(cursor)
     seen = time.time()
+    pages.append((seen - asked, len(body["items"])))
     for e in body["items"]:
         if e["sequence"] in ids:
             print(f"event {e['id']} seen twice", file=sys.stderr)
@@ -58,3 +61,8 @@ if not lags:
 else:
     pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000
     print(f"feed lag over {len(lags)} events: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lags[-1] * 1000:.0f} ms")
+# What the poller's own reads cost: a lag far above one page's time means the reads fall behind.
+took = sorted(t for t, _ in pages)
+full = sum(1 for _, n in pages if n == 500)
+print(f"{len(pages)} pages ({full} full), each took p50 {took[len(took) // 2] * 1000:.0f} ms, "
+      f"max {took[-1] * 1000:.0f} ms")

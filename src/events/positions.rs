@@ -1,5 +1,6 @@
-//! Bringing the change feed up to date before it is read: a [`super::store::settle`] pass, run
-//! only when some committed event still waits for its position.
+//! Bringing the change feed up to date before it is read, and on every webhook dispatcher
+//! pass: [`super::store::settle_batch`] passes, run only when some committed event still waits
+//! for its position.
 
 use super::store;
 use crate::db::Db;
@@ -14,7 +15,16 @@ pub fn settle_pending(db: &Db) -> Result<usize, ApiError> {
     {
         return Ok(0);
     }
-    db.write_blocking(|c| store::settle(c).map_err(ApiError::from))
+    // One transaction per batch: a long backlog is worked off in short passes, each
+    // readable as soon as it commits.
+    let mut total = 0;
+    loop {
+        let n = db.write_blocking(|c| store::settle_batch(c, store::SETTLE_BATCH).map_err(ApiError::from))?;
+        total += n;
+        if (n as i64) < store::SETTLE_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 /// [`settle_pending`] from an async handler.

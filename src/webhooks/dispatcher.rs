@@ -122,6 +122,9 @@ pub const DELIVERY_ID_HEADER: &str = "Pactum-Delivery-Id";
 /// Runs one pass (blocking: call from the blocking pool, a thread or a test). It returns when
 /// every lane is done; a receiver that does not answer keeps its lane for one timeout.
 pub fn run_once(db: &Db, clock: &Clock, cfg: &DispatchConfig) -> Result<DispatchReport, ApiError> {
+    // Every pass, with webhooks or not: the feed's positions never fall far behind, even while
+    // nobody reads it, so no reader later meets a long backlog.
+    crate::events::positions::settle_pending(db)?;
     let ids = db.read_blocking(|c| store::dispatch_order(c).map_err(ApiError::from))?;
     if ids.is_empty() {
         return Ok(DispatchReport::default());
@@ -176,7 +179,6 @@ fn serve(
 }
 
 fn fill_outbox(db: &Db, clock: &Clock, id: &str, report: &mut DispatchReport) -> Result<(), ApiError> {
-    crate::events::positions::settle_pending(db)?;
     loop {
         let step = db.write_blocking(|c| service::enqueue(c, id, clock.now().naive_utc()))?;
         report.queued += step.queued;

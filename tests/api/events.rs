@@ -456,6 +456,72 @@ async fn the_feed_carries_a_case_files_entries_only_to_those_who_may_read_the_do
     res.assert_problem(404, "not_found");
 }
 
+/// How many events still wait for their feed position (always none on SQLite).
+async fn waiting(t: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use pactum::db::schema::events;
+    t.state
+        .db
+        .read(|c| {
+            events::table
+                .filter(events::position.is_null())
+                .count()
+                .get_result::<i64>(c)
+                .map_err(pactum::http::ApiError::from)
+        })
+        .await
+        .unwrap()
+}
+
+/// Events written while nobody reads the feed pile up. A webhook dispatcher pass positions
+/// them even with no webhook, in passes of at most `SETTLE_BATCH`, and the feed then lists
+/// every one of them once, in the order they were written.
+#[actix_web::test]
+async fn a_backlog_longer_than_one_settle_pass_is_positioned_by_the_dispatcher_and_listed_once_in_order() {
+    let t = TestApp::spawn().await;
+    let (_, start, _) = feed_after(&t, "").await;
+    let n = pactum::events::store::SETTLE_BATCH as usize + 700;
+    let at = t.clock.now().naive_utc();
+    t.write_behind_the_api(move |c| {
+        let changes: Vec<pactum::events::model::Changes> = (0..n)
+            .map(|i| serde_json::from_value(json!({"step": {"old": null, "new": i.to_string()}})).unwrap())
+            .collect();
+        let list: Vec<_> = changes
+            .iter()
+            .map(|changes| pactum::events::store::NewEvent {
+                entity_type: "probe",
+                entity_id: "backlog",
+                action: "updated",
+                actor: "test",
+                at,
+                changes,
+            })
+            .collect();
+        pactum::events::store::append_many(c, &list).map(|ids| ids.len())
+    })
+    .await;
+    let expected_waiting = if t.is_postgres() { n as i64 } else { 0 };
+    assert_eq!(waiting(&t).await, expected_waiting, "written, not yet read");
+
+    let report = crate::webhooks::dispatch(&t).await;
+    assert_eq!(report, Default::default(), "no webhook to serve");
+    assert_eq!(waiting(&t).await, 0, "the pass positioned the whole backlog");
+
+    let (mut cursor, mut steps) = (start, Vec::new());
+    loop {
+        let (got, next, _) = feed_after(&t, &cursor).await;
+        if got.is_empty() {
+            break;
+        }
+        steps.extend(got.into_iter().map(|(id, step)| {
+            assert_eq!(id, "backlog");
+            step
+        }));
+        cursor = next;
+    }
+    assert_eq!(steps, (0..n).map(|i| i.to_string()).collect::<Vec<_>>(), "each once, in the order written");
+}
+
 /// A write transaction of its own on a connection of the service's pool, held open between
 /// the steps of a test, that appends events of the `probe` entity type.
 struct Writer(Option<pactum::db::Pooled<pactum::db::DbManager>>);

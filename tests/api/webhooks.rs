@@ -130,7 +130,7 @@ fn verify(hit: &Hit, secret: &str, now: DateTime<Utc>) -> Result<(), String> {
     mac.verify_slice(&hex::decode(v1).map_err(|_| "v1 is not hex")?).map_err(|_| "signature mismatch".to_string())
 }
 
-async fn dispatch(t: &TestApp) -> DispatchReport {
+pub(crate) async fn dispatch(t: &TestApp) -> DispatchReport {
     dispatch_on(t.state.db.clone(), t.clock.clone(), t.state.settings.dispatch()).await
 }
 
