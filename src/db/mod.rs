@@ -150,7 +150,8 @@ impl Hold {
 /// Holds, on PostgreSQL, a lock keyed by `key` within `class` until the transaction ends: for
 /// writes that must follow each other where there is no row to lock (yet), such as pushes of
 /// one external reference or moves within one tree. The classes, each with one job:
-/// [`KEY_CONTRACT_REF`], [`KEY_INSTALLATION_REF`] and those of `hierarchy::Tree`.
+/// [`KEY_CONTRACT_REF`], [`KEY_INSTALLATION_REF`], [`KEY_INSTALLATION_SERIAL`] and those of
+/// `hierarchy::Tree`.
 pub fn hold_key(conn: &mut DbConnection, class: i32, key: &str) -> QueryResult<()> {
     let DbConnection::Postgres(c) = conn else { return Ok(()) };
     diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
@@ -164,6 +165,9 @@ pub fn hold_key(conn: &mut DbConnection, class: i32, key: &str) -> QueryResult<(
 pub const KEY_CONTRACT_REF: i32 = 0x5043_0003;
 /// [`hold_key`] class of an installation's external reference.
 pub const KEY_INSTALLATION_REF: i32 = 0x5043_0004;
+/// [`hold_key`] class of the serial number of an installation a contract push creates when
+/// it does not exist yet.
+pub const KEY_INSTALLATION_SERIAL: i32 = 0x5043_0005;
 
 /// Loads the first row of `$query` (optional) and holds it as `$hold` ([`db::Hold`]) says.
 #[macro_export]

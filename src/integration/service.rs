@@ -227,6 +227,20 @@ fn apply_coverage(
         .into_iter()
         .map(|r| (r.serial_number.clone(), r))
         .collect();
+    // Pushes that name one unknown serial number follow each other, so the later one finds the
+    // installation the earlier made instead of failing on its unique number; keys in serial
+    // order, so two pushes naming the same ones never wait for each other in a circle.
+    let unknown: std::collections::BTreeSet<String> =
+        serials.iter().filter(|s| !known.contains_key(*s)).cloned().collect();
+    if !unknown.is_empty() {
+        for serial in &unknown {
+            crate::db::hold_key(conn, crate::db::KEY_INSTALLATION_SERIAL, serial)?;
+        }
+        let unknown: Vec<String> = unknown.into_iter().collect();
+        known.extend(
+            installation_store::by_serial_numbers(conn, &unknown)?.into_iter().map(|r| (r.serial_number.clone(), r)),
+        );
+    }
     let current: HashMap<String, crate::installations::store::CoverageRow> =
         installation_store::all_coverage_of_contract(conn, &contract.id)?
             .into_iter()

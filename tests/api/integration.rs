@@ -188,6 +188,40 @@ async fn concurrent_duplicate_pushes_make_exactly_one_contract() {
     assert_eq!(count(&t, "/api/v1/contracts").await, 1);
 }
 
+/// Pushes of different contracts that name the same installation, unknown until then, each
+/// with the other new installations in a different order: the installation is made once and
+/// every push covers it (contract types differ, so the links may overlap).
+#[actix_rt::test]
+async fn concurrent_pushes_naming_one_new_installation_make_it_once() {
+    let t = TestApp::spawn().await;
+    let pushes = (0..8).map(|i| {
+        let mut lifts = vec![
+            json!({"serial_number": "NEW-1", "installation_type": "lift"}),
+            json!({"serial_number": "NEW-2", "installation_type": "lift"}),
+        ];
+        if i % 2 == 1 {
+            lifts.reverse();
+        }
+        let doc = json!({"title": format!("T{i}"), "contract_type": format!("type-{i}"), "customer_ref": "C",
+                         "start_date": "2026-01-01", "installations": lifts});
+        let (t, ext) = (&t, format!("CRM-{i}"));
+        async move { put_contract(t, &ext, doc).await }
+    });
+    let answers = futures_util::future::join_all(pushes).await;
+    for a in &answers {
+        assert_eq!(a.status, 201, "{}", a.text);
+    }
+    let lifts = t.get("/api/v1/installations?limit=50", &t.viewer()).await;
+    let serials: Vec<&str> =
+        lifts.body["items"].as_array().unwrap().iter().map(|i| i["serial_number"].as_str().unwrap()).collect();
+    assert_eq!(serials.len(), 2, "{serials:?}");
+    let one = lifts.body["items"].as_array().unwrap().iter().find(|i| i["serial_number"] == "NEW-1").unwrap();
+    let links =
+        t.get(&format!("/api/v1/installations/{}/contracts?limit=50", one["id"].as_str().unwrap()), &t.viewer()).await;
+    assert_eq!(links.status, 200, "{}", links.text);
+    assert_eq!(links.body["items"].as_array().unwrap().len(), 8, "every push covers it: {}", links.text);
+}
+
 async fn import(t: &TestApp, kind: &str, query: &str, body: &str) -> crate::common::Res {
     t.request("POST", &format!("/api/v1/imports/{kind}{query}"))
         .bearer(&crm(t))
