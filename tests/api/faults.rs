@@ -359,6 +359,71 @@ async fn a_service_killed_during_an_import_leaves_whole_documents_and_the_import
     let _ = std::fs::remove_dir_all(&data);
 }
 
+/// A request's write and another transaction wait for each other: the other holds the
+/// installation the new coverage link refers to, the request holds the contract (shared), and
+/// then the other asks for the contract. PostgreSQL breaks the deadlock by failing the
+/// request's transaction (the other waits ten times longer before it looks for one); the
+/// service runs it again whole, and the client sees one 201, one link and one event.
+/// (SQLite has one writer at a time: nothing to break, the write simply succeeds.)
+#[actix_rt::test]
+async fn a_deadlock_the_database_breaks_never_reaches_the_client() {
+    use diesel::prelude::*;
+    let t = TestApp::spawn().await;
+    let contract = t.create_contract(json!({})).await;
+    let lift = t.create_installation("DEADLOCK-1", json!({})).await;
+    let (c, i) = (contract["id"].as_str().unwrap().to_string(), lift["id"].as_str().unwrap().to_string());
+    let mut other = None;
+    if t.is_postgres() {
+        let (db, i) = (t.state.db.clone(), i.clone());
+        other = Some(
+            actix_web::web::block(move || {
+                let mut conn = db.conn().unwrap();
+                conn.batch_execute(&format!(
+                    "BEGIN; SET LOCAL deadlock_timeout = '10s'; \
+                     SELECT 1 FROM installations WHERE id = '{i}' FOR UPDATE"
+                ))
+                .unwrap();
+                conn
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    let cover = t.cover(&contract, json!([{"installation_id": i}]));
+    let meet = async {
+        let Some(mut conn) = other else { return Ok(()) };
+        let (db, c) = (t.state.db.clone(), c.clone());
+        actix_web::web::block(move || {
+            // Once the request waits for the installation, ask for the contract it holds.
+            let mut watch = db.conn().unwrap();
+            let pactum::db::DbConnection::Postgres(pg) = &mut *watch else { unreachable!() };
+            let waiting = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')",
+            );
+            let start = Instant::now();
+            while diesel::select(waiting.clone()).get_result::<i64>(pg).unwrap() == 0 {
+                assert!(start.elapsed() < Duration::from_secs(10), "the request never waited for the installation");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            conn.batch_execute(&format!("SELECT 1 FROM contracts WHERE id = '{c}' FOR UPDATE; COMMIT"))
+        })
+        .await
+        .unwrap()
+    };
+    let (res, other) = futures_util::future::join(cover, meet).await;
+    other.expect("the other transaction was not the one PostgreSQL failed");
+    assert_eq!(res.status, 201, "{}", res.text);
+    let links = t.get(&format!("/api/v1/installations/{i}/contracts"), &t.viewer()).await;
+    assert_eq!(links.body["items"].as_array().unwrap().len(), 1, "{}", links.text);
+    let events = t.get("/api/v1/events?entity_type=coverage", &t.viewer()).await;
+    assert_eq!(
+        events.body["items"].as_array().unwrap().len(),
+        1,
+        "one event, from the attempt that committed: {}",
+        events.text
+    );
+}
+
 /// Two writes beside each other lock two contracts in opposite orders. PostgreSQL breaks the
 /// deadlock by failing one of them; that one runs again whole and succeeds, so neither caller
 /// sees it. (SQLite has one writer at a time: no deadlock, each runs once.)
