@@ -170,6 +170,59 @@ $lag_cmd >/dev/null
 wait "$POLLER"
 echo "$(cat "$WORK/feed_lag.txt") (creates at 32 connections: \`${lag_cmd}\`, poller \`python3 bench/feed_lag.py\`)"
 echo
+# Single reads beside raw point selects, at 32 connections, in the same run.
+CONTRACT=$(head -1 "$WORK/contracts.txt")
+read_cmd="wrk -t2 -c32 -d${DURATION} --latency -H \"\$AUTH\" $BASE/api/v1/contracts/${CONTRACT}"
+READ_RPS=$(wrk -t2 -c32 -d"${DURATION}" --latency -H "$AUTH" "$BASE/api/v1/contracts/${CONTRACT}" | awk '/Requests\/sec/ {print $2}')
+PGB="${DATABASE_URL%/*}/pgbench_baseline"
+if ! psql "$PGB" -qtAc "SELECT 1 FROM pgbench_accounts LIMIT 1" 2>/dev/null | grep -q 1; then
+    psql "$ADMIN" -qc "DROP DATABASE IF EXISTS pgbench_baseline" -c "CREATE DATABASE pgbench_baseline"
+    pgbench -i -q -s 10 "$PGB" >/dev/null 2>&1
+fi
+select_cmd="pgbench -S -M prepared -c 32 -j 2 -T ${DURATION%s} pgbench_baseline"
+SELECT_TPS=$($select_cmd 2>/dev/null | awk '/^tps/ {print $3; exit}')
+echo "single contract reads at 32 connections: ${READ_RPS}/s; raw point selects: ${SELECT_TPS} tps;" \
+    "$(python3 -c "print(f'{float(\"$READ_RPS\") / float(\"$SELECT_TPS\") * 100:.0f} %')")" \
+    "(\`${read_cmd}\`, \`${select_cmd}\`)"
+COMMANDS+=("$read_cmd" "$select_cmd")
+
+# Task generation beside a raw multi-row insert of the same rows. On a copy of the database
+# (the server stops: a template must have no connections): the obligations' open future
+# tasks go and their horizons are reset, one scheduler pass generates them again (tasks,
+# their events, the obligations' marks); then the same tasks are deleted and inserted again,
+# and their events once more (new ids: markers refer to the first ones), with one
+# INSERT … SELECT per table.
+kill "$SERVER" && wait "$SERVER" 2>/dev/null || true
+DAY=$(date -u +%F)
+GEN="${DB}_generation"
+psql "$ADMIN" -qc "DROP DATABASE IF EXISTS ${GEN}" -c "CREATE DATABASE ${GEN} TEMPLATE ${DB}"
+GEN_URL="${DATABASE_URL%/*}/${GEN}"
+psql "$GEN_URL" -qc "DELETE FROM tasks WHERE obligation_id IS NOT NULL AND due_date >= '${DAY}' AND status = 'open'" \
+    -c "UPDATE obligations SET generated_on = NULL, regenerate_on = '${DAY}'" -c "VACUUM ANALYZE tasks"
+BEFORE=$(psql "$GEN_URL" -qtAc "SELECT COALESCE(MAX(id), 0) FROM events")
+gen_cmd="pactum schedule --at ${DAY}T12:00:00Z"
+out=$(DATABASE_URL="$GEN_URL" "$BIN" schedule --at "${DAY}T12:00:00Z")
+GENERATED=$(awk '/tasks_created:/ {gsub(",", "", $2); print $2}' <<<"$out")
+GEN_MS=$(awk '$1=="task" && $2=="horizons" {print $3}' <<<"$out")
+RAW_MS=$(psql "$GEN_URL" -qtA -v ON_ERROR_STOP=1 <<EOF2 | awk '/^Time:/ {gsub(",", "", $2); t += $2} END {print t}'
+CREATE TABLE bench_gen_events AS SELECT * FROM events WHERE id > ${BEFORE};
+CREATE TABLE bench_gen_tasks AS SELECT * FROM tasks WHERE id IN
+    (SELECT entity_id FROM bench_gen_events WHERE entity_type = 'task');
+DELETE FROM tasks WHERE id IN (SELECT id FROM bench_gen_tasks);
+VACUUM ANALYZE tasks;
+\\timing on
+BEGIN;
+INSERT INTO tasks SELECT * FROM bench_gen_tasks;
+INSERT INTO events (entity_type, entity_id, action, actor, occurred_at, changes)
+    SELECT entity_type, entity_id, action, actor, occurred_at, changes FROM bench_gen_events;
+COMMIT;
+EOF2
+)
+echo "task generation: ${GENERATED} tasks in ${GEN_MS} ms (\`${gen_cmd}\`); the same task and event rows" \
+    "inserted raw (INSERT … SELECT, one per table, one transaction): ${RAW_MS} ms;" \
+    "$(python3 -c "print(f'{float(\"$RAW_MS\") / float(\"$GEN_MS\") * 100:.0f} %')")"
+COMMANDS+=("$gen_cmd")
+echo
 echo "Commands, in the order run:"
 echo
 printf '    %s\n' "${COMMANDS[@]}"
