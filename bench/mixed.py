@@ -434,8 +434,8 @@ def run(args, a, b):
     def in_outage(t):
         return kill_at <= t <= up_at + MARGIN
 
-    # Statuses: each one its operation may answer; 503 and failed connections only during the
-    # outage (a failed connection only to A, the instance that was down).
+    # Statuses: each one its operation may answer; 503 and failed connections only from A, the
+    # instance that was down, during the outage.
     bad = Counter()
     sample = {}
     for kind, inst, status, t, _, detail in records:
@@ -444,7 +444,7 @@ def run(args, a, b):
         elif status == "timeout":
             ok = False
         elif status == 503:
-            ok = in_outage(t)
+            ok = inst == "A" and in_outage(t)
         else:
             ok = status in ALLOWED[kind]
         if not ok:

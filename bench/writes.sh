@@ -205,7 +205,8 @@ out=$(DATABASE_URL="$GEN_URL" "$BIN" schedule --at "${DAY}T12:00:00Z")
 GENERATED=$(awk '/tasks_created:/ {gsub(",", "", $2); print $2}' <<<"$out")
 GEN_MS=$(awk '$1=="task" && $2=="horizons" {print $3}' <<<"$out")
 RAW_MS=$(psql "$GEN_URL" -qtA -v ON_ERROR_STOP=1 <<EOF2 | awk '/^Time:/ {gsub(",", "", $2); t += $2} END {print t}'
-CREATE TABLE bench_gen_events AS SELECT * FROM events WHERE id > ${BEFORE};
+CREATE TABLE bench_gen_events AS
+    SELECT * FROM events WHERE id > ${BEFORE} AND entity_type = 'task' AND action = 'created';
 CREATE TABLE bench_gen_tasks AS SELECT * FROM tasks WHERE id IN
     (SELECT entity_id FROM bench_gen_events WHERE entity_type = 'task');
 DELETE FROM tasks WHERE id IN (SELECT id FROM bench_gen_tasks);
@@ -218,6 +219,8 @@ INSERT INTO events (entity_type, entity_id, action, actor, occurred_at, changes)
 COMMIT;
 EOF2
 )
+COPIED=$(psql "$GEN_URL" -qtAc "SELECT count(*) FROM bench_gen_tasks")
+[ "$COPIED" = "$GENERATED" ] || echo "task generation: the raw side copied ${COPIED} tasks, not ${GENERATED}" >&2
 echo "task generation: ${GENERATED} tasks in ${GEN_MS} ms (\`${gen_cmd}\`); the same task and event rows" \
     "inserted raw (INSERT … SELECT, one per table, one transaction): ${RAW_MS} ms;" \
     "$(python3 -c "print(f'{float(\"$RAW_MS\") / float(\"$GEN_MS\") * 100:.0f} %')")"

@@ -165,8 +165,8 @@ pub fn hold_key(conn: &mut DbConnection, class: i32, key: &str) -> QueryResult<(
 pub const KEY_CONTRACT_REF: i32 = 0x5043_0003;
 /// [`hold_key`] class of an installation's external reference.
 pub const KEY_INSTALLATION_REF: i32 = 0x5043_0004;
-/// [`hold_key`] class of the serial number of an installation a contract push creates when
-/// it does not exist yet.
+/// [`hold_key`] class of an installation's serial number, held by pushes that may create the
+/// installation (a contract push naming it unknown, an installation push).
 pub const KEY_INSTALLATION_SERIAL: i32 = 0x5043_0005;
 
 /// Loads the first row of `$query` (optional) and holds it as `$hold` ([`db::Hold`]) says.

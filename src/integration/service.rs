@@ -64,6 +64,9 @@ pub fn put_installation(
     }
     // Pushes of one reference follow each other: the later one finds what the earlier made.
     crate::db::hold_key(conn, crate::db::KEY_INSTALLATION_REF, external_ref)?;
+    // A contract push creating this serial number meanwhile is waited for, so its installation
+    // is adopted below rather than made twice.
+    crate::db::hold_key(conn, crate::db::KEY_INSTALLATION_SERIAL, &doc.serial_number)?;
     // An installation a contract document created by serial number has no reference yet: the
     // first push naming both adopts it.
     let existing = match installation_store::by_external_ref(conn, external_ref)? {
@@ -228,8 +231,10 @@ fn apply_coverage(
         .map(|r| (r.serial_number.clone(), r))
         .collect();
     // Pushes that name one unknown serial number follow each other, so the later one finds the
-    // installation the earlier made instead of failing on its unique number; keys in serial
-    // order, so two pushes naming the same ones never wait for each other in a circle.
+    // installation the earlier made instead of failing on its unique number. Keys in serial
+    // order: two one-level documents naming the same serials never wait in a circle; across
+    // the levels of a pushed tree or the documents of one import batch a circle remains
+    // possible, and the database's deadlock detection with the whole-write retry breaks it.
     let unknown: std::collections::BTreeSet<String> =
         serials.iter().filter(|s| !known.contains_key(*s)).cloned().collect();
     if !unknown.is_empty() {

@@ -179,6 +179,8 @@ fn serve(
 }
 
 fn fill_outbox(db: &Db, clock: &Clock, id: &str, report: &mut DispatchReport) -> Result<(), ApiError> {
+    // Again here: a webhook served late in a pass gets what committed since the pass began.
+    crate::events::positions::settle_pending(db)?;
     loop {
         let step = db.write_blocking(|c| service::enqueue(c, id, clock.now().naive_utc()))?;
         report.queued += step.queued;
