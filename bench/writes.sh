@@ -189,9 +189,9 @@ COMMANDS+=("$read_cmd" "$select_cmd")
 # Task generation beside a raw multi-row insert of the same rows. On a copy of the database
 # (the server stops: a template must have no connections): the obligations' open future
 # tasks go and their horizons are reset, one scheduler pass generates them again (tasks,
-# their events, the obligations' marks); then the same tasks are deleted and inserted again,
-# and their events once more (new ids: markers refer to the first ones), with one
-# INSERT … SELECT per table.
+# their events, the obligations' marks); then the same tasks (of obligations: the pass's other
+# jobs make tasks too) are deleted and inserted again, and their events once more (new ids:
+# markers refer to the first ones), with one INSERT … SELECT per table.
 kill "$SERVER" && wait "$SERVER" 2>/dev/null || true
 DAY=$(date -u +%F)
 GEN="${DB}_generation"
@@ -205,10 +205,10 @@ out=$(DATABASE_URL="$GEN_URL" "$BIN" schedule --at "${DAY}T12:00:00Z")
 GENERATED=$(awk '/tasks_created:/ {gsub(",", "", $2); print $2}' <<<"$out")
 GEN_MS=$(awk '$1=="task" && $2=="horizons" {print $3}' <<<"$out")
 RAW_MS=$(psql "$GEN_URL" -qtA -v ON_ERROR_STOP=1 <<EOF2 | awk '/^Time:/ {gsub(",", "", $2); t += $2} END {print t}'
-CREATE TABLE bench_gen_events AS
-    SELECT * FROM events WHERE id > ${BEFORE} AND entity_type = 'task' AND action = 'created';
-CREATE TABLE bench_gen_tasks AS SELECT * FROM tasks WHERE id IN
-    (SELECT entity_id FROM bench_gen_events WHERE entity_type = 'task');
+CREATE TABLE bench_gen_tasks AS SELECT * FROM tasks WHERE obligation_id IS NOT NULL AND id IN
+    (SELECT entity_id FROM events WHERE id > ${BEFORE} AND entity_type = 'task' AND action = 'created');
+CREATE TABLE bench_gen_events AS SELECT * FROM events WHERE id > ${BEFORE} AND entity_type = 'task'
+    AND action = 'created' AND entity_id IN (SELECT id FROM bench_gen_tasks);
 DELETE FROM tasks WHERE id IN (SELECT id FROM bench_gen_tasks);
 VACUUM ANALYZE tasks;
 \\timing on
