@@ -50,7 +50,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+            // No bytes at all is a body left out; anything else, whitespace alone included, is
+            // a document that must be JSON.
+            let text: &[u8] = if body.is_empty() {
                 b"null"
             } else {
                 match content_type.as_deref() {

@@ -51,6 +51,29 @@ async fn broken_json_is_400_malformed_json() {
     assert_eq!(t.get(&url, &t.viewer()).await.body["version"], 1);
 }
 
+/// A body may be left out where the spec says so: no bytes at all. Whitespace alone is a
+/// document, and not JSON: 400, and nothing changes.
+#[actix_web::test]
+async fn an_optional_body_left_out_is_empty_and_whitespace_is_not_json() {
+    let t = TestApp::spawn().await;
+    let c = t.create_contract(json!({"status": "active"})).await;
+    let url = format!("{CONTRACTS}/{}/renew", c["id"].as_str().unwrap());
+    for body in ["\n", " ", "\r\n\t"] {
+        let res = t
+            .request("POST", &url)
+            .bearer(&t.manager())
+            .header("If-Match", "\"1\"")
+            .body("application/json", body)
+            .await;
+        res.assert_problem(400, "malformed_json");
+    }
+    let stored = t.get(&format!("{CONTRACTS}/{}", c["id"].as_str().unwrap()), &t.viewer()).await;
+    assert_eq!(stored.body["version"], 1, "{}", stored.text);
+    let res = t.request("POST", &url).bearer(&t.manager()).header("If-Match", "\"1\"").send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["version"], 2);
+}
+
 #[actix_web::test]
 async fn a_list_where_an_object_belongs_is_422_and_changes_nothing() {
     let t = TestApp::spawn().await;
