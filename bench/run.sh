@@ -18,6 +18,7 @@ DURATION="${DURATION:-10s}"
 PORT="${PORT:-18090}"
 IMPORT_LINES="${IMPORT_LINES:-100000}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 WORK="${BENCH_DIR:-/tmp/pactum-bench-${BACKEND}-${SCALE}}"
 BIN="${ROOT}/target/release/pactum"
 BASE="http://127.0.0.1:${PORT}"
@@ -133,11 +134,7 @@ EOF
 
     if [ "$BACKEND" = postgres ]; then
         # Raw PostgreSQL point selects on the same machine in the same run, as the target is set.
-        PGB="${DATABASE_URL%/*}/pgbench_baseline"
-        if ! psql "$PGB" -qtAc "SELECT 1 FROM pgbench_accounts LIMIT 1" 2>/dev/null | grep -q 1; then
-            psql "$ADMIN" -qc "DROP DATABASE IF EXISTS pgbench_baseline" -c "CREATE DATABASE pgbench_baseline"
-            pgbench -i -q -s 10 "$PGB" >/dev/null 2>&1
-        fi
+        pgbench_baseline "$DATABASE_URL" >/dev/null
         cmd="pgbench -S -M prepared -c 32 -j 2 -T ${DURATION%s} -h 127.0.0.1 -U postgres pgbench_baseline"
         TPS=$($cmd 2>/dev/null | awk '/^tps/ {print $3; exit}')
         echo

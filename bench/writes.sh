@@ -16,6 +16,7 @@ DURATION="${DURATION:-10s}"
 PORT="${PORT:-18091}"
 CONNS="${CONNS:-1 8 32}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 WORK="${BENCH_DIR:-/tmp/pactum-bench-writes}"
 BIN="${ROOT}/target/release/pactum"
 BASE="http://127.0.0.1:${PORT}"
@@ -174,11 +175,7 @@ echo
 CONTRACT=$(head -1 "$WORK/contracts.txt")
 read_cmd="wrk -t2 -c32 -d${DURATION} --latency -H \"\$AUTH\" $BASE/api/v1/contracts/${CONTRACT}"
 READ_RPS=$(wrk -t2 -c32 -d"${DURATION}" --latency -H "$AUTH" "$BASE/api/v1/contracts/${CONTRACT}" | awk '/Requests\/sec/ {print $2}')
-PGB="${DATABASE_URL%/*}/pgbench_baseline"
-if ! psql "$PGB" -qtAc "SELECT 1 FROM pgbench_accounts LIMIT 1" 2>/dev/null | grep -q 1; then
-    psql "$ADMIN" -qc "DROP DATABASE IF EXISTS pgbench_baseline" -c "CREATE DATABASE pgbench_baseline"
-    pgbench -i -q -s 10 "$PGB" >/dev/null 2>&1
-fi
+pgbench_baseline "$DATABASE_URL" >/dev/null
 select_cmd="pgbench -S -M prepared -c 32 -j 2 -T ${DURATION%s} pgbench_baseline"
 SELECT_TPS=$($select_cmd 2>/dev/null | awk '/^tps/ {print $3; exit}')
 echo "single contract reads at 32 connections: ${READ_RPS}/s; raw point selects: ${SELECT_TPS} tps;" \

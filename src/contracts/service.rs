@@ -297,9 +297,9 @@ fn duplicate_external_ref(external_ref: &str, other: &str) -> ApiError {
     )
 }
 
-/// Checks the unique human keys up front for a clear 409 (the unique indexes stay the backstop).
-/// Checks the contract's number (unless `number_free`: generated as free a moment ago) and
-/// external reference are not another contract's.
+/// Checks up front, for a clear 409, that the contract's number (unless `number_free`:
+/// generated as free a moment ago) and external reference are not another contract's; the
+/// unique indexes stay the backstop.
 fn check_unique(conn: &mut DbConnection, row: &ContractRow, number_free: bool) -> Result<(), ApiError> {
     if !number_free {
         let by_number =
@@ -339,9 +339,8 @@ fn check_parent(conn: &mut DbConnection, id: &str, parent_id: Option<&str>) -> R
 }
 
 /// Validates the attributes against the definitions for the contract's type and stores the
-/// canonical set and its index rows.
-/// Validates the attributes and writes their index rows (`stored`: the contract had some
-/// already, which go; a new one has none to look for).
+/// canonical set and its index rows (`stored`: the contract had some already, which go; a new
+/// one has none to look for).
 fn apply_attributes(
     conn: &mut DbConnection,
     row: &mut ContractRow,

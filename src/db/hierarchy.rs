@@ -182,9 +182,8 @@ pub enum ParentProblem {
 /// root (`FOR SHARE`, one row at a time, each read as last committed after its lock). Two
 /// moves that would close a cycle between them each lock their own row and then meet it in the
 /// other's chain; [`hold_trees`], which every move takes first, makes one of them wait for
-/// the other, which then sees its link. A row created
-/// or moved below `id` locks `id` in its chain, so it is ordered against the move of `id` and
-/// the depth counted here; and since the chain is share-locked, a change to an ancestor (its
+/// the other, which then sees its link. A row created or moved below `id` locks `id` in its
+/// chain, so it is ordered against the move of `id` and the depth counted here; and since the chain is share-locked, a change to an ancestor (its
 /// owner, which descendants inherit) waits for the writes below it, and they for it. SQLite
 /// has one writer at a time.
 pub fn check_parent(

@@ -17,14 +17,7 @@ pub fn settle_pending(db: &Db) -> Result<usize, ApiError> {
     }
     // One transaction per batch: a long backlog is worked off in short passes, each
     // readable as soon as it commits.
-    let mut total = 0;
-    loop {
-        let n = db.write_blocking(|c| store::settle_batch(c, store::SETTLE_BATCH).map_err(ApiError::from))?;
-        total += n;
-        if (n as i64) < store::SETTLE_BATCH {
-            return Ok(total);
-        }
-    }
+    store::until_settled(|| db.write_blocking(|c| store::settle_batch(c, store::SETTLE_BATCH).map_err(ApiError::from)))
 }
 
 /// [`settle_pending`] from an async handler.

@@ -160,9 +160,16 @@ pub fn settle_batch(conn: &mut DbConnection, max: i64) -> QueryResult<usize> {
 /// Gives every committed event its feed position, in batches inside the caller's
 /// transaction; returns how many.
 pub fn settle(conn: &mut DbConnection) -> QueryResult<usize> {
+    until_settled(|| settle_batch(conn, SETTLE_BATCH))
+}
+
+/// Runs `batch` (one [`settle_batch`] of [`SETTLE_BATCH`], in whatever transaction the caller
+/// gives it) until one positions fewer: then every event committed before it has its
+/// position. Returns how many were positioned in all.
+pub fn until_settled<E>(mut batch: impl FnMut() -> Result<usize, E>) -> Result<usize, E> {
     let mut total = 0;
     loop {
-        let n = settle_batch(conn, SETTLE_BATCH)?;
+        let n = batch()?;
         total += n;
         if (n as i64) < SETTLE_BATCH {
             return Ok(total);
